@@ -1,0 +1,101 @@
+"""Settings: named limits for hostile input and service endpoints, frozen, read from the environment.
+
+Every field has an embedded default so `skillscan scan` works with no configuration at all.
+Environment variables are named ``SKILLSCAN_<FIELD>`` in upper case (e.g. ``SKILLSCAN_MAX_FILES``).
+Secrets are kept out of `repr()` so that a logged Settings never leaks them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from skillscan.errors import ConfigError
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "skillscan"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one skill may make us read, decode and analyse."""
+
+    max_files: int = 5000
+    max_file_bytes: int = 10 * 1024 * 1024
+    max_total_bytes: int = 50 * 1024 * 1024
+    max_path_length: int = 500
+    max_zip_ratio: int = 200  # uncompressed/compressed per member and overall
+    max_zip_members: int = 20000
+    max_decode_depth: int = 3
+    max_decoded_bytes: int = 1024 * 1024  # per decoded payload
+    max_virtual_files: int = 2000
+    max_text_bytes: int = 2 * 1024 * 1024  # larger text files get YARA only (bytes), not parsers
+    analyzer_timeout_s: float = 120.0
+    semgrep_timeout_s: float = 300.0  # wall clock for one batched semgrep call
+    semgrep_rule_timeout_s: int = 10  # semgrep --timeout (per rule per file)
+
+
+@dataclass(frozen=True)
+class Settings:
+    limits: Limits = field(default_factory=Limits)
+    yara_rules_dir: Path = _REPO_ROOT / "yara_rules"
+    semgrep_rules_dir: Path = _REPO_ROOT / "semgrep_rules"
+    policy_file: Path | None = None
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None  # default: sqlite file under data_dir
+    broker_url: str | None = None
+    registry_url: str = "https://clawhub.ai"
+    clawhub_token: str | None = field(default=None, repr=False)
+    vt_api_key: str | None = field(default=None, repr=False)
+    vt_url: str | None = None
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "verdicts.db"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.sqlite_path}"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        limits = _apply_env(Limits(), env, "SKILLSCAN_")
+        base = cls(limits=limits)
+        return _apply_env(base, env, "SKILLSCAN_", aliases={"vt_api_key": "SKILLSCAN_VT_API_KEY"})
+
+
+def _apply_env(obj: Any, env: Mapping[str, str], prefix: str, aliases: dict[str, str] | None = None) -> Any:
+    changes: dict[str, Any] = {}
+    for f in fields(obj):
+        if f.name == "limits":
+            continue
+        key = (aliases or {}).get(f.name, prefix + f.name.upper())
+        raw = env.get(key)
+        if raw is None or raw == "":
+            continue
+        current = getattr(obj, f.name)
+        changes[f.name] = _convert(key, raw, current, f.type)
+    return replace(obj, **changes) if changes else obj
+
+
+def _convert(key: str, raw: str, current: Any, annotation: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(current, int):
+            return int(raw)
+        if isinstance(current, float):
+            return float(raw)
+        if isinstance(current, Path) or "Path" in str(annotation):
+            return Path(raw).expanduser()
+        return raw
+    except ValueError as e:
+        raise ConfigError(f"{key}: invalid value") from e

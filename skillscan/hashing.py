@@ -1,0 +1,46 @@
+"""ClawHub's hashes (clawhub-api.md §2.6): per-file sha256 and the bundle fingerprint."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+
+# Files that are not part of what the publisher uploaded: the ZIP's injected metadata, the
+# installer's bookkeeping, the generated card and macOS junk. Excluding them makes a staged install
+# folder, a downloaded ZIP and the publish-time fingerprint agree.
+_UNPUBLISHED_NAMES = frozenset({"_meta.json", "skill-card.md", ".DS_Store"})
+_UNPUBLISHED_DIRS = frozenset({".clawhub", ".clawdhub", "__MACOSX"})
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def is_published_path(path: str) -> bool:
+    """True when `path` (POSIX, relative to the skill root) counts toward the bundle fingerprint."""
+    parts = path.split("/")
+    if parts[0] in _UNPUBLISHED_DIRS:
+        return False
+    if len(parts) == 1 and parts[0] in _UNPUBLISHED_NAMES:
+        return False
+    name = parts[-1]
+    return not (name == ".DS_Store" or name.startswith("._"))
+
+
+def locale_sort_key(path: str) -> tuple[tuple[tuple[int, str], ...], tuple[int, ...]]:
+    """Approximates JavaScript's `localeCompare` (ICU root collation), which ClawHub sorts with.
+
+    Primary strength: punctuation and symbols < digits < letters, letters compared case-blind;
+    ties broken by case, lowercase first. Plain codepoint order would put ``SKILL.md`` before
+    ``scripts/…`` and produce a different fingerprint than the registry.
+    """
+    primary = tuple((2, c.casefold()) if c.isalpha() else (1, c) if c.isdigit() else (0, c) for c in path)
+    tertiary = tuple(1 if c.isupper() else 0 for c in path)
+    return primary, tertiary
+
+
+def bundle_fingerprint(file_hashes: Mapping[str, str]) -> str:
+    """sha256 over sorted ``path:sha256`` lines joined by newlines, published files only."""
+    paths = sorted((p for p in file_hashes if is_published_path(p)), key=locale_sort_key)
+    lines = [f"{p}:{file_hashes[p]}" for p in paths]
+    return sha256_hex("\n".join(lines).encode())
