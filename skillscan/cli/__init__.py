@@ -6,7 +6,7 @@ from __future__ import annotations
 import typer
 
 from skillscan import __version__
-from skillscan.cli import ops, registry, scan, service
+from skillscan.cli import evaluation, ops, registry, scan, service
 
 app = typer.Typer(
     name="skillscan",
@@ -30,7 +30,7 @@ def _root(
     """Supply-chain scanner for ClawHub skills."""
 
 
-for module in (scan, registry, ops, service):
+for module in (scan, evaluation, registry, ops, service):
     module.register(app)
 
 
