@@ -55,6 +55,28 @@ class Settings:
     clawhub_token: str | None = field(default=None, repr=False)
     vt_api_key: str | None = field(default=None, repr=False)
     vt_url: str | None = None
+    # VirusTotal lookups: quota shared by every process, answers cached, uploads opt-in only.
+    vt_quota_per_min: int = 4
+    vt_quota_per_day: int = 500
+    vt_cache_ttl_s: int = 24 * 3600
+    vt_timeout_s: float = 30.0
+    vt_max_lookups_per_skill: int = 50
+    vt_url_lookups: bool = False
+    vt_upload: bool = False
+    vt_upload_max_bytes: int = 32 * 1024 * 1024
+    vt_analysis_wait_s: float = 0.0  # bounded wait for an uploaded file's analysis; 0 = do not wait
+    vt_malicious_high: int = 1  # engines flagging malicious → high
+    vt_malicious_critical: int = 3  # engines flagging malicious → critical
+    vt_suspicious_medium: int = 1  # engines flagging suspicious → medium
+    # Posting verdicts: sinks are enabled by their settings (token, webhook URL + secret).
+    webhook_url: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    post_on: str = "change,non-clean"  # comma list: change, non-clean, malicious, all, none
+    post_max_attempts: int = 6
+    post_backoff_s: float = 5.0
+    post_backoff_max_s: float = 600.0
+    post_timeout_s: float = 15.0
+    report_base_url: str | None = None  # public base of the report pages, for links in posts
 
     @property
     def sqlite_path(self) -> Path:
