@@ -55,6 +55,19 @@ class Settings:
     clawhub_token: str | None = field(default=None, repr=False)
     vt_api_key: str | None = field(default=None, repr=False)
     vt_url: str | None = None
+    # Pre-install gate: the service it asks first (SKILLSCAN_URL / SKILLSCAN_TOKEN) and its budgets.
+    service_url: str | None = None
+    service_token: str | None = field(default=None, repr=False)
+    gate_timeout_s: float = 8.0  # answer before OpenClaw's default 10 s exec timeout
+    gate_lookup_timeout_s: float = 1.0  # verdict lookup by fingerprint
+    gate_submit: bool = True  # on a lookup miss, let the warm service scan the skill
+    gate_service_budget_s: float = 4.0  # upload + service scan, then fall back to a local scan
+    # HTTP API
+    api_tokens: str | None = field(default=None, repr=False)  # comma-separated, optionally name:token
+    api_tokens_file: Path | None = None
+    api_rate_per_minute: int = 1200  # per token
+    api_max_upload_bytes: int = 50 * 1024 * 1024
+    session_secret: str | None = field(default=None, repr=False)  # random per process when unset
     # VirusTotal lookups: quota shared by every process, answers cached, uploads opt-in only.
     vt_quota_per_min: int = 4
     vt_quota_per_day: int = 500
@@ -91,7 +104,16 @@ class Settings:
         env = os.environ if env is None else env
         limits = _apply_env(Limits(), env, "SKILLSCAN_")
         base = cls(limits=limits)
-        return _apply_env(base, env, "SKILLSCAN_", aliases={"vt_api_key": "SKILLSCAN_VT_API_KEY"})
+        return _apply_env(
+            base,
+            env,
+            "SKILLSCAN_",
+            aliases={
+                "vt_api_key": "SKILLSCAN_VT_API_KEY",
+                "service_url": "SKILLSCAN_URL",
+                "service_token": "SKILLSCAN_TOKEN",
+            },
+        )
 
 
 def _apply_env(obj: Any, env: Mapping[str, str], prefix: str, aliases: dict[str, str] | None = None) -> Any:
