@@ -1,4 +1,4 @@
-"""CLI commands: service."""
+"""CLI commands: `gate` (OpenClaw pre-install policy) and `serve` (HTTP API and reports)."""
 
 from __future__ import annotations
 
@@ -6,4 +6,27 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command(
+        "gate",
+        help=(
+            "OpenClaw security.installPolicy command (protocol v1): reads the request on stdin, "
+            "writes one JSON decision on stdout, always exits 0."
+        ),
+    )(gate)
+    app.command("serve", help="Run the HTTP API and maintainer reports (FastAPI + uvicorn).")(serve)
+
+
+def gate() -> None:
+    from skillscan.service.gate import main
+
+    main()
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", help="TCP port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Scan threads of the in-process executor."),
+) -> None:
+    from skillscan.service.server import serve as run
+
+    run(host=host, port=port, scan_threads=workers)

@@ -1,0 +1,237 @@
+"""The gate's fast path: fingerprint the staged skill and ask a skillscan service about it.
+
+Kept to the standard library's light modules (socket, hashlib, json): the gate is a fresh process
+per install, and `http.client`/`requests` alone would cost more than the whole lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import socket
+import stat
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+from skillscan.hashing import bundle_fingerprint, is_published_path
+
+# Unpublished files an installer legitimately adds to a staged skill. Anything else that the
+# fingerprint would not cover sends the gate to a local scan, so a stored verdict never vouches
+# for content it did not see.
+_BOOKKEEPING = frozenset({"_meta.json", ".clawhub/origin.json", ".clawdhub/origin.json"})
+_MAX_RESPONSE = 16 * 1024 * 1024
+
+
+class ServiceError(Exception):
+    """The service could not answer usefully (down, slow, 5xx, bad JSON, auth)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StagedSkill:
+    fingerprint: str
+    files: tuple[tuple[str, Path], ...]  # (relative POSIX path, real path), regular files only
+    total_bytes: int
+
+
+def stage_fingerprint(root: Path, max_files: int, max_bytes: int) -> StagedSkill | None:
+    """Fingerprint a staged skill folder, or None when a stored verdict could not cover it all
+
+    (links, special files, unpublished extras, over the limits).
+    """
+    hashes: dict[str, str] = {}
+    files: list[tuple[str, Path]] = []
+    total = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        for name in list(dirnames) + filenames:
+            full = Path(dirpath, name)
+            mode = os.lstat(full).st_mode
+            if stat.S_ISDIR(mode):
+                continue
+            if not stat.S_ISREG(mode):
+                return None  # symlink, fifo, device: leave it to the full scan
+            rel = full.relative_to(root).as_posix()
+            if not is_published_path(rel) and rel not in _BOOKKEEPING:
+                return None
+            size = os.lstat(full).st_size
+            total += size
+            if len(files) >= max_files or total > max_bytes:
+                return None
+            files.append((rel, full))
+            if is_published_path(rel):
+                hashes[rel] = _sha256_file(full)
+    if not hashes:
+        return None
+    return StagedSkill(bundle_fingerprint(hashes), tuple(sorted(files)), total)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def zip_staged(staged: StagedSkill) -> bytes:
+    import zipfile  # only needed when the service has to scan a new skill
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for rel, full in staged.files:
+            zf.write(full, rel)
+    return buf.getvalue()
+
+
+class ServiceClient:
+    """Minimal HTTP/1.1 client for the three calls the gate makes."""
+
+    def __init__(self, base_url: str, token: str | None) -> None:
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ServiceError("SKILLSCAN_URL must be an http(s) URL")
+        self._tls = parts.scheme == "https"
+        self._host = parts.hostname
+        self._port = parts.port or (443 if self._tls else 80)
+        self._prefix = parts.path.rstrip("/")
+        self._token = token
+
+    def verdict(self, fingerprint: str, timeout: float) -> dict[str, Any] | None:
+        """The stored verdict for a bundle fingerprint; None when the service has none."""
+        status, body = self._request("GET", f"/v1/verdicts/{quote(fingerprint)}", timeout=timeout)
+        if status == 404:
+            return None
+        return self._json(status, body, 200)
+
+    def submit_zip(self, data: bytes, filename: str, timeout: float) -> str:
+        boundary = uuid.uuid4().hex
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+            "Content-Type: application/zip\r\n\r\n"
+        ).encode()
+        body = head + data + f"\r\n--{boundary}--\r\n".encode()
+        status, raw = self._request(
+            "POST", "/v1/scans", body, f"multipart/form-data; boundary={boundary}", timeout=timeout
+        )
+        job = self._json(status, raw, 202)
+        if not isinstance(job.get("id"), str | int):
+            raise ServiceError("service answered a scan submission without an id")
+        return str(job["id"])
+
+    def wait_scan(self, job_id: str, deadline: float) -> dict[str, Any]:
+        """Poll a submitted scan until done; raises ServiceError on failure or past the deadline."""
+        delay = 0.02
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ServiceError("service scan did not finish within the gate's budget")
+            status, raw = self._request("GET", f"/v1/scans/{quote(job_id)}", timeout=min(remaining, 2.0))
+            job = self._json(status, raw, 200)
+            if job.get("status") == "done":
+                return job
+            if job.get("status") == "failed":
+                raise ServiceError(f"service scan failed: {str(job.get('error') or '')[:200]}")
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 1.5, 0.25)
+
+    @staticmethod
+    def _json(status: int, body: bytes, expected: int) -> dict[str, Any]:
+        if status != expected:
+            raise ServiceError(f"service answered HTTP {status}")
+        try:
+            data = json.loads(body)
+        except ValueError as e:
+            raise ServiceError("service answered invalid JSON") from e
+        if not isinstance(data, dict):
+            raise ServiceError("service answered a non-object")
+        return data
+
+    def _request(
+        self, method: str, path: str, body: bytes = b"", ctype: str | None = None, *, timeout: float
+    ) -> tuple[int, bytes]:
+        deadline = time.monotonic() + timeout
+        lines = [f"{method} {self._prefix}{path} HTTP/1.1", f"Host: {self._host}:{self._port}"]
+        lines += ["Connection: close", "Accept: application/json", "User-Agent: skillscan-gate"]
+        if self._token:
+            lines.append(f"Authorization: Bearer {self._token}")
+        if ctype:
+            lines.append(f"Content-Type: {ctype}")
+        if body or method == "POST":
+            lines.append(f"Content-Length: {len(body)}")
+        payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+        try:
+            sock = socket.create_connection((self._host, self._port), timeout=timeout)
+            if self._tls:
+                import ssl  # lazily: plain-http deployments on loopback never pay for it
+
+                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
+            with sock:
+                sock.settimeout(max(0.01, deadline - time.monotonic()))
+                sock.sendall(payload)
+                raw = _read_all(sock, deadline)
+        except OSError as e:
+            raise ServiceError(f"service unreachable ({e.__class__.__name__})") from e
+        return _parse_response(raw)
+
+
+def _read_all(sock: socket.socket, deadline: float) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError("response deadline passed")
+        sock.settimeout(remaining)
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > _MAX_RESPONSE:
+            raise ServiceError("service response too large")
+
+
+def _parse_response(raw: bytes) -> tuple[int, bytes]:
+    head, sep, body = raw.partition(b"\r\n\r\n")
+    if not sep:
+        raise ServiceError("service closed the connection mid-response")
+    lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(lines[0].split(" ", 2)[1])
+    except (IndexError, ValueError) as e:
+        raise ServiceError("service answered something that is not HTTP") from e
+    headers = {k.strip().lower(): v.strip() for k, _, v in (h.partition(":") for h in lines[1:])}
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = _dechunk(body)
+    elif "content-length" in headers:
+        try:
+            length = int(headers["content-length"])
+        except ValueError as e:
+            raise ServiceError("bad Content-Length from service") from e
+        if len(body) < length:
+            raise ServiceError("service response truncated")
+        body = body[:length]
+    return status, body
+
+
+def _dechunk(data: bytes) -> bytes:
+    out = bytearray()
+    pos = 0
+    while True:
+        end = data.find(b"\r\n", pos)
+        if end < 0:
+            raise ServiceError("bad chunked encoding from service")
+        try:
+            size = int(data[pos:end].split(b";")[0], 16)
+        except ValueError as e:
+            raise ServiceError("bad chunk size from service") from e
+        if size == 0:
+            return bytes(out)
+        start = end + 2
+        out += data[start : start + size]
+        pos = start + size + 2
