@@ -110,8 +110,9 @@ def _ask_service(path: Path, settings: Settings, log: Log, deadline: float) -> d
         until = time.monotonic() + budget
         job_id = client.submit_zip(zip_staged(staged), "staged-skill.zip", timeout=budget)
         job = client.wait_scan(job_id, until)
-        report = job.get("report") if isinstance(job.get("report"), dict) else {}
-        return _from_service(job, report.get("findings") or [], f"service scan {job_id}")
+        report = job.get("report")
+        findings = report.get("findings") if isinstance(report, dict) else None
+        return _from_service(job, findings or [], f"service scan {job_id}")
     except ServiceError as e:
         log(f"service: {e}; scanning locally")
         return None
