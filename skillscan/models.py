@@ -114,6 +114,8 @@ class VirtualOrigin(StrEnum):
     CODE_BLOCK = "code-block"  # fenced code block in markdown
     INLINE_CODE = "inline-code"  # `inline command` in markdown prose
     DECODED = "decoded"  # base64 / hex / char-code payload decoded from a file
+    NORMALIZED = "normalized"  # copy with Unicode confusables and zero-width characters folded to ASCII
+    ARCHIVE = "archive"  # member of an archive nested inside the bundle
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +138,10 @@ class SkillFile:
     line_offset: int = 0
     pinned: bool = False
     depth: int = 0  # decode depth for decoded payloads
+    # Per-line map (virtual line N -> real line line_map[N-1]) for virtual files gathered from
+    # scattered lines, such as inline commands; when set it takes precedence over line_offset.
+    line_map: tuple[int, ...] | None = None
+    lossy: bool = False  # text was decoded with replacement characters (invalid UTF-8)
 
     @property
     def size(self) -> int:
@@ -149,6 +155,10 @@ class SkillFile:
         """Map a 1-based line in this file to the 1-based line in the real file."""
         if self.virtual is None:
             return line
+        if self.line_map and not self.pinned:
+            if line is not None and 1 <= line <= len(self.line_map):
+                return self.line_map[line - 1]
+            return self.line_map[0] if line is None or line < 1 else self.line_map[-1]
         if self.pinned or line is None:
             return self.line_offset or None
         return self.line_offset + line
