@@ -53,6 +53,11 @@ class Settings:
     broker_url: str | None = None
     registry_url: str = "https://clawhub.ai"
     clawhub_token: str | None = field(default=None, repr=False)
+    # ClawHub client: per-request timeout, retry budget, largest bundle ZIP it will download.
+    registry_timeout_s: float = 30.0
+    registry_max_attempts: int = 4
+    registry_max_retry_sleep_s: float = 60.0  # a longer Retry-After ends the call as rate-limited
+    registry_max_download_bytes: int = 64 * 1024 * 1024
     vt_api_key: str | None = field(default=None, repr=False)
     vt_url: str | None = None
     # Pre-install gate: the service it asks first (SKILLSCAN_URL / SKILLSCAN_TOKEN) and its budgets.
