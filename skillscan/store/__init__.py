@@ -1,0 +1,28 @@
+"""Verdict store: SQLAlchemy 2, a SQLite file by default, PostgreSQL by URL (`SKILLSCAN_DATABASE_URL`)."""
+
+from __future__ import annotations
+
+from skillscan.config import Settings
+from skillscan.store.bookkeeping import Failure, RegistryOutcome, SweepItemResult, SweepProgress
+from skillscan.store.engine import StoreBusy
+from skillscan.store.store import Recorded, StoredScan, VerdictStore, scan_key, stored_fields
+
+
+def open_store(settings: Settings) -> VerdictStore:
+    """The store the settings name (`database_url`, else the SQLite file under `data_dir`)."""
+    return VerdictStore(settings.effective_database_url)
+
+
+__all__ = [
+    "Failure",
+    "Recorded",
+    "RegistryOutcome",
+    "StoreBusy",
+    "StoredScan",
+    "SweepItemResult",
+    "SweepProgress",
+    "VerdictStore",
+    "open_store",
+    "scan_key",
+    "stored_fields",
+]

@@ -1,0 +1,376 @@
+"""The store's worker bookkeeping: registry outcomes, high-water marks, failures, delivery counts, sweeps."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Engine, and_, case, exists, func, select, update
+
+from skillscan.store import schema
+from skillscan.store.engine import read_tx, write_tx
+from skillscan.store.sql import aware, insert_ignore, insert_ignore_many, upsert
+
+_outcomes = schema.table_of(schema.RegistryOutcomeRow)
+_marks = schema.table_of(schema.HighWaterMarkRow)
+_failures = schema.table_of(schema.FailureRow)
+_deliveries = schema.table_of(schema.TaskDeliveryRow)
+_sweeps = schema.table_of(schema.SweepRow)
+_items = schema.table_of(schema.SweepItemRow)
+_scans = schema.table_of(schema.ScanRow)
+
+VersionKey = tuple[str, str, str]  # (owner, slug, version)
+
+
+@dataclass(frozen=True)
+class RegistryOutcome:
+    owner: str
+    slug: str
+    version: str
+    kind: str
+    detail: str
+    http_status: int | None
+    attempts: int
+    last_seen: datetime
+
+
+@dataclass(frozen=True)
+class Failure:
+    id: int
+    task: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    queue: str
+    subject: str
+    error: str
+    attempts: int
+    status: str
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class SweepItemResult:
+    owner: str
+    slug: str
+    version: str
+    status: str  # scanned | unchanged | outcome | failed
+    verdict: str | None = None
+    previous_verdict: str | None = None
+    scan_id: int | None = None
+
+
+@dataclass(frozen=True)
+class SweepProgress:
+    sweep_id: int
+    listed: bool  # the registry listing finished: `total` is final
+    listing_error: str
+    total: int
+    done: int
+    scanned: int
+    unchanged: int
+    outcomes: int
+    failed: int
+    new_malicious: int
+    changed: int
+
+    @property
+    def finished(self) -> bool:
+        return self.listed and self.done >= self.total
+
+
+class Bookkeeping:
+    _engine: Engine
+
+    # -- registry outcomes ---------------------------------------------------------------------
+
+    def record_outcome(
+        self, owner: str, slug: str, version: str, kind: str, detail: str = "", http_status: int | None = None
+    ) -> None:
+        """Remember a registry answer that was not a scannable bundle (the latest one per version)."""
+        now = schema.utcnow()
+        values = {
+            "owner": owner,
+            "slug": slug,
+            "version": version,
+            "kind": kind,
+            "detail": detail[:2000],
+            "http_status": http_status,
+            "attempts": 1,
+            "first_seen": now,
+            "last_seen": now,
+        }
+        changes = {
+            "kind": kind,
+            "detail": detail[:2000],
+            "http_status": http_status,
+            "attempts": _outcomes.c.attempts + 1,
+            "last_seen": now,
+        }
+        with write_tx(self._engine) as conn:
+            upsert(conn, _outcomes, values, ["owner", "slug", "version"], changes)
+
+    def outcomes(self, kind: str | None = None, limit: int = 1000) -> list[RegistryOutcome]:
+        stmt = select(_outcomes)
+        if kind is not None:
+            stmt = stmt.where(_outcomes.c.kind == kind)
+        stmt = stmt.order_by(_outcomes.c.last_seen.desc()).limit(limit)
+        with read_tx(self._engine) as conn:
+            return [
+                RegistryOutcome(
+                    r.owner,
+                    r.slug,
+                    r.version,
+                    r.kind,
+                    r.detail,
+                    r.http_status,
+                    r.attempts,
+                    aware(r.last_seen),
+                )
+                for r in conn.execute(stmt)
+            ]
+
+    def unscanned_outcomes(self, ruleset: str, kinds: Sequence[str], limit: int = 500) -> list[VersionKey]:
+        """Versions whose last registry answer was one of `kinds` and that still have no scan under `ruleset`."""
+        scanned = exists().where(
+            and_(
+                _scans.c.owner == _outcomes.c.owner,
+                _scans.c.slug == _outcomes.c.slug,
+                _scans.c.version == _outcomes.c.version,
+                _scans.c.ruleset == ruleset,
+            )
+        )
+        stmt = (
+            select(_outcomes.c.owner, _outcomes.c.slug, _outcomes.c.version)
+            .where(_outcomes.c.kind.in_(list(kinds)), ~scanned)
+            .order_by(_outcomes.c.last_seen)
+            .limit(limit)
+        )
+        with read_tx(self._engine) as conn:
+            return [(r.owner, r.slug, r.version) for r in conn.execute(stmt)]
+
+    # -- high-water marks ----------------------------------------------------------------------
+
+    def get_mark(self, key: str) -> int | None:
+        with read_tx(self._engine) as conn:
+            value = conn.execute(select(_marks.c.value).where(_marks.c.key == key)).scalar()
+        return int(value) if value is not None else None
+
+    def advance_mark(self, key: str, value: int) -> int:
+        """Move a mark forward (never back); returns the stored value."""
+        now = schema.utcnow()
+        with write_tx(self._engine) as conn:
+            upsert(
+                conn,
+                _marks,
+                {"key": key, "value": value, "updated_at": now},
+                ["key"],
+                {"value": case((_marks.c.value < value, value), else_=_marks.c.value), "updated_at": now},
+            )
+            return int(conn.execute(select(_marks.c.value).where(_marks.c.key == key)).scalar_one())
+
+    # -- failures ------------------------------------------------------------------------------
+
+    def record_failure(
+        self,
+        task: str,
+        args: Sequence[Any],
+        kwargs: dict[str, Any] | None = None,
+        *,
+        queue: str = "",
+        subject: str = "",
+        error: str = "",
+        attempts: int = 1,
+    ) -> int:
+        """Record work that failed for good. The same task with the same arguments keeps one open row."""
+        now = schema.utcnow()
+        args_list, kwargs_dict = json.loads(json.dumps(list(args))), json.loads(json.dumps(kwargs or {}))
+        with write_tx(self._engine) as conn:
+            open_rows = conn.execute(
+                select(_failures.c.id, _failures.c.args, _failures.c.kwargs).where(
+                    _failures.c.task == task, _failures.c.status == "failed", _failures.c.subject == subject
+                )
+            ).all()
+            for row in open_rows:
+                if row.args == args_list and row.kwargs == kwargs_dict:
+                    conn.execute(
+                        update(_failures)
+                        .where(_failures.c.id == row.id)
+                        .values(error=error[:4000], attempts=_failures.c.attempts + attempts, updated_at=now)
+                    )
+                    return int(row.id)
+            result = conn.execute(
+                _failures.insert().values(
+                    task=task,
+                    args=args_list,
+                    kwargs=kwargs_dict,
+                    queue=queue,
+                    subject=subject[:500],
+                    error=error[:4000],
+                    attempts=attempts,
+                    status="failed",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def failures(self, status: str | None = "failed", limit: int = 1000) -> list[Failure]:
+        stmt = select(_failures)
+        if status is not None:
+            stmt = stmt.where(_failures.c.status == status)
+        with read_tx(self._engine) as conn:
+            return [_failure(r) for r in conn.execute(stmt.order_by(_failures.c.id).limit(limit))]
+
+    def get_failure(self, failure_id: int) -> Failure | None:
+        with read_tx(self._engine) as conn:
+            row = conn.execute(select(_failures).where(_failures.c.id == failure_id)).first()
+        return _failure(row) if row is not None else None
+
+    def set_failure_status(self, failure_id: int, status: str) -> None:
+        with write_tx(self._engine) as conn:
+            conn.execute(
+                update(_failures)
+                .where(_failures.c.id == failure_id)
+                .values(status=status, updated_at=schema.utcnow())
+            )
+
+    def resolve_failures(self, subject: str) -> int:
+        """Close open failures about `subject` once it succeeded after all (e.g. a replay or a later sweep)."""
+        with write_tx(self._engine) as conn:
+            result = conn.execute(
+                update(_failures)
+                .where(_failures.c.subject == subject, _failures.c.status.in_(["failed", "replayed"]))
+                .values(status="resolved", updated_at=schema.utcnow())
+            )
+            return int(result.rowcount)
+
+    # -- task deliveries (redelivery cap) ------------------------------------------------------
+
+    def bump_delivery(self, key: str) -> int:
+        """Count one more delivery of a task message; returns the count including this one."""
+        now = schema.utcnow()
+        with write_tx(self._engine) as conn:
+            upsert(
+                conn,
+                _deliveries,
+                {"key": key, "count": 1, "updated_at": now},
+                ["key"],
+                {"count": _deliveries.c.count + 1, "updated_at": now},
+            )
+            return int(conn.execute(select(_deliveries.c.count).where(_deliveries.c.key == key)).scalar_one())
+
+    def prune_deliveries(self, older_than: datetime) -> int:
+        with write_tx(self._engine) as conn:
+            return int(
+                conn.execute(_deliveries.delete().where(_deliveries.c.updated_at < older_than)).rowcount
+            )
+
+    # -- sweeps --------------------------------------------------------------------------------
+
+    def start_sweep(self, registry: str, ruleset: str) -> int:
+        with write_tx(self._engine) as conn:
+            result = conn.execute(
+                _sweeps.insert().values(registry_url=registry, ruleset=ruleset, started_at=schema.utcnow())
+            )
+            return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+    def add_sweep_items(self, sweep_id: int, refs: Iterable[VersionKey]) -> None:
+        rows = [
+            {"sweep_id": sweep_id, "owner": o, "slug": s, "version": v, "status": "queued"}
+            for o, s, v in refs
+        ]
+        with write_tx(self._engine) as conn:
+            insert_ignore_many(conn, _items, rows, ["sweep_id", "owner", "slug", "version"])
+
+    def finish_sweep_items(self, sweep_id: int, results: Iterable[SweepItemResult]) -> None:
+        with write_tx(self._engine) as conn:
+            for r in results:
+                values = {
+                    "status": r.status,
+                    "verdict": r.verdict,
+                    "previous_verdict": r.previous_verdict,
+                    "scan_id": r.scan_id,
+                }
+                row = {"sweep_id": sweep_id, "owner": r.owner, "slug": r.slug, "version": r.version, **values}
+                if not insert_ignore(conn, _items, row, ["sweep_id", "owner", "slug", "version"]):
+                    conn.execute(
+                        update(_items)
+                        .where(
+                            _items.c.sweep_id == sweep_id,
+                            _items.c.owner == r.owner,
+                            _items.c.slug == r.slug,
+                            _items.c.version == r.version,
+                        )
+                        .values(**values)
+                    )
+
+    def finish_listing(self, sweep_id: int, error: str = "") -> None:
+        with write_tx(self._engine) as conn:
+            conn.execute(
+                update(_sweeps)
+                .where(_sweeps.c.id == sweep_id)
+                .values(listed_at=schema.utcnow(), listing_error=error[:2000])
+            )
+
+    def latest_sweep_id(self) -> int | None:
+        with read_tx(self._engine) as conn:
+            return conn.execute(select(func.max(_sweeps.c.id))).scalar()
+
+    def sweep_progress(self, sweep_id: int) -> SweepProgress | None:
+        def count(condition: Any) -> Any:
+            return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
+
+        changed = and_(_items.c.previous_verdict.is_not(None), _items.c.previous_verdict != _items.c.verdict)
+        new_malicious = and_(
+            _items.c.verdict == "malicious",
+            func.coalesce(_items.c.previous_verdict, "") != "malicious",
+        )
+        with read_tx(self._engine) as conn:
+            sweep = conn.execute(select(_sweeps).where(_sweeps.c.id == sweep_id)).first()
+            if sweep is None:
+                return None
+            c = conn.execute(
+                select(
+                    func.count(),
+                    count(_items.c.status != "queued"),
+                    count(_items.c.status == "scanned"),
+                    count(_items.c.status == "unchanged"),
+                    count(_items.c.status == "outcome"),
+                    count(_items.c.status == "failed"),
+                    count(and_(_items.c.status == "scanned", new_malicious)),
+                    count(and_(_items.c.status == "scanned", changed)),
+                ).where(_items.c.sweep_id == sweep_id)
+            ).one()
+        return SweepProgress(
+            sweep_id=sweep_id,
+            listed=sweep.listed_at is not None,
+            listing_error=sweep.listing_error or "",
+            total=int(c[0]),
+            done=int(c[1]),
+            scanned=int(c[2]),
+            unchanged=int(c[3]),
+            outcomes=int(c[4]),
+            failed=int(c[5]),
+            new_malicious=int(c[6]),
+            changed=int(c[7]),
+        )
+
+
+def _failure(r: Any) -> Failure:
+    return Failure(
+        id=r.id,
+        task=r.task,
+        args=list(r.args or []),
+        kwargs=dict(r.kwargs or {}),
+        queue=r.queue or "",
+        subject=r.subject or "",
+        error=r.error or "",
+        attempts=r.attempts,
+        status=r.status,
+        created_at=aware(r.created_at),
+        updated_at=aware(r.updated_at),
+    )

@@ -1,0 +1,53 @@
+"""Portable insert-or-ignore and upsert (SQLite and PostgreSQL both speak ON CONFLICT)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert(conn: Connection, table: Table) -> Any:
+    if conn.dialect.name == "postgresql":
+        return postgresql.insert(table)
+    if conn.dialect.name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
+
+
+def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> bool:
+    """Insert a row unless one with the same `keys` (a unique constraint) exists; True when inserted."""
+    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    # rowcount is not reliable here (psycopg reports -1); a returned key means the row went in.
+    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+
+
+def insert_ignore_many(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+) -> None:
+    if rows:
+        conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys)), list(rows))
+
+
+def upsert(
+    conn: Connection,
+    table: Table,
+    values: Mapping[str, Any],
+    keys: Sequence[str],
+    update: Mapping[str, Any],
+) -> None:
+    """Insert, or on a conflict on `keys` apply `update` (values may reference `table.c` columns)."""
+    stmt = (
+        _insert(conn, table)
+        .values(**values)
+        .on_conflict_do_update(index_elements=list(keys), set_=dict(update))
+    )
+    conn.execute(stmt)
+
+
+def aware(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
