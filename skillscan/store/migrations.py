@@ -55,6 +55,18 @@ MIGRATIONS: list[Migration] = [
             schema.table_of(schema.SweepItemRow),
         ),
     ),
+    Migration(
+        3,
+        "verdict posting and update diffs: deliveries, capability profiles, reputation cache and quota",
+        create_tables(
+            schema.table_of(schema.DeliveryRow),
+            schema.table_of(schema.CapabilityProfileRow),
+            schema.table_of(schema.ReputationCacheEntry),
+            schema.table_of(schema.ReputationDeferred),
+            schema.table_of(schema.ReputationQuotaGuard),
+            schema.table_of(schema.ReputationQuotaGrant),
+        ),
+    ),
 ]
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -190,3 +191,87 @@ class SweepItemRow(Base):
     verdict: Mapped[str | None] = mapped_column(String(20), nullable=True)
     previous_verdict: Mapped[str | None] = mapped_column(String(20), nullable=True)
     scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+# -- posting verdicts, capability profiles, reputation cache (skillscan.post, skillscan.diff,
+#    skillscan.analyzers.reputation) --------------------------------------------------------------
+
+
+class DeliveryRow(Base):
+    """One verdict delivery to one sink: the exact body, its state and every attempt's outcome.
+
+    `key` (scan id + sink) is the idempotency key sent to the receiver; a delivery is never deleted,
+    so one that keeps failing stays listed until it is replayed.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    scan_id: Mapped[int] = mapped_column(Integer, index=True)
+    sink: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(String(500), default="")
+    verdict: Mapped[str] = mapped_column(String(20), default="")
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(20), index=True, default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class CapabilityProfileRow(Base):
+    """What one scanned version can do (network hosts, process execution, …), for update diffs."""
+
+    __tablename__ = "capability_profiles"
+    __table_args__ = (Index("ix_capability_profiles_skill", "owner", "slug"),)
+
+    scan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    slug: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[str] = mapped_column(String(100), default="")
+    fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ReputationCacheEntry(Base):
+    """A reputation answer (VirusTotal engine stats, or unknown) kept until `expires_at` (unix seconds)."""
+
+    __tablename__ = "reputation_cache"
+
+    cache_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    payload: Mapped[str] = mapped_column(Text)
+    fetched_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ReputationDeferred(Base):
+    """A lookup deferred by quota or a 429, made later."""
+
+    __tablename__ = "reputation_deferred"
+
+    cache_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    target: Mapped[str] = mapped_column(Text)
+    deferred_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ReputationQuotaGuard(Base):
+    """The single row every quota transaction updates first: it serialises processes."""
+
+    __tablename__ = "reputation_quota"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ReputationQuotaGrant(Base):
+    """One request granted by the quota (unix seconds); pruned after a day."""
+
+    __tablename__ = "reputation_quota_grants"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
