@@ -58,6 +58,14 @@ class Settings:
     registry_max_attempts: int = 4
     registry_max_retry_sleep_s: float = 60.0  # a longer Retry-After ends the call as rate-limited
     registry_max_download_bytes: int = 64 * 1024 * 1024
+    # Worker and sweep (worker/celery_app.py): schedule, batching, redelivery cap.
+    poll_interval_s: float = 300.0
+    sweep_hour: int = 3  # UTC hour of the nightly sweep
+    sweep_minute: int = 0
+    sweep_batch_size: int = 50  # versions per scan task, scanned with one Semgrep call
+    sweep_page_size: int = 50  # skills per registry listing page
+    task_max_deliveries: int = 3  # a task message delivered more often ends recorded as failed
+    poll_backfill: bool = False  # first poll without a mark scans everything listed (else starts now)
     vt_api_key: str | None = field(default=None, repr=False)
     vt_url: str | None = None
     # Pre-install gate: the service it asks first (SKILLSCAN_URL / SKILLSCAN_TOKEN) and its budgets.
