@@ -172,6 +172,24 @@ class Bookkeeping:
             )
             return int(conn.execute(select(_marks.c.value).where(_marks.c.key == key)).scalar_one())
 
+    def get_state(self, key: str) -> dict[str, Any] | None:
+        """Structured crawl state stored under `key` (e.g. a registry's discovery mark)."""
+        with read_tx(self._engine) as conn:
+            value = conn.execute(select(_marks.c.state).where(_marks.c.key == key)).scalar()
+        return dict(value) if value else None
+
+    def put_state(self, key: str, state: dict[str, Any], value: int = 0) -> None:
+        now = schema.utcnow()
+        data = json.loads(json.dumps(state))
+        with write_tx(self._engine) as conn:
+            upsert(
+                conn,
+                _marks,
+                {"key": key, "value": value, "state": data, "updated_at": now},
+                ["key"],
+                {"value": value, "state": data, "updated_at": now},
+            )
+
     # -- failures ------------------------------------------------------------------------------
 
     def record_failure(

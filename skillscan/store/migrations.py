@@ -33,6 +33,22 @@ def create_tables(*tables: Table) -> Callable[[Connection], None]:
     return run
 
 
+def add_columns(table: Table, *names: str) -> Callable[[Connection], None]:
+    """A migration step that adds model columns to an existing table (skipped where already present,
+    e.g. on a fresh database whose earlier migration created the table from the current model)."""
+
+    def run(conn: Connection) -> None:
+        present = {c["name"] for c in inspect(conn).get_columns(table.name)}
+        for name in names:
+            if name in present:
+                continue
+            column = table.c[name]
+            ddl = f"ALTER TABLE {table.name} ADD COLUMN {column.name} {column.type.compile(conn.dialect)}"
+            conn.exec_driver_sql(ddl)
+
+    return run
+
+
 MIGRATIONS: list[Migration] = [
     Migration(
         1,
@@ -66,6 +82,11 @@ MIGRATIONS: list[Migration] = [
             schema.table_of(schema.ReputationQuotaGuard),
             schema.table_of(schema.ReputationQuotaGrant),
         ),
+    ),
+    Migration(
+        4,
+        "high-water marks keep structured crawl state",
+        add_columns(schema.table_of(schema.HighWaterMarkRow), "state"),
     ),
 ]
 

@@ -132,6 +132,8 @@ class HighWaterMarkRow(Base):
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Structured crawl state (several timestamps and the keys seen at the newest one); migration 4.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class FailureRow(Base):

@@ -242,6 +242,28 @@ def test_marks_only_move_forward(store: VerdictStore) -> None:
     assert store.get_mark("k") == 150
 
 
+def test_structured_state_round_trip(store: VerdictStore) -> None:
+    assert store.get_state("poll:x") is None
+    store.put_state("poll:x", {"updated_at": 5, "seen": ["a/b@1"]})
+    store.put_state("poll:x", {"updated_at": 7, "seen": []})
+    assert store.get_state("poll:x") == {"updated_at": 7, "seen": []}
+
+
+def test_column_migration_upgrades_an_older_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'v.db'}"
+    VerdictStore(url).close()
+    engine = create_engine(url)
+    with engine.begin() as conn:  # roll the database back to before migration 4
+        conn.execute(text("ALTER TABLE high_water_marks DROP COLUMN state"))
+        conn.execute(text("DELETE FROM schema_version WHERE version >= 4"))
+    engine.dispose()
+    s = VerdictStore(url)
+    assert s.schema_version() == len(mig.MIGRATIONS)
+    s.put_state("k", {"a": 1})
+    assert s.get_state("k") == {"a": 1}
+    s.close()
+
+
 def test_failures_lifecycle(store: VerdictStore) -> None:
     fid = store.record_failure("t.scan", ["a", "b", "1"], {}, queue="sweep", subject="a/b@1", error="boom")
     again = store.record_failure(
