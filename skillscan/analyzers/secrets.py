@@ -1,0 +1,202 @@
+"""Live-looking secrets in text: provider-prefixed tokens, key blocks, high-entropy assignments.
+
+Pure functions over one text; the hosts analyzer turns their matches into findings. Every regex
+is bounded and free of nested quantifiers so a hostile megabyte costs one linear pass each.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class SecretMatch:
+    rule_id: str
+    start: int
+    end: int
+    secret: str
+
+
+@dataclass(frozen=True)
+class SecretPatterns:
+    """Compiled secret rules, built once from the engine's data file.
+
+    Generic assignments are found in two steps so that cost stays linear: a plain alternation
+    finds the secret-looking names, then an anchored pattern parses `= "value"` right after each.
+    """
+
+    prefixed: tuple[tuple[str, re.Pattern[str]], ...]
+    names: re.Pattern[str]
+    placeholder_words: tuple[str, ...]
+
+    @classmethod
+    def build(
+        cls,
+        patterns: Mapping[str, Sequence[str]],
+        secret_names: Sequence[str],
+        placeholder_words: Sequence[str],
+    ) -> SecretPatterns:
+        prefixed = tuple((rule_id, re.compile(rx)) for rule_id, rxs in patterns.items() for rx in rxs)
+        alternation = "|".join(re.escape(n).replace("_", "[_-]?") for n in secret_names)
+        names = re.compile(r"(?:" + alternation.lower() + r")")  # run on ASCII-lowered text
+        return cls(prefixed, names, tuple(w.lower() for w in placeholder_words))
+
+
+_VALUE = r"(?P<q>[\"'`]?)(?P<val>[A-Za-z0-9+/=_\-.~!@#%^&*]{16,200})(?P=q)"
+# key = "value" / key: 'value' / KEY=value / "key": "value" / key := fn("value")
+_ASSIGN_TAIL = re.compile(
+    r"(?P<rest>[\w-]{0,20})[\"']?\s{0,3}(?:=|:|=>|:=)\s{0,3}(?:[\w.]{1,20}\()?" + _VALUE
+)
+_BEARER_TAIL = re.compile(r"\s{1,3}" + _VALUE)
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+_KEY_HEAD = re.compile(r"[\w-]{0,30}$")
+
+
+def shannon_entropy(s: str) -> float:
+    if not s:
+        return 0.0
+    n = len(s)
+    return -sum(c / n * math.log2(c / n) for c in Counter(s).values())
+
+
+def is_placeholder(value: str, words: Sequence[str]) -> bool:
+    low = value.lower()
+    if any(w in low for w in words):
+        return True
+    if any(ch in value for ch in "<>{}$[]()") or "%s" in value:
+        return True
+    # xxxxx…, 00000…, aaaa-aaaa: too few distinct characters to be random
+    return len(set(low.replace("-", "").replace("_", ""))) < 6
+
+
+def _char_classes(s: str) -> int:
+    return sum(
+        (
+            any(c.islower() for c in s),
+            any(c.isupper() for c in s),
+            any(c.isdigit() for c in s),
+        )
+    )
+
+
+def _looks_random(secret: str, min_entropy: float, min_classes: int) -> bool:
+    return shannon_entropy(secret) >= min_entropy and _char_classes(secret) >= min_classes
+
+
+def _jwt_is_example(token: str) -> bool:
+    """The jwt.io sample and similar documentation tokens carry tell-tale claims."""
+    try:
+        payload = token.split(".")[1]
+        data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, IndexError, binascii.Error, UnicodeDecodeError):
+        return False
+    if not isinstance(data, dict):
+        return False
+    text = json.dumps(data).lower()
+    return any(w in text for w in ("john doe", "1234567890", "example", "your-", "placeholder"))
+
+
+# Per-rule randomness thresholds: a fixed format (AKIA + 16) needs less proof than a free-form one.
+_THRESHOLDS: dict[str, tuple[float, int]] = {
+    "aws-access-key-literal": (3.0, 2),
+    "jwt-literal": (4.0, 3),
+    "private-key-block": (0.0, 0),
+    "chat-webhook-token-literal": (3.0, 2),
+}
+_DEFAULT_THRESHOLD = (3.5, 3)
+
+_PEM = re.compile(
+    r"-----BEGIN (?:RSA |EC |DSA |OPENSSH |ENCRYPTED |PGP )?PRIVATE KEY(?: BLOCK)?-----"
+    r"\s{0,4}(?:[A-Za-z-]{1,30}: [^\n]{0,100}\s{1,4}){0,4}(?P<body>[A-Za-z0-9+/=\s]{64,200})"
+)
+
+
+def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
+    """Yield live-looking secrets in `text` (placeholders and regular strings dropped)."""
+    seen: list[tuple[int, int]] = []
+    for rule_id, rx in patterns.prefixed:
+        for m in rx.finditer(text):
+            secret = m.group(0)
+            min_entropy, min_classes = _THRESHOLDS.get(rule_id, _DEFAULT_THRESHOLD)
+            if is_placeholder(secret, patterns.placeholder_words) or "EXAMPLE" in secret:
+                continue
+            if not _looks_random(secret, min_entropy, min_classes):
+                continue
+            if rule_id == "jwt-literal" and _jwt_is_example(secret):
+                continue
+            if any(s <= m.start() < e for s, e in seen):
+                continue
+            seen.append((m.start(), m.end()))
+            yield SecretMatch(rule_id, m.start(), m.end(), secret)
+    for m in _PEM.finditer(text):
+        body = "".join(m.group("body").split())
+        if len(body) >= 60 and shannon_entropy(body) >= 4.5:
+            yield SecretMatch("private-key-block", m.start(), m.end(), body[:40])
+    last_end = -1
+    # ASCII-only lowering keeps offsets; a case-sensitive alternation is twice as fast as (?i).
+    for n in patterns.names.finditer(text.translate(_ASCII_LOWER)):
+        if n.start() < last_end:
+            continue
+        tail = _BEARER_TAIL if n.group(0) == "bearer" else _ASSIGN_TAIL
+        a = tail.match(text, n.end())
+        if a is None:
+            continue
+        last_end = a.end()
+        value = a.group("val")
+        head = _KEY_HEAD.search(text, max(0, n.start() - 30), n.start())
+        key = (head.group(0) if head else "") + text[n.start() : n.end()] + (a.groupdict().get("rest") or "")
+        if any(s <= a.start("val") < e for s, e in seen):
+            continue
+        if is_placeholder(value, patterns.placeholder_words) or _not_a_secret_value(value):
+            continue
+        if _PUBLIC_KEY_NAME.search(key) or _ETH_ADDRESS.match(value):
+            continue
+        if not _looks_random(value, 3.3 if _HEX.match(value) else 3.7, 2):
+            continue
+        seen.append((a.start("val"), a.end("val")))
+        yield SecretMatch("secret-assignment-literal", a.start("val"), a.end("val"), value)
+
+
+_NOT_SECRET = re.compile(r"^(?:https?://|/|\./|~|[A-Z][A-Z0-9_]{2,}$|[a-z]+(?:[._-][a-z]+)+$|sha\d{3}-)")
+
+
+_HEX = re.compile(r"^(?:[0-9a-fA-F]{24,128}|[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12})$")
+
+
+# Names that hold public identifiers, not secrets (TOKEN_PROGRAM_ID, token_address, secret_path).
+_PUBLIC_KEY_NAME = re.compile(
+    r"(?i)(?:id|ids|address|addr|mint|program|contract|pubkey|public|publishable|hash|url|uri|path|"
+    r"file|name|count|limit|type|usage|len|length|size|max|min|expiry|expires|ttl|symbol|decimals)$"
+)
+_ETH_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_IDENTIFIER = re.compile(r"^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*$")
+_HUMAN_PASSWORD = re.compile(r"^[A-Za-z]{4,40}\d{0,6}[!@#$%^&*.]{0,2}$")
+
+
+def _not_a_secret_value(value: str) -> bool:
+    """Env-var names, paths, URLs, identifiers and attribute chains are not secrets.
+
+    A generic assignment must also carry a digit: identifiers (`finalInputTokens`) and
+    word-plus-digits sample passwords (`TemporaryPass123!`) are what documentation shows.
+    """
+    if _NOT_SECRET.match(value) or _HUMAN_PASSWORD.match(value):
+        return True
+    if not any(c.isdigit() for c in value):
+        return True
+    # attribute chains and identifiers (process.env.MEM0_API_KEY, config.apiKey2)
+    return bool(_IDENTIFIER.match(value)) and ("." in value or "_" in value or len(value) < 24)
+
+
+def redact(secret: str) -> str:
+    """Keep enough to recognise the key, never enough to use it."""
+    if len(secret) <= 12:
+        return secret[:3] + "…"
+    return secret[:8] + "…" + secret[-2:]
