@@ -1,0 +1,217 @@
+"""Find and decode encoded payloads: base64, hex, char codes, and gzip/zlib inside them.
+
+Every pattern is linear-time (single character-class runs anchored by a look-behind, no nested
+ambiguous quantifiers). A candidate is kept only when it decodes to mostly printable text or to
+an executable/archive (a known magic); everything else (hashes, identifiers, images) is dropped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+# A single base64 run (standard or URL-safe). The look-behind makes each run start once.
+_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}")
+# One line of a wrapped blob, possibly inside a string literal or a concatenation.
+_B64_LINE = re.compile(r"[\s\"'`(+,\\]*([A-Za-z0-9+/]{16,}={0,2})[\s\"'`)+,;\\]*")
+_HEX_ESC = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}")
+_UNI_ESC = re.compile(r"(?:\\u00[0-9a-fA-F]{2}){8,}")
+_HEX_PLAIN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){16,}(?![0-9A-Za-z])")
+_HEX_ARRAY = re.compile(r"(?:0x[0-9a-fA-F]{1,2}\s*,\s*){7,}0x[0-9a-fA-F]{1,2}")
+_FROM_CHAR_CODE = re.compile(r"fromCharCode\(\s*((?:\d{1,7}\s*,\s*){3,}\d{1,7})\s*\)")
+_CHR_CHAIN = re.compile(r"(?:(?:chr\(\s*\d{1,7}\s*\)|\[char\]\s*\(?\d{1,7}\)?)\s*(?:\+\s*)?){4,}", re.I)
+_NUM_ARRAY = re.compile(r"[\[({]\s*((?:\d{1,3}\s*,\s*){7,}\d{1,3})\s*[\])}]")
+_DIGITS = re.compile(r"\d{1,7}")
+
+_PRINTABLE = bytes(range(32, 127)) + b"\t\n\r"
+_KEEP_MAGIC: tuple[bytes, ...] = (
+    b"\x7fELF",
+    b"MZ",
+    b"\xcf\xfa\xed\xfe",
+    b"\xce\xfa\xed\xfe",
+    b"\xca\xfe\xba\xbe",
+    b"PK\x03\x04",
+    b"\x00asm",
+)
+_MAX_CANDIDATES_PER_TEXT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    line: int  # 1-based line of the blob's start in the text it was found in
+    data: bytes
+    encoding: str  # b64 | hex | charcode (+ "-gz" when it was compressed)
+    binary: bool  # an executable or archive; otherwise printable text
+
+
+def _line_index(text: str) -> list[int]:
+    starts = [0]
+    pos = text.find("\n")
+    while pos >= 0:
+        starts.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return starts
+
+
+def _line_of(starts: list[int], offset: int) -> int:
+    lo, hi = 0, len(starts)
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        if starts[mid] <= offset:
+            lo = mid
+        else:
+            hi = mid
+    return lo + 1
+
+
+def _b64decode(s: str) -> bytes | None:
+    s = s.rstrip("=")
+    if len(s) % 4 == 1:
+        s = s[:-1]
+    s += "=" * (-len(s) % 4)
+    try:
+        if "-" in s or "_" in s:
+            return base64.urlsafe_b64decode(s)
+        return base64.b64decode(s, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_compressed(data: bytes) -> bool:
+    if data[:2] == b"\x1f\x8b":
+        return True
+    # zlib header: deflate method, 32K window, header checksum
+    return len(data) > 2 and data[0] == 0x78 and (data[0] * 256 + data[1]) % 31 == 0
+
+
+def _inflate(data: bytes, limit: int) -> bytes | None:
+    try:
+        return zlib.decompressobj(47).decompress(data, limit)  # 47: gzip or zlib, auto-detected
+    except zlib.error:
+        return None
+
+
+def _printable_ratio(data: bytes) -> float:
+    sample = data[:4096]
+    if not sample:
+        return 0.0
+    try:
+        text = sample.decode("utf-8")
+    except UnicodeDecodeError:
+        return (len(sample) - len(sample.translate(None, _PRINTABLE))) / len(sample)
+    good = sum(1 for c in text if c.isprintable() or c in "\t\n\r")
+    return good / len(text)
+
+
+def _accept(raw: bytes | None, encoding: str, limit: int, nested: int = 0) -> tuple[bytes, str, bool] | None:
+    if not raw or len(raw) < 8:
+        return None
+    raw = raw[:limit]
+    if _is_compressed(raw):
+        inflated = _inflate(raw, limit) if nested < 2 else None
+        kept = _accept(inflated, encoding, limit, nested + 1) if inflated else None
+        return (kept[0], kept[1] + "-gz", kept[2]) if kept else None
+    if any(raw.startswith(m) for m in _KEEP_MAGIC):
+        return raw, encoding, True
+    if _printable_ratio(raw) < 0.9:
+        return None
+    letters = sum(1 for b in raw[:512] if 65 <= b <= 90 or 97 <= b <= 122)
+    if letters < 4:
+        return None
+    return raw, encoding, False
+
+
+def _char_codes(numbers: list[int]) -> bytes | None:
+    if any(n > 0x10FFFF for n in numbers):
+        return None
+    try:
+        return "".join(chr(n) for n in numbers).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return None
+
+
+def _wrapped_b64_blocks(lines: list[str]) -> Iterator[tuple[int, int, str]]:
+    """(first line index, last line index, joined blob) for runs of >= 2 base64-only lines."""
+    i = 0
+    while i < len(lines):
+        m = _B64_LINE.fullmatch(lines[i]) if len(lines[i]) < 4096 else None
+        if not m:
+            i += 1
+            continue
+        parts = [m.group(1)]
+        j = i + 1
+        while j < len(lines):
+            mj = _B64_LINE.fullmatch(lines[j]) if len(lines[j]) < 4096 else None
+            if not mj:
+                break
+            parts.append(mj.group(1))
+            j += 1
+            if parts[-2].endswith("="):
+                break
+        if len(parts) >= 2:
+            yield i, j - 1, "".join(parts)
+        i = j
+
+
+def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
+    """Every decodable payload in `text`, at most `max_bytes` each, in order of appearance."""
+    starts = _line_index(text)
+    seen_spans: list[tuple[int, int]] = []
+    budget = _MAX_CANDIDATES_PER_TEXT
+    max_chars = max_bytes * 4 // 3 + 4
+
+    lines = text.split("\n")
+    for first, _last, blob in _wrapped_b64_blocks(lines):
+        budget -= 1
+        kept = _accept(_b64decode(blob[:max_chars]), "b64", max_bytes)
+        if kept:
+            seen_spans.append((first + 1, _last + 1))
+            yield Payload(first + 1, *kept)
+
+    def covered(line: int) -> bool:
+        return any(a <= line <= b for a, b in seen_spans)
+
+    for m in _B64_RUN.finditer(text):
+        budget -= 1
+        if budget < 0:
+            return
+        token = m.group(0)
+        if not (any(c.isdigit() for c in token) or (token.lower() != token and token.upper() != token)):
+            continue
+        line = _line_of(starts, m.start())
+        if covered(line):
+            continue
+        kept = _accept(_b64decode(token[:max_chars]), "b64", max_bytes)
+        if kept:
+            yield Payload(line, *kept)
+
+    for rx, kind in ((_HEX_ESC, "hex"), (_UNI_ESC, "hex"), (_HEX_PLAIN, "hex"), (_HEX_ARRAY, "hex")):
+        for m in rx.finditer(text):
+            budget -= 1
+            if budget < 0:
+                return
+            s = m.group(0)[: max_bytes * 6]
+            if rx is _HEX_PLAIN:
+                raw = bytes.fromhex(s)
+            elif rx is _HEX_ARRAY:
+                raw = bytes(int(x, 16) for x in re.findall(r"0x([0-9a-fA-F]{1,2})", s))
+            else:
+                step = 4 if rx is _HEX_ESC else 6
+                raw = bytes(int(s[i + step - 2 : i + step], 16) for i in range(0, len(s) - step + 1, step))
+            kept = _accept(raw, kind, max_bytes)
+            if kept:
+                yield Payload(_line_of(starts, m.start()), *kept)
+
+    for rx in (_FROM_CHAR_CODE, _CHR_CHAIN, _NUM_ARRAY):
+        for m in rx.finditer(text):
+            budget -= 1
+            if budget < 0:
+                return
+            nums = [int(x) for x in _DIGITS.findall(m.group(1) if rx.groups else m.group(0))[:max_bytes]]
+            kept = _accept(_char_codes(nums), "charcode", max_bytes)
+            if kept:
+                yield Payload(_line_of(starts, m.start()), *kept)

@@ -1,0 +1,338 @@
+"""Virtual files (DESIGN §1): what a skill's markdown and encoded blobs really contain.
+
+- fenced code blocks (``` and ~~~, any indentation, blockquotes, unterminated fences) of every
+  markdown file, one virtual file each, line for line with the real file;
+- shell commands in prose: inline code spans that look like commands and "Run: curl … | bash"
+  lines, gathered into one virtual file per markdown file with a per-line map to the real lines;
+- decoded payloads (base64, hex, char codes; gzip inside them) from every text file, recursively
+  up to ``max_decode_depth``, pinned to the blob's real line;
+- normalized copies of real files that disguise ASCII with look-alike or invisible characters.
+
+Everything is bounded by `Limits` (``max_virtual_files``, ``max_decoded_bytes``,
+``max_decode_depth``); reaching a bound is reported as a ScanError, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from skillscan.config import Limits
+from skillscan.decode import find_payloads
+from skillscan.hashing import sha256_hex
+from skillscan.inventory import decode_text, guess_kind
+from skillscan.models import FileKind, ScanError, SkillFile, VirtualOrigin
+from skillscan.normalize import fold, has_disguised_ascii
+
+ANALYZER = "bundle"
+
+_INFO_KINDS: dict[str, FileKind] = {
+    **dict.fromkeys(
+        [
+            "bash",
+            "sh",
+            "shell",
+            "zsh",
+            "console",
+            "shell-session",
+            "terminal",
+            "shellsession",
+            "ksh",
+            "fish",
+            "dash",
+            "command",
+            "cmd",
+        ],
+        FileKind.SHELL,
+    ),
+    **dict.fromkeys(["python", "py", "python3", "py3", "ipython", "pycon"], FileKind.PYTHON),
+    **dict.fromkeys(["js", "javascript", "node", "nodejs", "jsx", "mjs", "cjs"], FileKind.JAVASCRIPT),
+    **dict.fromkeys(["ts", "typescript", "tsx", "deno"], FileKind.TYPESCRIPT),
+    **dict.fromkeys(["powershell", "ps1", "ps", "pwsh", "posh"], FileKind.POWERSHELL),
+    **dict.fromkeys(["json", "jsonc", "json5"], FileKind.JSON),
+    **dict.fromkeys(["yaml", "yml"], FileKind.YAML),
+    "toml": FileKind.TOML,
+}
+# Labels that say "not code" but may still hide a command: the content decides.
+_GUESS_LABELS = frozenset({"", "text", "txt", "plain", "plaintext", "none", "output", "code", "sh-session"})
+_CONSOLE_LABELS = frozenset({"console", "shell-session", "sh-session", "terminal", "shellsession", "pycon"})
+_EXT: dict[FileKind, str] = {
+    FileKind.SHELL: "sh",
+    FileKind.PYTHON: "py",
+    FileKind.JAVASCRIPT: "js",
+    FileKind.TYPESCRIPT: "ts",
+    FileKind.POWERSHELL: "ps1",
+    FileKind.JSON: "json",
+    FileKind.YAML: "yaml",
+    FileKind.TOML: "toml",
+    FileKind.MARKDOWN: "md",
+    FileKind.TEXT: "txt",
+    FileKind.BINARY: "bin",
+}
+
+_FENCE_OPEN = re.compile(r"^([ \t>]*)(`{3,}|~{3,})(.*)$")
+_PROMPT = re.compile(r"^(?:\$|%|❯|➜|PS(?: [^>\n]{0,120})?>|>>>|\.\.\.)[ \t]?")
+_SPAN = re.compile(r"(?<!`)(`{1,3})(?!`)([^`\n]{1,2000}?)(?<!`)\1(?!`)")
+_COMMAND_HINT = re.compile(
+    r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\|\s*(?:python3?|node|perl|ruby|iex|bash|Invoke-Expression)\b|"
+    r"\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|Invoke-Expression|base64|ncat|socat|"
+    r"openssl|osascript|xattr|certutil|bitsadmin|mshta|rundll32|regsvr32|launchctl|crontab)\b|"
+    r"\bnc\s+-|\b(?:ba|z)?sh\s+-c\b|\bpython3?\s+-c\b|\bnode\s+-e\b|\bpowershell(?:\.exe)?\s+-|\bpwsh\s+-|"
+    r"\beval\s|\$\(|`\s*\$|\bchmod\s+\+?[0-7x]|\bsudo\s",
+    re.I,
+)
+_COMMAND_START = re.compile(
+    r"^(?:sudo\s+)?(?:curl|wget|bash|sh|zsh|python3?|node|npx|npm|pnpm|pip3?|uvx?|brew|apt(?:-get)?|"
+    r"git|chmod|echo|iwr|irm|iex|powershell|pwsh|osascript|openclaw|clawhub|docker|go|cargo|gem)\s+\S",
+    re.I,
+)
+# A shell command written in prose: from the command word to the end of the line.
+_PROSE_COMMAND = re.compile(
+    r"(?:^|[\s:>(\"'*])((?:sudo\s+)?(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|powershell|pwsh|"
+    r"bash|sh|zsh|python3?|echo|base64|nc|ncat|osascript|chmod)\s+\S[^\n]{0,1000})",
+    re.I,
+)
+_PROSE_STRONG = re.compile(r"\||https?://|\$\(|\b-[A-Za-z]{1,4}\b|;|&&|>\s*/|\bbase64\b")
+_PS_WORDS = re.compile(
+    r"\b(?:iwr|irm|iex|Invoke-\w+|powershell|pwsh|\$env:|Start-Process|New-Object)\b", re.I
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    start_line: int  # 1-based real line of the opening fence
+    info: str
+    lines: tuple[str, ...]
+    closed: bool
+
+
+def _virtual(
+    path: str,
+    kind: FileKind,
+    text: str,
+    origin: VirtualOrigin,
+    origin_path: str,
+    line_offset: int,
+    *,
+    pinned: bool = False,
+    depth: int = 0,
+    line_map: tuple[int, ...] | None = None,
+) -> SkillFile:
+    data = text.encode("utf-8", "surrogatepass")
+    return SkillFile(
+        path=path,
+        kind=kind,
+        data=data,
+        sha256=sha256_hex(data),
+        text=text,
+        virtual=origin,
+        origin_path=origin_path,
+        line_offset=line_offset,
+        pinned=pinned,
+        depth=depth,
+        line_map=line_map,
+    )
+
+
+def code_blocks(text: str) -> Iterator[CodeBlock]:
+    """Fenced code blocks. A fence may be indented (lists) or quoted; an unclosed one runs to EOF."""
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        m = _FENCE_OPEN.match(lines[i])
+        if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
+            i += 1
+            continue
+        prefix_len = len(m.group(1))
+        fence = m.group(2)
+        info = m.group(3).strip()
+        close = re.compile(r"^[ \t>]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
+        body: list[str] = []
+        j = i + 1
+        while j < len(lines) and not close.match(lines[j]):
+            line = lines[j]
+            cut = 0
+            while cut < prefix_len and cut < len(line) and line[cut] in " \t>":
+                cut += 1
+            body.append(line[cut:].rstrip("\r"))
+            j += 1
+        yield CodeBlock(start_line=i + 1, info=info, lines=tuple(body), closed=j < len(lines))
+        i = j + 1
+
+
+def block_kind(info: str, body: str) -> FileKind | None:
+    """Kind of a fenced block from its info string, or guessed; None for prose/diagrams/unknown."""
+    label = re.split(r"[\s{},=]", info.lower().lstrip("{."), maxsplit=1)[0] if info else ""
+    if label in _INFO_KINDS:
+        return _INFO_KINDS[label]
+    if label in _GUESS_LABELS or label in {"md", "markdown"}:
+        guessed = guess_kind(body)
+        return None if guessed in (FileKind.TEXT, FileKind.MARKDOWN) else guessed
+    return None
+
+
+def _strip_prompts(lines: tuple[str, ...], console: bool) -> list[str]:
+    """Drop ``$ ``-style prompts; in console transcripts output lines become blank."""
+    out = []
+    for line in lines:
+        stripped = line.lstrip()
+        m = _PROMPT.match(stripped)
+        if m and (console or m.group(0).strip() == "$"):
+            out.append(stripped[m.end() :])
+        else:
+            out.append("" if console else line)
+    return out
+
+
+def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
+    """(real line, command) for command-like inline spans and prose commands outside fences."""
+    in_fence: re.Pattern[str] | None = None
+    for no, line in enumerate(text.split("\n"), start=1):
+        if in_fence is not None:
+            if in_fence.match(line):
+                in_fence = None
+            continue
+        m = _FENCE_OPEN.match(line)
+        if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
+            f = m.group(2)
+            in_fence = re.compile(r"^[ \t>]*" + re.escape(f[0]) + "{" + str(len(f)) + r",}[ \t]*$")
+            continue
+        if len(line) > 20_000:
+            line = line[:20_000]
+        masked = line
+        for sm in _SPAN.finditer(line):
+            span = sm.group(2).strip()
+            masked = masked[: sm.start()] + " " * (sm.end() - sm.start()) + masked[sm.end() :]
+            if not span:
+                continue
+            folded = fold(span)
+            if _COMMAND_HINT.search(folded) or _COMMAND_START.match(folded):
+                yield no, span
+        pm = _PROSE_COMMAND.search(fold(masked))
+        if pm:
+            cmd = pm.group(1).strip().rstrip("*_.")
+            if _PROSE_STRONG.search(cmd):
+                yield no, cmd
+
+
+def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
+    """Virtual files for one real markdown file (code blocks, then inline commands)."""
+    if md.text is None:
+        return []
+    out: list[SkillFile] = []
+    for block in code_blocks(md.text):
+        body = "\n".join(block.lines)
+        kind = block_kind(block.info, body)
+        if kind is None:
+            continue
+        label = block.info.lower().split()[0] if block.info.strip() else ""
+        lines = block.lines
+        if kind is FileKind.SHELL or kind is FileKind.POWERSHELL or label in _CONSOLE_LABELS:
+            lines = tuple(_strip_prompts(lines, label in _CONSOLE_LABELS))
+        text = fold("\n".join(lines))
+        path = f"{md.path}#L{block.start_line + 1}.{_EXT[kind]}"
+        out.append(_virtual(path, kind, text, VirtualOrigin.CODE_BLOCK, md.path, block.start_line))
+    shell: list[tuple[int, str]] = []
+    ps: list[tuple[int, str]] = []
+    for line, cmd in _inline_candidates(md.text):
+        (ps if _PS_WORDS.search(fold(cmd)) else shell).append((line, cmd))
+    for group, kind in ((shell, FileKind.SHELL), (ps, FileKind.POWERSHELL)):
+        if not group:
+            continue
+        text = fold("\n".join(cmd for _, cmd in group))
+        line_map = tuple(line for line, _ in group)
+        path = f"{md.path}#inline.{_EXT[kind]}"
+        out.append(
+            _virtual(path, kind, text, VirtualOrigin.INLINE_CODE, md.path, line_map[0], line_map=line_map)
+        )
+    return out
+
+
+def normalized_copy(f: SkillFile) -> SkillFile | None:
+    """A folded copy of a real text file that disguises ASCII words, else None."""
+    if f.text is None or f.kind is FileKind.BINARY or not has_disguised_ascii(f.text):
+        return None
+    return _virtual(
+        f"{f.path}#normalized.{_EXT.get(f.kind, 'txt')}",
+        f.kind,
+        fold(f.text),
+        VirtualOrigin.NORMALIZED,
+        f.path,
+        0,
+    )
+
+
+def decoded_files(f: SkillFile, limits: Limits, seen: set[str]) -> Iterator[SkillFile]:
+    """Decoded payloads of one text file, breadth-first down to ``max_decode_depth``."""
+    queue: list[SkillFile] = [f]
+    while queue:
+        cur = queue.pop(0)
+        if cur.text is None or cur.depth >= limits.max_decode_depth:
+            continue
+        for p in find_payloads(cur.text, limits.max_decoded_bytes):
+            digest = sha256_hex(p.data)
+            if digest in seen:
+                continue
+            seen.add(digest)
+            real_path = cur.real_path
+            line = cur.line_offset if cur.pinned else (cur.real_line(p.line) or p.line)
+            text = None if p.binary else decode_text(p.data).text
+            kind = FileKind.BINARY if text is None else guess_kind(text)
+            name = f"{cur.path}#L{p.line}.{p.encoding}.{_EXT[kind]}"
+            if text is None:
+                yield SkillFile(
+                    path=name,
+                    kind=kind,
+                    data=p.data,
+                    sha256=digest,
+                    virtual=VirtualOrigin.DECODED,
+                    origin_path=real_path,
+                    line_offset=line,
+                    pinned=True,
+                    depth=cur.depth + 1,
+                )
+                continue
+            vf = _virtual(
+                name,
+                kind,
+                fold(text),
+                VirtualOrigin.DECODED,
+                real_path,
+                line,
+                pinned=True,
+                depth=cur.depth + 1,
+            )
+            yield vf
+            queue.append(vf)
+
+
+def build_virtual_files(real: list[SkillFile], limits: Limits) -> tuple[list[SkillFile], list[ScanError]]:
+    """All virtual files of a skill, bounded by ``limits.max_virtual_files``."""
+    out: list[SkillFile] = []
+    errors: list[ScanError] = []
+    seen: set[str] = set()
+
+    def generate() -> Iterator[SkillFile]:
+        for f in real:
+            if f.kind is FileKind.MARKDOWN:
+                yield from markdown_virtual_files(f)
+            copy = normalized_copy(f)
+            if copy is not None:
+                yield copy
+        for f in real:
+            yield from decoded_files(f, limits, seen)
+
+    for vf in generate():
+        if len(out) >= limits.max_virtual_files:
+            errors.append(
+                ScanError(
+                    ANALYZER,
+                    vf.real_path,
+                    f"more than {limits.max_virtual_files} virtual files (code blocks, commands, decoded "
+                    "payloads); the rest were not analysed",
+                )
+            )
+            break
+        out.append(vf)
+    return out, errors

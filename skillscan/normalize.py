@@ -1,0 +1,137 @@
+"""Fold Unicode disguises back to ASCII so a Cyrillic ``с`` in ``сurl`` does not hide a command.
+
+`fold` removes invisible characters (zero-width, bidi controls, tag characters, soft hyphen),
+applies NFKC and maps every character that is a confusable of an ASCII character (Unicode's
+confusables data, shipped by ``confusable-homoglyphs``) to that ASCII character. Newlines are
+never added or removed, so line numbers of a folded text equal those of the original.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import unicodedata
+from functools import lru_cache
+from importlib import resources
+
+# Invisible or direction-changing code points an attacker can sprinkle into a word.
+_INVISIBLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0000-\U000e007f]"
+)
+# A token built from ASCII letters mixed with non-ASCII letters or invisible characters.
+_TOKEN = re.compile(r"[^\s`'\"()<>\[\]{}|;&,]{1,200}")
+_COMMAND_WORDS = frozenset(
+    [
+        "curl",
+        "wget",
+        "bash",
+        "sh",
+        "zsh",
+        "sudo",
+        "python",
+        "python3",
+        "node",
+        "npm",
+        "npx",
+        "pip",
+        "pip3",
+        "powershell",
+        "pwsh",
+        "iwr",
+        "irm",
+        "iex",
+        "invoke-webrequest",
+        "invoke-expression",
+        "invoke-restmethod",
+        "base64",
+        "chmod",
+        "eval",
+        "exec",
+        "nc",
+        "ncat",
+        "openssl",
+        "osascript",
+        "http",
+        "https",
+        "echo",
+        "rm",
+        "ssh",
+        "scp",
+        "git",
+    ]
+)
+
+
+@lru_cache(maxsize=1)
+def _confusable_table() -> dict[int, str]:
+    """Non-ASCII code point -> its ASCII look-alike, from the Unicode confusables list."""
+    table: dict[int, str] = {}
+    try:
+        raw = resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+        data = json.loads(raw)
+    except (OSError, ValueError, ModuleNotFoundError):
+        data = {}
+    for char, glyphs in data.items():
+        if len(char) != 1 or char.isascii() or char in "\n\r":
+            continue
+        for glyph in glyphs:
+            target = glyph.get("c", "")
+            if len(target) == 1 and target.isascii() and target.isprintable():
+                table[ord(char)] = target
+                break
+    return table
+
+
+def strip_invisible(text: str) -> str:
+    return _INVISIBLE.sub("", text)
+
+
+def fold(text: str) -> str:
+    """ASCII skeleton of `text` (same number of lines). Pure-ASCII input is returned unchanged."""
+    if text.isascii():
+        return text
+    out = strip_invisible(text)
+    if not out.isascii():
+        # NFKC per line so that no normalisation can merge or split lines.
+        out = "\n".join(unicodedata.normalize("NFKC", line) for line in out.split("\n"))
+    if not out.isascii():
+        out = out.translate(_confusable_table())
+    return out
+
+
+def _is_disguised(token: str) -> bool:
+    if token.isascii():
+        return False
+    folded = fold(token)
+    if folded == token or not folded.isascii() or not any(c.isalpha() for c in folded):
+        return False
+    # Only letters and invisible characters disguise a word; typographic quotes, dashes and
+    # non-breaking spaces fold to ASCII too but hide nothing.
+    hidden = bool(_INVISIBLE.search(token)) or any(
+        not c.isascii() and unicodedata.category(c).startswith("L") for c in token
+    )
+    if not hidden:
+        return False
+    if any(c.isascii() and c.isalpha() for c in token) or _INVISIBLE.search(token):
+        return True
+    # Entirely non-Latin look-alikes ("сurl" written with no Latin letter at all).
+    word = folded.lower().strip(".:/")
+    return word in _COMMAND_WORDS or word.startswith(("http://", "https://"))
+
+
+def has_disguised_ascii(text: str) -> bool:
+    """True when some token is ASCII text disguised with look-alike or invisible characters.
+
+    Plain non-Latin prose (Russian, Chinese, …) does not count: only tokens whose skeleton is
+    entirely ASCII while the original mixes scripts or hides invisible characters.
+    """
+    if text.isascii():
+        return False
+    for line in text.split("\n"):
+        if line.isascii():
+            continue
+        for m in _TOKEN.finditer(line):
+            if _is_disguised(m.group(0)):
+                return True
+    return False
