@@ -88,6 +88,18 @@ MIGRATIONS: list[Migration] = [
         "high-water marks keep structured crawl state",
         add_columns(schema.table_of(schema.HighWaterMarkRow), "state"),
     ),
+    Migration(
+        5,
+        "HTTP API: scan jobs, uploads, finding suppressions, verdict overrides, report excerpts",
+        create_tables(
+            schema.table_of(schema.ServiceJobRow),
+            schema.table_of(schema.ServiceUploadRow),
+            schema.table_of(schema.FindingSuppressionRow),
+            schema.table_of(schema.VerdictOverrideRow),
+            schema.table_of(schema.ScanOriginalRow),
+            schema.table_of(schema.ScanExcerptRow),
+        ),
+    ),
 ]
 
 

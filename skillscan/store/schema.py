@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Table,
     Text,
@@ -277,3 +278,80 @@ class ReputationQuotaGrant(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class ServiceJobRow(Base):
+    """A scan submitted through the HTTP API: queued -> running -> done | failed."""
+
+    __tablename__ = "service_jobs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # upload | clawhub
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    owner: Mapped[str] = mapped_column(String(200), default="")
+    slug: Mapped[str] = mapped_column(String(200), default="")
+    version: Mapped[str] = mapped_column(String(100), default="")
+    filename: Mapped[str] = mapped_column(String(300), default="")
+    submitted_by: Mapped[str] = mapped_column(String(100), default="")
+    scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServiceUploadRow(Base):
+    """An uploaded bundle waiting for its job (kept in the database so any worker can read it)."""
+
+    __tablename__ = "service_uploads"
+
+    job_id: Mapped[str] = mapped_column(ForeignKey("service_jobs.id"), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class FindingSuppressionRow(Base):
+    """A maintainer's suppression of one rule on one file version (rule id, path, sha256): never a glob."""
+
+    __tablename__ = "finding_suppressions"
+    __table_args__ = (Index("ix_suppressions_rule_file", "rule_id", "file_sha256"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    rule_id: Mapped[str] = mapped_column(String(200))
+    path: Mapped[str] = mapped_column(String(1000))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(100))
+    scan_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class VerdictOverrideRow(Base):
+    """A maintainer's verdict for one bundle (by fingerprint), recorded on one scan; the newest wins."""
+
+    __tablename__ = "verdict_overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scan_id: Mapped[int] = mapped_column(Integer, index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), index=True, default="")
+    verdict: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    who: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ScanOriginalRow(Base):
+    """The scanner's own report of a scan whose stored verdict maintainer actions changed."""
+
+    __tablename__ = "scan_originals"
+
+    scan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    report: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ScanExcerptRow(Base):
+    """Lines around each finding, kept for the maintainer report (the bundle itself is not stored)."""
+
+    __tablename__ = "scan_excerpts"
+
+    scan_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    excerpts: Mapped[dict[str, Any]] = mapped_column(JSON)
