@@ -35,7 +35,7 @@ class Limits:
     max_zip_members: int = 20000
     max_decode_depth: int = 3
     max_decoded_bytes: int = 1024 * 1024  # per decoded payload
-    max_virtual_files: int = 2000
+    max_virtual_files: int = 5000  # one per code block; a real API catalogue skill has 2,300
     max_text_bytes: int = 2 * 1024 * 1024  # larger text files get YARA only (bytes), not parsers
     analyzer_timeout_s: float = 120.0
     semgrep_timeout_s: float = 300.0  # wall clock for one batched semgrep call
