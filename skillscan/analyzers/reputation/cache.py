@@ -14,12 +14,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from skillscan.analyzers.reputation.interface import LookupKind, LookupTarget, Reputation
-from skillscan.errors import ReputationError
+from skillscan.errors import ReputationError, StoreError
 
 Clock = Callable[[], float]
 
@@ -105,67 +104,60 @@ class RedisCache(ReputationCache):
 
 class SqlCache(ReputationCache):
     def __init__(self, engine: Engine, *, clock: Clock = time.time) -> None:
-        from skillscan.store.schema import ReputationCacheEntry, ReputationDeferred
+        from skillscan.store.schema import ReputationCacheEntry, ReputationDeferred, table_of
 
         self._engine = engine
         self._clock = clock
-        self._cache = ReputationCacheEntry.__table__
-        self._deferred = ReputationDeferred.__table__
+        self._cache = table_of(ReputationCacheEntry)
+        self._deferred = table_of(ReputationDeferred)
 
     def get(self, target: LookupTarget) -> Reputation | None:
+        from skillscan.store.engine import read_tx
+
         t = self._cache
         try:
-            with self._engine.connect() as conn:
-                row = conn.execute(
+            with read_tx(self._engine) as conn:
+                payload = conn.execute(
                     select(t.c.payload).where(
                         t.c.cache_key == target.cache_key, t.c.expires_at > self._clock()
                     )
-                ).first()
-        except SQLAlchemyError as e:
+                ).scalar()
+        except StoreError as e:
             raise _unavailable(e) from None
-        return Reputation.from_dict(json.loads(row.payload)) if row else None
+        return Reputation.from_dict(json.loads(payload)) if payload else None
 
     def put(self, target: LookupTarget, reputation: Reputation, ttl_s: float) -> None:
+        from skillscan.store.engine import write_tx
+        from skillscan.store.sql import upsert
+
         t, d = self._cache, self._deferred
         now = self._clock()
         values = {"payload": json.dumps(reputation.to_dict()), "fetched_at": now, "expires_at": now + ttl_s}
-        for attempt in range(2):
-            try:
-                with self._engine.begin() as conn:
-                    res = conn.execute(update(t).where(t.c.cache_key == target.cache_key).values(**values))
-                    if res.rowcount == 0:
-                        conn.execute(insert(t).values(cache_key=target.cache_key, **values))
-                    conn.execute(delete(d).where(d.c.cache_key == target.cache_key))
-                return
-            except IntegrityError:  # another process inserted the same key first: update it
-                if attempt:
-                    raise ReputationError("reputation cache unavailable (IntegrityError)") from None
-            except SQLAlchemyError as e:
-                raise _unavailable(e) from None
+        try:
+            with write_tx(self._engine) as conn:
+                upsert(conn, t, {"cache_key": target.cache_key, **values}, ["cache_key"], values)
+                conn.execute(delete(d).where(d.c.cache_key == target.cache_key))
+        except StoreError as e:
+            raise _unavailable(e) from None
 
     def defer(self, target: LookupTarget) -> None:
-        d = self._deferred
+        from skillscan.store.engine import write_tx
+        from skillscan.store.sql import insert_ignore
+
+        row = {"cache_key": target.cache_key, "target": _target_to_json(target), "deferred_at": self._clock()}
         try:
-            with self._engine.begin() as conn:
-                exists = conn.execute(select(d.c.cache_key).where(d.c.cache_key == target.cache_key)).first()
-                if exists is None:
-                    conn.execute(
-                        insert(d).values(
-                            cache_key=target.cache_key,
-                            target=_target_to_json(target),
-                            deferred_at=self._clock(),
-                        )
-                    )
-        except IntegrityError:
-            return  # deferred by another process at the same moment
-        except SQLAlchemyError as e:
+            with write_tx(self._engine) as conn:
+                insert_ignore(conn, self._deferred, row, ["cache_key"])
+        except StoreError as e:
             raise _unavailable(e) from None
 
     def deferred(self, limit: int = 100) -> list[LookupTarget]:
+        from skillscan.store.engine import read_tx
+
         d = self._deferred
         try:
-            with self._engine.connect() as conn:
-                rows = conn.execute(select(d.c.target).order_by(d.c.deferred_at).limit(limit)).all()
-        except SQLAlchemyError as e:
+            with read_tx(self._engine) as conn:
+                rows = conn.execute(select(d.c.target).order_by(d.c.deferred_at).limit(limit)).scalars().all()
+        except StoreError as e:
             raise _unavailable(e) from None
-        return [_target_from_json(row.target) for row in rows]
+        return [_target_from_json(raw) for raw in rows]

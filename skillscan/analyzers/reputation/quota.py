@@ -20,9 +20,8 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from skillscan.errors import ReputationError
+from skillscan.errors import ReputationError, StoreError
 
 Clock = Callable[[], float]
 
@@ -62,11 +61,12 @@ class UnlimitedQuota(QuotaLimiter):
         return None
 
 
-# Atomic check-and-take over both windows. KEYS: minute zset, day counter, block flag.
+# Atomic check-and-take over both windows. KEYS: minute zset, day counter, blocked-until time.
 # ARGV: now, n, per_minute, per_day, unique member prefix, day key ttl.
 _ACQUIRE_LUA = """
-if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 local now = tonumber(ARGV[1])
+local blocked = tonumber(redis.call('GET', KEYS[3]) or '0')
+if blocked > now then return 0 end
 local n = tonumber(ARGV[2])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60)
 local used_min = redis.call('ZCARD', KEYS[1])
@@ -107,7 +107,8 @@ class RedisQuota(QuotaLimiter):
 
     def block_for(self, seconds: float) -> None:
         try:
-            self._redis.set(f"{self._prefix}:blocked", "1", px=max(1, int(seconds * 1000)))
+            until = self._clock() + seconds
+            self._redis.set(f"{self._prefix}:blocked", repr(until), px=max(1, int(seconds * 1000)) + 60_000)
         except Exception as e:
             raise ReputationError(f"quota store unavailable ({type(e).__name__})") from None
 
@@ -115,68 +116,61 @@ class RedisQuota(QuotaLimiter):
 class SqlQuota(QuotaLimiter):
     """The same limiter on the verdict store's database (SQLite file or PostgreSQL).
 
-    The first statement of each transaction updates the single guard row: on SQLite that takes the
-    database write lock, on PostgreSQL the row lock, so concurrent processes count one at a time.
+    Each transaction is a write transaction (BEGIN IMMEDIATE on SQLite) whose first statement
+    updates the single guard row, which also takes PostgreSQL's row lock: concurrent processes
+    count one at a time.
     """
 
     def __init__(self, engine: Engine, limits: QuotaLimits, *, clock: Clock = time.time) -> None:
-        from skillscan.store.schema import ReputationQuotaGrant, ReputationQuotaGuard
+        from skillscan.store.schema import ReputationQuotaGrant, ReputationQuotaGuard, table_of
 
         self._engine = engine
         self._limits = limits
         self._clock = clock
-        self._guard = ReputationQuotaGuard.__table__
-        self._grants = ReputationQuotaGrant.__table__
+        self._guard = table_of(ReputationQuotaGuard)
+        self._grants = table_of(ReputationQuotaGrant)
 
-    def _lock(self, conn: Any) -> float:
-        """Take the guard row's lock; return the blocked-until time."""
+    def _locked(self, fn: Callable[[Any, float], bool]) -> bool:
+        """Run `fn(conn, blocked_until)` holding the guard row's lock."""
+        from skillscan.store.engine import write_tx
+        from skillscan.store.sql import insert_ignore
+
         guard = self._guard
-        res = conn.execute(update(guard).where(guard.c.id == 1).values(version=guard.c.version + 1))
-        if res.rowcount == 0:
-            conn.execute(insert(guard).values(id=1, version=1, blocked_until=0.0))
-        return float(conn.execute(select(guard.c.blocked_until).where(guard.c.id == 1)).scalar_one())
-
-    def _run(self, fn: Callable[[Any], bool]) -> bool:
-        for attempt in range(2):
-            try:
-                with self._engine.begin() as conn:
-                    return fn(conn)
-            except IntegrityError:  # two first-ever callers inserted the guard row at once
-                if attempt:
-                    raise ReputationError("quota store unavailable (IntegrityError)") from None
-            except SQLAlchemyError as e:
-                raise ReputationError(f"quota store unavailable ({type(e).__name__})") from None
-        return False
+        try:
+            with write_tx(self._engine) as conn:
+                insert_ignore(conn, guard, {"id": 1, "version": 0, "blocked_until": 0.0}, ["id"])
+                conn.execute(update(guard).where(guard.c.id == 1).values(version=guard.c.version + 1))
+                blocked = conn.execute(select(guard.c.blocked_until).where(guard.c.id == 1)).scalar_one()
+                return fn(conn, float(blocked))
+        except StoreError as e:
+            raise ReputationError(f"quota store unavailable ({type(e).__name__})") from None
 
     def try_acquire(self, n: int = 1) -> bool:
         now = self._clock()
         today = day_start(now)
         grants = self._grants
 
-        def take(conn: Any) -> bool:
-            if self._lock(conn) > now:
+        def take(conn: Any, blocked_until: float) -> bool:
+            if blocked_until > now:
                 return False
             conn.execute(delete(grants).where(grants.c.at < min(now - MINUTE_S, today)))
-            used_min = conn.execute(
-                select(func.count()).select_from(grants).where(grants.c.at > now - MINUTE_S)
-            ).scalar_one()
-            used_day = conn.execute(
-                select(func.count()).select_from(grants).where(grants.c.at >= today)
-            ).scalar_one()
+            count = select(func.count()).select_from(grants)
+            used_min = conn.execute(count.where(grants.c.at > now - MINUTE_S)).scalar_one()
+            used_day = conn.execute(count.where(grants.c.at >= today)).scalar_one()
             if used_min + n > self._limits.per_minute or used_day + n > self._limits.per_day:
                 return False
             conn.execute(insert(grants), [{"at": now} for _ in range(n)])
             return True
 
-        return self._run(take)
+        return self._locked(take)
 
     def block_for(self, seconds: float) -> None:
         until = self._clock() + seconds
         guard = self._guard
 
-        def block(conn: Any) -> bool:
-            self._lock(conn)
-            conn.execute(update(guard).where(guard.c.id == 1).values(blocked_until=until))
+        def block(conn: Any, blocked_until: float) -> bool:
+            if until > blocked_until:
+                conn.execute(update(guard).where(guard.c.id == 1).values(blocked_until=until))
             return True
 
-        self._run(block)
+        self._locked(block)

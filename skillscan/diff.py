@@ -1,0 +1,278 @@
+"""Update diff ("rug pull" detection): what a version can do that the previous version could not.
+
+Each scanned version's capability profile is stored; when a version adds capabilities, the scan
+gets an `update-capability-added` finding listing them, with a severity that follows what was
+added (new process execution together with a new network host is high). `diff_for_scan` gives the
+report page the same comparison for any stored scan.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import semver
+from sqlalchemy import select
+
+from skillscan.models import Category, Confidence, Finding, ScanReport, Severity, Skill
+from skillscan.profile import (
+    AGENT_COMMANDS,
+    BINARIES,
+    CAPABILITIES,
+    CREDENTIAL_PATHS,
+    ENV_VARS,
+    INSTALL_SPECS,
+    LABELS,
+    NETWORK_HOSTS,
+    PERSISTENCE,
+    PROCESS_EXEC,
+    CapabilityProfile,
+    Location,
+    extract_profile,
+)
+
+RULE_ID = "update-capability-added"
+ANALYZER = "update-diff"
+_MESSAGE_MAX = 1000
+_ITEMS_SHOWN = 6
+
+
+@dataclass(frozen=True)
+class ProfileDiff:
+    version: str
+    previous_version: str | None  # None: no earlier version of this skill is known
+    added: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    removed: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def has_additions(self) -> bool:
+        return any(self.added.values())
+
+    def severity(self) -> Severity | None:
+        return added_severity(self.added)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The shape the report page renders."""
+        severity = self.severity()
+        return {
+            "version": self.version,
+            "previous_version": self.previous_version,
+            "severity": str(severity) if severity else None,
+            "added": {cap: list(items) for cap, items in self.added.items()},
+            "removed": {cap: list(items) for cap, items in self.removed.items()},
+            "labels": {cap: LABELS[cap] for cap in CAPABILITIES},
+        }
+
+
+def diff_profiles(
+    previous: CapabilityProfile, current: CapabilityProfile, *, version: str, previous_version: str | None
+) -> ProfileDiff:
+    added: dict[str, tuple[str, ...]] = {}
+    removed: dict[str, tuple[str, ...]] = {}
+    for cap in CAPABILITIES:
+        new = sorted(current.get(cap) - previous.get(cap))
+        gone = sorted(previous.get(cap) - current.get(cap))
+        if new:
+            added[cap] = tuple(new)
+        if gone:
+            removed[cap] = tuple(gone)
+    return ProfileDiff(version=version, previous_version=previous_version, added=added, removed=removed)
+
+
+def added_severity(added: Mapping[str, Sequence[str]]) -> Severity | None:
+    """Severity follows the capability: the shapes of a takeover are high, single new powers less."""
+    has = {cap for cap, items in added.items() if items}
+    if not has:
+        return None
+    exec_, host, cred = PROCESS_EXEC in has, NETWORK_HOSTS in has, CREDENTIAL_PATHS in has
+    persist, binary = PERSISTENCE in has, BINARIES in has
+    if (exec_ and host) or (cred and host) or (persist and (exec_ or host)) or (binary and exec_):
+        return Severity.HIGH
+    if exec_ or cred or persist or binary or INSTALL_SPECS in has:
+        return Severity.MEDIUM
+    if host or AGENT_COMMANDS in has or ENV_VARS in has:
+        return Severity.LOW
+    return Severity.INFO
+
+
+def update_finding(diff: ProfileDiff, current: CapabilityProfile) -> Finding | None:
+    severity = diff.severity()
+    if severity is None or diff.previous_version is None:
+        return None
+    parts = []
+    for cap in CAPABILITIES:
+        items = diff.added.get(cap, ())
+        if items:
+            shown = ", ".join(items[:_ITEMS_SHOWN]) + (
+                f" (+{len(items) - _ITEMS_SHOWN} more)" if len(items) > _ITEMS_SHOWN else ""
+            )
+            parts.append(f"{LABELS[cap]}: {shown}")
+    message = (
+        f"version {diff.version} adds capabilities that {diff.previous_version} did not have — "
+        + "; ".join(parts)
+    )
+    first_cap = next(cap for cap in CAPABILITIES if diff.added.get(cap))
+    first_item = diff.added[first_cap][0]
+    where = current.location(first_cap, first_item) or Location("SKILL.md", None)
+    evidence = f"{LABELS[first_cap]}: {first_item}"
+    return Finding(
+        rule_id=RULE_ID,
+        analyzer=ANALYZER,
+        category=Category.SUPPLY_CHAIN,
+        severity=severity,
+        path=where.path or "SKILL.md",
+        line=where.line,
+        message=message[:_MESSAGE_MAX],
+        evidence=" ".join(evidence.split())[:200],
+        confidence=Confidence.MEDIUM,
+    )
+
+
+# -- versions ------------------------------------------------------------------------------------
+
+
+def parse_version(version: str) -> semver.Version | None:
+    try:
+        return semver.Version.parse(version.strip().removeprefix("v").removeprefix("V"))
+    except (ValueError, TypeError):
+        return None
+
+
+def pick_previous(version: str, candidates: Mapping[str, int]) -> str | None:
+    """The version this one updates: the highest semver below it, else the latest other one scanned.
+
+    `candidates` maps each other stored version to its latest scan id.
+    """
+    others = {v: sid for v, sid in candidates.items() if v != version}
+    if not others:
+        return None
+    current = parse_version(version)
+    if current is not None:
+        lower = [(pv, v) for v in others if (pv := parse_version(v)) is not None and pv < current]
+        if lower:
+            return max(lower)[1]
+        if any(parse_version(v) is not None for v in others):
+            return None  # every known version is newer: this one is the first
+    return max(others, key=lambda v: others[v])
+
+
+# -- store glue ----------------------------------------------------------------------------------
+
+
+class ProfileStore:
+    """Capability profiles in the verdict store (table `capability_profiles`, keyed by scan id)."""
+
+    def __init__(self, store: Any) -> None:
+        from skillscan.store.schema import CapabilityProfileRow, table_of
+
+        self._engine = store.engine
+        self._table = table_of(CapabilityProfileRow)
+
+    def save(
+        self, scan_id: int, owner: str, slug: str, version: str, fingerprint: str, profile: CapabilityProfile
+    ) -> None:
+        from skillscan.store.engine import write_tx
+        from skillscan.store.schema import utcnow
+        from skillscan.store.sql import insert_ignore
+
+        values = {
+            "scan_id": scan_id,
+            "owner": owner,
+            "slug": slug,
+            "version": version,
+            "fingerprint": fingerprint,
+            "profile": profile.to_dict(),
+            "created_at": utcnow(),
+        }
+        with write_tx(self._engine) as conn:
+            insert_ignore(conn, self._table, values, ["scan_id"])
+
+    def get(self, scan_id: int) -> CapabilityProfile | None:
+        from skillscan.store.engine import read_tx
+
+        t = self._table
+        with read_tx(self._engine) as conn:
+            raw = conn.execute(select(t.c.profile).where(t.c.scan_id == scan_id)).scalar()
+        return CapabilityProfile.from_dict(raw) if raw is not None else None
+
+    def previous(
+        self, owner: str, slug: str, version: str, before_scan_id: int | None = None
+    ) -> tuple[str, CapabilityProfile] | None:
+        """The profile of the version that `version` updates (its latest stored scan)."""
+        from skillscan.store.engine import read_tx
+
+        if not slug:
+            return None
+        t = self._table
+        stmt = select(t.c.scan_id, t.c.version).where(
+            t.c.owner == owner, t.c.slug == slug, t.c.version != version
+        )
+        if before_scan_id is not None:
+            stmt = stmt.where(t.c.scan_id < before_scan_id)
+        with read_tx(self._engine) as conn:
+            latest: dict[str, int] = {}
+            for row in conn.execute(stmt):
+                latest[row.version] = max(latest.get(row.version, 0), int(row.scan_id))
+            chosen = pick_previous(version, latest)
+            if chosen is None:
+                return None
+            raw = conn.execute(select(t.c.profile).where(t.c.scan_id == latest[chosen])).scalar_one()
+        return chosen, CapabilityProfile.from_dict(raw)
+
+
+@dataclass(frozen=True)
+class UpdateDiffResult:
+    report: ScanReport  # with the update finding added (verdict re-decided by the caller's policy)
+    profile: CapabilityProfile
+    diff: ProfileDiff | None
+
+
+def apply_update_diff(store: Any, skill: Skill, report: ScanReport, decide: Any = None) -> UpdateDiffResult:
+    """Profile a freshly scanned version, compare it with the previous stored version, add the finding.
+
+    `decide(findings, errors) -> (verdict, decision, reason)` re-decides the verdict when a finding
+    was added (pass the scanner's policy); without it the report's verdict is kept.
+    """
+    profile = extract_profile(skill, report.findings)
+    owner, slug, version = report.skill.owner or "", report.skill.slug or "", report.skill.version or ""
+    previous = ProfileStore(store).previous(owner, slug, version)
+    if previous is None:
+        return UpdateDiffResult(report, profile, None)
+    prev_version, prev_profile = previous
+    diff = diff_profiles(prev_profile, profile, version=version, previous_version=prev_version)
+    finding = update_finding(diff, profile)
+    if finding is None:
+        return UpdateDiffResult(report, profile, diff)
+    findings = tuple(sorted((*report.findings, finding), key=lambda f: f.sort_key()))
+    updated = replace(report, findings=findings)
+    if decide is not None:
+        verdict, decision, reason = decide(findings, report.errors)
+        updated = replace(updated, verdict=verdict, decision=decision, reason=reason)
+    return UpdateDiffResult(updated, profile, diff)
+
+
+def save_profile(store: Any, scan_id: int, report: ScanReport, profile: CapabilityProfile) -> None:
+    s = report.skill
+    ProfileStore(store).save(
+        scan_id, s.owner or "", s.slug or "", s.version or "", s.fingerprint or "", profile
+    )
+
+
+def diff_for_scan(store: Any, scan_id: int) -> ProfileDiff | None:
+    """The update diff of a stored scan against the previous version, for the report page.
+
+    None when the scan has no stored profile or its skill has no earlier version on record.
+    """
+    scan = store.get_scan(scan_id)
+    if scan is None:
+        return None
+    profiles = ProfileStore(store)
+    current = profiles.get(scan_id)
+    if current is None:
+        return None
+    previous = profiles.previous(scan.owner, scan.slug, scan.version, before_scan_id=None)
+    if previous is None:
+        return None
+    prev_version, prev_profile = previous
+    return diff_profiles(prev_profile, current, version=scan.version, previous_version=prev_version)
