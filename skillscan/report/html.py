@@ -47,7 +47,6 @@ class ReportPage:
     override: Override | None = None
     excerpts: Mapping[str, Excerpt] = field(default_factory=dict)  # key: excerpt_key(path, line)
     diff: Mapping[str, Any] | None = None
-    reputation: Sequence[Mapping[str, Any]] = ()
     history: Sequence[Mapping[str, Any]] = ()
     forms: Forms | None = None
     job_error: str | None = None
