@@ -1,0 +1,338 @@
+"""Delivery hosts and shapes: what a URL points at (paste site, tunnel, raw IP, personal release, …).
+
+The catalogue is data (`data/delivery_hosts.yaml`); this module parses URLs and host-like shell
+arguments, classifies them, and tells whether a host is one the skill itself declares (homepage,
+install metadata, its owner's GitHub), so that "the vendor's own installer" and "a snippet on a
+paste site" can be told apart by every engine in the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import socket
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skillscan.errors import RuleError
+
+DATA_FILE = Path(__file__).resolve().parent / "data" / "delivery_hosts.yaml"
+
+# Bounded: a URL longer than 2000 characters is cut, never scanned past.
+URL_RE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"'`|\\\]\[(){}]{1,2000}")
+_HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:]{1,253}$")
+_NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){0,3}$")
+_BARE_HOST_ARG = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){1,8}[a-z]{2,24}(?::\d{1,5})?(?:/|$)", re.I)
+_DOC_SUFFIXES = ("example.com", "example.org", "example.net", "example", "test", "invalid", "localhost")
+# Hosting platforms whose sub-domains belong to different people.
+_SHARED_SUFFIXES = frozenset(
+    {
+        "co.uk", "com.au", "co.jp", "com.br", "co.in", "co.kr", "com.cn", "com.tr", "co.za",
+        "github.io", "gitlab.io", "vercel.app", "netlify.app", "pages.dev", "workers.dev",
+        "herokuapp.com", "web.app", "firebaseapp.com", "glitch.me", "repl.co", "onrender.com",
+        "fly.dev", "railway.app", "surge.sh", "azurewebsites.net", "blogspot.com", "wixsite.com",
+        "ngrok-free.app", "ngrok.io", "trycloudflare.com", "loca.lt", "duckdns.org",
+    }
+)  # fmt: skip
+DELIVERY_CLASSES = frozenset({"raw-ip", "paste", "tunnel", "shortener", "file-share", "dynamic-dns"})
+
+
+@dataclass(frozen=True, slots=True)
+class UrlRef:
+    """One URL (or host-like shell argument) found in text."""
+
+    raw: str
+    host: str  # lower case, no port, no trailing dot
+    path: str  # path + query, may be empty
+    start: int = 0  # offsets in the text it was found in
+    end: int = 0
+
+    @property
+    def last_segment(self) -> str:
+        return self.path.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1].lower()
+
+
+def parse_url(raw: str, *, allow_bare: bool = False, start: int = 0) -> UrlRef | None:
+    """Parse an http(s)/ftp URL, or with `allow_bare` a scheme-less `host/path` as curl accepts it."""
+    text = raw.strip().strip("\"'")
+    m = re.match(r"(?i)^(?:https?|ftp)://", text)
+    if m:
+        rest = text[m.end() :]
+    elif allow_bare and (
+        _BARE_HOST_ARG.match(text) or _NUMERIC_HOST.match(text.split("/", 1)[0].split(":")[0])
+    ):
+        rest = text
+    else:
+        return None
+    authority, sep, path = rest.partition("/")
+    authority = authority.rsplit("@", 1)[-1]
+    host = authority[1:].split("]", 1)[0] if authority.startswith("[") else authority.split(":", 1)[0]
+    host = host.lower().rstrip(".")
+    if not host or not _HOST_CHARS.match(host):
+        return None
+    return UrlRef(raw=raw, host=host, path=(sep + path) if sep else "", start=start, end=start + len(raw))
+
+
+def find_urls(text: str) -> Iterator[UrlRef]:
+    for m in URL_RE.finditer(text):
+        raw = m.group(0).rstrip(".,;:!?*_~")
+        ref = parse_url(raw, start=m.start())
+        if ref is not None:
+            yield ref
+
+
+def ip_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP a host literal denotes, including dotted, integer, hex and short forms (`0x7f.1`)."""
+    if ":" in host:
+        try:
+            return ipaddress.IPv6Address(host)
+        except ValueError:
+            return None
+    if not _NUMERIC_HOST.match(host):
+        return None
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except (OSError, ValueError):
+        return None
+
+
+def registrable(host: str) -> str:
+    """Approximate registrable domain: last two labels, or three under a shared suffix."""
+    labels = host.split(".")
+    if len(labels) <= 2:
+        return host
+    if ".".join(labels[-2:]) in _SHARED_SUFFIXES:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def _entry_matches(entry: str, host: str, path: str) -> bool:
+    if "/" in entry:
+        ehost, _, epath = entry.partition("/")
+        return (host == ehost or host.endswith("." + ehost)) and path.lower().lstrip("/").startswith(epath)
+    return host == entry or host.endswith("." + entry)
+
+
+@dataclass(frozen=True)
+class DeliveryCatalog:
+    """The host classes of `delivery_hosts.yaml`."""
+
+    classes: Mapping[str, tuple[str, ...]]  # class name -> host entries
+    platform_brands: tuple[str, ...]
+    brand_tool_words: frozenset[str]
+    executable_extensions: frozenset[str]
+    archive_extensions: frozenset[str]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> DeliveryCatalog:
+        special = {
+            "platform_brands",
+            "brand_tool_words",
+            "executable_extensions",
+            "archive_extensions",
+        }
+        classes: dict[str, tuple[str, ...]] = {}
+        for key, value in data.items():
+            if key in special:
+                continue
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RuleError(f"delivery hosts: {key!r} must be a list of host names")
+            classes[key.replace("_", "-")] = tuple(v.strip().lower() for v in value)
+        return cls(
+            classes=classes,
+            platform_brands=tuple(str(b).lower() for b in data.get("platform_brands", [])),
+            brand_tool_words=frozenset(str(w).lower() for w in data.get("brand_tool_words", [])),
+            executable_extensions=frozenset(str(e).lower() for e in data.get("executable_extensions", [])),
+            archive_extensions=frozenset(str(e).lower() for e in data.get("archive_extensions", [])),
+        )
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> DeliveryCatalog:
+        return _load_catalog(path or DATA_FILE)
+
+    def classify(self, url: UrlRef) -> frozenset[str]:
+        """Every class the URL belongs to (empty for an ordinary site)."""
+        out: set[str] = set()
+        host, path = url.host, url.path
+        ip = ip_literal(host)
+        if ip is not None:
+            if ip.is_loopback or (ip.is_private and not _is_documentation(ip)) or ip.is_link_local:
+                out.add("local")
+            elif not ip.is_unspecified:
+                out.add("raw-ip")
+        elif host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
+            out.add("local")
+        for name, entries in self.classes.items():
+            if any(_entry_matches(e, host, path) for e in entries):
+                out.add(name)
+        if host.endswith(_DOC_SUFFIXES) and (
+            host in _DOC_SUFFIXES or host.endswith(tuple("." + s for s in _DOC_SUFFIXES))
+        ):
+            out.add("documentation")
+        if self._impersonates_platform(host) and "official-platform-domains" not in out:
+            out.add("brand-impersonation")
+        if release_owner(url) is not None:
+            out.add("github-release")
+        ext = url.last_segment.rsplit(".", 1)[-1] if "." in url.last_segment else ""
+        if ext in self.archive_extensions:
+            out.add("archive")
+        if ext in self.executable_extensions:
+            out.add("executable")
+        return frozenset(out)
+
+    def is_delivery(self, url: UrlRef) -> bool:
+        return bool(self.classify(url) & DELIVERY_CLASSES)
+
+    def _impersonates_platform(self, host: str) -> bool:
+        labels = host.split(".")
+        # The brand must sit in the name the operator registered, not in a path or a TLD.
+        for label in labels[:-1]:
+            flat = re.sub(r"[-_0-9]", "", label)
+            for brand in self.platform_brands:
+                if brand not in flat:
+                    continue
+                before, _, after = flat.partition(brand)
+                words = [w for w in (before, after) if w]
+                if words and all(self._tool_word(w) for w in words):
+                    return True
+        return False
+
+    def _tool_word(self, text: str) -> bool:
+        if text in self.brand_tool_words:
+            return True
+        # "authtoolsetup", "cliinstaller": a run of tool words glued together.
+        return any(
+            text.startswith(w) and len(w) < len(text) and self._tool_word(text[len(w) :])
+            for w in self.brand_tool_words
+        )
+
+
+@cache
+def _load_catalog(path: Path) -> DeliveryCatalog:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuleError(f"delivery hosts file {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise RuleError(f"delivery hosts file {path}: expected a mapping")
+    return DeliveryCatalog.from_mapping(data)
+
+
+def _is_documentation(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    nets = ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+    return ip.version == 4 and any(ip in ipaddress.ip_network(n) for n in nets)
+
+
+def release_owner(url: UrlRef) -> str | None:
+    """The account of a `github.com/<owner>/<repo>/releases/download/...` URL."""
+    if url.host not in {"github.com", "www.github.com"}:
+        return None
+    parts = url.path.lstrip("/").split("/")
+    if len(parts) >= 4 and parts[2] == "releases" and parts[3] == "download":
+        return parts[0].lower()
+    return None
+
+
+def _github_owner(url: UrlRef) -> str | None:
+    parts = url.path.lstrip("/").split("/")
+    if url.host in {"github.com", "www.github.com", "raw.githubusercontent.com", "codeload.github.com"}:
+        return parts[0].lower() if parts and parts[0] else None
+    if url.host.endswith(".github.io"):
+        return url.host.split(".", 1)[0]
+    return None
+
+
+@dataclass(frozen=True)
+class DeclaredHosts:
+    """Hosts a skill names as its own: homepage, repository, install metadata, owner's GitHub."""
+
+    domains: frozenset[str] = frozenset()
+    github_owners: frozenset[str] = frozenset()
+
+    def declares(self, url: UrlRef) -> bool:
+        owner = _github_owner(url)
+        if owner is not None:
+            return owner in self.github_owners
+        return url.host in self.domains or registrable(url.host) in self.domains
+
+    @classmethod
+    def from_skill(cls, frontmatter: Mapping[str, Any] | None, owner: str | None = None) -> DeclaredHosts:
+        domains: set[str] = set()
+        owners: set[str] = {owner.lower()} if owner else set()
+        for text in _declared_strings(frontmatter or {}):
+            for token in re.split(r"[\s\"'(),;|&<>]+", text[:4000]):
+                ref = parse_url(token, allow_bare=True)
+                if ref is None or ip_literal(ref.host) is not None:
+                    continue
+                gh = _github_owner(ref)
+                if gh is not None:
+                    owners.add(gh)
+                elif "." in ref.host:
+                    domains.update({ref.host, registrable(ref.host)})
+        return cls(domains=frozenset(domains), github_owners=frozenset(owners))
+
+
+_DECLARING_KEYS = frozenset(
+    {"homepage", "repository", "repo", "source", "url", "website", "metadata", "install"}
+)
+
+
+def _declared_strings(node: Any, key: str = "", depth: int = 0) -> Iterable[str]:
+    """String values under keys that declare where the skill comes from (never `description`)."""
+    if depth > 8:
+        return
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            k = str(k).lower()
+            if k in {"description", "summary"}:
+                continue
+            if depth == 0 and k not in _DECLARING_KEYS:
+                continue
+            yield from _declared_strings(v, k, depth + 1)
+    elif isinstance(node, list):
+        for v in node[:200]:
+            yield from _declared_strings(v, key, depth + 1)
+    elif isinstance(node, str):
+        yield node
+
+
+class Trust(IntEnum):
+    """How much a fetched URL can be trusted, worst last."""
+
+    DECLARED = 0  # the skill's own host, a well-known vendor installer, the platform, localhost
+    UNDECLARED = 1  # an ordinary host the skill does not declare
+    DELIVERY = 2  # raw IP, paste site, tunnel, shortener, file drop, dynamic DNS, impersonation
+
+
+@dataclass(frozen=True)
+class HostPolicy:
+    """Trust of fetched URLs for one skill: the catalogue plus what the skill declares."""
+
+    catalog: DeliveryCatalog
+    declared: DeclaredHosts = DeclaredHosts()
+
+    def assess(self, url: UrlRef) -> Trust:
+        classes = self.catalog.classify(url)
+        if classes & DELIVERY_CLASSES or "brand-impersonation" in classes:
+            return Trust.DELIVERY
+        if classes & {"well-known-installers", "official-platform-domains", "local"}:
+            return Trust.DECLARED
+        return Trust.DECLARED if self.declared.declares(url) else Trust.UNDECLARED
+
+    def worst(self, targets: Iterable[str]) -> tuple[Trust, UrlRef] | None:
+        """The least trusted of several fetch targets (URLs or curl-style bare hosts)."""
+        best: tuple[Trust, UrlRef] | None = None
+        for t in targets:
+            ref = parse_url(t, allow_bare=True)
+            if ref is None:
+                continue
+            trust = self.assess(ref)
+            if best is None or trust > best[0]:
+                best = (trust, ref)
+        return best

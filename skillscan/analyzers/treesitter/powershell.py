@@ -1,0 +1,254 @@
+"""Download-and-execute in PowerShell (tree-sitter-powershell).
+
+- `iwr … | iex`, `irm … | Invoke-Expression`, `IEX (New-Object Net.WebClient).DownloadString(…)`,
+  `Invoke-Expression (Invoke-WebRequest …).Content`, `$r = iwr …; iex $r.Content`,
+  `& ([scriptblock]::Create((irm …)))`;
+- download then run: `Invoke-WebRequest … -OutFile x.exe; Start-Process x.exe`, `.DownloadFile(…)`,
+  `Start-BitsTransfer`, `certutil -urlcache … x` followed by `Start-Process` / `&` / `msiexec`;
+- hidden scripts: `powershell -EncodedCommand <base64 UTF-16LE>` (decoded and checked again),
+  `iex ([Text.Encoding]::…GetString([Convert]::FromBase64String(…)))`.
+
+The tree gives statements and pipeline stages; inside a statement the shapes are matched on its
+text with bounded patterns (PowerShell's expression grammar is too irregular to walk reliably).
+Grading by host is the same as for shell (delivery.HostPolicy).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass, field
+
+import tree_sitter_powershell
+from tree_sitter import Language, Node, Parser
+
+from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.treesitter.shell import (
+    RULE_BY_TRUST,
+    RULE_ENCODED,
+    RULE_PS_ENCODED,
+    Detection,
+    evidence_of,
+)
+from skillscan.analyzers.treesitter.shell_words import text, walk
+
+MAX_DEPTH = 3
+MAX_SOURCE = 2 * 1024 * 1024
+POWERSHELL = Language(tree_sitter_powershell.language())
+
+_FETCH_CMDS = frozenset({"iwr", "irm", "invoke-webrequest", "invoke-restmethod", "wget", "curl", "curl.exe"})
+_EXEC_CMDS = frozenset({"iex", "invoke-expression"})
+_RUN_CMDS = frozenset(
+    {"start-process", "saps", "start", "invoke-item", "ii", "msiexec", "msiexec.exe", "cmd", "cmd.exe"}
+)
+_FETCH_TEXT = re.compile(
+    r"(?i)\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|wget|curl(?:\.exe)?)\b|\.\s{0,3}download(?:string|data)\s{0,3}\(|"
+    r"net\.webclient|system\.net\.http|httpclient\b[^\n]{0,80}getstring|\bstart-bitstransfer\b"
+)
+_ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
+_SCRIPTBLOCK = re.compile(r"(?i)\[\s{0,3}scriptblock\s{0,3}\]\s{0,3}::\s{0,3}create")
+_URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>;|]{1,2000}")
+_STR_ASSIGN = re.compile(
+    r"""(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=\s{0,4}["']([^"'\n]{1,2000})["']\s{0,4}$"""
+)
+_VAR_ASSIGN = re.compile(r"(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=")
+_VAR_REF = re.compile(r"(?i)\$([a-z_][\w:]{0,63})")
+_OUTFILE = re.compile(
+    r"""(?i)(?:-outfile|-destination|-o)\s{1,4}(["']?)([^\s"';|]{1,400})\1|\.downloadfile\s{0,3}\([^,\n]{1,2000},\s{0,4}(["'])([^"'\n]{1,400})\3"""
+)
+_CERTUTIL = re.compile(
+    r"(?i)\bcertutil(?:\.exe)?\b[^\n]{0,200}-urlcache[^\n]{0,200}?(\S{1,2000}://\S{1,2000})\s{1,4}(\S{1,400})"
+)
+
+
+def encoded_command_arg(words: list[str]) -> str | None:
+    """The value of `-EncodedCommand` (any unambiguous prefix: -e, -en, -enc, -ec) or None."""
+    for i, w in enumerate(words[:-1]):
+        lw = w.lower()
+        if lw in {"-e", "-ec", "-en", "-enc", "-enco", "-encod", "-encode", "-encodedcommand"} or (
+            lw.startswith("-encodedc") and "-encodedcommand".startswith(lw)
+        ):
+            return words[i + 1].strip("\"'")
+    return None
+
+
+def decode_encoded_command(value: str) -> str | None:
+    """PowerShell's -EncodedCommand is base64 of UTF-16LE text."""
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=False)
+    except (binascii.Error, ValueError):
+        return None
+    for enc in ("utf-16-le", "utf-8"):
+        try:
+            out = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        if out and sum(c.isprintable() or c in "\r\n\t" for c in out) / len(out) > 0.9:
+            return out
+    return None
+
+
+@dataclass
+class _PsScan:
+    policy: HostPolicy
+    depth: int
+    strings: dict[str, str] = field(default_factory=dict)  # $name -> literal string
+    fetched_vars: dict[str, list[str]] = field(default_factory=dict)  # $name -> URLs it was fetched from
+    downloads: list[tuple[str, tuple[Trust, UrlRef] | None]] = field(default_factory=list)
+    out: list[Detection] = field(default_factory=list)
+
+    def urls_in(self, s: str) -> list[str]:
+        resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
+        return [m.group(0) for m in _URL.finditer(resolved)]
+
+    def graded(self, node: Node, urls: list[str], shape: str) -> None:
+        found = self.policy.worst(urls)
+        if found is None:
+            msg, rule = f"{shape} from a URL computed at run time", RULE_BY_TRUST[Trust.UNDECLARED]
+        else:
+            trust, url = found
+            target = (url.host + url.path)[:120]
+            rule = RULE_BY_TRUST[trust]
+            if trust is Trust.DELIVERY:
+                kinds = ", ".join(sorted(self.policy.catalog.classify(url) - {"archive", "executable"}))
+                msg = f"{shape}: code fetched from {target} ({kinds}) is executed"
+            elif trust is Trust.UNDECLARED:
+                msg = f"{shape}: code fetched from {target}, a host the skill does not declare, is executed"
+            else:
+                msg = (
+                    f"{shape}: code fetched from {target} (declared or well-known installer host) is executed"
+                )
+        self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), msg))
+
+
+def scan_powershell(source: str, policy: HostPolicy, depth: int = 0) -> list[Detection]:
+    """Every download-and-execute shape in a PowerShell text (lines are 1-based in `source`)."""
+    if depth > MAX_DEPTH or not source.strip():
+        return []
+    tree = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace"))
+    scan = _PsScan(policy=policy, depth=depth)
+    for node in walk(tree.root_node):
+        if node.type == "pipeline" and node.parent is not None and node.parent.type == "statement_list":
+            _statement(scan, node)
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for d in scan.out:
+        if (d.rule_id, d.line) not in seen:
+            seen.add((d.rule_id, d.line))
+            unique.append(d)
+    return unique
+
+
+def _command_name(cmd: Node) -> str:
+    name = cmd.child_by_field_name("command_name")
+    return text(name).strip("\"'&. ").rsplit("\\", 1)[-1].lower() if name is not None else ""
+
+
+def _stages(statement: Node) -> list[Node]:
+    chain = next((c for c in statement.named_children if c.type == "pipeline_chain"), None)
+    if chain is None:
+        assign = next((c for c in statement.named_children if c.type == "assignment_expression"), None)
+        inner = assign.child_by_field_name("value") if assign is not None else None
+        if inner is None and assign is not None:
+            inner = next((c for c in assign.named_children if c.type == "pipeline"), None)
+        chain = next((c for c in inner.named_children if c.type == "pipeline_chain"), None) if inner else None
+    return [c for c in chain.named_children if c.type != "comment"] if chain is not None else []
+
+
+def _statement(scan: _PsScan, node: Node) -> None:
+    stmt = text(node)
+    if len(stmt) > 100_000:
+        stmt = stmt[:100_000]
+    m = _STR_ASSIGN.match(stmt)
+    if m:
+        scan.strings[m.group(1).lower()] = m.group(2)
+        return
+    stages = _stages(node)
+    names = [_command_name(s) if s.type == "command" else "" for s in stages]
+    fetches = bool(_FETCH_TEXT.search(stmt))
+    assigned = _VAR_ASSIGN.match(stmt)
+    if assigned and fetches and not any(n in _EXEC_CMDS for n in names):
+        scan.fetched_vars[assigned.group(1).lower()] = scan.urls_in(stmt)
+    # iwr … | iex
+    for i, name in enumerate(names):
+        if name in _EXEC_CMDS and i > 0 and any(_FETCH_TEXT.search(text(s)) for s in stages[:i]):
+            scan.graded(node, scan.urls_in(stmt), f"download piped into {name}")
+            return
+    # iex (…DownloadString…), iex $r.Content, [scriptblock]::Create((irm …))
+    execs = (
+        any(n in _EXEC_CMDS for n in names)
+        or re.search(r"(?i)\b(?:iex|invoke-expression)\b", stmt) is not None
+    )
+    if (execs or _SCRIPTBLOCK.search(stmt)) and fetches:
+        scan.graded(node, scan.urls_in(stmt), "downloaded script evaluated")
+        return
+    if execs:
+        for var in (v.lower() for v in _VAR_REF.findall(stmt)):
+            if var in scan.fetched_vars:
+                scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
+                return
+        if _ENCODED_EXEC.search(stmt):
+            scan.out.append(
+                Detection(
+                    RULE_ENCODED,
+                    node.start_point[0] + 1,
+                    evidence_of(node),
+                    "base64-encoded script evaluated",
+                )
+            )
+            return
+    _encoded_child(scan, node, names, stages)
+    _download_and_run(scan, node, stmt, names, fetches)
+
+
+def _encoded_child(scan: _PsScan, node: Node, names: list[str], stages: list[Node]) -> None:
+    for name, stage in zip(names, stages, strict=False):
+        if name.removesuffix(".exe") not in {"powershell", "pwsh"}:
+            continue
+        words = text(stage).split()
+        value = encoded_command_arg(words[1:])
+        if value is None:
+            continue
+        scan.out.append(
+            Detection(
+                RULE_PS_ENCODED,
+                node.start_point[0] + 1,
+                evidence_of(node),
+                "PowerShell -EncodedCommand hides its script",
+            )
+        )
+        decoded = decode_encoded_command(value)
+        if decoded:
+            for d in scan_powershell(decoded, scan.policy, scan.depth + 1):
+                scan.out.append(Detection(d.rule_id, node.start_point[0] + 1, evidence_of(node), d.message))
+
+
+def _norm_path(p: str) -> str:
+    return p.strip("\"' ").replace("/", "\\").lower()
+
+
+def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fetches: bool) -> None:
+    m = _CERTUTIL.search(stmt)
+    if m:
+        scan.downloads.append((_norm_path(m.group(2)), scan.policy.worst([m.group(1)])))
+        return
+    if fetches:
+        m2 = _OUTFILE.search(stmt)
+        if m2:
+            target = m2.group(2) or m2.group(4)
+            scan.downloads.append((_norm_path(target), scan.policy.worst(scan.urls_in(stmt))))
+        return
+    if not scan.downloads:
+        return
+    first = names[0] if names else ""
+    words = [_norm_path(w) for w in stmt.replace("&", " ").split()[:12]]
+    runs = first in _RUN_CMDS or stmt.lstrip().startswith(("&", ".\\", "./")) or (words and "\\" in words[0])
+    if not runs:
+        return
+    for path, origin in reversed(scan.downloads):
+        base = path.rsplit("\\", 1)[-1]
+        if any(w == path or w.rsplit("\\", 1)[-1] == base for w in words):
+            found = [origin[1].raw] if origin is not None else []
+            scan.graded(node, found, f"downloaded file {base} is started")
+            return

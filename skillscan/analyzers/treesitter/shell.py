@@ -1,0 +1,387 @@
+"""Download-and-execute in shell, in every shape (tree-sitter-bash).
+
+- pipelines: `curl … | sh`, `wget -qO- … | sudo -E bash -s --`, `curl … | python3 -`;
+- code from a substitution: `bash -c "$(curl …)"`, `sh <(curl …)`, `source <(curl …)`,
+  `eval "$(wget -O- …)"`, `bash <<< "$(curl …)"`, `bash < <(curl …)`, `$(curl …)`;
+- download then run: `curl -o x … && chmod +x x && ./x`, `wget …/a.sh; bash a.sh`;
+- decoded payloads into a shell: `echo <b64> | base64 -d|-D|--decode | sh`, `eval "$(… | base64 -d)"`;
+- strings that are code: `bash -c '…'` (parsed again), `python -c` / `node -e` / `perl -e` with a
+  fetch and an exec, `powershell -Command …` / `-EncodedCommand …` (handed to the PowerShell checks).
+
+Each hit is graded by where the code comes from (delivery.HostPolicy): a delivery host (raw IP,
+paste site, tunnel, shortener, …) is critical, an undeclared host high, the skill's own or a
+well-known vendor installer low. `sudo`/`env`/`nohup` prefixes and line continuations are seen
+through. Everything is parsed, nothing is run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.treesitter.shell_words import (
+    FETCHERS,
+    SHELLS,
+    Cmd,
+    assignments,
+    base_name,
+    fetch_targets,
+    is_interpreter,
+    literal,
+    peel,
+    reads_stdin_as_code,
+    same_file,
+    text,
+    walk,
+)
+
+RULE_BY_TRUST = {
+    Trust.DELIVERY: "download-exec-delivery-host",
+    Trust.UNDECLARED: "download-exec-undeclared-host",
+    Trust.DECLARED: "download-exec-declared-host",
+}
+RULE_ENCODED = "encoded-payload-pipe-shell"
+RULE_PS_ENCODED = "powershell-encoded-command"
+MAX_DEPTH = 3
+MAX_SOURCE = 2 * 1024 * 1024
+MAX_LINES_REPARSED = 20_000
+
+BASH = Language(tree_sitter_bash.language())
+_DECODERS: dict[str, Callable[[list[str]], bool]] = {
+    "base64": lambda a: any(x in {"-d", "-D", "--decode"} or re.match(r"^-[a-zA-Z]{0,4}[dD]$", x) for x in a),
+    "base32": lambda a: any(x in {"-d", "--decode"} for x in a),
+    "openssl": lambda a: ("base64" in a or "-base64" in a or "-a" in a) and "-d" in a,
+    "xxd": lambda a: any(x.startswith("-r") for x in a),
+    "uudecode": lambda a: True,
+    "basenc": lambda a: "-d" in a or "--decode" in a,
+}
+_INLINE_FETCH = re.compile(
+    r"urlopen|urllib|urlretrieve|requests\s{0,3}\.\s{0,3}(?:get|post)|httpx|http\.client|\bfetch\s{0,3}\(|"
+    r"https?\s{0,3}\.\s{0,3}get\s{0,3}\(|axios|Net::HTTP|open-uri|LWP::|HTTP::Tiny|file_get_contents\s{0,3}\(\s{0,3}"
+    r"['\"]https?|curl_exec|Invoke-WebRequest|DownloadString|\biwr\b|\birm\b"
+)
+_INLINE_EXEC = re.compile(
+    r"\bexec\s{0,3}\(|\beval\s{0,3}\(|\bcompile\s{0,3}\(|new\s{1,3}Function|\bFunction\s{0,3}\(|vm\s{0,3}\.\s{0,3}run|"
+    r"child_process|os\s{0,3}\.\s{0,3}(?:system|popen|exec\w{0,3})|subprocess|\bsystem\s{0,3}\(|\bIEX\b|"
+    r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
+)
+_URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
+_PS_NAMES = frozenset({"powershell", "pwsh", "powershell.exe", "pwsh.exe"})
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A hit before it becomes a Finding: rule, 1-based line in the scanned text, evidence, message."""
+
+    rule_id: str
+    line: int
+    evidence: str
+    message: str
+
+
+def evidence_of(node: Node) -> str:
+    first = " ".join(text(node).split("\n", 1)[0].split()) if node.text else ""
+    if "\n" in text(node):
+        joined = " ".join(text(node).replace("\\\n", " ").split())
+        first = joined if len(joined) <= 200 else first
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+@dataclass
+class _Scan:
+    policy: HostPolicy
+    env: Mapping[str, str]
+    depth: int
+    powershell: Callable[[str, HostPolicy, int], list[Detection]] | None
+    out: list[Detection] = field(default_factory=list)
+    downloads: list[tuple[str, tuple[Trust, UrlRef] | None]] = field(default_factory=list)
+    line_offset: int = 0  # added to node rows when a single logical line is parsed on its own
+
+    def line(self, node: Node) -> int:
+        return self.line_offset + node.start_point[0] + 1
+
+    def hit(self, node: Node, rule: str, message: str) -> None:
+        self.out.append(Detection(rule, self.line(node), evidence_of(node), message))
+
+    def graded(self, node: Node, found: tuple[Trust, UrlRef] | None, shape: str) -> None:
+        if found is None:
+            self.hit(node, RULE_BY_TRUST[Trust.UNDECLARED], f"{shape} from a URL computed at run time")
+            return
+        trust, url = found
+        target = (url.host + url.path)[:120]
+        if trust is Trust.DELIVERY:
+            kinds = ", ".join(sorted(self.policy.catalog.classify(url) - {"archive", "executable"}))
+            msg = f"{shape}: code fetched from {target} ({kinds}) is executed"
+        elif trust is Trust.UNDECLARED:
+            msg = f"{shape}: code fetched from {target}, a host the skill does not declare, is executed"
+        else:
+            msg = f"{shape}: code fetched from {target} (declared or well-known installer host) is executed"
+        self.hit(node, RULE_BY_TRUST[trust], msg)
+
+
+def scan_bash(
+    source: str,
+    policy: HostPolicy,
+    depth: int = 0,
+    powershell: Callable[[str, HostPolicy, int], list[Detection]] | None = None,
+) -> list[Detection]:
+    """Every download-and-execute shape in a shell text (lines are 1-based in `source`)."""
+    if depth > MAX_DEPTH or not source.strip():
+        return []
+    parser = Parser(BASH)
+    source = source[:MAX_SOURCE]
+    root = parser.parse(source.encode("utf-8", "replace")).root_node
+    scan = _Scan(policy=policy, env=assignments(root), depth=depth, powershell=powershell)
+    _visit(scan, root, 0)
+    # tree-sitter-bash can run a pipeline on past its newline and swallow the next line into a
+    # redirect; every logical line is parsed on its own as well so no command hides in a misparse.
+    if source.count("\n") < MAX_LINES_REPARSED:
+        for first_line, chunk in logical_lines(source):
+            if chunk.strip() and not chunk.lstrip().startswith("#"):
+                _visit(scan, parser.parse(chunk.encode("utf-8", "replace")).root_node, first_line)
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for d in scan.out:
+        if (d.rule_id, d.line) not in seen:
+            seen.add((d.rule_id, d.line))
+            unique.append(d)
+    return unique
+
+
+def _visit(scan: _Scan, root: Node, line_offset: int) -> None:
+    scan.line_offset = line_offset
+    for node in walk(root):
+        if node.type == "pipeline":
+            _pipeline(scan, node)
+        elif node.type == "redirected_statement":
+            _redirected(scan, node)
+        elif node.type == "command":
+            _command(scan, node)
+
+
+def logical_lines(source: str) -> list[tuple[int, str]]:
+    """(0-based first line, text) of each logical line: backslash and pipe continuations joined."""
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    start = 0
+    for i, line in enumerate(source.split("\n")):
+        if not buf:
+            start = i
+        buf.append(line)
+        stripped = line.rstrip()
+        if stripped.endswith(("\\", "|", "&&", "||")) and len(buf) < 50:
+            continue
+        out.append((start, "\n".join(buf)))
+        buf = []
+    if buf:
+        out.append((start, "\n".join(buf)))
+    return out
+
+
+def _commands_in(node: Node, env: Mapping[str, str]) -> list[Cmd]:
+    return [peel(n, env) for n in walk(node) if n.type == "command"]
+
+
+def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlRef] | None]:
+    """Whether `node` contains a downloader writing to stdout, and the least trusted URL."""
+    found = False
+    worst: tuple[Trust, UrlRef] | None = None
+    for cmd in _commands_in(node, scan.env):
+        if cmd.name not in FETCHERS:
+            continue
+        urls, _out, stdout = fetch_targets(cmd, scan.env)
+        if not stdout:
+            continue
+        found = True
+        w = scan.policy.worst(urls)
+        if w is not None and (worst is None or w[0] > worst[0]):
+            worst = w
+    return found, worst
+
+
+def _decodes(node: Node, env: Mapping[str, str]) -> bool:
+    for cmd in _commands_in(node, env):
+        check = _DECODERS.get(cmd.name)
+        if check is not None and check([literal(a, env) or "" for a in cmd.args]):
+            return True
+    return False
+
+
+def _body_command(node: Node) -> Node | None:
+    if node.type == "command":
+        return node
+    if node.type == "redirected_statement":
+        body = node.child_by_field_name("body")
+        return body if body is not None and body.type == "command" else None
+    return None
+
+
+def _stages(node: Node, depth: int = 0) -> list[Node]:
+    """Pipeline stages, flattened: tree-sitter-bash sometimes nests a following line's pipeline
+    (or a redirected one) inside the last stage instead of ending the pipeline at the newline."""
+    out: list[Node] = []
+    for c in node.named_children:
+        if c.type == "comment":
+            continue
+        body = c.child_by_field_name("body") if c.type == "redirected_statement" else None
+        if depth < 8 and c.type == "pipeline":
+            out.extend(_stages(c, depth + 1))
+        elif depth < 8 and body is not None and body.type == "pipeline":
+            out.extend(_stages(body, depth + 1))
+        else:
+            out.append(c)
+    return out
+
+
+def _pipeline(scan: _Scan, node: Node) -> None:
+    if node.parent is not None and node.parent.type in {"pipeline", "redirected_statement"}:
+        return  # analysed as part of the enclosing pipeline
+    stages = _stages(node)
+    fetched = False
+    worst: tuple[Trust, UrlRef] | None = None
+    decoded = False
+    for stage in stages:
+        body = _body_command(stage)
+        if body is not None and (fetched or decoded):
+            cmd = peel(body, scan.env)
+            if reads_stdin_as_code(cmd, scan.env):
+                into = cmd.name
+                if fetched:
+                    scan.graded(node, worst, f"download piped into {into}")
+                if decoded:
+                    scan.hit(node, RULE_ENCODED, f"encoded payload decoded and piped into {into}")
+                return
+        f, w = _fetch_into_stdout(stage, scan)
+        if f:
+            fetched = True
+            if w is not None and (worst is None or w[0] > worst[0]):
+                worst = w
+        decoded = decoded or _decodes(stage, scan.env)
+
+
+def _redirected(scan: _Scan, node: Node) -> None:
+    """`bash <<< "$(curl …)"`, `bash < <(curl …)`."""
+    body = _body_command(node)
+    if body is None:
+        return
+    cmd = peel(body, scan.env)
+    if not reads_stdin_as_code(cmd, scan.env):
+        return
+    for redirect in node.children_by_field_name("redirect"):
+        if redirect.type not in {"herestring_redirect", "file_redirect"}:
+            continue
+        subs = [n for n in walk(redirect) if n.type in {"command_substitution", "process_substitution"}]
+        for sub in subs:
+            fetched, worst = _fetch_into_stdout(sub, scan)
+            if fetched:
+                scan.graded(node, worst, f"download redirected into {cmd.name}")
+            if _decodes(sub, scan.env):
+                scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
+
+
+def _command(scan: _Scan, node: Node) -> None:
+    cmd = peel(node, scan.env)
+    name_node = node.child_by_field_name("name")
+    if cmd.name == "" and name_node is not None:
+        # `$(curl -s …)` as the command itself runs whatever the server returns
+        fetched, worst = _fetch_into_stdout(name_node, scan)
+        if fetched:
+            scan.graded(node, worst, "downloaded text run as a command")
+        return
+    if cmd.name in FETCHERS:
+        urls, out_file, _stdout = fetch_targets(cmd, scan.env)
+        if out_file:
+            scan.downloads.append((out_file, scan.policy.worst(urls)))
+        return
+    if cmd.name in _PS_NAMES:
+        _powershell_cli(scan, node, cmd)
+        return
+    code_runner = is_interpreter(cmd.name) or cmd.name in {"eval", "source", "."}
+    if code_runner:
+        _substituted_code(scan, node, cmd)
+        _inline_code(scan, node, cmd)
+    _runs_download(scan, node, cmd)
+
+
+def _substituted_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
+    """`bash -c "$(curl …)"`, `sh <(curl …)`, `source <(curl …)`, `eval "$(… | base64 -d)"`."""
+    herestrings = [c for c in node.children if c.type == "herestring_redirect"]
+    if herestrings and not reads_stdin_as_code(cmd, scan.env):
+        herestrings = []
+    for arg in [*cmd.args, *herestrings]:
+        for sub in (n for n in walk(arg) if n.type in {"command_substitution", "process_substitution"}):
+            fetched, worst = _fetch_into_stdout(sub, scan)
+            shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
+            if fetched:
+                scan.graded(node, worst, f"download run by {cmd.name} via {shape}")
+            if _decodes(sub, scan.env):
+                scan.hit(node, RULE_ENCODED, f"encoded payload decoded and run by {cmd.name} via {shape}")
+
+
+def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
+    """The string of `bash -c '…'` (parsed again) or `python -c` / `node -e` / `perl -e`."""
+    words = [literal(a, scan.env) for a in cmd.args]
+    for i, w in enumerate(words[:-1]):
+        if w not in {"-c", "-e", "--eval", "-E", "-p", "-Command", "-command", "-r"}:
+            continue
+        code = words[i + 1]
+        if not code:
+            return
+        if cmd.name in SHELLS:
+            for d in scan_bash(code, scan.policy, scan.depth + 1, scan.powershell):
+                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+        elif _INLINE_FETCH.search(code) and _INLINE_EXEC.search(code):
+            urls = [m.group(0) for m in _URL_IN_CODE.finditer(code)]
+            scan.graded(node, scan.policy.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
+        return
+
+
+def _runs_download(scan: _Scan, node: Node, cmd: Cmd) -> None:
+    """A file written by an earlier downloader run as a program, a script or an installer."""
+    if not scan.downloads:
+        return
+    candidates: list[str] = [cmd.word] if cmd.word else []
+    if is_interpreter(cmd.name) or cmd.name in {"source", ".", "open", "installer", "msiexec", "start"}:
+        for a in cmd.args:
+            w = literal(a, scan.env) or ""
+            if w and not w.startswith("-"):
+                candidates.append(w)
+                break
+    for path, origin in reversed(scan.downloads):
+        if any(same_file(path, c) for c in candidates):
+            chain = node
+            while chain.parent is not None and chain.parent.type in {
+                "list",
+                "pipeline",
+                "redirected_statement",
+            }:
+                chain = chain.parent
+            scan.graded(chain, origin, f"downloaded file {base_name(path)} is executed")
+            return
+
+
+def _powershell_cli(scan: _Scan, node: Node, cmd: Cmd) -> None:
+    """`powershell -EncodedCommand <b64>` / `pwsh -c "iwr … | iex"` from a shell."""
+    if scan.powershell is None:
+        return
+    from skillscan.analyzers.treesitter.powershell import decode_encoded_command, encoded_command_arg
+
+    words = [literal(a, scan.env) or "" for a in cmd.args]
+    encoded = encoded_command_arg(words)
+    if encoded is not None:
+        decoded = decode_encoded_command(encoded)
+        scan.hit(node, RULE_PS_ENCODED, "PowerShell run with a base64 -EncodedCommand that hides its script")
+        if decoded:
+            for d in scan.powershell(decoded, scan.policy, scan.depth + 1):
+                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+        return
+    for i, w in enumerate(words[:-1]):
+        if w.lower() in {"-c", "-command", "-com"}:
+            for d in scan.powershell(" ".join(words[i + 1 :]), scan.policy, scan.depth + 1):
+                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+            return
