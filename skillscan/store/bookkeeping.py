@@ -133,6 +133,22 @@ class Bookkeeping:
                 for r in conn.execute(stmt)
             ]
 
+    def outcome_kinds(self, refs: Iterable[VersionKey]) -> dict[VersionKey, str]:
+        """The last registry outcome kind of each of `refs` that has one."""
+        wanted = set(refs)
+        slugs = sorted({slug for _, slug, _ in wanted})
+        found: dict[VersionKey, str] = {}
+        with read_tx(self._engine) as conn:
+            for start in range(0, len(slugs), 500):
+                stmt = select(
+                    _outcomes.c.owner, _outcomes.c.slug, _outcomes.c.version, _outcomes.c.kind
+                ).where(_outcomes.c.slug.in_(slugs[start : start + 500]))
+                for r in conn.execute(stmt):
+                    key = (r.owner, r.slug, r.version)
+                    if key in wanted:
+                        found[key] = r.kind
+        return found
+
     def unscanned_outcomes(self, ruleset: str, kinds: Sequence[str], limit: int = 500) -> list[VersionKey]:
         """Versions whose last registry answer was one of `kinds` and that still have no scan under `ruleset`."""
         scanned = exists().where(
@@ -189,6 +205,23 @@ class Bookkeeping:
                 ["key"],
                 {"value": value, "state": data, "updated_at": now},
             )
+
+    def compare_and_set(self, key: str, expected: int, value: int, state: dict[str, Any] | None = None) -> bool:
+        """Move `key` from `expected` to `value` (and store `state`) only if nobody moved it first."""
+        data = json.loads(json.dumps(state)) if state is not None else None
+        with write_tx(self._engine) as conn:
+            result = conn.execute(
+                update(_marks)
+                .where(_marks.c.key == key, _marks.c.value == expected)
+                .values(value=value, state=data, updated_at=schema.utcnow())
+            )
+            return int(result.rowcount) == 1
+
+    def state_age_s(self, key: str) -> float | None:
+        """Seconds since `key` last changed (None when absent)."""
+        with read_tx(self._engine) as conn:
+            when = conn.execute(select(_marks.c.updated_at).where(_marks.c.key == key)).scalar()
+        return (schema.utcnow() - aware(when)).total_seconds() if when is not None else None
 
     # -- failures ------------------------------------------------------------------------------
 
@@ -256,12 +289,27 @@ class Bookkeeping:
                 .values(status=status, updated_at=schema.utcnow())
             )
 
-    def resolve_failures(self, subject: str) -> int:
-        """Close open failures about `subject` once it succeeded after all (e.g. a replay or a later sweep)."""
+    def resolve_failures(self, subjects: str | Iterable[str]) -> int:
+        """Close open failures about these subjects once they succeeded after all (a replay, a later sweep)."""
+        wanted = [subjects] if isinstance(subjects, str) else sorted(set(subjects))
+        if not wanted:
+            return 0
+        with read_tx(self._engine) as conn:  # usually nothing is open: skip the write lock then
+            open_ids = (
+                conn.execute(
+                    select(_failures.c.id).where(
+                        _failures.c.subject.in_(wanted), _failures.c.status.in_(["failed", "replayed"])
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        if not open_ids:
+            return 0
         with write_tx(self._engine) as conn:
             result = conn.execute(
                 update(_failures)
-                .where(_failures.c.subject == subject, _failures.c.status.in_(["failed", "replayed"]))
+                .where(_failures.c.id.in_(open_ids), _failures.c.status.in_(["failed", "replayed"]))
                 .values(status="resolved", updated_at=schema.utcnow())
             )
             return int(result.rowcount)

@@ -249,6 +249,17 @@ def test_structured_state_round_trip(store: VerdictStore) -> None:
     assert store.get_state("poll:x") == {"updated_at": 7, "seen": []}
 
 
+def test_compare_and_set_lets_one_writer_advance(store: VerdictStore) -> None:
+    store.put_state("sweep:1", {"cursor": None}, value=0)
+    assert store.compare_and_set("sweep:1", 0, 1, {"cursor": "c1"})
+    assert not store.compare_and_set("sweep:1", 0, 1, {"cursor": "other"})
+    assert store.get_mark("sweep:1") == 1
+    assert store.get_state("sweep:1") == {"cursor": "c1"}
+    age = store.state_age_s("sweep:1")
+    assert age is not None and 0 <= age < 60
+    assert store.state_age_s("missing") is None
+
+
 def test_column_migration_upgrades_an_older_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'v.db'}"
     VerdictStore(url).close()

@@ -1,0 +1,248 @@
+"""The work behind the worker's tasks, free of Celery: download, verify, scan and store versions.
+
+`Pipeline.scan_targets` handles one batch: versions already scanned under the current ruleset are
+skipped, the rest are downloaded concurrently (within a time budget), every non-bundle answer is
+stored as a registry outcome, and all bundles go through ONE `Scanner.scan_skills` call (one
+Semgrep run per batch). Each result says what became of its version, so the caller can retry
+only what is transient and report the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from skillscan.config import Settings
+from skillscan.errors import BundleError, RegistryError
+from skillscan.models import ScanReport, Skill, Verdict
+from skillscan.registry.outcomes import Downloaded, DownloadOutcome, OutcomeKind
+from skillscan.store import StoreBusy, SweepItemResult, VerdictStore
+
+if TYPE_CHECKING:
+    from skillscan.registry.clawhub import ClawHubClient
+
+
+class Status(StrEnum):
+    SCANNED = "scanned"  # a new scan was stored
+    UNCHANGED = "unchanged"  # already scanned with this bundle and ruleset: nothing to do
+    OUTCOME = "outcome"  # the registry answered something that is not a bundle (stored as such)
+    RETRY = "retry"  # transient: ask again later
+    FAILED = "failed"  # will not succeed by retrying as is
+
+
+# Outcomes worth asking again about later (by the next poll or sweep); the others are final.
+RETRY_LATER_KINDS: tuple[str, ...] = (str(OutcomeKind.PENDING), str(OutcomeKind.UNAVAILABLE))
+FINAL_KINDS: tuple[str, ...] = (str(OutcomeKind.BLOCKED), str(OutcomeKind.REMOVED), str(OutcomeKind.GITHUB))
+UNUSABLE_BUNDLE = "unusable-bundle"
+AMBIGUOUS = "ambiguous-slug"
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One version to scan, as plain strings (task arguments are JSON). Unknown owner is ``""``."""
+
+    owner: str
+    slug: str
+    version: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.owner, self.slug, self.version)
+
+    def __str__(self) -> str:
+        return f"{self.owner}/{self.slug}@{self.version}" if self.owner else f"{self.slug}@{self.version}"
+
+    def to_args(self) -> list[str]:
+        return [self.owner, self.slug, self.version]
+
+    @classmethod
+    def from_args(cls, args: Sequence[Any]) -> Target:
+        if len(args) != 3 or not all(isinstance(a, str) for a in args) or not args[1] or not args[2]:
+            raise ValueError(f"a scan target is [owner, slug, version] strings, got {args!r}")
+        return cls(args[0], args[1], args[2])
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    target: Target
+    status: Status
+    detail: str = ""
+    verdict: str | None = None
+    previous_verdict: str | None = None
+    scan_id: int | None = None
+
+    def sweep_item(self) -> SweepItemResult:
+        status = "failed" if self.status is Status.RETRY else str(self.status)
+        return SweepItemResult(
+            *self.target.key,
+            status=status,
+            verdict=self.verdict,
+            previous_verdict=self.previous_verdict,
+            scan_id=self.scan_id,
+        )
+
+
+class Pipeline:
+    def __init__(
+        self,
+        settings: Settings,
+        store: VerdictStore,
+        client: ClawHubClient,
+        scanner_factory: Callable[[], Any],
+        ruleset: str,
+        *,
+        download_workers: int = 8,
+        download_budget_s: float = 15.0,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.client = client
+        self.ruleset = ruleset
+        self._scanner_factory = scanner_factory
+        self._scanner: Any = None
+        self.download_workers = download_workers
+        self.download_budget_s = download_budget_s
+
+    @property
+    def scanner(self) -> Any:
+        if self._scanner is None:
+            self._scanner = self._scanner_factory()
+        return self._scanner
+
+    def close(self) -> None:
+        closer = getattr(self._scanner, "close", None)
+        if callable(closer):
+            closer()
+        self.client.close()
+
+    # -- one batch -------------------------------------------------------------------------------
+
+    def scan_targets(
+        self,
+        targets: Sequence[Target],
+        *,
+        source: str = "sweep",
+        sweep_id: int | None = None,
+        force: bool = False,
+    ) -> list[Result]:
+        """Scan a batch. Raises `StoreBusy` when the database is locked (the caller retries the batch)."""
+        unique = list(dict.fromkeys(targets))
+        done = set() if force else self.store.scanned_versions(self.ruleset, [t.key for t in unique])
+        results: dict[Target, Result] = {
+            t: Result(t, Status.UNCHANGED, "already scanned") for t in unique if t.key in done
+        }
+        todo = [t for t in unique if t.key not in done]
+        downloads = self._download(todo)
+        skills: list[tuple[Target, Downloaded, Skill]] = []
+        for target in todo:
+            got = downloads.get(target)
+            if isinstance(got, Downloaded):
+                try:
+                    skills.append((target, got, got.to_skill(self.settings.limits)))
+                except BundleError as e:
+                    self.store.record_outcome(*target.key, UNUSABLE_BUNDLE, str(e))
+                    results[target] = Result(target, Status.OUTCOME, f"{UNUSABLE_BUNDLE}: {e}")
+            else:
+                results[target] = self._not_scanned(target, got)
+        if skills:
+            reports = self.scanner.scan_skills([s for _, _, s in skills])
+            if len(reports) != len(skills):
+                raise RuntimeError(f"scanner returned {len(reports)} reports for {len(skills)} skills")
+            for (target, got, _), report in zip(skills, reports, strict=True):
+                results[target] = self._record(target, got, report, source)
+        ordered = [results[t] for t in unique]
+        scanned = [str(r.target) for r in ordered if r.status in (Status.SCANNED, Status.UNCHANGED)]
+        if scanned:
+            self.store.resolve_failures(scanned)
+        if sweep_id is not None:
+            final = [r.sweep_item() for r in ordered if r.status is not Status.RETRY]
+            if final:
+                self.store.finish_sweep_items(sweep_id, final)
+        return ordered
+
+    def _download(self, targets: Sequence[Target]) -> dict[Target, DownloadOutcome | BaseException | None]:
+        """Fetch bundles concurrently; whatever is not back within the budget stays None (retry later)."""
+        found: dict[Target, DownloadOutcome | BaseException | None] = dict.fromkeys(targets)
+        if not targets:
+            return found
+        pool = ThreadPoolExecutor(max_workers=min(self.download_workers, len(targets)))
+        futures: dict[Future[DownloadOutcome], Target] = {
+            pool.submit(self.client.download, t.slug, owner=t.owner or None, version=t.version): t
+            for t in targets
+        }
+        try:
+            finished, _ = wait(futures, timeout=self.download_budget_s)
+            for future in finished:
+                error = future.exception()
+                found[futures[future]] = error if error is not None else future.result()
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+        return found
+
+    def _not_scanned(self, target: Target, got: DownloadOutcome | BaseException | None) -> Result:
+        if got is None:
+            return Result(target, Status.RETRY, "download did not finish within the time budget")
+        if isinstance(got, BaseException):
+            if isinstance(got, RegistryError) and getattr(got, "matches", None) is not None:
+                self.store.record_outcome(*target.key, AMBIGUOUS, str(got), 409)
+                return Result(target, Status.OUTCOME, f"{AMBIGUOUS}: {got}")
+            if isinstance(got, RegistryError):
+                return Result(target, Status.FAILED, f"registry refused the request: {got}")
+            return Result(target, Status.FAILED, f"download crashed: {type(got).__name__}: {got}")
+        status = getattr(got, "status", None)
+        self.store.record_outcome(
+            *target.key, str(got.kind), got.message, status if isinstance(status, int) else None
+        )
+        if isinstance(got, Downloaded):  # pragma: no cover - handled by the caller
+            raise AssertionError("a download is not an outcome")
+        if got.kind is OutcomeKind.UNAVAILABLE:
+            return Result(target, Status.RETRY, got.describe())
+        return Result(target, Status.OUTCOME, got.describe())
+
+    def _record(self, target: Target, got: Downloaded, report: ScanReport, source: str) -> Result:
+        skill = report.skill
+        if skill.fingerprint != got.fingerprint or (skill.owner, skill.slug, skill.version) != (
+            target.owner or None,
+            target.slug,
+            target.version,
+        ):
+            # The registry's verified identity is the key, whatever the bundle's own metadata claims.
+            report = replace(
+                report,
+                skill=replace(
+                    skill,
+                    owner=target.owner or None,
+                    slug=target.slug,
+                    version=target.version,
+                    fingerprint=got.fingerprint,
+                ),
+            )
+        recorded = self.store.record(
+            report, owner=target.owner, slug=target.slug, version=target.version, source=source
+        )
+        previous = str(recorded.previous_verdict) if recorded.previous_verdict is not None else None
+        return Result(
+            target,
+            Status.SCANNED if recorded.created else Status.UNCHANGED,
+            report.reason,
+            verdict=str(report.verdict),
+            previous_verdict=previous,
+            scan_id=recorded.scan_id,
+        )
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Errors worth retrying the whole task for: a busy or unreachable database."""
+    return isinstance(error, StoreBusy)
+
+
+def summarize(results: Iterable[Result]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for r in results:
+        counts[str(r.status)] = counts.get(str(r.status), 0) + 1
+        if r.verdict == str(Verdict.MALICIOUS) and r.status is Status.SCANNED:
+            counts["malicious"] = counts.get("malicious", 0) + 1
+    return counts

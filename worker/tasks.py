@@ -1,0 +1,392 @@
+"""Thin Celery tasks on ids; the work is in `skillscan.pipeline` and `skillscan.crawl`.
+
+Every task is acked late, redelivered when its worker dies, and counted per delivery in the
+store: a message delivered more than `task_max_deliveries` times (it keeps killing workers) is
+split (batches) or recorded as a failure instead of running again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from celery import Task
+from celery.exceptions import SoftTimeLimitExceeded
+
+from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
+from skillscan.errors import RegistryError, StoreError
+from skillscan.pipeline import RETRY_LATER_KINDS, Result, Status, Target, summarize
+from skillscan.store import StoreBusy, SweepItemResult, schema
+from worker.celery_app import (
+    LIST_BUDGET_S,
+    POLL_HARD_TIME_LIMIT_S,
+    POLL_SOFT_TIME_LIMIT_S,
+    app,
+    retry_countdown,
+)
+
+log = logging.getLogger("skillscan.worker")
+
+SCAN_VERSION = "skillscan.scan_version"
+SCAN_BATCH = "skillscan.scan_batch"
+MAX_RETRIES = 4
+
+
+class SkillscanTask(Task):
+    """Delivery cap + failure recording shared by every skillscan task."""
+
+    abstract = True
+    record_failures = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        request = self.request
+        if request.id and not request.is_eager:
+            ctx = self.app.context()
+            try:
+                deliveries = ctx.store.bump_delivery(f"{request.id}:{request.retries}")
+            except StoreError as e:  # counting is a safeguard; never the reason a task fails
+                log.warning("could not count the delivery of %s: %s", request.id, e)
+                deliveries = 1
+            if deliveries > ctx.settings.task_max_deliveries:
+                log.error(
+                    "%s[%s] was delivered %d times; its worker died each time",
+                    self.name,
+                    request.id,
+                    deliveries,
+                )
+                return self.gave_up(
+                    list(args), kwargs, f"delivered {deliveries} times: its worker died each time"
+                )
+        return super().__call__(*args, **kwargs)
+
+    def gave_up(self, args: list[Any], kwargs: dict[str, Any], error: str) -> dict[str, Any]:
+        if self.record_failures:
+            self.app.context().store.record_failure(
+                self.name, args, kwargs, queue=_queue(self), subject=_subject(kwargs), error=error
+            )
+        return {"failed": error}
+
+    def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        """A task that raised (after its retries) or hit the hard time limit: record it for replay."""
+        if not self.record_failures:
+            return
+        error = f"{type(exc).__name__}: {exc}"
+        try:
+            fail_targets(self, dict(kwargs or {}), error, list(args or []))
+        except StoreError as e:
+            log.error("could not record the failure of %s[%s] (%s): %s", self.name, task_id, error, e)
+
+
+def _queue(task: Task) -> str:
+    info = task.request.delivery_info or {}
+    return str(info.get("routing_key") or "sweep")
+
+
+def _subject(kwargs: dict[str, Any]) -> str:
+    targets = kwargs.get("targets")
+    if isinstance(targets, list) and targets:
+        try:
+            return str(Target.from_args(targets[0])) if len(targets) == 1 else f"batch of {len(targets)}"
+        except ValueError:
+            return "invalid targets"
+    return str(kwargs.get("registry") or "")
+
+
+def fail_targets(task: Task, kwargs: dict[str, Any], error: str, args: list[Any] | None = None) -> None:
+    """Record each version of a failed scan task as its own replayable failure (and in its sweep)."""
+    store = task.app.context().store
+    raw = kwargs.get("targets")
+    if raw is None and task.name == SCAN_VERSION and args and len(args) >= 3:
+        raw = [list(args[:3])]
+    targets: list[Target] = []
+    if isinstance(raw, list):
+        for item in raw:
+            try:
+                targets.append(Target.from_args(item))
+            except ValueError:
+                continue
+    if not targets:
+        store.record_failure(
+            task.name, args or [], kwargs, queue=_queue(task), subject=_subject(kwargs), error=error
+        )
+        return
+    registry = kwargs.get("registry")
+    for target in targets:
+        store.record_failure(
+            SCAN_VERSION,
+            [],
+            {"targets": [target.to_args()], "registry": registry, "source": kwargs.get("source", "sweep")},
+            queue="sweep",
+            subject=str(target),
+            error=error,
+        )
+    sweep_id = kwargs.get("sweep_id")
+    if isinstance(sweep_id, int):
+        store.finish_sweep_items(sweep_id, [SweepItemResult(*t.key, status="failed") for t in targets])
+
+
+# -- scanning --------------------------------------------------------------------------------
+
+
+class ScanTask(SkillscanTask):
+    abstract = True
+
+    def gave_up(self, args: list[Any], kwargs: dict[str, Any], error: str) -> dict[str, Any]:
+        targets = kwargs.get("targets") or []
+        if isinstance(targets, list) and len(targets) > 1:
+            # One poisonous skill must not sink its batch: run each version on its own.
+            for one in targets:
+                enqueue_scan([Target.from_args(one)], **_pass_on(kwargs), task=SCAN_VERSION)
+            return {"split": len(targets)}
+        fail_targets(self, kwargs, error, args)
+        return {"failed": error}
+
+
+def _pass_on(kwargs: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "sweep_id": kwargs.get("sweep_id"),
+        "source": kwargs.get("source", "sweep"),
+        "registry": kwargs.get("registry"),
+    }
+
+
+def enqueue_scan(
+    targets: Sequence[Target],
+    *,
+    sweep_id: int | None = None,
+    source: str = "sweep",
+    registry: str | None = None,
+    task: str = SCAN_BATCH,
+    queue: str = "sweep",
+) -> None:
+    kwargs = {
+        "targets": [t.to_args() for t in targets],
+        "sweep_id": sweep_id,
+        "source": source,
+        "registry": registry,
+    }
+    app.send_task(task, kwargs=kwargs, queue=queue)
+
+
+def run_scan(
+    task: Task, targets: list[Any], sweep_id: int | None, source: str, registry: str | None
+) -> dict[str, Any]:
+    try:
+        parsed = [Target.from_args(t) for t in targets]
+    except (ValueError, TypeError) as e:  # bad input is not retried
+        task.app.context().store.record_failure(
+            task.name, [], {"targets": targets}, subject="invalid", error=str(e)
+        )
+        return {"failed": str(e)}
+    pipeline = task.app.context().pipeline(registry)
+    try:
+        results = pipeline.scan_targets(parsed, source=source, sweep_id=sweep_id)
+    except StoreBusy as e:
+        raise task.retry(
+            exc=e, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
+        ) from e
+    except SoftTimeLimitExceeded:
+        if len(parsed) > 1:
+            for target in parsed:
+                enqueue_scan([target], sweep_id=sweep_id, source=source, registry=registry, task=SCAN_VERSION)
+            return {"split": len(parsed), "reason": "soft time limit"}
+        raise
+    except Exception:
+        if len(parsed) > 1:  # find the one version that breaks the batch by running each alone
+            log.exception("batch of %d failed; splitting it", len(parsed))
+            for target in parsed:
+                enqueue_scan([target], sweep_id=sweep_id, source=source, registry=registry, task=SCAN_VERSION)
+            return {"split": len(parsed), "reason": "batch error"}
+        raise
+    _record_failed(task, results, sweep_id, source, registry)
+    retry = [r.target for r in results if r.status is Status.RETRY]
+    if retry:
+        kwargs = {
+            "targets": [t.to_args() for t in retry],
+            "sweep_id": sweep_id,
+            "source": source,
+            "registry": registry,
+        }
+        if task.request.retries < MAX_RETRIES:
+            raise task.retry(
+                kwargs=kwargs, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
+            )
+        fail_targets(task, kwargs, "registry unavailable after retries: " + _details(results, Status.RETRY))
+    return summarize(results)
+
+
+def _record_failed(
+    task: Task, results: list[Result], sweep_id: int | None, source: str, registry: str | None
+) -> None:
+    store = task.app.context().store
+    for r in results:
+        if r.status is Status.FAILED:
+            store.record_failure(
+                SCAN_VERSION,
+                [],
+                {"targets": [r.target.to_args()], "registry": registry, "source": source},
+                queue="sweep",
+                subject=str(r.target),
+                error=r.detail,
+            )
+
+
+def _details(results: list[Result], status: Status) -> str:
+    return "; ".join(r.detail for r in results if r.status is status)[:1000]
+
+
+@app.task(bind=True, base=ScanTask, name=SCAN_BATCH)
+def scan_batch(
+    self: Task,
+    targets: list[Any],
+    sweep_id: int | None = None,
+    source: str = "sweep",
+    registry: str | None = None,
+) -> dict[str, Any]:
+    """Download, verify, scan (one Scanner call) and store many versions."""
+    return run_scan(self, targets, sweep_id, source, registry)
+
+
+@app.task(bind=True, base=ScanTask, name=SCAN_VERSION)
+def scan_version(
+    self: Task,
+    owner: str = "",
+    slug: str = "",
+    version: str = "",
+    *,
+    targets: list[Any] | None = None,
+    sweep_id: int | None = None,
+    source: str = "api",
+    registry: str | None = None,
+) -> dict[str, Any]:
+    """Download, verify, scan and store one version (`owner, slug, version` or `targets=[[o, s, v]]`)."""
+    return run_scan(self, targets or [[owner, slug, version]], sweep_id, source, registry)
+
+
+# -- discovery -------------------------------------------------------------------------------
+
+
+class PollTask(SkillscanTask):
+    abstract = True
+    record_failures = False  # the mark did not move: the next poll covers the same versions
+
+
+@app.task(
+    bind=True,
+    base=PollTask,
+    name="skillscan.poll_registry",
+    acks_late=False,
+    soft_time_limit=POLL_SOFT_TIME_LIMIT_S,
+    time_limit=POLL_HARD_TIME_LIMIT_S,
+)
+def poll_registry(self: Task, registry: str | None = None) -> dict[str, Any]:
+    """Enqueue scans of versions published since the stored mark, and of versions left pending."""
+    ctx = self.app.context()
+    url = ctx.registry_url(registry)
+    lock = ctx.redis.lock(f"skillscan:poll:{url}", timeout=POLL_HARD_TIME_LIMIT_S, blocking=False)
+    if not lock.acquire(blocking=False):
+        return {"skipped": "another poll of this registry is running"}
+    try:
+        pipeline = ctx.pipeline(url)
+        found = discover_new(pipeline.client, ctx.store, backfill=ctx.settings.poll_backfill)
+        new = needing_scan(ctx.store, ctx.ruleset, found.targets)
+        again = [Target(*key) for key in ctx.store.unscanned_outcomes(ctx.ruleset, RETRY_LATER_KINDS)]
+        todo = list(dict.fromkeys(new + again))
+        for batch in chunks(todo, ctx.settings.sweep_batch_size):
+            enqueue_scan(batch, source="poll", registry=url)
+        save_mark(ctx.store, url, found.mark)  # only after every new version is enqueued
+        ctx.store.prune_deliveries(schema.utcnow() - timedelta(days=2))
+        return {"new": len(new), "retried": len(again), "problems": len(found.problems)}
+    finally:
+        try:
+            lock.release()
+        except Exception as e:  # an expired lock is released already
+            log.debug("poll lock release: %s", e)
+
+
+@app.task(bind=True, base=SkillscanTask, name="skillscan.nightly_sweep")
+def nightly_sweep(self: Task, registry: str | None = None, sweep_id: int | None = None) -> dict[str, Any]:
+    """Start a sweep: list the whole registry (in steps) and enqueue what the current ruleset has not scanned."""
+    ctx = self.app.context()
+    url = ctx.registry_url(registry)
+    if sweep_id is None:
+        # A redelivered start reuses the sweep its first delivery created.
+        owner_key = f"sweep-task:{self.request.id}"
+        known = ctx.store.get_state(owner_key)
+        if known:
+            sweep_id = int(known["sweep_id"])
+        else:
+            sweep_id = ctx.store.start_sweep(url, ctx.ruleset)
+            ctx.store.put_state(owner_key, {"sweep_id": sweep_id})
+    key = sweep_key(sweep_id)
+    if ctx.store.get_state(key) is None:
+        ctx.store.put_state(key, {"cursor": None, "carry": []}, value=0)
+    app.send_task(
+        "skillscan.sweep_list",
+        kwargs={"sweep_id": sweep_id, "step": 0, "cursor": None, "carry": [], "registry": url},
+    )
+    return {"sweep_id": sweep_id}
+
+
+def sweep_key(sweep_id: int) -> str:
+    return f"sweep:{sweep_id}"
+
+
+@app.task(bind=True, base=SkillscanTask, name="skillscan.sweep_list", max_retries=MAX_RETRIES)
+def sweep_list(
+    self: Task, sweep_id: int, step: int, cursor: str | None, carry: list[Any], registry: str | None = None
+) -> dict[str, Any]:
+    """One step of a sweep's listing: a few pages, their versions enqueued in batches, then the next step.
+
+    Steps are numbered; only the delivery that moves the sweep's step counter from `step` to
+    `step + 1` continues the chain, so a redelivered or duplicated step never forks the listing.
+    """
+    ctx = self.app.context()
+    store, key = ctx.store, sweep_key(sweep_id)
+    if store.get_mark(key) != step:
+        return {"stale": step}
+    client = ctx.pipeline(registry).client
+    batch_size = ctx.settings.sweep_batch_size
+    pending = [Target.from_args(t) for t in carry]
+    deadline = time.monotonic() + LIST_BUDGET_S
+    listed = 0
+    error = ""
+    try:
+        while True:
+            page = list_page(client, cursor, ctx.settings.sweep_page_size)
+            todo = needing_scan(store, ctx.ruleset, page.targets)
+            store.add_sweep_items(sweep_id, [t.key for t in todo])
+            pending.extend(todo)
+            listed += len(page.targets)
+            while len(pending) >= batch_size:
+                enqueue_scan(pending[:batch_size], sweep_id=sweep_id, registry=registry)
+                pending = pending[batch_size:]
+            cursor = page.cursor
+            if cursor is None or time.monotonic() > deadline:
+                break
+    except RegistryError as e:
+        if self.request.retries < MAX_RETRIES:
+            raise self.retry(countdown=retry_countdown(self.request.retries)) from e
+        error, cursor = f"listing stopped: {e}", None
+    if cursor is None:
+        if pending:
+            enqueue_scan(pending, sweep_id=sweep_id, registry=registry)
+        if store.compare_and_set(key, step, step + 1, {"cursor": None, "carry": [], "done": True}):
+            store.finish_listing(sweep_id, error)
+        return {"listed": listed, "done": True}
+    carry_out = [t.to_args() for t in pending]
+    if store.compare_and_set(key, step, step + 1, {"cursor": cursor, "carry": carry_out}):
+        app.send_task(
+            "skillscan.sweep_list",
+            kwargs={
+                "sweep_id": sweep_id,
+                "step": step + 1,
+                "cursor": cursor,
+                "carry": carry_out,
+                "registry": registry,
+            },
+        )
+    return {"listed": listed, "done": False}
