@@ -9,9 +9,9 @@ recorded as a store failure so `skillscan failures` lists it and `skillscan repl
 from __future__ import annotations
 
 import logging
-import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from skillscan.config import Settings
@@ -19,7 +19,7 @@ from skillscan.diff import pick_previous
 from skillscan.models import Verdict
 from skillscan.post.clawhub import ClawHubModerationSink
 from skillscan.post.deliveries import Delivery, DeliveryState, DeliveryStore
-from skillscan.post.interface import VerdictPost, VerdictSink, delivery_key
+from skillscan.post.interface import SendOutcome, VerdictPost, VerdictSink, delivery_key
 from skillscan.post.policy import PostPolicy
 from skillscan.post.webhook import WebhookSink
 
@@ -130,15 +130,27 @@ class AttemptResult:
     attempts: int = 0
 
 
-def backoff_s(attempts: int, settings: Settings, retry_after_s: float | None = None) -> float:
-    """Exponential backoff with jitter, at least the receiver's Retry-After, at most the configured cap."""
-    base = settings.post_backoff_s * (2 ** min(max(0, attempts - 1), 30))
-    delay = min(settings.post_backoff_max_s, base) * random.uniform(0.9, 1.1)
-    return max(delay, retry_after_s) if retry_after_s is not None else delay
+def backoff_s(attempts: int, settings: Settings) -> float:
+    """Wait after `attempts` failed attempts: exponential, capped (0 before the first attempt)."""
+    if attempts <= 0:
+        return 0.0
+    return min(settings.post_backoff_max_s, settings.post_backoff_s * (2 ** min(attempts - 1, 30)))
+
+
+def seconds_until_due(delivery: Delivery, settings: Settings, now: datetime | None = None) -> float:
+    """0 when the delivery may be attempted now (pending and its backoff over, or a lapsed lease)."""
+    now = now or datetime.now(UTC)
+    if delivery.state is DeliveryState.PENDING:
+        wait = backoff_s(delivery.attempts, settings)
+    elif delivery.state is DeliveryState.SENDING:
+        wait = lease_s(settings)
+    else:
+        return 0.0
+    return max(0.0, (delivery.updated_at - now).total_seconds() + wait)
 
 
 def lease_s(settings: Settings) -> float:
-    return settings.post_timeout_s + 5.0
+    return 2 * settings.post_timeout_s + 1.0  # longer than one send can take
 
 
 def failure_subject(delivery: Delivery) -> str:
@@ -146,42 +158,47 @@ def failure_subject(delivery: Delivery) -> str:
 
 
 def attempt(
-    store: Any, delivery_id: int, settings: Settings, *, sinks: Sequence[VerdictSink] | None = None
+    store: Any,
+    delivery_id: int,
+    settings: Settings,
+    *,
+    sinks: Sequence[VerdictSink] | None = None,
+    honour_backoff: bool = True,
 ) -> AttemptResult:
-    """Send one delivery once. Never sends a delivered one again; never drops a failing one."""
+    """Send one delivery once. Never sends a delivered one again; never drops a failing one.
+
+    A copy of the task that arrives before the backoff is over (or while another attempt holds
+    the lease) sends nothing and says when to look again.
+    """
     deliveries = DeliveryStore(store)
+    current = deliveries.get(delivery_id)
+    if current is None:
+        return AttemptResult("skipped", "no such delivery")
+    if current.state in (DeliveryState.DELIVERED, DeliveryState.FAILED):
+        return AttemptResult("skipped", f"already {current.state}", attempts=current.attempts)
+    wait = seconds_until_due(current, settings) if honour_backoff else 0.0
+    if wait > 0:
+        return AttemptResult("retry", "not due yet", wait, current.attempts)
     taken, current = deliveries.begin_attempt(delivery_id, lease_s(settings))
     if taken is None:
-        if current is None:
-            return AttemptResult("skipped", "no such delivery")
-        if current.state is DeliveryState.SENDING:  # another sender holds the lease: look again after it
+        if current is not None and current.state is DeliveryState.SENDING:
             return AttemptResult("retry", "another attempt is in flight", lease_s(settings), current.attempts)
-        return AttemptResult("skipped", f"already {current.state}", attempts=current.attempts)
+        state = current.state if current is not None else "missing"
+        return AttemptResult("skipped", f"already {state}", attempts=current.attempts if current else 0)
     sink = next(
         (s for s in (build_sinks(settings) if sinks is None else sinks) if s.name == taken.sink), None
     )
     if sink is None:
-        outcome_delivered, retryable, detail, retry_after = (
-            False,
-            False,
-            f"sink {taken.sink} is not configured",
-            None,
-        )
+        outcome = SendOutcome(False, retryable=False, detail=f"sink {taken.sink} is not configured")
     else:
         outcome = sink.send(taken.address, taken.body, taken.key)
-        outcome_delivered, retryable, detail, retry_after = (
-            outcome.delivered,
-            outcome.retryable,
-            outcome.detail,
-            outcome.retry_after_s,
-        )
-    if outcome_delivered:
-        deliveries.mark_delivered(taken.id, detail)
+    if outcome.delivered:
+        deliveries.mark_delivered(taken.id, outcome.detail)
         store.resolve_failures(failure_subject(taken))
         log.info("delivery %s to %s: delivered after %d attempt(s)", taken.key, taken.sink, taken.attempts)
-        return AttemptResult("delivered", detail, attempts=taken.attempts)
-    final = not retryable or taken.attempts >= settings.post_max_attempts
-    deliveries.mark_error(taken.id, detail, final=final)
+        return AttemptResult("delivered", outcome.detail, attempts=taken.attempts)
+    final = not outcome.retryable or taken.attempts >= settings.post_max_attempts
+    deliveries.mark_error(taken.id, outcome.detail, final=final)
     if final:
         store.record_failure(
             DELIVER_TASK,
@@ -189,7 +206,7 @@ def attempt(
             {"replay": True},
             queue=POST_QUEUE,
             subject=failure_subject(taken),
-            error=detail,
+            error=outcome.detail,
             attempts=taken.attempts,
         )
         log.warning(
@@ -197,12 +214,14 @@ def attempt(
             taken.key,
             taken.sink,
             taken.attempts,
-            detail,
+            outcome.detail,
         )
-        return AttemptResult("failed", detail, attempts=taken.attempts)
-    delay = backoff_s(taken.attempts, settings, retry_after)
-    log.info("delivery %s to %s: %s; retry in %.1fs", taken.key, taken.sink, detail, delay)
-    return AttemptResult("retry", detail, delay, taken.attempts)
+        return AttemptResult("failed", outcome.detail, attempts=taken.attempts)
+    delay = backoff_s(taken.attempts, settings)
+    if outcome.retry_after_s is not None:
+        delay = max(delay, min(outcome.retry_after_s, settings.post_backoff_max_s))
+    log.info("delivery %s to %s: %s; retry in %.1fs", taken.key, taken.sink, outcome.detail, delay)
+    return AttemptResult("retry", outcome.detail, delay, taken.attempts)
 
 
 def replay(
@@ -221,12 +240,58 @@ def deliver_until_done(
     sinks: Sequence[VerdictSink] | None = None,
     sleep: Any = None,
 ) -> AttemptResult:
-    """Retry inline with backoff (no broker: `skillscan replay` on a workstation, tests)."""
+    """Retry inline, sleeping the backoff here (no broker: `skillscan replay` on a workstation)."""
     import time
 
     pause = sleep or time.sleep
     while True:
-        result = attempt(store, delivery_id, settings, sinks=sinks)
+        result = attempt(store, delivery_id, settings, sinks=sinks, honour_backoff=False)
         if result.state != "retry":
             return result
         pause(result.retry_in_s or 0.0)
+
+
+PLANNED_MARK = "post:planned-scan-id"
+_LOOKBACK = 20  # ids below the mark planned again (idempotent): concurrent writers commit out of order
+
+
+def plan_new_scans(store: Any, settings: Settings, limit: int = 500) -> list[Delivery]:
+    """Plan deliveries for scans recorded since the last call: no stored verdict misses its post,
+    even when the worker that stored it died before asking for the post. The first call only sets
+    the mark (history is not posted)."""
+    from sqlalchemy import func, select
+
+    from skillscan.store.engine import read_tx
+    from skillscan.store.schema import ScanRow, table_of
+
+    scans = table_of(ScanRow)
+    mark = store.get_mark(PLANNED_MARK)
+    with read_tx(store.engine) as conn:
+        if mark is None:
+            top = conn.execute(select(func.max(scans.c.id))).scalar() or 0
+            store.advance_mark(PLANNED_MARK, int(top))
+            return []
+        ids = [
+            int(i)
+            for i in conn.execute(
+                select(scans.c.id).where(scans.c.id > mark - _LOOKBACK).order_by(scans.c.id).limit(limit)
+            ).scalars()
+        ]
+    sinks = build_sinks(settings)
+    planned: list[Delivery] = []
+    for scan_id in ids:
+        if sinks:
+            planned.extend(plan_deliveries(store, scan_id, settings, sinks=sinks))
+    if ids:
+        store.advance_mark(PLANNED_MARK, max(ids))
+    return planned
+
+
+def due_deliveries(store: Any, settings: Settings, limit: int = 500) -> list[Delivery]:
+    """Pending deliveries whose backoff is over, and in-flight ones whose sender's lease lapsed."""
+    deliveries = DeliveryStore(store)
+    now = datetime.now(UTC)
+    candidates = deliveries.listing(DeliveryState.PENDING, limit) + deliveries.listing(
+        DeliveryState.SENDING, limit
+    )
+    return [d for d in candidates if seconds_until_due(d, settings, now) <= 0][:limit]

@@ -173,7 +173,9 @@ def fake_virustotal(api_key: str) -> Iterator[tuple[str, FakeVirusTotalState]]:
     """Start the fake on a free loopback port in a thread; yield (base URL, state)."""
     state = FakeVirusTotalState(api_key=api_key)
     server = _Server(state)
-    thread = threading.Thread(target=server.serve_forever, name="fake-virustotal", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-virustotal", daemon=True
+    )
     thread.start()
     try:
         yield server.base_url, state
