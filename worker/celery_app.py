@@ -111,7 +111,7 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def create_app(settings: Settings | None = None) -> SkillscanCelery:
     settings = settings or Settings.from_env()
-    app = SkillscanCelery("skillscan", include=["worker.tasks"])
+    app = SkillscanCelery("skillscan", include=["worker.tasks", "skillscan.service.tasks"])
     app.settings = settings
     app.conf.update(
         broker_url=broker_url(settings),
