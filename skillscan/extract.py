@@ -74,12 +74,13 @@ _EXT: dict[FileKind, str] = {
 _FENCE_OPEN = re.compile(r"^([ \t>]*)(`{3,}|~{3,})(.*)$")
 _PROMPT = re.compile(r"^(?:\$|%|❯|➜|PS(?: [^>\n]{0,120})?>|>>>|\.\.\.)[ \t]?")
 _SPAN = re.compile(r"(?<!`)(`{1,3})(?!`)([^`\n]{1,2000}?)(?<!`)\1(?!`)")
+# Commands that fetch, decode or execute: enough on their own to treat prose or a span as a command.
 _COMMAND_HINT = re.compile(
-    r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\|\s*(?:python3?|node|perl|ruby|iex|bash|Invoke-Expression)\b|"
-    r"\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|Invoke-Expression|base64|ncat|socat|"
-    r"openssl|osascript|xattr|certutil|bitsadmin|mshta|rundll32|regsvr32|launchctl|crontab)\b|"
-    r"\bnc\s+-|\b(?:ba|z)?sh\s+-c\b|\bpython3?\s+-c\b|\bnode\s+-e\b|\bpowershell(?:\.exe)?\s+-|\bpwsh\s+-|"
-    r"\beval\s|\$\(|`\s*\$|\bchmod\s+\+?[0-7x]|\bsudo\s",
+    r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\|\s*(?:python3?|node|perl|ruby|iex|Invoke-Expression)\b|"
+    r"\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]{0,300}?(?:https?://|\d{1,3}(?:\.\d{1,3}){3})|"
+    r"\b(?:ba|z)?sh\s+-c\b|\bpython3?\s+-c\b|\bnode\s+-e\b|\bbase64\s+(?:-d|-D|--decode)\b|"
+    r"\b(?:powershell(?:\.exe)?|pwsh)\s+-(?:e|ec|enc|EncodedCommand|c|Command|w|WindowStyle|nop|NoProfile|ExecutionPolicy)\b|"
+    r"\bnc\s+-[a-z]*e\b|\$\(\s*(?:curl|wget)\b|\bosascript\s+-e\b|\b(?:certutil|bitsadmin|mshta)\b",
     re.I,
 )
 _COMMAND_START = re.compile(
@@ -90,10 +91,9 @@ _COMMAND_START = re.compile(
 # A shell command written in prose: from the command word to the end of the line.
 _PROSE_COMMAND = re.compile(
     r"(?:^|[\s:>(\"'*])((?:sudo\s+)?(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|powershell|pwsh|"
-    r"bash|sh|zsh|python3?|echo|base64|nc|ncat|osascript|chmod)\s+\S[^\n]{0,1000})",
+    r"bash|sh|zsh|python3?|node|echo|printf|base64|nc|ncat|osascript|chmod)\s+\S[^\n]{0,1000})",
     re.I,
 )
-_PROSE_STRONG = re.compile(r"\||https?://|\$\(|\b-[A-Za-z]{1,4}\b|;|&&|>\s*/|\bbase64\b")
 _PS_WORDS = re.compile(
     r"\b(?:iwr|irm|iex|Invoke-\w+|powershell|pwsh|\$env:|Start-Process|New-Object)\b", re.I
 )
@@ -207,13 +207,13 @@ def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
             if not span:
                 continue
             folded = fold(span)
-            if _COMMAND_HINT.search(folded) or _COMMAND_START.match(folded):
+            if _COMMAND_START.match(folded) or _COMMAND_HINT.search(folded):
                 yield no, span
-        pm = _PROSE_COMMAND.search(fold(masked))
-        if pm:
-            cmd = pm.group(1).strip().rstrip("*_.")
-            if _PROSE_STRONG.search(cmd):
-                yield no, cmd
+        folded_line = fold(masked)
+        if _COMMAND_HINT.search(folded_line):
+            pm = _PROSE_COMMAND.search(folded_line)
+            if pm and _COMMAND_HINT.search(pm.group(1)):
+                yield no, pm.group(1).strip().rstrip("*_")
 
 
 def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:

@@ -42,6 +42,7 @@ class Frontmatter:
     metadata_error: str | None = None  # `metadata` was a string that is not JSON/JSON5
     start_line: int = 2  # 1-based line of the first YAML line
     key_lines: dict[str, int] = field(default_factory=dict)  # top-level key -> real line
+    error_line: int | None = None  # real line of a YAML syntax error, when known
 
 
 class _BoundError(yaml.YAMLError):
@@ -228,8 +229,10 @@ def parse_frontmatter(text: str) -> Frontmatter:
     try:
         loaded, duplicates = load_yaml(raw)
     except yaml.YAMLError as e:
-        detail = str(e).replace("\n", " ")[:300]
-        return Frontmatter(data=None, error=f"invalid YAML: {detail}", **common)
+        detail = " ".join(str(e).split())[:300]
+        mark = getattr(e, "problem_mark", None)
+        line = 2 + mark.line if mark is not None else None
+        return Frontmatter(data=None, error=f"invalid YAML: {detail}", error_line=line, **common)
     except (ValueError, TypeError, OverflowError) as e:  # odd scalars (timestamps, huge ints)
         return Frontmatter(data=None, error=f"invalid YAML: {str(e)[:200]}", **common)
     if loaded is None:

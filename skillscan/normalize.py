@@ -1,7 +1,8 @@
 """Fold Unicode disguises back to ASCII so a Cyrillic ``с`` in ``сurl`` does not hide a command.
 
 `fold` removes invisible characters (zero-width, bidi controls, tag characters, soft hyphen),
-applies NFKC and maps every character that is a confusable of an ASCII character (Unicode's
+reveals Unicode tag characters as the ASCII they
+encode, applies NFKC and maps every character that is a confusable of an ASCII character (Unicode's
 confusables data, shipped by ``confusable-homoglyphs``) to that ASCII character. Newlines are
 never added or removed, so line numbers of a folded text equal those of the original.
 """
@@ -83,6 +84,10 @@ def _confusable_table() -> dict[int, str]:
     return table
 
 
+# Unicode tag characters spell ASCII invisibly ("ASCII smuggling"): reveal what they say.
+_TAGS = {cp: (chr(cp - 0xE0000) if 0xE0020 <= cp <= 0xE007E else None) for cp in range(0xE0000, 0xE0080)}
+
+
 def strip_invisible(text: str) -> str:
     return _INVISIBLE.sub("", text)
 
@@ -91,7 +96,7 @@ def fold(text: str) -> str:
     """ASCII skeleton of `text` (same number of lines). Pure-ASCII input is returned unchanged."""
     if text.isascii():
         return text
-    out = strip_invisible(text)
+    out = strip_invisible(text.translate(_TAGS))
     if not out.isascii():
         # NFKC per line so that no normalisation can merge or split lines.
         out = "\n".join(unicodedata.normalize("NFKC", line) for line in out.split("\n"))
@@ -100,20 +105,29 @@ def fold(text: str) -> str:
     return out
 
 
+# Emoji presentation selectors and joiners are invisible but hide nothing in a word.
+_EMOJI_FORMAT = frozenset("\ufe0e\ufe0f\u200d")
+
+
+def _hides(c: str) -> bool:
+    """A character that can disguise an ASCII word: invisible, or a letter of another script."""
+    if c.isascii() or c in _EMOJI_FORMAT:
+        return False
+    if _INVISIBLE.match(c):
+        return True
+    if not unicodedata.category(c).startswith("L"):
+        return False
+    # Latin letters with diacritics (Turkish ı, é, ß) and modifier letters are ordinary text.
+    return not unicodedata.name(c, "LATIN").startswith(("LATIN", "MODIFIER"))
+
+
 def _is_disguised(token: str) -> bool:
-    if token.isascii():
+    if token.isascii() or not any(_hides(c) for c in token):
         return False
     folded = fold(token)
-    if folded == token or not folded.isascii() or not any(c.isalpha() for c in folded):
+    if folded == token or not folded.isascii() or sum(c.isalpha() for c in folded) < 2:
         return False
-    # Only letters and invisible characters disguise a word; typographic quotes, dashes and
-    # non-breaking spaces fold to ASCII too but hide nothing.
-    hidden = bool(_INVISIBLE.search(token)) or any(
-        not c.isascii() and unicodedata.category(c).startswith("L") for c in token
-    )
-    if not hidden:
-        return False
-    if any(c.isascii() and c.isalpha() for c in token) or _INVISIBLE.search(token):
+    if any(c.isascii() and c.isalpha() for c in token):
         return True
     # Entirely non-Latin look-alikes ("сurl" written with no Latin letter at all).
     word = folded.lower().strip(".:/")
