@@ -102,6 +102,7 @@ class Settings:
     post_backoff_s: float = 5.0
     post_backoff_max_s: float = 600.0
     post_timeout_s: float = 15.0
+    post_flush_s: float = 30.0  # beat interval of the task that sends due deliveries (0: off)
     report_base_url: str | None = None  # public base of the report pages, for links in posts
 
     @property

@@ -100,6 +100,13 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             # A poll that waited a whole interval is superseded by the next one.
             "options": {"queue": "sweep", "expires": settings.poll_interval_s},
         }
+    if settings.post_flush_s > 0:
+        # Verdict posts: plan any stored scan's missing post, send deliveries whose backoff is over.
+        schedule["flush-posts"] = {
+            "task": "skillscan.post.flush",
+            "schedule": settings.post_flush_s,
+            "options": {"queue": "post", "expires": settings.post_flush_s},
+        }
     if 0 <= settings.sweep_hour < 24:
         schedule["nightly-sweep"] = {
             "task": "skillscan.nightly_sweep",
@@ -111,7 +118,9 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 
 def create_app(settings: Settings | None = None) -> SkillscanCelery:
     settings = settings or Settings.from_env()
-    app = SkillscanCelery("skillscan", include=["worker.tasks", "skillscan.service.tasks"])
+    app = SkillscanCelery(
+        "skillscan", include=["worker.tasks", "skillscan.service.tasks", "worker.post_tasks"]
+    )
     app.settings = settings
     app.conf.update(
         broker_url=broker_url(settings),
