@@ -8,14 +8,24 @@ report page the same comparison for any stored scan.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import semver
 from sqlalchemy import select
 
-from skillscan.models import Category, Confidence, Finding, ScanReport, Severity, Skill
+from skillscan.models import (
+    Category,
+    Confidence,
+    Decision,
+    Finding,
+    ScanError,
+    ScanReport,
+    Severity,
+    Skill,
+    Verdict,
+)
 from skillscan.profile import (
     AGENT_COMMANDS,
     BINARIES,
@@ -221,42 +231,81 @@ class ProfileStore:
         return chosen, CapabilityProfile.from_dict(raw)
 
 
-@dataclass(frozen=True)
-class UpdateDiffResult:
-    report: ScanReport  # with the update finding added (verdict re-decided by the caller's policy)
-    profile: CapabilityProfile
-    diff: ProfileDiff | None
+VersionKey = tuple[str, str, str]  # (owner, slug, version); unknown owner is ""
 
 
-def apply_update_diff(store: Any, skill: Skill, report: ScanReport, decide: Any = None) -> UpdateDiffResult:
-    """Profile a freshly scanned version, compare it with the previous stored version, add the finding.
+def redecide(
+    settings: Any,
+) -> Callable[[Sequence[Finding], Sequence[ScanError]], tuple[Verdict, Decision, str]]:
+    """The verdict policy the scanner uses, to decide again once an update finding was added."""
+    from skillscan.verdict import decide, load_policy
 
-    `decide(findings, errors) -> (verdict, decision, reason)` re-decides the verdict when a finding
-    was added (pass the scanner's policy); without it the report's verdict is kept.
+    policy = load_policy(settings.policy_file)
+    return lambda findings, errors: decide(list(findings), list(errors), policy)
+
+
+class UpdateDiffs:
+    """Update diffs for one batch of freshly scanned versions.
+
+    `apply` profiles every version, compares each with the version it updates — taken from the
+    store or from this same batch, so 1.0.0 and 1.1.0 scanned together still compare — and adds
+    the `update-capability-added` finding (verdict decided again). `save` stores a version's profile
+    once its scan id is known.
     """
-    profile = extract_profile(skill, report.findings)
-    owner, slug, version = report.skill.owner or "", report.skill.slug or "", report.skill.version or ""
-    previous = ProfileStore(store).previous(owner, slug, version)
-    if previous is None:
-        return UpdateDiffResult(report, profile, None)
-    prev_version, prev_profile = previous
-    diff = diff_profiles(prev_profile, profile, version=version, previous_version=prev_version)
-    finding = update_finding(diff, profile)
-    if finding is None:
-        return UpdateDiffResult(report, profile, diff)
-    findings = tuple(sorted((*report.findings, finding), key=lambda f: f.sort_key()))
-    updated = replace(report, findings=findings)
-    if decide is not None:
-        verdict, decision, reason = decide(findings, report.errors)
-        updated = replace(updated, verdict=verdict, decision=decision, reason=reason)
-    return UpdateDiffResult(updated, profile, diff)
 
+    def __init__(
+        self, store: Any, decide: Callable[..., tuple[Verdict, Decision, str]] | None = None
+    ) -> None:
+        self._store = store
+        self._profiles = ProfileStore(store)
+        self._decide = decide
+        self._batch: dict[VersionKey, CapabilityProfile] = {}
+        self.diffs: dict[VersionKey, ProfileDiff] = {}
 
-def save_profile(store: Any, scan_id: int, report: ScanReport, profile: CapabilityProfile) -> None:
-    s = report.skill
-    ProfileStore(store).save(
-        scan_id, s.owner or "", s.slug or "", s.version or "", s.fingerprint or "", profile
-    )
+    def apply(
+        self, keys: Sequence[VersionKey], skills: Sequence[Skill], reports: Sequence[ScanReport]
+    ) -> list[ScanReport]:
+        for key, skill, report in zip(keys, skills, reports, strict=True):
+            self._batch[key] = extract_profile(skill, report.findings)
+        return [self._apply_one(key, report) for key, report in zip(keys, reports, strict=True)]
+
+    def _previous(self, key: VersionKey) -> tuple[str, CapabilityProfile] | None:
+        owner, slug, version = key
+        if not slug:
+            return None
+        stored = self._profiles.previous(owner, slug, version)
+        batch = {v: p for (o, s, v), p in self._batch.items() if (o, s) == (owner, slug) and v != version}
+        candidates = {v: 0 for v in batch}
+        if stored is not None:
+            candidates.setdefault(stored[0], 1)
+        chosen = pick_previous(version, candidates)
+        if chosen is None:
+            return None
+        if chosen in batch:
+            return chosen, batch[chosen]
+        return stored
+
+    def _apply_one(self, key: VersionKey, report: ScanReport) -> ScanReport:
+        previous = self._previous(key)
+        if previous is None:
+            return report
+        prev_version, prev_profile = previous
+        diff = diff_profiles(prev_profile, self._batch[key], version=key[2], previous_version=prev_version)
+        self.diffs[key] = diff
+        finding = update_finding(diff, self._batch[key])
+        if finding is None:
+            return report
+        findings = tuple(sorted((*report.findings, finding), key=lambda f: f.sort_key()))
+        updated = replace(report, findings=findings)
+        if self._decide is not None:
+            verdict, decision, reason = self._decide(findings, report.errors)
+            updated = replace(updated, verdict=verdict, decision=decision, reason=reason)
+        return updated
+
+    def save(self, key: VersionKey, scan_id: int | None, fingerprint: str = "") -> None:
+        profile = self._batch.get(key)
+        if profile is not None and scan_id is not None:
+            self._profiles.save(scan_id, *key, fingerprint, profile)
 
 
 def diff_for_scan(store: Any, scan_id: int) -> ProfileDiff | None:
