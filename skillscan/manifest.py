@@ -25,11 +25,13 @@ from skillscan.models import (
     AnalysisResult,
     Category,
     Confidence,
+    FileKind,
     Finding,
     RuleMeta,
     RuleStatus,
     Severity,
     Skill,
+    VirtualOrigin,
 )
 
 __all__ = ["Frontmatter", "ManifestAnalyzer", "inventory_rules", "parse_frontmatter"]
@@ -131,7 +133,7 @@ class ManifestAnalyzer(Analyzer):
             nested = sorted(p for p in paths if p.rsplit("/", 1)[-1].lower() in SKILL_MD_NAMES)
             hint = f"; nested ones ({', '.join(nested[:3])}) are not the skill root" if nested else ""
             yield self._finding("skill-md-missing", "SKILL.md", None, f"no SKILL.md at the skill root{hint}")
-            yield from self._usage(skill, None)
+            yield from self._usage(skill, None, None)
             return
         variants = [p for p in paths if "/" not in p and p.lower() in SKILL_MD_NAMES]
         if len(variants) > 1:
@@ -147,7 +149,7 @@ class ManifestAnalyzer(Analyzer):
             yield self._finding(
                 "skill-md-not-text", md_path, None, "SKILL.md is binary or not decodable text"
             )
-            yield from self._usage(skill, None)
+            yield from self._usage(skill, None, None)
             return
         fm = parse_frontmatter(md.text)
         yield from self._frontmatter(md_path, fm)
@@ -165,7 +167,7 @@ class ManifestAnalyzer(Analyzer):
                 else meta_line
             )
             yield self._finding(rule_id, md_path, line, message, evidence, severity)
-        yield from self._usage(skill, data)
+        yield from self._usage(skill, data, md_path)
 
     def _frontmatter(self, path: str, fm: Frontmatter) -> Iterator[Finding]:
         if not fm.present:
@@ -248,7 +250,7 @@ class ManifestAnalyzer(Analyzer):
                     value,
                 )
 
-    def _usage(self, skill: Skill, data: dict[str, Any] | None) -> Iterator[Finding]:
+    def _usage(self, skill: Skill, data: dict[str, Any] | None, md_path: str | None) -> Iterator[Finding]:
         blocks = metadata_blocks(data or {})
         declared_env: set[str] = set()
         declared_bins: set[str] = set()
@@ -284,7 +286,13 @@ class ManifestAnalyzer(Analyzer):
                     )
         if not bins_declared:
             return
-        for f in scripts:
+        # The instructions' own shell blocks run programs too.
+        blocks_md = [
+            f
+            for f in skill.files
+            if f.virtual is VirtualOrigin.CODE_BLOCK and f.kind is FileKind.SHELL and f.origin_path == md_path
+        ]
+        for f in [*scripts, *blocks_md]:
             for use in binary_uses(f):
                 if use.name in declared_bins or use.name in self._common_bins:
                     continue

@@ -44,7 +44,7 @@ _JS_BIN = re.compile(
 )
 # Command position in a shell line: line start, or after | && || ; $( ` (then optional sudo/env).
 _SH_CMD = re.compile(
-    r"(?:^|\|\|?|&&|;|\$\(|`|\bthen\b|\bdo\b|\belse\b)\s{0,8}(?:sudo\s{1,4}|exec\s{1,4}|command\s{1,4})?"
+    r"(?:^|\|\|?|&&|;|\$\(|`|\{|\(|\bthen\b|\bdo\b|\belse\b)\s{0,8}(?:sudo\s{1,4}|exec\s{1,4}|command\s{1,4})?"
     r"([a-z][\w.+-]{0,60})(?=[ \t]|$|;)",
     re.M,
 )
