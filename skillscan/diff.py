@@ -254,11 +254,18 @@ class UpdateDiffs:
     """
 
     def __init__(
-        self, store: Any, decide: Callable[..., tuple[Verdict, Decision, str]] | None = None
+        self,
+        store: Any,
+        decide: Callable[..., tuple[Verdict, Decision, str]] | None = None,
+        *,
+        settings: Any = None,
     ) -> None:
+        """`decide(findings, errors)` re-decides a verdict; with `settings` instead, the configured
+        verdict policy is loaded when first needed."""
         self._store = store
         self._profiles = ProfileStore(store)
         self._decide = decide
+        self._settings = settings
         self._batch: dict[VersionKey, CapabilityProfile] = {}
         self.diffs: dict[VersionKey, ProfileDiff] = {}
 
@@ -297,6 +304,8 @@ class UpdateDiffs:
             return report
         findings = tuple(sorted((*report.findings, finding), key=lambda f: f.sort_key()))
         updated = replace(report, findings=findings)
+        if self._decide is None and self._settings is not None:
+            self._decide = redecide(self._settings)
         if self._decide is not None:
             verdict, decision, reason = self._decide(findings, report.errors)
             updated = replace(updated, verdict=verdict, decision=decision, reason=reason)

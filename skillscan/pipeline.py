@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from skillscan.config import Settings
+from skillscan.diff import UpdateDiffs
 from skillscan.errors import BundleError, RegistryError
 from skillscan.models import ScanReport, Skill, Verdict
 from skillscan.registry.outcomes import Downloaded, DownloadOutcome, OutcomeKind
@@ -151,8 +152,12 @@ class Pipeline:
             reports = self.scanner.scan_skills([s for _, _, s in skills])
             if len(reports) != len(skills):
                 raise RuntimeError(f"scanner returned {len(reports)} reports for {len(skills)} skills")
+            # Update diffs: what each version can do that the version it updates could not.
+            diffs = UpdateDiffs(self.store, settings=self.settings)
+            reports = diffs.apply([t.key for t, _, _ in skills], [s for _, _, s in skills], reports)
             for (target, got, _), report in zip(skills, reports, strict=True):
                 results[target] = self._record(target, got, report, source)
+                diffs.save(target.key, results[target].scan_id, got.fingerprint)
         ordered = [results[t] for t in unique]
         scanned = [str(r.target) for r in ordered if r.status in (Status.SCANNED, Status.UNCHANGED)]
         if scanned:
