@@ -89,12 +89,14 @@ def list_page(client: ClawHubClient, cursor: str | None, page_size: int) -> List
     return ListedPage(targets, next_cursor, problems)
 
 
-def needing_scan(store: VerdictStore, ruleset: str, targets: Sequence[Target]) -> list[Target]:
-    """Drop versions already scanned under `ruleset` and those the registry answered for good
-    (blocked, removed, GitHub-backed); pending and unavailable ones are asked about again."""
+def needing_scan(
+    store: VerdictStore, ruleset: str, targets: Sequence[Target], *, force: bool = False
+) -> list[Target]:
+    """Drop versions already scanned under `ruleset` (unless `force`) and those the registry answered
+    for good (blocked, removed, GitHub-backed); pending and unavailable ones are asked about again."""
     unique = list(dict.fromkeys(targets))
     keys = [t.key for t in unique]
-    scanned = store.scanned_versions(ruleset, keys)
+    scanned = set() if force else store.scanned_versions(ruleset, keys)
     kinds = store.outcome_kinds(keys)
     return [t for t in unique if t.key not in scanned and kinds.get(t.key) not in FINAL_KINDS]
 

@@ -150,6 +150,7 @@ def _pass_on(kwargs: dict[str, Any]) -> dict[str, Any]:
         "sweep_id": kwargs.get("sweep_id"),
         "source": kwargs.get("source", "sweep"),
         "registry": kwargs.get("registry"),
+        "force": bool(kwargs.get("force", False)),
     }
 
 
@@ -161,18 +162,26 @@ def enqueue_scan(
     registry: str | None = None,
     task: str = SCAN_BATCH,
     queue: str = "sweep",
+    force: bool = False,
 ) -> None:
-    kwargs = {
+    kwargs: dict[str, Any] = {
         "targets": [t.to_args() for t in targets],
         "sweep_id": sweep_id,
         "source": source,
         "registry": registry,
     }
+    if force:
+        kwargs["force"] = True
     app.send_task(task, kwargs=kwargs, queue=queue)
 
 
 def run_scan(
-    task: Task, targets: list[Any], sweep_id: int | None, source: str, registry: str | None
+    task: Task,
+    targets: list[Any],
+    sweep_id: int | None,
+    source: str,
+    registry: str | None,
+    force: bool = False,
 ) -> dict[str, Any]:
     try:
         parsed = [Target.from_args(t) for t in targets]
@@ -183,7 +192,7 @@ def run_scan(
         return {"failed": str(e)}
     pipeline = task.app.context().pipeline(registry)
     try:
-        results = pipeline.scan_targets(parsed, source=source, sweep_id=sweep_id)
+        results = pipeline.scan_targets(parsed, source=source, sweep_id=sweep_id, force=force)
     except StoreBusy as e:
         raise task.retry(
             exc=e, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
@@ -191,14 +200,28 @@ def run_scan(
     except SoftTimeLimitExceeded:
         if len(parsed) > 1:
             for target in parsed:
-                enqueue_scan([target], sweep_id=sweep_id, source=source, registry=registry, task=SCAN_VERSION)
+                enqueue_scan(
+                    [target],
+                    sweep_id=sweep_id,
+                    source=source,
+                    registry=registry,
+                    task=SCAN_VERSION,
+                    force=force,
+                )
             return {"split": len(parsed), "reason": "soft time limit"}
         raise
     except Exception:
         if len(parsed) > 1:  # find the one version that breaks the batch by running each alone
             log.exception("batch of %d failed; splitting it", len(parsed))
             for target in parsed:
-                enqueue_scan([target], sweep_id=sweep_id, source=source, registry=registry, task=SCAN_VERSION)
+                enqueue_scan(
+                    [target],
+                    sweep_id=sweep_id,
+                    source=source,
+                    registry=registry,
+                    task=SCAN_VERSION,
+                    force=force,
+                )
             return {"split": len(parsed), "reason": "batch error"}
         raise
     _record_failed(task, results, sweep_id, source, registry)
@@ -245,9 +268,10 @@ def scan_batch(
     sweep_id: int | None = None,
     source: str = "sweep",
     registry: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Download, verify, scan (one Scanner call) and store many versions."""
-    return run_scan(self, targets, sweep_id, source, registry)
+    """Download, verify, scan (one Scanner call) and store many versions (`force`: even if scanned)."""
+    return run_scan(self, targets, sweep_id, source, registry, force)
 
 
 @app.task(bind=True, base=ScanTask, name=SCAN_VERSION)
@@ -261,9 +285,10 @@ def scan_version(
     sweep_id: int | None = None,
     source: str = "api",
     registry: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Download, verify, scan and store one version (`owner, slug, version` or `targets=[[o, s, v]]`)."""
-    return run_scan(self, targets or [[owner, slug, version]], sweep_id, source, registry)
+    return run_scan(self, targets or [[owner, slug, version]], sweep_id, source, registry, force)
 
 
 # -- discovery -------------------------------------------------------------------------------
@@ -308,8 +333,11 @@ def poll_registry(self: Task, registry: str | None = None) -> dict[str, Any]:
 
 
 @app.task(bind=True, base=SkillscanTask, name="skillscan.nightly_sweep")
-def nightly_sweep(self: Task, registry: str | None = None, sweep_id: int | None = None) -> dict[str, Any]:
-    """Start a sweep: list the whole registry (in steps) and enqueue what the current ruleset has not scanned."""
+def nightly_sweep(
+    self: Task, registry: str | None = None, sweep_id: int | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Start a sweep: list the whole registry (in steps) and enqueue what the current ruleset has not
+    scanned (`force`: every version, e.g. after an engine fix that left the ruleset digest alone)."""
     ctx = self.app.context()
     url = ctx.registry_url(registry)
     if sweep_id is None:
@@ -326,7 +354,14 @@ def nightly_sweep(self: Task, registry: str | None = None, sweep_id: int | None 
         ctx.store.put_state(key, {"cursor": None, "carry": []}, value=0)
     app.send_task(
         "skillscan.sweep_list",
-        kwargs={"sweep_id": sweep_id, "step": 0, "cursor": None, "carry": [], "registry": url},
+        kwargs={
+            "sweep_id": sweep_id,
+            "step": 0,
+            "cursor": None,
+            "carry": [],
+            "registry": url,
+            "force": force,
+        },
     )
     return {"sweep_id": sweep_id}
 
@@ -337,7 +372,13 @@ def sweep_key(sweep_id: int) -> str:
 
 @app.task(bind=True, base=SkillscanTask, name="skillscan.sweep_list", max_retries=MAX_RETRIES)
 def sweep_list(
-    self: Task, sweep_id: int, step: int, cursor: str | None, carry: list[Any], registry: str | None = None
+    self: Task,
+    sweep_id: int,
+    step: int,
+    cursor: str | None,
+    carry: list[Any],
+    registry: str | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
     """One step of a sweep's listing: a few pages, their versions enqueued in batches, then the next step.
 
@@ -357,12 +398,12 @@ def sweep_list(
     try:
         while True:
             page = list_page(client, cursor, ctx.settings.sweep_page_size)
-            todo = needing_scan(store, ctx.ruleset, page.targets)
+            todo = needing_scan(store, ctx.ruleset, page.targets, force=force)
             store.add_sweep_items(sweep_id, [t.key for t in todo])
             pending.extend(todo)
             listed += len(page.targets)
             while len(pending) >= batch_size:
-                enqueue_scan(pending[:batch_size], sweep_id=sweep_id, registry=registry)
+                enqueue_scan(pending[:batch_size], sweep_id=sweep_id, registry=registry, force=force)
                 pending = pending[batch_size:]
             cursor = page.cursor
             if cursor is None or time.monotonic() > deadline:
@@ -373,7 +414,7 @@ def sweep_list(
         error, cursor = f"listing stopped: {e}", None
     if cursor is None:
         if pending:
-            enqueue_scan(pending, sweep_id=sweep_id, registry=registry)
+            enqueue_scan(pending, sweep_id=sweep_id, registry=registry, force=force)
         if store.compare_and_set(key, step, step + 1, {"cursor": None, "carry": [], "done": True}):
             store.finish_listing(sweep_id, error)
         return {"listed": listed, "done": True}
@@ -387,6 +428,7 @@ def sweep_list(
                 "cursor": cursor,
                 "carry": carry_out,
                 "registry": registry,
+                "force": force,
             },
         )
     return {"listed": listed, "done": False}

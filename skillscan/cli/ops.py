@@ -81,6 +81,9 @@ def sweep(
         None, "--registry", help="Registry base URL (default: SKILLSCAN_REGISTRY_URL)."
     ),
     wait: bool = typer.Option(False, "--wait", help="Show progress until the sweep is done, then a summary."),
+    force: bool = typer.Option(
+        False, "--force", help="Rescan every version, even those the ruleset has scanned."
+    ),
     timeout: float = typer.Option(
         0.0, "--timeout", min=0.0, help="With --wait: give up after this many seconds."
     ),
@@ -95,7 +98,9 @@ def sweep(
     store = open_store(settings)
     sweep_id = store.start_sweep(url, ruleset_digest(settings))
     celery_app.send_task(
-        "skillscan.nightly_sweep", kwargs={"registry": url, "sweep_id": sweep_id}, queue="sweep"
+        "skillscan.nightly_sweep",
+        kwargs={"registry": url, "sweep_id": sweep_id, "force": force},
+        queue="sweep",
     )
     typer.echo(f"sweep {sweep_id} of {url} enqueued")
     if wait:

@@ -1,0 +1,250 @@
+"""Sweeps and polls through real `skillscan worker` processes, real Redis and the fake ClawHub over HTTP."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from skillscan.config import Settings
+from skillscan.registry.fake import FakeServer
+from skillscan.store import VerdictStore
+from tests.worker.conftest import SKILLSCAN, Workers, postgres_reachable, wait_until, write_skill
+from worker.celery_app import create_app
+
+pytestmark = pytest.mark.slow
+
+SCANNABLE = {("weather", "1.0.0"), ("weather", "1.1.0"), ("notes", "1.0.0"), ("lure", "2.0.0")}
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[FakeServer]:
+    seeds = tmp_path / "seeds"
+    write_skill(seeds, "weather", "1.0.0")
+    write_skill(seeds, "weather", "1.1.0", kind="revshell")
+    write_skill(seeds, "notes", "1.0.0")
+    write_skill(seeds, "lure", "2.0.0", kind="lure")
+    write_skill(seeds, "waiting", "1.0.0")
+    write_skill(seeds, "flagged", "1.0.0")
+    write_skill(seeds, "mirrored", "1.0.0")
+    moderation = {"waiting": "pending", "flagged": "malicious", "mirrored": "github"}
+    with FakeServer.seeded([seeds], moderation=moderation) as server:
+        yield server
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SKILLSCAN, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def versions_scanned(store: VerdictStore) -> Counter[tuple[str, str]]:
+    return Counter((s.slug, s.version) for s in store.recent(limit=10_000))
+
+
+def test_sweep_stores_one_verdict_per_version_and_outcomes(
+    registry: FakeServer,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url)
+    pool = workers(env)
+    pool.start(concurrency=1)
+
+    done = run_cli(env, "sweep", "--registry", registry.url, "--wait", "--timeout", "150")
+    assert done.returncode == 0, done.stdout + done.stderr + pool.log_text()
+    assert "scanned 4" in done.stdout and "failures 0" in done.stdout
+
+    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    counts = versions_scanned(store)
+    assert set(counts) == SCANNABLE and set(counts.values()) == {1}, counts
+    verdicts = {(s.slug, s.version): s for s in store.latest_per_version()}
+    assert verdicts[("weather", "1.1.0")].verdict != "clean"
+    assert (
+        verdicts[("weather", "1.1.0")].fingerprint
+        == registry.store.find_exact("tester", "weather").versions["1.1.0"].fingerprint
+    )  # type: ignore[union-attr]
+    kinds = {(o.slug, o.kind) for o in store.outcomes()}
+    assert {
+        ("waiting", "pending-upstream-scan"),
+        ("flagged", "blocked-upstream"),
+        ("mirrored", "github-backed"),
+    } <= kinds
+
+    listed = run_cli(env, "verdicts", "--format", "jsonl")
+    rows = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert {(r["slug"], r["version"]) for r in rows} == SCANNABLE
+    assert all({"owner", "fingerprint", "verdict", "ruleset", "scanned_at"} <= r.keys() for r in rows)
+    malicious_only = run_cli(env, "verdicts", "--verdict", "clean", "--format", "jsonl")
+    assert all(json.loads(line)["verdict"] == "clean" for line in malicious_only.stdout.splitlines())
+
+    # A repeat sweep is a no-op for what is stored: nothing new is scanned, no row is added.
+    again = run_cli(env, "sweep", "--registry", registry.url, "--wait", "--timeout", "120")
+    assert again.returncode == 0, again.stderr
+    assert "scanned 0" in again.stdout
+    assert versions_scanned(store) == counts
+
+    # The pending version is asked about again by the next poll, and scanned once it is released.
+    registry.admin.set_moderation({"waiting": "clean"})
+    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"], registry_url=registry.url))
+    app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
+    wait_until(lambda: ("waiting", "1.0.0") in versions_scanned(store), 60, "the released version's scan")
+    assert set(versions_scanned(store).values()) == {1}
+    store.close()
+
+
+def test_poll_scans_versions_published_after_the_mark(
+    registry: FakeServer,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url)
+    pool = workers(env)
+    pool.start(concurrency=1)
+    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"], registry_url=registry.url))
+    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+
+    app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
+    wait_until(lambda: store.get_state(f"poll:{registry.url}"), 30, "the first poll's mark")
+    assert store.count_scans() == 0  # the first poll starts at "now"; the sweep covers the past
+
+    registry.admin.publish(
+        "notes", "1.1.0", {"SKILL.md": "---\nname: notes\ndescription: notes\n---\n# notes\n"}, owner="tester"
+    )
+    registry.admin.publish(
+        "fresh", "0.1.0", {"SKILL.md": "---\nname: fresh\ndescription: new\n---\n# fresh\n"}, owner="tester"
+    )
+    app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
+    wait_until(
+        lambda: set(versions_scanned(store)) == {("notes", "1.1.0"), ("fresh", "0.1.0")},
+        60,
+        "scans of the two new versions",
+    )
+    app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
+    time.sleep(3)
+    assert set(versions_scanned(store).values()) == {1}
+    store.close()
+
+
+def test_worker_killed_mid_sweep_loses_and_duplicates_nothing(
+    registry: FakeServer,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url, sweep_batch_size="1")
+    pool = workers(env)
+    first = pool.start(concurrency=1)
+    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    sweep = subprocess.Popen(
+        [SKILLSCAN, "sweep", "--registry", registry.url, "--wait", "--timeout", "170"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_until(lambda: store.count_scans() >= 1, 90, "the first stored scan")
+        assert store.count_scans() < len(SCANNABLE)
+        pool.kill(first)
+        restarted = time.monotonic()
+        pool.start(concurrency=1)
+        out, err = sweep.communicate(timeout=180)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    took = time.monotonic() - restarted
+    assert sweep.returncode == 0, out + err + pool.log_text()
+    counts = versions_scanned(store)
+    assert set(counts) == SCANNABLE and set(counts.values()) == {1}, counts
+    # Redelivery within 60 s of the restart, plus the scanning that was left (a few seconds here).
+    assert took < 90, f"sweep finished {took:.0f}s after the restart"
+    store.close()
+
+
+def test_task_that_keeps_killing_its_worker_ends_recorded_as_failed(
+    registry: FakeServer,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url, task_max_deliveries="2")
+    pool = workers(env)
+    pool.start(concurrency=1, queues="sweep", app="tests.worker.crashing_app")
+    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"]))
+    app.send_task("skillscan.test.crash_worker", kwargs={"marker": "x"}, queue="sweep")
+    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    failures = wait_until(lambda: store.failures(), 90, "the crashing task's failure record")
+    (failure,) = failures  # type: ignore[misc]
+    assert failure.task == "skillscan.test.crash_worker" and "delivered 3 times" in failure.error
+    listed = run_cli(env, "failures", "--format", "jsonl")
+    assert json.loads(listed.stdout.splitlines()[0])["task"] == "skillscan.test.crash_worker"
+    store.close()
+
+
+def test_failed_scans_are_recorded_and_replayed(
+    registry: FakeServer,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url)
+    pool = workers(env)
+    pool.start(concurrency=1)
+    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"]))
+    registry.admin.inject("error", status=503, count=1000, path="/api/v1/download")
+    app.send_task(
+        "skillscan.scan_version", args=["tester", "notes", "1.0.0"], kwargs={"registry": registry.url}
+    )
+    failures = wait_until(lambda: store.failures(), 90, "the failure after retries")
+    (failure,) = failures  # type: ignore[misc]
+    assert failure.subject == "tester/notes@1.0.0" and "unavailable" in failure.error
+    assert store.count_scans() == 0
+
+    registry.admin.reset()
+    replayed = run_cli(env, "replay", str(failure.id))
+    assert replayed.returncode == 0, replayed.stderr
+    wait_until(lambda: store.count_scans() == 1, 60, "the replayed scan")
+    resolved = store.get_failure(failure.id)
+    assert resolved is not None and resolved.status == "resolved"
+    store.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    base = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    name = f"skillscan_worker_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    except Exception as e:
+        admin.dispose()
+        pytest.skip(f"PostgreSQL database 'test' on 127.0.0.1:5432 is not usable: {e}")
+    try:
+        yield f"{base}?options=-csearch_path%3D{name}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def test_sweep_into_postgresql(
+    registry: FakeServer,
+    pg_url: str,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+) -> None:
+    env = make_env(registry.url, database_url=pg_url, sweep_batch_size="4")
+    workers(env).start(concurrency=1)
+    done = run_cli(env, "sweep", "--registry", registry.url, "--wait", "--timeout", "150")
+    assert done.returncode == 0, done.stdout + done.stderr
+    store = VerdictStore(pg_url)
+    counts = versions_scanned(store)
+    assert set(counts) == SCANNABLE and set(counts.values()) == {1}
+    store.close()
