@@ -19,7 +19,7 @@ from skillscan.registry.fake_http import (
     resolve_skill,
     text,
 )
-from skillscan.registry.fake_store import FakeSkill, FakeStore, FakeVersion
+from skillscan.registry.fake_store import FakeSkill, FakeStore, FakeVersion, semver_key
 
 _SORT_ALIASES = {
     "updated": "updated",
@@ -156,8 +156,11 @@ class PublicApi:
         skill, error = self._skill(req, slug)
         if error or skill is None:
             return error or text(404, "Skill not found")
-        ranked = sorted(skill.live_versions(), key=lambda v: (-v.created_at, v.version))
-        keys = [(-v.created_at, v.version) for v in ranked]
+        # createdAt desc; equal timestamps (folders seeded in one millisecond) fall back to semver desc
+        by_semver = sorted(skill.live_versions(), key=lambda v: semver_key(v.version))
+        rank = {v.version: i for i, v in enumerate(by_semver)}
+        ranked = sorted(by_semver, key=lambda v: (-v.created_at, -rank[v.version]))
+        keys = [(-v.created_at, -rank[v.version], v.version) for v in ranked]
         start = 0
         if cursor := req.param("cursor"):
             parts = decode_cursor(cursor)

@@ -82,25 +82,33 @@ def _is_skill_dir(entries: Sequence[os.DirEntry[str]]) -> bool:
     )
 
 
-def _skill_dirs(folder: Path, depth: int, report: SeedReport) -> Iterator[Path]:
+def _skill_dirs(folder: Path, depth: int, report: SeedReport) -> list[Path]:
+    """Skill folders under `folder`. A folder holding skills is a container; its other
+    subfolders that hold files (but no skill) are served as malformed skills."""
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError as e:
         report.warnings.append(f"{folder}: unreadable ({e.strerror})")
-        return
+        return []
     if _is_skill_dir(entries):
-        yield folder
-        return
-    found = False
-    if depth < MAX_DEPTH:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False) and entry.name != ".git":
-                for sub in _skill_dirs(Path(entry.path), depth + 1, report):
-                    found = True
-                    yield sub
-    if not found and depth > 0 and any(True for _ in _walk_files(folder, report, quiet=True)):
-        report.warnings.append(f"{folder}: no SKILL.md, served as a malformed skill")
-        yield folder
+        return [folder]
+    if depth >= MAX_DEPTH:
+        return []
+    children = [
+        (Path(e.path), _skill_dirs(Path(e.path), depth + 1, report))
+        for e in entries
+        if e.is_dir(follow_symlinks=False) and e.name != ".git"
+    ]
+    if depth > 0 and not any(found for _, found in children):
+        return []  # not a container: the parent decides whether this is a malformed skill
+    skills: list[Path] = []
+    for child, found in children:
+        if found:
+            skills.extend(found)
+        elif any(True for _ in _walk_files(child, report, quiet=True)):
+            report.warnings.append(f"{child}: no SKILL.md, served as a malformed skill")
+            skills.append(child)
+    return skills
 
 
 def _walk_files(folder: Path, report: SeedReport, quiet: bool = False) -> Iterator[tuple[str, Path]]:

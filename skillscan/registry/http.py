@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
+import urllib3
 
 from skillscan import __version__
 from skillscan.registry.errors import RegistryUnavailableError, ResponseTooLargeError
@@ -206,23 +207,37 @@ class Transport:
             declared = resp.headers.get("Content-Length")
             if resp.status_code < 300 and declared and declared.isdigit() and int(declared) > max_bytes:
                 raise ResponseTooLargeError(what, max_bytes, 0, int(declared))
-            chunks: list[bytes] = []
-            received = 0
-            # Counted after transfer decoding, so a gzip bomb stops at the bound too.
-            for chunk in resp.iter_content(_CHUNK):
-                received += len(chunk)
-                if received > max_bytes:
-                    if resp.status_code < 300:
-                        raise ResponseTooLargeError(what, max_bytes, received)
-                    break  # an oversized error page: keep what we have
-                chunks.append(chunk)
-                if time.monotonic() > deadline:
-                    raise _DeadlineExceeded(f"{what}: body not received within {deadline - started:.0f}s")
-            return Answer(status=resp.status_code, headers=resp.headers, body=b"".join(chunks), url=resp.url)
+            body = _read_body(resp, what, max_bytes, deadline, started)
+            return Answer(status=resp.status_code, headers=resp.headers, body=body, url=resp.url)
 
 
 class _DeadlineExceeded(Exception):
     pass
+
+
+def _read_body(resp: requests.Response, what: str, max_bytes: int, deadline: float, started: float) -> bytes:
+    """Read what has arrived, piece by piece (`read1`), so the byte bound and the wall-clock
+    deadline are checked after every network read, not after a 64 KiB buffer fills. Counted
+    after content decoding, so a gzip bomb stops at the bound too."""
+    chunks: list[bytes] = []
+    received = 0
+    raw = resp.raw
+    while True:
+        try:
+            chunk = raw.read1(_CHUNK, decode_content=True)
+        except (urllib3.exceptions.HTTPError, OSError) as e:
+            raise requests.ConnectionError(f"body read failed: {type(e).__name__}") from e
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > max_bytes:
+            if resp.status_code < 300:
+                raise ResponseTooLargeError(what, max_bytes, received)
+            break  # an oversized error page: keep what we have
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            raise _DeadlineExceeded(f"{what}: body not received within {deadline - started:.1f}s")
+    return b"".join(chunks)
 
 
 def _short(e: BaseException) -> str:
