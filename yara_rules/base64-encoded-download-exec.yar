@@ -1,0 +1,31 @@
+rule base64_encoded_download_exec
+{
+    meta:
+        id = "base64-encoded-download-exec"
+        category = "remote-exec"
+        severity = "critical"
+        confidence = "high"
+        description = "Base64 text that decodes to a download-and-execute command (curl/wget output run by a shell or `bash -c \"$(curl ...)\"`): a stager hidden from readers and text scanners, found wherever the blob sits."
+        status = "stable"
+    strings:
+        // the payload's own words, matched in all three base64 alignments
+        $subst_curl = "-c \"$(curl" base64
+        $subst_wget = "-c \"$(wget" base64
+        $subst_curl2 = "-c '$(curl" base64
+        $proc_curl = "<(curl" base64
+        $proc_wget = "<(wget" base64
+        $eval_curl = "eval \"$(curl" base64
+        $fetch_curl = "curl -" base64
+        $fetch_curl2 = "curl http" base64
+        $fetch_wget = "wget -" base64
+        $fetch_wget2 = "wget http" base64
+        $pipe_sh1 = " | sh" base64
+        $pipe_sh2 = "| sh\n" base64
+        $pipe_bash1 = "| bash" base64
+        $pipe_bash2 = "|bash" base64
+        $pipe_sudo = "| sudo bash" base64
+        $pipe_zsh = "| zsh" base64
+    condition:
+        any of ($subst_*, $proc_*, $eval_*) or
+        (any of ($fetch_*) and any of ($pipe_*))
+}
