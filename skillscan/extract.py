@@ -222,7 +222,7 @@ def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
         return []
     out: list[SkillFile] = []
     for block in code_blocks(md.text):
-        body = "\n".join(block.lines)
+        body = fold("\n".join(block.lines))
         kind = block_kind(block.info, body)
         if kind is None:
             continue
