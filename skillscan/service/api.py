@@ -118,7 +118,7 @@ def create_app(
         tokens=tokens,
         sessions=Sessions(settings.session_secret, tokens),
         limiter=RateLimiter(settings.api_rate_per_minute),
-        failures=RateLimiter(60),
+        failures=RateLimiter(600),  # a burst of 60 failed attempts per address, then 10 per second
         store=store,
         records=records,
         verdicts=verdicts,

@@ -111,7 +111,7 @@ def _run(job: Job, ctx: ScanContext) -> int:
             raise SkillscanError("the uploaded bundle is no longer available")
         from skillscan.bundle import load_zip_bytes
 
-        skill = load_zip_bytes(data, f"upload:{job.filename or job.id}", ctx.settings.limits)
+        skill = load_zip_bytes(data, f"upload/{job.filename or job.id}", ctx.settings.limits)
         # An upload's _meta.json is only a claim: its verdict is found by fingerprint, and it never
         # enters a ClawHub skill's version history.
         identity = ("", "", "")
@@ -120,25 +120,19 @@ def _run(job: Job, ctx: ScanContext) -> int:
         if cached is not None:
             return cached.id
     report = ctx.scan(skill)
-    profile = None
-    if job.kind == "clawhub":
-        report, profile = _update_diff(ctx, skill, report)
-    scan_id = ctx.verdicts.record(report, source=f"api-{job.kind}", identity=identity)
-    if profile is not None:
-        from skillscan.diff import save_profile
+    diffs = None
+    if job.kind == "clawhub":  # update diff against the stored previous version of this skill
+        from skillscan.diff import UpdateDiffs
 
-        save_profile(ctx.store, scan_id, report, profile)
+        diffs = UpdateDiffs(ctx.store, ctx.verdicts.decide)
+        report = diffs.apply([identity], [skill], [report])[0]
+    scan_id = ctx.verdicts.record(report, source=f"api-{job.kind}", identity=identity)
+    if diffs is not None:
+        diffs.save(identity, scan_id, report.skill.fingerprint or "")
     from skillscan.report.html import excerpts_for
 
     ctx.records.save_excerpts(scan_id, {k: list(v) for k, v in excerpts_for(skill, report.findings).items()})
     return scan_id
-
-
-def _update_diff(ctx: ScanContext, skill: Skill, report: ScanReport) -> tuple[ScanReport, Any]:
-    from skillscan.diff import apply_update_diff
-
-    result = apply_update_diff(ctx.store, skill, report, ctx.verdicts.decide)
-    return result.report, result.profile
 
 
 class InProcessDispatcher:

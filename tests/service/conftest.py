@@ -42,10 +42,12 @@ class LiveServer:
         return self.app.state.skillscan.store
 
     def get(self, path: str, token: str | None = ALICE_TOKEN, **kw: Any) -> requests.Response:
-        return requests.get(self.url + path, headers=_auth(token), timeout=30, **kw)
+        headers = {**_auth(token), **kw.pop("headers", {})}
+        return requests.get(self.url + path, headers=headers, timeout=30, **kw)
 
     def post(self, path: str, token: str | None = ALICE_TOKEN, **kw: Any) -> requests.Response:
-        return requests.post(self.url + path, headers=_auth(token), timeout=30, **kw)
+        headers = {**_auth(token), **kw.pop("headers", {})}
+        return requests.post(self.url + path, headers=headers, timeout=30, **kw)
 
     def upload(self, folder: Path, token: str = ALICE_TOKEN) -> str:
         files = {"file": (folder.name + ".zip", skills.zip_folder(folder), "application/zip")}

@@ -124,7 +124,7 @@ def test_unusable_requests_block_with_a_reason(stdin: bytes, reason: str, gate_e
 
 
 def test_a_scan_that_overruns_the_budget_blocks_in_time(tmp_path: Path, gate_env: dict[str, str]) -> None:
-    env = {**gate_env, "SKILLSCAN_GATE_TIMEOUT_S": "0.3"}
+    env = {**gate_env, "SKILLSCAN_GATE_TIMEOUT_S": "0.1"}
     answer, _ = run_gate(_request(skills.benign(tmp_path / "weather-brief")), env)
     assert answer["decision"] == "block"
     assert "did not finish within" in answer["reason"] or "indeterminate" in answer["reason"]
