@@ -33,7 +33,7 @@ def acquire(
     announced = False
     while stop is None or not stop.is_set():
         try:
-            if lock.acquire(blocking=True, blocking_timeout=ttl_s / 3):
+            if lock.acquire(blocking=announced, blocking_timeout=ttl_s / 3):
                 return lock
         except RedisError as e:
             log.warning("beat lock: Redis unavailable (%s); retrying", e)
