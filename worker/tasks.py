@@ -19,7 +19,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
 from skillscan.errors import RegistryError, StoreError
 from skillscan.pipeline import RETRY_LATER_KINDS, Result, Status, Target, summarize
-from skillscan.store import StoreBusy, SweepItemResult, schema
+from skillscan.store import StoreBusy, SweepItemResult, VerdictStore, schema
 from worker.celery_app import (
     LIST_BUDGET_S,
     POLL_HARD_TIME_LIMIT_S,
@@ -33,6 +33,7 @@ log = logging.getLogger("skillscan.worker")
 SCAN_VERSION = "skillscan.scan_version"
 SCAN_BATCH = "skillscan.scan_batch"
 MAX_RETRIES = 4
+SWEEP_STALL_S = 600.0  # a listing step unclaimed this long lost its message: the poll resumes it
 
 
 class SkillscanTask(Task):
@@ -324,6 +325,11 @@ def poll_registry(self: Task, registry: str | None = None) -> dict[str, Any]:
             enqueue_scan(batch, source="poll", registry=url)
         save_mark(ctx.store, url, found.mark)  # only after every new version is enqueued
         ctx.store.prune_deliveries(schema.utcnow() - timedelta(days=2))
+        for sweep_id in ctx.store.unfinished_sweeps()[:5]:
+            age = ctx.store.state_age_s(sweep_key(sweep_id))
+            if age is not None and age > SWEEP_STALL_S:
+                log.warning("sweep %d listing made no progress for %.0fs; resuming it", sweep_id, age)
+                resume_sweep(ctx.store, sweep_id)
         return {"new": len(new), "retried": len(again), "problems": len(found.problems)}
     finally:
         try:
@@ -351,7 +357,7 @@ def nightly_sweep(
             ctx.store.put_state(owner_key, {"sweep_id": sweep_id})
     key = sweep_key(sweep_id)
     if ctx.store.get_state(key) is None:
-        ctx.store.put_state(key, {"cursor": None, "carry": []}, value=0)
+        ctx.store.put_state(key, {"cursor": None, "carry": [], "force": force}, value=0)
     app.send_task(
         "skillscan.sweep_list",
         kwargs={
@@ -368,6 +374,34 @@ def nightly_sweep(
 
 def sweep_key(sweep_id: int) -> str:
     return f"sweep:{sweep_id}"
+
+
+def resume_sweep(store: VerdictStore, sweep_id: int, *, requeue_items: bool = False) -> dict[str, Any]:
+    """Continue a sweep whose listing chain broke (its next step's message was lost), and with
+    `requeue_items` enqueue again every version still queued (repeats of stored scans are no-ops)."""
+    progress = store.sweep_progress(sweep_id)
+    if progress is None:
+        raise ValueError(f"no sweep {sweep_id}")
+    registry = progress.registry or None
+    key = sweep_key(sweep_id)
+    state, step = store.get_state(key), store.get_mark(key)
+    listing = False
+    if not progress.listed and state is not None and step is not None and not state.get("done"):
+        kwargs = {
+            "sweep_id": sweep_id,
+            "step": step,
+            "cursor": state.get("cursor"),
+            "carry": state.get("carry") or [],
+            "registry": registry,
+            "force": bool(state.get("force")),
+        }
+        app.send_task("skillscan.sweep_list", kwargs=kwargs)
+        listing = True
+    queued = [Target(*k) for k in store.sweep_items(sweep_id)] if requeue_items else []
+    size = app.settings.sweep_batch_size
+    for batch in chunks(queued, size):
+        enqueue_scan(batch, sweep_id=sweep_id, registry=registry, force=bool(state and state.get("force")))
+    return {"listing": listing, "requeued": len(queued)}
 
 
 @app.task(bind=True, base=SkillscanTask, name="skillscan.sweep_list", max_retries=MAX_RETRIES)
@@ -415,11 +449,13 @@ def sweep_list(
     if cursor is None:
         if pending:
             enqueue_scan(pending, sweep_id=sweep_id, registry=registry, force=force)
-        if store.compare_and_set(key, step, step + 1, {"cursor": None, "carry": [], "done": True}):
+        if store.compare_and_set(
+            key, step, step + 1, {"cursor": None, "carry": [], "done": True, "force": force}
+        ):
             store.finish_listing(sweep_id, error)
         return {"listed": listed, "done": True}
     carry_out = [t.to_args() for t in pending]
-    if store.compare_and_set(key, step, step + 1, {"cursor": cursor, "carry": carry_out}):
+    if store.compare_and_set(key, step, step + 1, {"cursor": cursor, "carry": carry_out, "force": force}):
         app.send_task(
             "skillscan.sweep_list",
             kwargs={

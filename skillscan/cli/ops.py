@@ -87,6 +87,9 @@ def sweep(
     timeout: float = typer.Option(
         0.0, "--timeout", min=0.0, help="With --wait: give up after this many seconds."
     ),
+    resume: int = typer.Option(
+        0, "--resume", min=0, help="Continue sweep ID instead: its listing, and every version still queued."
+    ),
 ) -> None:
     from skillscan.config import Settings
     from skillscan.rules import ruleset_digest
@@ -96,6 +99,20 @@ def sweep(
     settings = Settings.from_env()
     url = (registry or settings.registry_url).rstrip("/")
     store = open_store(settings)
+    if resume:
+        from worker.tasks import resume_sweep
+
+        try:
+            resumed = resume_sweep(store, resume, requeue_items=True)
+        except ValueError as e:
+            raise typer.BadParameter(str(e)) from e
+        typer.echo(
+            f"sweep {resume} resumed: listing {'continued' if resumed['listing'] else 'complete'}, "
+            f"{resumed['requeued']} queued versions enqueued again"
+        )
+        if wait and not _wait_for(store, resume, timeout):
+            raise typer.Exit(2)
+        return
     sweep_id = store.start_sweep(url, ruleset_digest(settings))
     celery_app.send_task(
         "skillscan.nightly_sweep",

@@ -76,6 +76,7 @@ class SweepProgress:
     failed: int
     new_malicious: int
     changed: int
+    registry: str = ""
 
     @property
     def finished(self) -> bool:
@@ -206,7 +207,9 @@ class Bookkeeping:
                 {"value": value, "state": data, "updated_at": now},
             )
 
-    def compare_and_set(self, key: str, expected: int, value: int, state: dict[str, Any] | None = None) -> bool:
+    def compare_and_set(
+        self, key: str, expected: int, value: int, state: dict[str, Any] | None = None
+    ) -> bool:
         """Move `key` from `expected` to `value` (and store `state`) only if nobody moved it first."""
         data = json.loads(json.dumps(state)) if state is not None else None
         with write_tx(self._engine) as conn:
@@ -374,6 +377,19 @@ class Bookkeeping:
                         .values(**values)
                     )
 
+    def sweep_items(self, sweep_id: int, status: str = "queued") -> list[VersionKey]:
+        stmt = select(_items.c.owner, _items.c.slug, _items.c.version).where(
+            _items.c.sweep_id == sweep_id, _items.c.status == status
+        )
+        with read_tx(self._engine) as conn:
+            return [(r.owner, r.slug, r.version) for r in conn.execute(stmt.order_by(_items.c.id))]
+
+    def unfinished_sweeps(self) -> list[int]:
+        """Sweeps whose listing has not finished (newest first)."""
+        stmt = select(_sweeps.c.id).where(_sweeps.c.listed_at.is_(None)).order_by(_sweeps.c.id.desc())
+        with read_tx(self._engine) as conn:
+            return [int(i) for i in conn.execute(stmt).scalars()]
+
     def finish_listing(self, sweep_id: int, error: str = "") -> None:
         with write_tx(self._engine) as conn:
             conn.execute(
@@ -423,6 +439,7 @@ class Bookkeeping:
             failed=int(c[5]),
             new_malicious=int(c[6]),
             changed=int(c[7]),
+            registry=sweep.registry_url or "",
         )
 
 

@@ -321,6 +321,10 @@ def test_sweep_progress(store: VerdictStore) -> None:
     assert p is not None and p.finished and p.failed == 1
     assert store.latest_sweep_id() == sid
     assert store.sweep_progress(sid + 100) is None
+    assert store.sweep_items(sid, "failed") == [("a", "s4", "1")]
+    assert store.sweep_items(sid) == []
+    other = store.start_sweep("http://registry", "r1")
+    assert store.unfinished_sweeps() == [other]
 
 
 def test_concurrent_writers_store_one_scan(store_url: str) -> None:
