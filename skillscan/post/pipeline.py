@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from skillscan.config import Settings
@@ -253,12 +253,13 @@ def deliver_until_done(
 
 PLANNED_MARK = "post:planned-scan-id"
 _LOOKBACK = 20  # ids below the mark planned again (idempotent): concurrent writers commit out of order
+FIRST_RUN_WINDOW = timedelta(hours=1)  # on a store that never posted, only recent scans are posted
 
 
 def plan_new_scans(store: Any, settings: Settings, limit: int = 500) -> list[Delivery]:
-    """Plan deliveries for scans recorded since the last call: no stored verdict misses its post,
-    even when the worker that stored it died before asking for the post. The first call only sets
-    the mark (history is not posted)."""
+    """Plan deliveries for scans recorded since the last call, so no stored verdict misses its post
+    even when the worker that stored it died before asking. On a store that never posted, scans of
+    the last hour are planned and older history is left alone."""
     from sqlalchemy import func, select
 
     from skillscan.store.engine import read_tx
@@ -268,9 +269,9 @@ def plan_new_scans(store: Any, settings: Settings, limit: int = 500) -> list[Del
     mark = store.get_mark(PLANNED_MARK)
     with read_tx(store.engine) as conn:
         if mark is None:
-            top = conn.execute(select(func.max(scans.c.id))).scalar() or 0
-            store.advance_mark(PLANNED_MARK, int(top))
-            return []
+            cutoff = datetime.now(UTC) - FIRST_RUN_WINDOW
+            older = select(func.max(scans.c.id)).where(scans.c.scanned_at < cutoff)
+            mark = int(conn.execute(older).scalar() or 0) + _LOOKBACK
         ids = [
             int(i)
             for i in conn.execute(
@@ -282,8 +283,7 @@ def plan_new_scans(store: Any, settings: Settings, limit: int = 500) -> list[Del
     for scan_id in ids:
         if sinks:
             planned.extend(plan_deliveries(store, scan_id, settings, sinks=sinks))
-    if ids:
-        store.advance_mark(PLANNED_MARK, max(ids))
+    store.advance_mark(PLANNED_MARK, max([mark, *ids]))
     return planned
 
 

@@ -180,3 +180,29 @@ def test_policy_decides_what_is_posted(store: VerdictStore, post_settings: Setti
     worst = store.record_scan(report(Verdict.MALICIOUS, slug="fourth", version="1.0.0"))
     assert plan_deliveries(store, worst, silent) == []
     assert plan_deliveries(store, worst, replace(post_settings, webhook_url=None)) == []  # no sink configured
+
+
+def test_flush_plans_every_stored_scan_once(store: VerdictStore, post_settings: Settings) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import update
+
+    from skillscan.post.pipeline import due_deliveries, plan_new_scans
+    from skillscan.store.schema import ScanRow, table_of
+
+    old = store.record_scan(report(Verdict.MALICIOUS, slug="old", version="1.0.0"))
+    scans = table_of(ScanRow)
+    with store.engine.begin() as conn:  # history from before posting was configured
+        conn.execute(
+            update(scans).where(scans.c.id == old).values(scanned_at=datetime.now(UTC) - timedelta(days=2))
+        )
+    first = store.record_scan(report(Verdict.MALICIOUS, slug="new", version="1.0.0"))
+    planned = plan_new_scans(store, post_settings)
+    assert [d.scan_id for d in planned] == [first]  # recent scans only on the first run
+    assert [d.id for d in due_deliveries(store, post_settings)] == [planned[0].id]
+    again = plan_new_scans(store, post_settings)
+    assert [d.id for d in again] == [planned[0].id]  # re-planned within the lookback: same row
+    second = store.record_scan(report(Verdict.SUSPICIOUS, slug="new", version="1.0.1"))
+    plan_new_scans(store, post_settings)
+    rows = DeliveryStore(store).listing()
+    assert sorted(d.scan_id for d in rows) == [first, second]
