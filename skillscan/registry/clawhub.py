@@ -15,33 +15,23 @@ from urllib.parse import quote
 
 from skillscan.config import Limits, Settings
 from skillscan.hashing import sha256_hex
+from skillscan.registry.answers import ambiguity, handoff, read_outcome, unavailable
 from skillscan.registry.errors import (
-    AmbiguousSlugError,
     RegistryError,
-    RegistryForbiddenError,
-    RegistryGoneError,
     RegistryHTTPError,
-    RegistryNotFoundError,
-    RegistryPendingError,
     RegistryProtocolError,
     RegistryUnavailableError,
     ResponseTooLargeError,
-    SlugMatch,
     error_for_status,
 )
-from skillscan.registry.http import Answer, RetryPolicy, Transport, retry_delay
+from skillscan.registry.http import Answer, RetryPolicy, Transport
 from skillscan.registry.integrity import IntegrityError, verify_bundle
 from skillscan.registry.outcomes import (
-    BlockedUpstream,
     Downloaded,
     DownloadOutcome,
-    GitHubBacked,
     IntegrityFailure,
     NotFound,
-    PendingUpstreamScan,
-    Removed,
     TooLarge,
-    Unavailable,
     VersionRef,
 )
 from skillscan.registry.records import (
@@ -57,10 +47,12 @@ from skillscan.registry.records import (
 )
 
 MAX_JSON_BYTES = 16 * 1024 * 1024
-SORTS = frozenset({"updated", "createdAt", "newest", "downloads", "stars", "name", "trending", "recommended"})
 
 
 class ClawHubClient:
+    """One registry, one `requests` session. Thread-safe for concurrent downloads (the session's
+    connection pool is), so a worker may share one client across download threads."""
+
     def __init__(
         self,
         base_url: str,
@@ -126,7 +118,7 @@ class ClawHubClient:
 
     def _error(self, answer: Answer, what: str) -> RegistryHTTPError:
         if answer.status == 409:
-            return _ambiguity(answer, what, self.transport.scrub(answer.text()))
+            return ambiguity(answer, what, self.transport.scrub(answer.text()))
         return error_for_status(what, answer.status, self.transport.scrub(answer.text()))
 
     # -- reads ----------------------------------------------------------------------------------
@@ -276,7 +268,7 @@ class ClawHubClient:
                     return NotFound(ref, f"no published version{f' tagged {tag!r}' if tag else ''}")
             vdetail = self.version(slug, version, owner=owner)
         except RegistryError as e:
-            return _read_outcome(ref, e)
+            return read_outcome(ref, e)
         return self._fetch_bundle(ref, vdetail)
 
     def _fetch_bundle(self, ref: VersionRef, vdetail: VersionDetail) -> DownloadOutcome:
@@ -293,11 +285,11 @@ class ClawHubClient:
         except ResponseTooLargeError as e:
             return TooLarge(ref, str(e), limit=e.limit, received=e.received, declared=e.declared)
         except RegistryUnavailableError as e:
-            return _unavailable(ref, e)
+            return unavailable(ref, e)
         if answer.status != 200:
-            return _read_outcome(ref, self._error(answer, "download"), answer)
+            return read_outcome(ref, self._error(answer, "download"), answer)
         if answer.content_type == "application/json" or answer.body[:1] == b"{":
-            return _handoff(ref, answer)
+            return handoff(ref, answer)
         zip_sha = sha256_hex(answer.body)
         try:
             verified = verify_bundle(
@@ -315,91 +307,6 @@ class ClawHubClient:
             upstream_status=vdetail.security_status,
             upstream_sha256hash=vdetail.sha256hash,
         )
-
-
-def _read_outcome(ref: VersionRef, error: RegistryError, answer: Answer | None = None) -> DownloadOutcome:
-    """Map an error about the skill to its stored outcome; re-raise errors about the request."""
-    if isinstance(error, RegistryUnavailableError):
-        return _unavailable(ref, error)
-    if isinstance(error, AmbiguousSlugError):
-        raise error
-    if isinstance(error, RegistryForbiddenError):
-        return BlockedUpstream(ref, error.message)
-    if isinstance(error, RegistryPendingError):
-        wait = retry_delay(answer.headers, 1, RetryPolicy(), 0.0) if answer is not None else None
-        return PendingUpstreamScan(ref, error.message, retry_after_s=wait[0] if wait and wait[1] else None)
-    if isinstance(error, RegistryGoneError):
-        return Removed(ref, error.message)
-    if isinstance(error, RegistryNotFoundError):
-        return NotFound(ref, error.message)
-    if isinstance(error, RegistryHTTPError) and error.status >= 500:
-        return Unavailable(ref, str(error), status=error.status, attempts=1)
-    raise error
-
-
-def _unavailable(ref: VersionRef, e: RegistryUnavailableError) -> Unavailable:
-    return Unavailable(
-        ref,
-        e.detail,
-        status=e.status,
-        attempts=e.attempts,
-        retry_after_s=e.retry_after_s,
-        rate_limited=e.rate_limited,
-    )
-
-
-def _handoff(ref: VersionRef, answer: Answer) -> DownloadOutcome:
-    """GitHub-backed skills answer JSON instead of a ZIP (clawhub-api.md §1.6.12)."""
-    try:
-        data = json.loads(answer.body)
-    except ValueError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("repo"), str):
-        return IntegrityFailure(
-            ref,
-            f"expected a ZIP, got {answer.content_type or 'an untyped body'}",
-            zip_sha256=sha256_hex(answer.body),
-        )
-
-    def text(key: str) -> str:
-        value = data.get(key)
-        return value if isinstance(value, str) else ""
-
-    return GitHubBacked(
-        ref,
-        f"GitHub-backed skill: {text('repo')}@{text('commit')[:12]} (not scannable from the registry)",
-        repo=text("repo"),
-        commit=text("commit"),
-        path=text("path"),
-        content_hash=text("contentHash"),
-        archive_url=text("archiveUrl"),
-    )
-
-
-def _ambiguity(answer: Answer, what: str, message: str) -> AmbiguousSlugError:
-    """409 comes as JSON `{code: AMBIGUOUS_SKILL_SLUG, message, slug, matches}` or as plain text."""
-    slug = ""
-    matches: tuple[SlugMatch, ...] = ()
-    try:
-        data = json.loads(answer.body)
-    except ValueError:
-        data = None
-    if isinstance(data, dict):
-        slug = str(data.get("slug") or "")
-        message = str(data.get("message") or message)[:300]
-        raw = data.get("matches")
-        if isinstance(raw, list):
-            matches = tuple(
-                SlugMatch(
-                    owner=str(m.get("ownerHandle") or ""),
-                    slug=str(m.get("slug") or slug),
-                    ref=str(m.get("ref") or ""),
-                    url=str(m.get("url") or ""),
-                )
-                for m in raw
-                if isinstance(m, dict) and m.get("ownerHandle")
-            )
-    return AmbiguousSlugError(what, slug, message, matches)
 
 
 def _items(data: Mapping[str, Any], what: str) -> list[Any]:
