@@ -50,8 +50,8 @@ MAX_JSON_BYTES = 16 * 1024 * 1024
 
 
 class ClawHubClient:
-    """One registry, one `requests` session. Thread-safe for concurrent downloads (the session's
-    connection pool is), so a worker may share one client across download threads."""
+    """One registry, one `requests` session. Download threads may share a client: requests go
+    through urllib3's thread-safe connection pool and the client keeps no per-call state."""
 
     def __init__(
         self,

@@ -102,3 +102,24 @@ def test_registry_url_comes_from_the_environment(fake: FakeServer, monkeypatch: 
     monkeypatch.setenv("SKILLSCAN_REGISTRY_URL", fake.url)
     listed = runner.invoke(app, ["registry", "ls", "--limit", "3"])
     assert listed.exit_code == 0 and len(listed.stdout.splitlines()) == 3
+
+
+def _has_command(name: str) -> bool:
+    import typer.main
+
+    return name in typer.main.get_command(app).commands  # type: ignore[attr-defined]
+
+
+def test_scan_clawhub_reference_end_to_end(fake: FakeServer) -> None:
+    if not _has_command("scan"):
+        pytest.skip("the scan command is not registered yet")
+    result = runner.invoke(
+        app, ["scan", "clawhub:@local/weather@1.1.0", "--registry", fake.url, "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    report = json.loads(result.stdout)
+    reports = report if isinstance(report, list) else [report]
+    skill = reports[0]["skill"]
+    assert (skill["owner"], skill["slug"], skill["version"]) == ("local", "weather", "1.1.0")
+    blocked = runner.invoke(app, ["scan", "clawhub:evil", "--registry", fake.url])
+    assert blocked.exit_code != 0 and "blocked-upstream" in blocked.output
