@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -16,14 +16,14 @@ if TYPE_CHECKING:
 def register(app: typer.Typer) -> None:
     @app.command("eval")
     def eval_command(
-        manifest: Path = typer.Argument(
-            ..., help="Labelled manifest (TSV: path, label, origin, category, …)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help="Print the full result as JSON."),
-        batch_size: int = typer.Option(
-            50, "--batch-size", min=1, max=10_000, help="Skills per scanner call."
-        ),
-        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress on stderr."),
+        manifest: Annotated[
+            Path, typer.Argument(help="Labelled manifest (TSV: path, label, origin, category, …).")
+        ],
+        as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+        batch_size: Annotated[
+            int, typer.Option("--batch-size", min=1, max=10_000, help="Skills per scanner call.")
+        ] = 50,
+        quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
     ) -> None:
         """Measure recall and false-positive rates on a labelled corpus."""
         from skillscan.config import Settings
