@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import ipaddress
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -37,18 +38,20 @@ from skillscan.models import (
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "data" / "hosts.yaml"
 MAX_TEXT_CHARS = 4 * 1024 * 1024  # larger text is left to YARA (bytes)
 MAX_FINDINGS_PER_RULE_FILE = 5  # one noisy file must not bury the report
+MAX_CANDIDATES = 2000  # regex hits examined per pattern and file; bounds the per-hit Python work
 # Virtual files whose text is not a substring of a real file (code blocks and normalized copies are).
 _NEW_CONTENT = frozenset({VirtualOrigin.DECODED, VirtualOrigin.ARCHIVE})
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d|/\d)")
-_HOSTNAME = re.compile(
-    r"(?i)(?<![\w.\-])(?P<host>(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){1,6}"
-    r"(?P<tld>local|lan|internal|intranet|corp|home\.arpa|ts\.net))(?![\w\-]|\.[a-z0-9])"
-)
-_HOME = re.compile(
-    r"(?<![\w.:/\-])(?:/Users/|/home/|\b[A-Za-z]:(?:\\\\|\\|/)Users(?:\\\\|\\|/))"
-    r"(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{1,40})(?=/|\\)"
-)
+# Private DNS suffixes are found first (a literal '.' prefix keeps the scan fast); the host name is
+# then read backwards from each one with str.rstrip, never with a regex that may start anywhere.
+_PRIVATE_TLD = re.compile(r"(?i)\.(?P<tld>local|lan|internal|intranet|corp|home\.arpa|ts\.net)(?![\w\-]|\.[a-z0-9])")
+_HOST_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
+_LABELS = re.compile(r"(?i)(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){0,5}[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+_MAX_HOST = 120
+_HOME_UNIX = re.compile(r"/(?:Users|home)/(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{1,40})(?=/)")
+_HOME_WIN = re.compile(r":(?:\\\\|\\|/)Users(?:\\\\|\\|/)(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{1,40})(?=\\|/)")
+_NOT_BEFORE_HOME = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:/-")
 _DOC_NETS = tuple(
     ipaddress.ip_network(n) for n in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "0.0.0.0/8")
 )
@@ -139,7 +142,7 @@ class HostsAnalyzer(Analyzer):
             yield _Hit(s.rule_id, s.start, s.end, redact(s.secret))
 
     def _ip_hits(self, text: str) -> Iterator[_Hit]:
-        for m in _IPV4.finditer(text):
+        for m in _capped(_IPV4.finditer(text)):
             raw = m.group(0)
             try:
                 ip = ipaddress.IPv4Address(raw)
@@ -160,10 +163,18 @@ class HostsAnalyzer(Analyzer):
                 yield _Hit("private-network-host", m.start(), m.end(), raw)
 
     def _hostname_hits(self, text: str) -> Iterator[_Hit]:
-        for m in _HOSTNAME.finditer(text):
-            host = m.group("host").lower()
+        for m in _capped(_PRIVATE_TLD.finditer(text)):
+            window = text[max(0, m.start() - _MAX_HOST) : m.start()]
+            labels = window[len(window.rstrip(_HOST_CHARS)) :].lstrip(".-")
+            name = _LABELS.fullmatch(labels) if labels else None
+            if name is None:
+                continue
+            start = m.start() - len(labels)
+            if start > 0 and text[start - 1] in "_\\":
+                continue
+            host = (labels + m.group(0)).lower()
             if host in _METADATA_HOSTS:
-                yield _Hit("cloud-metadata-endpoint", m.start(), m.end(), host)
+                yield _Hit("cloud-metadata-endpoint", start, m.end(), host)
                 continue
             first = host.split(".", 1)[0]
             base = host.rsplit(".", 2 if host.endswith((".ts.net", ".home.arpa")) else 1)[0]
@@ -172,16 +183,28 @@ class HostsAnalyzer(Analyzer):
             if any(w in host for w in self._placeholders):
                 continue
             tld = m.group("tld").lower()
-            if tld != "ts.net" and not _HOST_CONTEXT.search(text[max(0, m.start() - 40) : m.start()]):
+            if tld != "ts.net" and not _HOST_CONTEXT.search(text[max(0, start - 40) : start]):
                 continue
-            yield _Hit("internal-hostname", m.start(), m.end(), host)
+            yield _Hit("internal-hostname", start, m.end(), host)
 
     def _home_hits(self, text: str) -> Iterator[_Hit]:
-        for m in _HOME.finditer(text):
-            name = m.group("name")
-            if name.lower() in self._generic_users or any(w in name.lower() for w in self._placeholders):
-                continue
-            yield _Hit("user-home-path", m.start(), m.end(), m.group(0))
+        for rx, windows in ((_HOME_UNIX, False), (_HOME_WIN, True)):
+            for m in _capped(rx.finditer(text)):
+                start = m.start() - 1 if windows else m.start()
+                if windows and (start < 0 or not text[start].isalpha()):
+                    continue  # C:\Users\… needs its drive letter
+                before = text[start - 1] if start > 0 else ""
+                if before and before in _NOT_BEFORE_HOME:
+                    continue  # part of a URL path or a longer path, not a home directory
+                name = m.group("name")
+                low = name.lower()
+                if low in self._generic_users or any(w in low for w in self._placeholders):
+                    continue
+                yield _Hit("user-home-path", start, m.end(), text[start : m.end()])
+
+
+def _capped(matches: Iterator[re.Match[str]]) -> Iterator[re.Match[str]]:
+    return itertools.islice(matches, MAX_CANDIDATES)
 
 
 def _version_context(text: str, start: int) -> bool:

@@ -7,6 +7,7 @@ is bounded and free of nested quantifiers so a hostile megabyte costs one linear
 from __future__ import annotations
 
 import base64
+import bisect
 import binascii
 import json
 import math
@@ -15,6 +16,7 @@ import string
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,21 +35,34 @@ class SecretPatterns:
     finds the secret-looking names, then an anchored pattern parses `= "value"` right after each.
     """
 
-    prefixed: tuple[tuple[str, re.Pattern[str]], ...]
+    triggers: re.Pattern[str]
+    by_trigger: Mapping[str, tuple[tuple[str, int, re.Pattern[str]], ...]]  # trigger -> (rule, back, rx)
     names: re.Pattern[str]
     placeholder_words: tuple[str, ...]
 
     @classmethod
     def build(
         cls,
-        patterns: Mapping[str, Sequence[str]],
+        patterns: Mapping[str, Sequence[Mapping[str, Any]]],
         secret_names: Sequence[str],
         placeholder_words: Sequence[str],
     ) -> SecretPatterns:
-        prefixed = tuple((rule_id, re.compile(rx)) for rule_id, rxs in patterns.items() for rx in rxs)
+        by_trigger: dict[str, list[tuple[str, int, re.Pattern[str]]]] = {}
+        for rule_id, specs in patterns.items():
+            for spec in specs:
+                entry = (rule_id, int(spec.get("back", 0)), re.compile(spec["regex"]))
+                by_trigger.setdefault(str(spec["trigger"]), []).append(entry)
+        # longest first so that "sk-ant-" wins over "sk-" at the same offset
+        ordered = sorted(by_trigger, key=len, reverse=True)
+        triggers = re.compile("|".join(re.escape(t) for t in ordered))
         alternation = "|".join(re.escape(n).replace("_", "[_-]?") for n in secret_names)
         names = re.compile(r"(?:" + alternation.lower() + r")")  # run on ASCII-lowered text
-        return cls(prefixed, names, tuple(w.lower() for w in placeholder_words))
+        return cls(
+            triggers,
+            {t: tuple(v) for t, v in by_trigger.items()},
+            names,
+            tuple(w.lower() for w in placeholder_words),
+        )
 
 
 _VALUE = r"(?P<q>[\"'`]?)(?P<val>[A-Za-z0-9+/=_\-.~!@#%^&*]{16,200})(?P=q)"
@@ -119,11 +134,39 @@ _PEM = re.compile(
 )
 
 
+_MAX_SECRET = 3100  # longest secret any pattern can match (JWT), bounds each anchored match
+
+
+def _candidates(patterns: SecretPatterns, trigger: str) -> tuple[tuple[str, int, re.Pattern[str]], ...]:
+    found = patterns.by_trigger.get(trigger)
+    if found is not None:
+        return found
+    # "gh" style short triggers are stored as written; fall back to a prefix lookup
+    return next((v for k, v in patterns.by_trigger.items() if trigger.startswith(k)), ())
+
+
+def _match_near(rx: re.Pattern[str], text: str, pos: int, back: int) -> re.Match[str] | None:
+    """Anchored match starting at most `back` characters before the trigger (each try is bounded)."""
+    end = pos + _MAX_SECRET
+    for start in range(max(0, pos - back), pos + 1):
+        m = rx.match(text, start, end)
+        if m is not None:
+            return m
+    return None
+
+
 def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
     """Yield live-looking secrets in `text` (placeholders and regular strings dropped)."""
     seen: list[tuple[int, int]] = []
-    for rule_id, rx in patterns.prefixed:
-        for m in rx.finditer(text):
+    consumed = 0  # end of the last candidate examined, kept or not: never re-read a run twice
+    for t in patterns.triggers.finditer(text):
+        if t.start() < consumed:
+            continue
+        for rule_id, back, rx in _candidates(patterns, t.group(0)):
+            m = _match_near(rx, text, t.start(), back)
+            if m is None:
+                continue
+            consumed = max(consumed, m.end())
             secret = m.group(0)
             min_entropy, min_classes = _THRESHOLDS.get(rule_id, _DEFAULT_THRESHOLD)
             if is_placeholder(secret, patterns.placeholder_words) or "EXAMPLE" in secret:
@@ -132,10 +175,9 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
                 continue
             if rule_id == "jwt-literal" and _jwt_is_example(secret):
                 continue
-            if any(s <= m.start() < e for s, e in seen):
-                continue
             seen.append((m.start(), m.end()))
             yield SecretMatch(rule_id, m.start(), m.end(), secret)
+            break
     for m in _PEM.finditer(text):
         body = "".join(m.group("body").split())
         if len(body) >= 60 and shannon_entropy(body) >= 4.5:
@@ -153,7 +195,7 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
         value = a.group("val")
         head = _KEY_HEAD.search(text, max(0, n.start() - 30), n.start())
         key = (head.group(0) if head else "") + text[n.start() : n.end()] + (a.groupdict().get("rest") or "")
-        if any(s <= a.start("val") < e for s, e in seen):
+        if _inside(seen, a.start("val")):
             continue
         if is_placeholder(value, patterns.placeholder_words) or _not_a_secret_value(value):
             continue
@@ -161,10 +203,16 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
             continue
         if not _looks_random(value, 3.3 if _HEX.match(value) else 3.7, 2):
             continue
-        seen.append((a.start("val"), a.end("val")))
         yield SecretMatch("secret-assignment-literal", a.start("val"), a.end("val"), value)
 
 
+def _inside(spans: list[tuple[int, int]], pos: int) -> bool:
+    """`spans` are sorted and disjoint: is `pos` inside one of them?"""
+    i = bisect.bisect_right(spans, (pos, _MAX_INT)) - 1
+    return i >= 0 and spans[i][0] <= pos < spans[i][1]
+
+
+_MAX_INT = 1 << 62
 _NOT_SECRET = re.compile(r"^(?:https?://|/|\./|~|[A-Z][A-Z0-9_]{2,}$|[a-z]+(?:[._-][a-z]+)+$|sha\d{3}-)")
 
 

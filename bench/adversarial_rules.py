@@ -1,0 +1,106 @@
+"""Worst-case time of each rule on 1 MB adversarial inputs (target: < 100 ms per rule).
+
+Inputs repeat the prefixes rules anchor on (`nc `, `mkfifo `, `/dev/tcp/`, `sk-`, `eyJ`, …) so a
+rule that backtracks or rescans shows up. Prints one line per rule: worst milliseconds and input.
+
+    .venv/bin/python bench/adversarial_rules.py [--size BYTES]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import yara
+
+from skillscan.analyzers.hosts import HostsAnalyzer
+from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = [
+    "a", "\n", " ", "nc ", "nc -e ", "mkfifo ", "socat ", "exec:", "/dev/tcp/", "/dev/tcp/a/",
+    "stratum+tcp://", "xmrig ", "socket", ".connect((", "dup2(", "Net.Sockets.TCPClient", "fsockopen(",
+    "tools.exec.", '"exec": {', "exec:\n  ", "workspaceOnly", "sandbox ", "sed -i ", "Chrome/Default/",
+    "Local State", "nkbihfbeogaeaoehlefnkodbefgpgknn", "security dump-keychain ", "sk-", "sk-ant-a-",
+    "eyJ", "eyJa.eyJa.", "token=\"", "api_key = '", "10.1.1.1.", "/home/", "a.local ", "ghp_",
+    "12345678:AA", "-----BEGIN PRIVATE KEY-----\n", "AKIA", "http://", "\\x41", "base64 -d ",
+    "exec-approvals.json", "-.tar.gz", "xmrig-", "xmrig -o ", "fsockopen(\"a\",1);", "TCPSocket.open(",
+    "open(STDIN,\">&", "sh -i <&", "/inet/tcp/", "/dev/udp/", "stratum+tcp://a", "openclaw approvals set ",
+    '"sandbox": {', "node_modules/openclaw/dist/", "Login Data", "logins.json", "wallet.dat",
+    "Local Extension Settings/", "new net.Socket(", ".pipe(", "child_process", "GetStream()",
+    "moneroocean.stream:", "coinhive.com", "a" * 50 + ".local ", "/Users/abcdefgh/", ".local",
+    "a.b.c.d.e.f.g.h.ts.net ", "C:\\Users\\abc\\", "sk-ant-api03-" + "A1b2" * 30 + " ",
+]  # fmt: skip
+
+
+def inputs(size: int) -> Iterable[tuple[str, bytes]]:
+    for seed in SEEDS:
+        data = (seed * (size // len(seed) + 1))[:size]
+        yield seed, data.encode()
+    yield "random-b64", hashlib.sha256(b"x").hexdigest().encode() * (size // 64)
+
+
+def worst(run: Callable[[bytes], object], size: int) -> tuple[float, str]:
+    slowest = (0.0, "")
+    for name, data in inputs(size):
+        t0 = time.perf_counter()
+        run(data)
+        ms = (time.perf_counter() - t0) * 1000
+        slowest = max(slowest, (ms, name))
+    return slowest
+
+
+def yara_rows(size: int) -> list[tuple[str, float, str]]:
+    rows = []
+    for path in sorted((ROOT / "yara_rules").glob("*.yar")):
+        rules = yara.compile(filepath=str(path))
+        ms, seed = worst(lambda d, r=rules: r.match(data=d, timeout=60), size)
+        rows.append((f"yara:{path.stem}", ms, seed))
+    return rows
+
+
+def hosts_rows(size: int) -> list[tuple[str, float, str]]:
+    """Each hosts pattern on its own (its rule's cost), then the whole engine on one file."""
+    from skillscan.analyzers import hosts as h
+    from skillscan.analyzers import secrets as sec
+
+    analyzer = HostsAnalyzer()
+    pats = analyzer._secrets  # the compiled data, as the engine uses it
+    rows = []
+    singles = {
+        "hosts:private/cgnat/link-local (ipv4)": h._IPV4,
+        "hosts:internal-hostname": h._PRIVATE_TLD,
+        "hosts:user-home-path (unix)": h._HOME_UNIX,
+        "hosts:user-home-path (windows)": h._HOME_WIN,
+        "hosts:private-key-block": sec._PEM,
+        "hosts:secret triggers (all provider rules)": pats.triggers,
+        "hosts:secret-assignment-literal (names)": pats.names,
+    }
+    for name, rx in singles.items():
+        ms, seed = worst(lambda d, r=rx: sum(1 for _ in r.finditer(d.decode())), size)
+        rows.append((name, ms, seed))
+
+    def run(data: bytes) -> object:
+        f = SkillFile(path="x.txt", kind=FileKind.TEXT, data=data, sha256="", text=data.decode())
+        return analyzer.analyze(Skill(source="bench", identity=SkillIdentity(), files=(f,)))
+
+    ms, seed = worst(run, size)
+    rows.append(("hosts:(whole engine, all 18 rules together)", ms, seed))
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--size", type=int, default=1 << 20)
+    args = ap.parse_args()
+    rows = yara_rows(args.size) + hosts_rows(args.size)
+    for name, ms, seed in rows:
+        flag = "" if ms < 100 else "  <-- over 100 ms"
+        print(f"{ms:8.1f} ms  {name:55s} worst input: {seed!r}{flag}")
+
+
+if __name__ == "__main__":
+    main()
