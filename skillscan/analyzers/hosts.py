@@ -45,9 +45,13 @@ _NEW_CONTENT = frozenset({VirtualOrigin.DECODED, VirtualOrigin.ARCHIVE})
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d|/\d)")
 # Private DNS suffixes are found first (a literal '.' prefix keeps the scan fast); the host name is
 # then read backwards from each one with str.rstrip, never with a regex that may start anywhere.
-_PRIVATE_TLD = re.compile(r"(?i)\.(?P<tld>local|lan|internal|intranet|corp|home\.arpa|ts\.net)(?![\w\-]|\.[a-z0-9])")
+_PRIVATE_TLD = re.compile(
+    r"(?i)\.(?P<tld>local|lan|internal|intranet|corp|home\.arpa|ts\.net)(?![\w\-]|\.[a-z0-9])"
+)
 _HOST_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-"
-_LABELS = re.compile(r"(?i)(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){0,5}[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?")
+_LABELS = re.compile(
+    r"(?i)(?:[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?\.){0,5}[a-z0-9](?:[a-z0-9\-]{0,61}[a-z0-9])?"
+)
 _MAX_HOST = 120
 _HOME_UNIX = re.compile(r"/(?:Users|home)/(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{1,40})(?=/)")
 _HOME_WIN = re.compile(r":(?:\\\\|\\|/)Users(?:\\\\|\\|/)(?P<name>[A-Za-z0-9][A-Za-z0-9._\-]{1,40})(?=\\|/)")

@@ -7,8 +7,8 @@ is bounded and free of nested quantifiers so a hostile megabyte costs one linear
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import json
 import math
 import re
