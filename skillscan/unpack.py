@@ -15,7 +15,6 @@ import os
 import stat
 import struct
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +35,7 @@ class Collected:
     errors: list[ScanError] = field(default_factory=list)
     unpublished: set[str] = field(default_factory=set)  # sanitised names, kept out of the fingerprint
     total: int = 0
+    folded: set[str] = field(default_factory=set)  # lower-cased member names, for collisions
 
     def finding(
         self,
@@ -72,6 +72,7 @@ class Collected:
         if name != path:
             published = False
         self.members[name] = data
+        self.folded.add(path.lower())
         self.total += len(data)
         if not published:
             self.unpublished.add(name)
@@ -82,10 +83,11 @@ def _one_line(text: str) -> str:
 
 
 def display_name(name: str) -> str:
-    """A printable form of a file name that may hold undecodable bytes or control characters."""
+    """A printable, valid-UTF-8 form of a file name that may hold undecodable bytes or control
+    characters (escaped as ``%XX``; never a backslash, which would read as a path separator)."""
     raw = name.encode("utf-8", "surrogateescape")
     text = raw.decode("utf-8", "replace")
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return "".join(c if c.isprintable() else f"%{ord(c):02X}" for c in text)
 
 
 def check_member_name(name: str, limits: Limits) -> tuple[str, list[str], bool]:
@@ -299,13 +301,15 @@ def read_zip(data: bytes, limits: Limits) -> Collected:
     ) as e:
         out.error(None, f"not a readable zip archive: {e}")
         return out
-    except (struct.error, UnicodeDecodeError, IndexError, KeyError) as e:
+    except Exception as e:  # struct.error, IndexError, … from crafted central directories
         out.error(None, f"corrupt zip archive: {type(e).__name__}")
         return out
     if len(infos) > limits.max_zip_members:
         out.error(None, f"zip has {len(infos)} members, over the {limits.max_zip_members}-member limit")
         return out
-    declared_total = sum(i.file_size for i in infos)
+    # Overall ratio over the members the per-member check would let through: a single bomb member
+    # is refused on its own and does not hide the rest of the archive.
+    declared_total = sum(i.file_size for i in infos if not _member_bomb(i, limits))
     if declared_total > _BOMB_FLOOR and declared_total > limits.max_zip_ratio * max(len(data), 1):
         out.finding(
             "bundle-zip-bomb",
@@ -318,13 +322,22 @@ def read_zip(data: bytes, limits: Limits) -> Collected:
         return out
     files = 0
     for info in infos:
-        _read_member(out, zf, info, limits)
-        if not info.is_dir():
+        try:
+            _read_member(out, zf, info, limits)
+        except Exception as e:  # zipfile raises assorted errors on crafted headers; never crash
+            out.error(
+                display_name(info.filename)[:200] or None, f"unreadable archive member: {type(e).__name__}"
+            )
+        if not info.filename.endswith("/"):
             files += 1
             if files >= limits.max_files:
                 out.error(None, f"more than {limits.max_files} files; the rest were not read")
                 break
     return out
+
+
+def _member_bomb(info: zipfile.ZipInfo, limits: Limits) -> bool:
+    return info.file_size > _BOMB_FLOOR and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1)
 
 
 def _read_member(out: Collected, zf: zipfile.ZipFile, info: zipfile.ZipInfo, limits: Limits) -> None:
@@ -345,7 +358,7 @@ def _read_member(out: Collected, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
         target = _read_bounded(zf, info, 1024) or b""
         _report_symlink(out, clean, target.decode("utf-8", "replace"), Path("."))
         return
-    if info.is_dir():
+    if info.filename.endswith("/") or not info.filename:
         return
     if info.flag_bits & 0x1:
         out.finding(
@@ -364,7 +377,7 @@ def _read_member(out: Collected, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
             f"member is {info.file_size} bytes, over the {limits.max_file_bytes}-byte limit; not analysed",
         )
         return
-    if info.file_size > _BOMB_FLOOR and info.file_size > limits.max_zip_ratio * max(info.compress_size, 1):
+    if _member_bomb(info, limits):
         out.finding(
             "bundle-zip-bomb",
             Category.SUPPLY_CHAIN,
@@ -382,6 +395,16 @@ def _read_member(out: Collected, zf: zipfile.ZipFile, info: zipfile.ZipInfo, lim
     if content is None:
         out.error(clean, "member is corrupt or uses an unsupported compression; not analysed")
         return
+    if clean.lower() in out.folded:
+        out.finding(
+            "bundle-duplicate-member",
+            Category.SUPPLY_CHAIN,
+            Severity.HIGH,
+            clean,
+            "archive holds this path twice (or differing only in case); extractors and scanners may keep "
+            "different copies, both are analysed",
+            shown,
+        )
     out.add(clean, content, published=not problems)
 
 
@@ -390,14 +413,5 @@ def _read_bounded(zf: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> byt
     try:
         with zf.open(info) as fh:
             return fh.read(limit)
-    except (
-        zipfile.BadZipFile,
-        zlib.error,
-        NotImplementedError,
-        RuntimeError,
-        EOFError,
-        OSError,
-        ValueError,
-        struct.error,
-    ):
+    except Exception:  # BadZipFile, zlib.error, EOFError, struct.error, … on crafted members
         return None
