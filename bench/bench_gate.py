@@ -122,16 +122,16 @@ def main() -> None:
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLSCAN_")}
     base_env["SKILLSCAN_DATA_DIR"] = str(tmp / "data")
     typer_cmd = [str(BIN / "skillscan"), "gate"]
-    lean_cmd = [sys.executable, "-m", "skillscan.service.gate"]
+    lean_cmd = [str(BIN / "skillscan-gate")]
     skill = args.skill.resolve() if args.skill else make_skill(tmp / "release-notes", 0)
     server = None
     try:
         times, answers = [], []
         for _ in range(args.cold_runs):
-            t, a = gate(typer_cmd, skill, base_env)
+            t, a = gate(lean_cmd, skill, base_env)
             times.append(t)
             answers.append(a)
-        summary("cold local scan (skillscan gate)", times, 3.0, answers)
+        summary("cold local scan (skillscan-gate)", times, 3.0, answers)
 
         port = free_port()
         server_env = {
@@ -161,7 +161,7 @@ def main() -> None:
         gate(typer_cmd, skill, warm_env)
 
         for name, cmd in (
-            ("warm, seen before (python -m …gate)", lean_cmd),
+            ("warm, seen before (skillscan-gate)", lean_cmd),
             ("warm, seen before (skillscan gate)", typer_cmd),
         ):
             times, answers = [], []
@@ -176,7 +176,7 @@ def main() -> None:
             t, a = gate(lean_cmd, make_skill(tmp / f"new-{i}", i + 1), warm_env)
             times.append(t)
             answers.append(a)
-        summary("warm, new skill (python -m …gate)", times, 1.0, answers)
+        summary("warm, new skill (skillscan-gate)", times, 1.0, answers)
     finally:
         if server is not None:
             server.terminate()

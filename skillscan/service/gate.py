@@ -4,6 +4,9 @@ Reads one request on stdin, writes exactly one decision object on stdout and exi
 happens: anything that prevents a real answer is a `block` with the reason. With a service
 configured (SKILLSCAN_URL) the stored verdict for the staged bundle's fingerprint answers in
 milliseconds; a new skill is scanned by the warm service; anything else falls back to a local scan.
+
+The fast path is a fresh process per install, so this module imports only light standard modules;
+the scanner and the full Settings load only when a local scan is needed.
 """
 
 from __future__ import annotations
@@ -12,20 +15,60 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
 
-from skillscan.config import Settings
 from skillscan.service import gate_protocol as proto
 from skillscan.service.gate_client import ServiceClient, ServiceError, stage_fingerprint, zip_staged
 
+TYPE_CHECKING = False  # see gate_protocol: the fast path avoids importing typing
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import IO, Any
+
     from skillscan.models import ScanReport
 
-Log = Callable[[str], None]
+    Log = Callable[[str], None]
+
 _LOCAL_RESERVE_S = 3.5  # time kept back for a local scan after the service path
+_MiB = 1024 * 1024
+_TRUE = {"1", "true", "yes", "on"}
+
+
+class GateConfig:
+    """What the fast path needs, read from the same `SKILLSCAN_*` variables with the same defaults
+    as `Settings` (a test keeps them in step): importing `skillscan.config` costs more than a lookup."""
+
+    __slots__ = (
+        "lookup_timeout_s",
+        "max_bytes",
+        "max_files",
+        "service_budget_s",
+        "service_token",
+        "service_url",
+        "submit",
+        "timeout_s",
+    )
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.service_url = env.get("SKILLSCAN_URL") or None
+        self.service_token = env.get("SKILLSCAN_TOKEN") or None
+        self.timeout_s = _num(env, "SKILLSCAN_GATE_TIMEOUT_S", 8.0)
+        self.lookup_timeout_s = _num(env, "SKILLSCAN_GATE_LOOKUP_TIMEOUT_S", 1.0)
+        raw_submit = env.get("SKILLSCAN_GATE_SUBMIT")
+        self.submit = raw_submit.strip().lower() in _TRUE if raw_submit else True
+        self.service_budget_s = _num(env, "SKILLSCAN_GATE_SERVICE_BUDGET_S", 4.0)
+        self.max_files = int(_num(env, "SKILLSCAN_MAX_FILES", 5000))
+        total = int(_num(env, "SKILLSCAN_MAX_TOTAL_BYTES", 50 * _MiB))
+        self.max_bytes = min(total, int(_num(env, "SKILLSCAN_API_MAX_UPLOAD_BYTES", 50 * _MiB)))
+
+
+def _num(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if not raw:
+        return default
+    try:
+        return float(raw) if isinstance(default, float) else int(raw)
+    except ValueError as e:
+        raise ValueError(f"{key}: invalid value") from e
 
 
 def _stderr_log(msg: str) -> None:
@@ -33,17 +76,17 @@ def _stderr_log(msg: str) -> None:
 
 
 def run_gate(
-    raw: bytes, settings: Settings, log: Log = _stderr_log, start: float | None = None
+    raw: bytes, config: GateConfig, log: Log = _stderr_log, start: float | None = None
 ) -> dict[str, Any]:
     """The decision object for one request. Never raises."""
     start = time.monotonic() if start is None else start
-    deadline = start + settings.gate_timeout_s
+    deadline = start + config.timeout_s
     try:
         request = proto.parse_request(raw)
     except proto.GateRequestError as e:
         return proto.block(str(e))
     try:
-        return _decide(request, settings, log, deadline)
+        return _decide(request, config, log, deadline)
     except Exception as e:  # the gate answers, whatever broke
         log(f"internal error: {e.__class__.__name__}: {e}")
         return proto.block(
@@ -51,25 +94,25 @@ def run_gate(
         )
 
 
-def _decide(request: proto.GateRequest, settings: Settings, log: Log, deadline: float) -> dict[str, Any]:
-    path = Path(request.source_path).expanduser()
+def _decide(request: proto.GateRequest, config: GateConfig, log: Log, deadline: float) -> dict[str, Any]:
+    path = os.path.expanduser(request.source_path)
     problem = _path_problem(path, request.source_path_kind)
     if problem:
         return proto.block(problem)
 
-    if settings.service_url and path.is_dir():
-        answer = _ask_service(path, settings, log, deadline)
+    if config.service_url and os.path.isdir(path):
+        answer = _ask_service(path, config, log, deadline)
         if answer is not None:
             return answer
-    return _local(path, settings, log, deadline)
+    return _local(path, log, deadline)
 
 
-def _path_problem(path: Path, kind: str | None) -> str | None:
-    shown = proto.clip(str(path), 300)
+def _path_problem(path: str, kind: str | None) -> str | None:
+    shown = proto.clip(path, 300)
     try:
-        is_dir = path.is_dir()
-        exists = is_dir or path.is_file()
-    except OSError as e:
+        is_dir = os.path.isdir(path)
+        exists = is_dir or os.path.isfile(path)
+    except (OSError, ValueError) as e:
         return f"sourcePath {shown} cannot be read ({e.__class__.__name__})"
     if not exists:
         return f"sourcePath {shown} does not exist or is not a file or directory"
@@ -82,11 +125,10 @@ def _path_problem(path: Path, kind: str | None) -> str | None:
     return None
 
 
-def _ask_service(path: Path, settings: Settings, log: Log, deadline: float) -> dict[str, Any] | None:
+def _ask_service(path: str, config: GateConfig, log: Log, deadline: float) -> dict[str, Any] | None:
     """A decision from the service, or None to fall back to a local scan."""
-    limit = min(settings.limits.max_total_bytes, settings.api_max_upload_bytes)
     try:
-        staged = stage_fingerprint(path, settings.limits.max_files, limit)
+        staged = stage_fingerprint(path, config.max_files, config.max_bytes)
     except OSError as e:
         log(f"cannot fingerprint {path}: {e}; scanning locally")
         return None
@@ -94,17 +136,15 @@ def _ask_service(path: Path, settings: Settings, log: Log, deadline: float) -> d
         log("staged folder holds links or unpublished extras; scanning locally")
         return None
     try:
-        client = ServiceClient(str(settings.service_url), settings.service_token)
-        timeout = max(
-            0.05, min(settings.gate_lookup_timeout_s, deadline - time.monotonic() - _LOCAL_RESERVE_S)
-        )
+        client = ServiceClient(str(config.service_url), config.service_token)
+        timeout = max(0.05, min(config.lookup_timeout_s, deadline - time.monotonic() - _LOCAL_RESERVE_S))
         hit = client.verdict(staged.fingerprint, timeout=timeout)
         if hit is not None:
             log(f"stored verdict for {staged.fingerprint[:12]}: {hit.get('verdict')}")
             return _from_service(hit, hit.get("findings") or [], "stored verdict")
-        if not settings.gate_submit:
+        if not config.submit:
             return None
-        budget = min(settings.gate_service_budget_s, deadline - time.monotonic() - _LOCAL_RESERVE_S)
+        budget = min(config.service_budget_s, deadline - time.monotonic() - _LOCAL_RESERVE_S)
         if budget <= 0.2:
             return None
         until = time.monotonic() + budget
@@ -128,9 +168,14 @@ def _from_service(payload: Mapping[str, Any], findings: Sequence[Any], what: str
     return proto.response(decision, text, proto.protocol_findings(good))
 
 
-def _local(path: Path, settings: Settings, log: Log, deadline: float) -> dict[str, Any]:
+def _local(path: str, log: Log, deadline: float) -> dict[str, Any]:
+    from dataclasses import replace
+
+    from skillscan.config import Settings
     from skillscan.errors import SkillscanError
     from skillscan.scan import Scanner
+
+    settings = Settings.from_env()
 
     remaining = max(0.5, deadline - time.monotonic() - 0.5)
     limits = replace(
@@ -150,7 +195,7 @@ def _local(path: Path, settings: Settings, log: Log, deadline: float) -> dict[st
     return _from_reports(path, reports)
 
 
-def _from_reports(root: Path, reports: Sequence[ScanReport]) -> dict[str, Any]:
+def _from_reports(root: str, reports: Sequence[ScanReport]) -> dict[str, Any]:
     if not reports:
         return proto.block(f"no skill found at {proto.clip(root, 300)}")
     decisions = [str(r.decision) for r in reports]
@@ -161,18 +206,15 @@ def _from_reports(root: Path, reports: Sequence[ScanReport]) -> dict[str, Any]:
         prefix = _prefix(root, r.source) if len(reports) > 1 else ""
         findings += [dict(f.to_dict(), path=prefix + f.path) for f in r.findings]
         if str(r.decision) == decision:
-            name = r.skill.slug or r.skill.name or (prefix.rstrip("/") or Path(r.source).name)
+            name = r.skill.slug or r.skill.name or (prefix.rstrip("/") or os.path.basename(r.source))
             reasons.append(f"{name}: {r.verdict}" + (f" — {r.reason}" if r.reason else ""))
     reason = "skillscan: " + "; ".join(reasons)
     return proto.response(decision, reason, proto.protocol_findings(findings))
 
 
-def _prefix(root: Path, source: str) -> str:
-    try:
-        rel = Path(source).resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return ""
-    return "" if rel in ("", ".") else rel + "/"
+def _prefix(root: str, source: str) -> str:
+    rel = os.path.relpath(os.path.realpath(source), os.path.realpath(root)).replace(os.sep, "/")
+    return "" if rel in ("", ".") or rel.startswith("..") else rel + "/"
 
 
 class _OneAnswer:
@@ -200,16 +242,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     try:
-        settings = Settings.from_env()
-    except Exception as e:
+        config = GateConfig(os.environ)
+    except ValueError as e:
         answer.write(proto.block(f"skillscan configuration error: {proto.clip(e, 300)}"))
         os._exit(0)
 
     def too_late() -> None:
-        answer.write(proto.block(f"skillscan did not finish within {settings.gate_timeout_s:g} s; blocking"))
+        answer.write(proto.block(f"skillscan did not finish within {config.timeout_s:g} s; blocking"))
         os._exit(0)
 
-    watchdog = threading.Timer(max(0.1, settings.gate_timeout_s - (time.monotonic() - start)), too_late)
+    watchdog = threading.Timer(max(0.1, config.timeout_s - (time.monotonic() - start)), too_late)
     watchdog.daemon = True
     watchdog.start()
     try:
@@ -217,7 +259,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except OSError as e:
         raw = b""
         _stderr_log(f"cannot read stdin: {e}")
-    answer.write(run_gate(raw, settings, start=start))
+    answer.write(run_gate(raw, config, start=start))
     watchdog.cancel()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown (analyzer threads, atexit hooks): the answer is out

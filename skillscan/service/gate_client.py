@@ -13,13 +13,13 @@ import os
 import socket
 import stat
 import time
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from skillscan.hashing import bundle_fingerprint, is_published_path
+
+TYPE_CHECKING = False  # see gate_protocol: the fast path avoids importing typing
+if TYPE_CHECKING:
+    from typing import Any
 
 # Unpublished files an installer legitimately adds to a staged skill. Anything else that the
 # fingerprint would not cover sends the gate to a local scan, so a stored verdict never vouches
@@ -32,34 +32,35 @@ class ServiceError(Exception):
     """The service could not answer usefully (down, slow, 5xx, bad JSON, auth)."""
 
 
-@dataclass(frozen=True, slots=True)
 class StagedSkill:
-    fingerprint: str
-    files: tuple[tuple[str, Path], ...]  # (relative POSIX path, real path), regular files only
-    total_bytes: int
+    __slots__ = ("files", "fingerprint", "total_bytes")
+
+    def __init__(self, fingerprint: str, files: list[tuple[str, str]], total_bytes: int) -> None:
+        self.fingerprint = fingerprint
+        self.files = files  # (relative POSIX path, real path), regular files only
+        self.total_bytes = total_bytes
 
 
-def stage_fingerprint(root: Path, max_files: int, max_bytes: int) -> StagedSkill | None:
+def stage_fingerprint(root: str, max_files: int, max_bytes: int) -> StagedSkill | None:
     """Fingerprint a staged skill folder, or None when a stored verdict could not cover it all
 
     (links, special files, unpublished extras, over the limits).
     """
     hashes: dict[str, str] = {}
-    files: list[tuple[str, Path]] = []
+    files: list[tuple[str, str]] = []
     total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        for name in list(dirnames) + filenames:
-            full = Path(dirpath, name)
-            mode = os.lstat(full).st_mode
-            if stat.S_ISDIR(mode):
+        for name in dirnames + filenames:
+            full = os.path.join(dirpath, name)
+            st = os.lstat(full)
+            if stat.S_ISDIR(st.st_mode):
                 continue
-            if not stat.S_ISREG(mode):
+            if not stat.S_ISREG(st.st_mode):
                 return None  # symlink, fifo, device: leave it to the full scan
-            rel = full.relative_to(root).as_posix()
+            rel = os.path.relpath(full, root).replace(os.sep, "/")
             if not is_published_path(rel) and rel not in _BOOKKEEPING:
                 return None
-            size = os.lstat(full).st_size
-            total += size
+            total += st.st_size
             if len(files) >= max_files or total > max_bytes:
                 return None
             files.append((rel, full))
@@ -67,10 +68,10 @@ def stage_fingerprint(root: Path, max_files: int, max_bytes: int) -> StagedSkill
                 hashes[rel] = _sha256_file(full)
     if not hashes:
         return None
-    return StagedSkill(bundle_fingerprint(hashes), tuple(sorted(files)), total)
+    return StagedSkill(bundle_fingerprint(hashes), sorted(files), total)
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: str) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -109,7 +110,7 @@ class ServiceClient:
         return self._json(status, body, 200)
 
     def submit_zip(self, data: bytes, filename: str, timeout: float) -> str:
-        boundary = uuid.uuid4().hex
+        boundary = os.urandom(16).hex()
         head = (
             f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
             "Content-Type: application/zip\r\n\r\n"

@@ -15,6 +15,7 @@ from tests.service import skills
 from tests.service.conftest import ALICE_TOKEN, REPO_ROOT, LiveServer, free_port
 
 SKILLSCAN = Path(sys.executable).with_name("skillscan")
+LEAN = Path(sys.executable).with_name("skillscan-gate")  # what the README wires into OpenClaw
 
 
 def _request(path: Path | str, **overrides: Any) -> bytes:
@@ -43,10 +44,11 @@ def _request(path: Path | str, **overrides: Any) -> bytes:
     return json.dumps(body).encode()
 
 
-def run_gate(stdin: bytes, env: dict[str, str], timeout: float = 30) -> tuple[dict[str, Any], str]:
-    proc = subprocess.run(
-        [str(SKILLSCAN), "gate"], input=stdin, capture_output=True, env=env, timeout=timeout, cwd=REPO_ROOT
-    )
+def run_gate(
+    stdin: bytes, env: dict[str, str], timeout: float = 30, lean: bool = False
+) -> tuple[dict[str, Any], str]:
+    argv = [str(LEAN)] if lean else [str(SKILLSCAN), "gate"]
+    proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=timeout, cwd=REPO_ROOT)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.decode()
     assert out.endswith("\n") and out.count("\n") == 1, out  # exactly one JSON object, nothing else
@@ -141,10 +143,10 @@ def test_fast_path_uses_the_service_and_its_stored_verdict(
     (folder / ".clawhub").mkdir()
     (folder / ".clawhub" / "origin.json").write_text('{"version": 1, "slug": "wallet-fast"}')
     env = _service_env(gate_env, service.url)
-    first, _ = run_gate(_request(folder), env)
+    first, _ = run_gate(_request(folder), env, lean=True)
     assert first["decision"] == "block"
     assert first["reason"].startswith("skillscan service (service scan"), first["reason"]
-    second, _ = run_gate(_request(folder), env)
+    second, _ = run_gate(_request(folder), env, lean=True)
     assert second["reason"].startswith("skillscan service (stored verdict)"), second["reason"]
     assert second["decision"] == "block" and second["findings"]
 

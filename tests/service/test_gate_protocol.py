@@ -141,3 +141,57 @@ def test_worst_decision() -> None:
     assert proto.worst_decision(["allow", "warn"]) == "warn"
     assert proto.worst_decision(["allow", "block", "warn"]) == "block"
     assert proto.worst_decision([]) == "block"
+
+
+def test_gate_config_reads_the_same_variables_and_defaults_as_settings() -> None:
+    from skillscan.config import Settings
+    from skillscan.service.gate import GateConfig
+
+    for env in (
+        {},
+        {
+            "SKILLSCAN_URL": "http://127.0.0.1:9",
+            "SKILLSCAN_TOKEN": "t" * 20,
+            "SKILLSCAN_GATE_TIMEOUT_S": "6.5",
+            "SKILLSCAN_GATE_LOOKUP_TIMEOUT_S": "0.4",
+            "SKILLSCAN_GATE_SUBMIT": "off",
+            "SKILLSCAN_GATE_SERVICE_BUDGET_S": "2",
+            "SKILLSCAN_MAX_FILES": "77",
+            "SKILLSCAN_MAX_TOTAL_BYTES": "1000",
+            "SKILLSCAN_API_MAX_UPLOAD_BYTES": "900",
+        },
+    ):
+        s = Settings.from_env(env)
+        g = GateConfig(env)
+        assert (g.service_url, g.service_token) == (s.service_url, s.service_token)
+        assert (g.timeout_s, g.lookup_timeout_s, g.submit, g.service_budget_s) == (
+            s.gate_timeout_s,
+            s.gate_lookup_timeout_s,
+            s.gate_submit,
+            s.gate_service_budget_s,
+        )
+        assert g.max_files == s.limits.max_files
+        assert g.max_bytes == min(s.limits.max_total_bytes, s.api_max_upload_bytes)
+
+
+def test_gate_fast_path_imports_stay_light() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, skillscan.service.gate as g; print(','.join(sorted(sys.modules)))"
+    loaded = set(
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        .stdout.strip()
+        .split(",")
+    )
+    heavy = {
+        "skillscan.scan",
+        "skillscan.config",
+        "skillscan.models",
+        "dataclasses",
+        "typing",
+        "requests",
+        "http.client",
+        "yara",
+    }
+    assert not heavy & loaded, heavy & loaded
