@@ -11,7 +11,7 @@
 | `POST /_admin/tokens` | `{"<token>": {handle, role}}` | accept bearer tokens |
 | `GET /_admin/requests` | `?clear=1` | requests seen (method, path, query, status) |
 | `GET /_admin/state` | | counts |
-| `POST /_admin/reset` | | back to the seeded state, hooks cleared |
+| `POST /_admin/reset` | | back to the seeded state and starting rate limits, hooks cleared |
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class Admin:
         self.store = store
         self.faults = faults
         self.limiter = limiter
+        self._initial_limits = limiter.limits  # what `reset()` returns to
         self.log: deque[dict[str, Any]] = deque(maxlen=20_000)
         self._log_lock = threading.Lock()
 
@@ -106,7 +107,7 @@ class Admin:
 
     def reset(self) -> None:
         self.faults.clear()
-        self.limiter.configure(RateLimits())
+        self.limiter.configure(self._initial_limits)
         self.store.reset()
         self.requests(clear=True)
 

@@ -11,6 +11,7 @@ worker) can schedule the retry instead of blocking.
 from __future__ import annotations
 
 import email.utils
+import logging
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -23,6 +24,7 @@ import urllib3
 from skillscan import __version__
 from skillscan.registry.errors import RegistryUnavailableError, ResponseTooLargeError
 
+log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 429})
 _CHUNK = 64 * 1024
 
@@ -179,7 +181,18 @@ class Transport:
                     retry_after_s=delay,
                 )
             jitter = min(policy.jitter_max_s, max(delay, 0.05) * policy.jitter_ratio) * self._rng()
-            self._sleep(min(policy.max_sleep_s, delay + jitter))
+            wait = min(policy.max_sleep_s, delay + jitter)
+            # Path only: no query (it may name a private skill) and never a header.
+            log.info(
+                "%s %s: %s; retry %d/%d in %.2fs",
+                method,
+                path,
+                last_detail,
+                attempt,
+                policy.max_attempts - 1,
+                wait,
+            )
+            self._sleep(wait)
         raise RegistryUnavailableError(
             what, last_detail, status=last_status, attempts=policy.max_attempts, retry_after_s=server_wait
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -133,7 +134,10 @@ def test_whoami_needs_a_token(fake: FakeServer) -> None:
         assert user.whoami() == "alice"
 
 
-def test_token_never_appears_in_repr_or_errors(fake: FakeServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_token_never_appears_in_repr_errors_or_logs(
+    fake: FakeServer, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     with make_client(fake.url, token=STAFF_TOKEN) as staff:
         texts = [repr(staff), repr(staff.transport)]
         for call in (lambda: staff.skill("no-such-skill"), lambda: staff.list_page(sort="nope")):
@@ -146,7 +150,8 @@ def test_token_never_appears_in_repr_or_errors(fake: FakeServer, capsys: pytest.
             staff.skill("weather")
         texts.append(str(echoed.value))
     out = capsys.readouterr()
-    assert all(STAFF_TOKEN not in t for t in [*texts, out.out, out.err])
+    assert "retry 1/2" in caplog.text  # retries are logged …
+    assert all(STAFF_TOKEN not in t for t in [*texts, out.out, out.err, caplog.text])  # … without the token
     assert "token=set" in texts[0]
     assert "[token]" in texts[-1]  # an echoed token is scrubbed from the error text
 
