@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skillscan.config import Limits
-from skillscan.hashing import bundle_fingerprint, is_published_path, sha256_hex
+from skillscan.hashing import bundle_fingerprint, sha256_hex
 from skillscan.registry.outcomes import FileDigest
 
 # Entries the server adds to the ZIP that are not in the version's file list.
@@ -133,9 +133,10 @@ def _read_entries(
             continue
         digest = declared.get(name)
         if digest is None:
-            if name in _TOLERATED_EXTRA or not is_published_path(name):
-                continue
-            problems.append(f"undeclared file {name!r} in the ZIP")
+            # Even paths the fingerprint ignores (`__MACOSX/…`, `.clawhub/…`) are foreign here:
+            # ClawHub builds the ZIP from the version's file list only.
+            if name not in _TOLERATED_EXTRA:
+                problems.append(f"undeclared file {name!r} in the ZIP")
             continue
         body = _read_bounded(zf, info, digest.size + 1)
         actual[name] = FileDigest(name, len(body), sha256_hex(body), digest.content_type)

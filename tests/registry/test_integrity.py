@@ -42,6 +42,7 @@ def test_matching_bundle_verifies() -> None:
     [
         ([("SKILL.md", FILES["SKILL.md"])], "missing file 'scripts/a.py'"),
         ([*FILES.items(), ("extra.sh", b"echo hi\n")], "undeclared file 'extra.sh'"),
+        ([*FILES.items(), ("__MACOSX/._x.sh", b"echo hi\n")], "undeclared file '__MACOSX/._x.sh'"),
         (
             [("SKILL.md", FILES["SKILL.md"]), ("scripts/a.py", b"print('b')\n")],
             "does not match its published sha256",
