@@ -87,6 +87,7 @@ class Settings:
     vt_cache_ttl_s: int = 24 * 3600
     vt_timeout_s: float = 30.0
     vt_max_lookups_per_skill: int = 50
+    vt_retry_s: float = 600.0  # beat interval of the task that makes deferred lookups (0: off)
     vt_url_lookups: bool = False
     vt_upload: bool = False
     vt_upload_max_bytes: int = 32 * 1024 * 1024

@@ -156,7 +156,7 @@ class Pipeline:
             diffs = UpdateDiffs(self.store, settings=self.settings)
             reports = diffs.apply([t.key for t, _, _ in skills], [s for _, _, s in skills], reports)
             for (target, got, _), report in zip(skills, reports, strict=True):
-                results[target] = self._record(target, got, report, source)
+                results[target] = self._record(target, got, report, source, force)
                 diffs.save(target.key, results[target].scan_id, got.fingerprint)
         ordered = [results[t] for t in unique]
         scanned = [str(r.target) for r in ordered if r.status in (Status.SCANNED, Status.UNCHANGED)]
@@ -207,7 +207,9 @@ class Pipeline:
             return Result(target, Status.RETRY, got.describe())
         return Result(target, Status.OUTCOME, got.describe())
 
-    def _record(self, target: Target, got: Downloaded, report: ScanReport, source: str) -> Result:
+    def _record(
+        self, target: Target, got: Downloaded, report: ScanReport, source: str, force: bool = False
+    ) -> Result:
         skill = report.skill
         if skill.fingerprint != got.fingerprint or (skill.owner, skill.slug, skill.version) != (
             target.owner or None,
@@ -225,8 +227,13 @@ class Pipeline:
                     fingerprint=got.fingerprint,
                 ),
             )
-        recorded = self.store.record(
-            report, owner=target.owner, slug=target.slug, version=target.version, source=source
+        recorded = self.store.record(  # a forced rescan is stored even when the same scan exists
+            report,
+            owner=target.owner,
+            slug=target.slug,
+            version=target.version,
+            source=source,
+            dedupe=not force,
         )
         previous = str(recorded.previous_verdict) if recorded.previous_verdict is not None else None
         return Result(

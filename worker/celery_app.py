@@ -107,6 +107,13 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
             "schedule": settings.post_flush_s,
             "options": {"queue": "post", "expires": settings.post_flush_s},
         }
+    if settings.vt_api_key and settings.vt_retry_s > 0:
+        # VirusTotal lookups deferred by the quota: made later, flagged versions rescanned.
+        schedule["vt-retry-deferred"] = {
+            "task": "skillscan.reputation.retry_deferred",
+            "schedule": settings.vt_retry_s,
+            "options": {"queue": "sweep", "expires": settings.vt_retry_s},
+        }
     if 0 <= settings.sweep_hour < 24:
         schedule["nightly-sweep"] = {
             "task": "skillscan.nightly_sweep",
@@ -119,7 +126,8 @@ def beat_schedule(settings: Settings) -> dict[str, dict[str, Any]]:
 def create_app(settings: Settings | None = None) -> SkillscanCelery:
     settings = settings or Settings.from_env()
     app = SkillscanCelery(
-        "skillscan", include=["worker.tasks", "skillscan.service.tasks", "worker.post_tasks"]
+        "skillscan",
+        include=["worker.tasks", "skillscan.service.tasks", "worker.post_tasks", "worker.reputation_tasks"],
     )
     app.settings = settings
     app.conf.update(

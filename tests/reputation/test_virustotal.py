@@ -264,3 +264,38 @@ def test_url_lookups_are_optional(
         assert state.count("/api/v3/urls/") == 1
     else:
         assert not result.findings and state.count("/") == 0
+
+
+def test_deferred_lookups_are_made_later_and_flag_versions_for_rescan(
+    vt_settings: Settings, fake_vt: tuple[str, FakeVirusTotalState]
+) -> None:
+    from skillscan.analyzers.reputation import refs_to_rescan, retry_deferred
+    from skillscan.analyzers.reputation.backends import Backends
+
+    _, state = fake_vt
+    _known(state)
+    tight = replace(vt_settings, vt_quota_per_min=1)
+    analyzer = build_reputation_analyzer(tight)
+    assert analyzer is not None
+    result = analyzer.analyze(skill_with({"bin/a-new": NEW, "bin/b-evil": EVIL}, slug="tool"))
+    analyzer.close()
+    assert [f.rule_id for f in result.findings] == ["vt-unknown"]
+    assert any("b-evil" in n and "deferred" in n and "quota exhausted" in n for n in result.notes)
+    assert state.count() == 1
+    backends = Backends(tight)
+    (waiting,) = backends.cache.deferred()
+    backends.close()
+    assert waiting.key == sha256_hex(EVIL) and waiting.refs == (("acme", "tool", "1.0.0"),)
+
+    assert retry_deferred(tight) and state.count() == 1  # still over this minute's quota: nothing asked
+    roomy = replace(vt_settings, vt_quota_per_min=10)
+    results = retry_deferred(roomy)
+    assert state.count() == 2
+    assert refs_to_rescan(results, roomy) == [("acme", "tool", "1.0.0")]
+    assert retry_deferred(roomy) == []  # nothing left deferred
+    rescan = build_reputation_analyzer(roomy)
+    assert rescan is not None
+    again = rescan.analyze(skill_with({"bin/a-new": NEW, "bin/b-evil": EVIL}, slug="tool"))
+    rescan.close()
+    assert state.count() == 2  # the rescan reads both answers from the cache
+    assert {f.rule_id for f in again.findings} == {"vt-unknown", "vt-malicious"}

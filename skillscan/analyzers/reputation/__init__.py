@@ -5,6 +5,7 @@ from __future__ import annotations
 from skillscan.analyzers.reputation.analyzer import (
     ReputationAnalyzer,
     build_reputation_analyzer,
+    refs_to_rescan,
     retry_deferred,
 )
 from skillscan.analyzers.reputation.interface import (
@@ -27,5 +28,6 @@ __all__ = [
     "ReputationAnalyzer",
     "ReputationService",
     "build_reputation_analyzer",
+    "refs_to_rescan",
     "retry_deferred",
 ]

@@ -108,7 +108,17 @@ class ReputationAnalyzer(Analyzer):
 
     def analyze_batch(self, skills: Sequence[Skill]) -> list[AnalysisResult]:
         planned = [lookup_targets(skill, self._settings) for skill in skills]
-        unique = {t.cache_key: t for targets, _ in planned for t in targets}
+        refs: dict[str, set[tuple[str, str, str]]] = {}
+        for skill, (targets, _) in zip(skills, planned, strict=True):
+            ident = skill.identity
+            for t in targets:
+                if ident.slug and ident.version:
+                    refs.setdefault(t.cache_key, set()).add((ident.owner or "", ident.slug, ident.version))
+        unique = {
+            t.cache_key: replace(t, refs=tuple(sorted(refs.get(t.cache_key, ()))))
+            for targets, _ in planned
+            for t in targets
+        }
         answers: dict[str, LookupResult] = {}
         failure = ""
         if unique:
@@ -241,7 +251,10 @@ def build_reputation_analyzer(settings: Settings) -> ReputationAnalyzer | None:
 
 
 def retry_deferred(settings: Settings, limit: int = 50) -> list[LookupResult]:
-    """Make lookups that were deferred by quota, within today's quota; answers land in the cache."""
+    """Make lookups that were deferred by quota or a 429, within the quota; answers land in the cache.
+
+    Lookups still over quota stay deferred for the next call.
+    """
     key = settings.vt_api_key
     if not key:
         return []
@@ -254,3 +267,16 @@ def retry_deferred(settings: Settings, limit: int = 50) -> list[LookupResult]:
         return service.lookup(targets)
     finally:
         backends.close()
+
+
+def refs_to_rescan(results: Sequence[LookupResult], settings: Settings) -> list[tuple[str, str, str]]:
+    """Versions whose deferred lookup came back flagged: their stored verdict lacks that evidence."""
+    flagged: set[tuple[str, str, str]] = set()
+    for r in results:
+        rep = r.reputation
+        if r.status is not LookupStatus.FOUND or rep is None:
+            continue
+        malicious = rep.count("malicious") >= max(1, settings.vt_malicious_high)
+        if malicious or rep.count("suspicious") >= max(1, settings.vt_suspicious_medium):
+            flagged.update(r.target.refs)
+    return sorted(flagged)

@@ -41,15 +41,26 @@ class ReputationCache(ABC):
         """Deferred lookups, oldest first (without file bytes)."""
 
 
-def _target_to_json(target: LookupTarget) -> str:
+def _target_to_json(target: LookupTarget, earlier: str | bytes | None = None) -> str:
+    """The target without its bytes; refs merged with those of an earlier deferral of the same key."""
+    refs = {tuple(r) for r in target.refs}
+    if earlier:
+        refs |= {tuple(r) for r in json.loads(earlier).get("refs", [])}
     return json.dumps(
-        {"kind": str(target.kind), "key": target.key, "path": target.path, "label": target.label}
+        {
+            "kind": str(target.kind),
+            "key": target.key,
+            "path": target.path,
+            "label": target.label,
+            "refs": sorted(list(r) for r in refs)[:100],
+        }
     )
 
 
 def _target_from_json(raw: str | bytes) -> LookupTarget:
     d = json.loads(raw)
-    return LookupTarget(kind=LookupKind(d["kind"]), key=d["key"], path=d["path"], label=d["label"])
+    refs = tuple((str(o), str(s), str(v)) for o, s, v in d.get("refs", []))
+    return LookupTarget(kind=LookupKind(d["kind"]), key=d["key"], path=d["path"], label=d["label"], refs=refs)
 
 
 def _unavailable(e: Exception) -> ReputationError:
@@ -84,9 +95,10 @@ class RedisCache(ReputationCache):
 
     def defer(self, target: LookupTarget) -> None:
         try:
+            earlier = self._redis.hget(f"{self._prefix}:deferred:targets", target.cache_key)
             pipe = self._redis.pipeline()
             pipe.zadd(f"{self._prefix}:deferred", {target.cache_key: self._clock()}, nx=True)
-            pipe.hset(f"{self._prefix}:deferred:targets", target.cache_key, _target_to_json(target))
+            pipe.hset(f"{self._prefix}:deferred:targets", target.cache_key, _target_to_json(target, earlier))
             pipe.execute()
         except Exception as e:
             raise _unavailable(e) from None
@@ -142,12 +154,15 @@ class SqlCache(ReputationCache):
 
     def defer(self, target: LookupTarget) -> None:
         from skillscan.store.engine import write_tx
-        from skillscan.store.sql import insert_ignore
+        from skillscan.store.sql import upsert
 
-        row = {"cache_key": target.cache_key, "target": _target_to_json(target), "deferred_at": self._clock()}
+        d = self._deferred
         try:
             with write_tx(self._engine) as conn:
-                insert_ignore(conn, self._deferred, row, ["cache_key"])
+                earlier = conn.execute(select(d.c.target).where(d.c.cache_key == target.cache_key)).scalar()
+                merged = _target_to_json(target, earlier)
+                row = {"cache_key": target.cache_key, "target": merged, "deferred_at": self._clock()}
+                upsert(conn, d, row, ["cache_key"], {"target": merged})
         except StoreError as e:
             raise _unavailable(e) from None
 

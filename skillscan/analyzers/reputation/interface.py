@@ -37,6 +37,9 @@ class LookupTarget:
     path: str  # real path in the skill the finding points at ("." for the bundle ZIP)
     label: str  # human name for messages and notes
     data: bytes | None = field(default=None, repr=False)  # only kept for an opt-in upload
+    # (owner, slug, version) of the skills that need this answer: rescanned when a deferred
+    # lookup later finds something
+    refs: tuple[tuple[str, str, str], ...] = ()
 
     @property
     def cache_key(self) -> str:
