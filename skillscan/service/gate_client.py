@@ -138,7 +138,7 @@ class ServiceClient:
             if job.get("status") == "failed":
                 raise ServiceError(f"service scan failed: {str(job.get('error') or '')[:200]}")
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 0.25)
+            delay = min(delay * 1.5, 0.1)
 
     @staticmethod
     def _json(status: int, body: bytes, expected: int) -> dict[str, Any]:
