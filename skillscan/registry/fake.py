@@ -97,6 +97,8 @@ class FakeClawHub:
             return json_response(
                 {"apiBase": base, "authBase": base, "minCliVersion": "0.1.0", "registry": base}
             )
+        if m == "GET" and req.path in _LEGACY:  # clawhub-api.md §1.10: older clients still use these
+            return getattr(self.public, _LEGACY[req.path])(req)
         if seg[:2] != ["api", "v1"]:
             return text(404, "Not found")
         rest = seg[2:]
@@ -145,6 +147,9 @@ class FakeClawHub:
 
 _REASONS = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout",
             408: "Request Timeout"}  # fmt: skip
+
+
+_LEGACY = {"/api/download": "download", "/api/search": "search", "/api/cli/whoami": "whoami"}
 
 
 def _is_number(value: str) -> bool:

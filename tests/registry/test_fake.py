@@ -182,3 +182,9 @@ def test_whole_corpus_seeds_quickly_and_serves_verified_bundles(shared_corpus: P
         assert len(summaries) >= 700
         outcome = client.download(summaries[0].slug)
         assert isinstance(outcome, Downloaded) and outcome.files
+
+
+def test_legacy_routes_still_answer(fake: FakeServer) -> None:
+    assert _get(fake, "/api/download?slug=weather").content[:2] == b"PK"
+    assert _get(fake, "/api/search?q=weather").json()["results"][0]["slug"] == "weather"
+    assert _get(fake, "/api/cli/whoami").status_code == 401
