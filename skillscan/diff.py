@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import semver
+import yaml
 from sqlalchemy import select
 
 from skillscan.models import (
@@ -20,6 +22,8 @@ from skillscan.models import (
     Confidence,
     Decision,
     Finding,
+    RuleMeta,
+    RuleStatus,
     ScanError,
     ScanReport,
     Severity,
@@ -44,6 +48,7 @@ from skillscan.profile import (
 
 RULE_ID = "update-capability-added"
 ANALYZER = "update-diff"
+RULES_FILE = Path(__file__).with_name("diff_rules.yaml")
 _MESSAGE_MAX = 1000
 _ITEMS_SHOWN = 6
 
@@ -73,6 +78,23 @@ class ProfileDiff:
             "removed": {cap: list(items) for cap, items in self.removed.items()},
             "labels": {cap: LABELS[cap] for cap in CAPABILITIES},
         }
+
+
+def rules() -> list[RuleMeta]:
+    """Metadata of the update diff's rule, for rule listings and the ruleset digest."""
+    raw = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
+    return [
+        RuleMeta(
+            id=r["id"],
+            engine=ANALYZER,
+            category=Category(r["category"]),
+            severity=Severity(r["severity"]),
+            confidence=Confidence(r["confidence"]),
+            description=" ".join(str(r["description"]).split()),
+            status=RuleStatus(r.get("status", "stable")),
+        )
+        for r in raw
+    ]
 
 
 def diff_profiles(

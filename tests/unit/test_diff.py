@@ -189,3 +189,12 @@ def test_diff_for_scan_feeds_the_report_page(store: VerdictStore) -> None:
     assert page["labels"][PROCESS_EXEC] == "process execution"
     assert diff_for_scan(store, first.id) is None  # the first version has nothing to compare with
     assert diff_for_scan(store, 999_999) is None
+
+
+def test_rule_metadata_matches_the_finding() -> None:
+    from skillscan.diff import rules
+
+    (meta,) = rules()
+    assert meta.id == RULE_ID and meta.category is Category.SUPPLY_CHAIN
+    assert meta.severity is Severity.HIGH  # the most it reports: new exec together with a new host
+    assert added_severity({PROCESS_EXEC: ("x",), NETWORK_HOSTS: ("y",)}) is meta.severity
