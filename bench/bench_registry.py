@@ -12,6 +12,7 @@ per measurement.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import tracemalloc
@@ -72,6 +73,7 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--threads", default="1,4", help="comma-separated client thread counts")
     parser.add_argument("--passes", type=int, default=2)
+    parser.add_argument("--big-mib", type=int, default=20, help="size of the large-bundle case (0: skip)")
     args = parser.parse_args()
     if not (args.corpus / "MANIFEST.tsv").is_file():
         sys.exit(f"corpus not found at {args.corpus}")
@@ -91,6 +93,25 @@ def main() -> None:
                     f"{len(refs) / elapsed:.0f} versions/s, {size / elapsed / 2**20:.1f} MiB/s "
                     f"({size / 2**20:.1f} MiB in {elapsed:.2f}s)"
                 )
+        if args.big_mib:
+            _big_bundle(server, args.big_mib)
+
+
+def _big_bundle(server: FakeServer, mib: int) -> None:
+    """One bundle of incompressible bytes: the client's streaming, hashing and verification rate."""
+    blob = os.urandom(mib * 2**20)
+    server.admin.publish("bench-big", "1.0.0", {"SKILL.md": "---\nname: big\n---\n", "blob.bin": blob})
+    with ClawHubClient(server.url, max_download_bytes=(mib + 8) * 2**20) as client:
+        client.download("bench-big", owner="local", version="1.0.0")  # server builds and caches the ZIP
+        runs, started = 5, time.perf_counter()
+        for _ in range(runs):
+            outcome = client.download("bench-big", owner="local", version="1.0.0")
+            assert isinstance(outcome, Downloaded), outcome.describe()
+        elapsed = time.perf_counter() - started
+    size = len(outcome.zip_bytes) * runs
+    print(
+        f"download one {mib} MiB bundle x{runs}: {size / elapsed / 2**20:.0f} MiB/s ({elapsed / runs:.2f}s each)"
+    )
 
 
 if __name__ == "__main__":
