@@ -192,11 +192,15 @@ class ClawHubClient:
     ) -> Iterator[VersionInfo]:
         """Versions newest first (createdAt desc), every page."""
         cursor: str | None = None
+        seen_cursors: set[str] = set()
         for _ in range(max_pages):
             items, cursor = self.version_page(slug, owner=owner, cursor=cursor)
             yield from items
             if cursor is None:
                 return
+            if cursor in seen_cursors:
+                raise RegistryProtocolError("versions: registry returned a cursor it already returned")
+            seen_cursors.add(cursor)
         raise RegistryProtocolError(f"versions: more than {max_pages} pages")
 
     def version(self, slug: str, version: str, *, owner: str | None = None) -> VersionDetail:
