@@ -166,3 +166,20 @@ def test_from_settings_uses_registry_url_and_token(fake: FakeServer) -> None:
         assert c.whoami() == "alice"
     with ClawHubClient.from_settings(Settings(), registry_url=fake.url) as c:
         assert c.discover().api_base == fake.url
+
+
+def test_malformed_answers_are_protocol_errors(client: ClawHubClient, fake: FakeServer) -> None:
+    from skillscan.registry.errors import RegistryProtocolError
+    from skillscan.registry.records import VersionDetail
+
+    fake.admin.inject("error", status=200, body="<html>not json</html>", count=1)
+    with pytest.raises(RegistryProtocolError, match="not JSON"):
+        client.skill("weather")
+    bad_sha = {
+        "skill": {"slug": "x"},
+        "version": {"version": "1", "files": [{"path": "a", "size": 1, "sha256": "zz"}]},
+    }
+    with pytest.raises(RegistryProtocolError, match="64 hex"):
+        VersionDetail.parse(bad_sha)
+    with pytest.raises(RegistryProtocolError, match="expected a JSON object"):
+        VersionDetail.parse(["not", "an", "object"])
