@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
-from skillscan.models import AnalysisResult, RuleMeta, Skill
+from skillscan.models import AnalysisResult, RuleMeta, ScanError, Skill
 
 
 class Analyzer(ABC):
@@ -14,8 +14,19 @@ class Analyzer(ABC):
     name: str = "analyzer"
 
     def analyze_batch(self, skills: Sequence[Skill]) -> list[AnalysisResult]:
-        """One result per skill, in order. Engines with a per-call cost override this."""
-        return [self.analyze(skill) for skill in skills]
+        """One result per skill, in order. Engines with a per-call cost override this.
+
+        A failure on one skill costs that skill a ScanError, not the whole batch its analysis.
+        """
+        results = []
+        for skill in skills:
+            try:
+                results.append(self.analyze(skill))
+            except Exception as e:  # engine bugs on hostile input become data, never a crash
+                results.append(
+                    AnalysisResult(errors=(ScanError(self.name, None, f"{type(e).__name__}: {e}"),))
+                )
+        return results
 
     @abstractmethod
     def analyze(self, skill: Skill) -> AnalysisResult:

@@ -1,0 +1,209 @@
+"""Semgrep, batched: one call for every text file of every skill in a batch.
+
+Files are copied into a private temp tree under synthetic names and semgrep runs on an explicit
+file list from a clean working dir with the hardening flags (DESIGN §5), so nothing a skill ships
+(`.semgrepignore`, `# nosemgrep`, `tests/` or `node_modules/` paths, extensionless scripts) can
+hide code from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from skillscan._subprocess import run_tool
+from skillscan.analyzers.interface import Analyzer
+from skillscan.config import Settings
+from skillscan.errors import AnalyzerError, RuleError
+from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
+from skillscan.rules import meta_from_mapping, semgrep_rule_files
+
+ENGINE = "semgrep"
+# The languages our rules target; other files are not worth a parse.
+_SUFFIX = {
+    FileKind.PYTHON: ".py",
+    FileKind.JAVASCRIPT: ".js",
+    FileKind.TYPESCRIPT: ".ts",
+    FileKind.SHELL: ".sh",
+    FileKind.POWERSHELL: ".ps1",
+    FileKind.JSON: ".json",
+    FileKind.YAML: ".yaml",
+}
+HARDENING_FLAGS = (
+    "--metrics=off",
+    "--disable-version-check",
+    "--disable-nosem",
+    "--no-git-ignore",
+    "--x-ignore-semgrepignore-files",
+    "--scan-unknown-extensions",
+    "--no-rewrite-rule-ids",
+    "--json",
+    "--quiet",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    skill_index: int
+    file: SkillFile
+
+
+def semgrep_executable() -> str:
+    """The semgrep installed beside this interpreter (the venv's), else the one on PATH."""
+    local = Path(sys.executable).parent / "semgrep"
+    return str(local) if local.exists() else (shutil.which("semgrep") or "semgrep")
+
+
+class SemgrepAnalyzer(Analyzer):
+    name = ENGINE
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._rule_files = semgrep_rule_files(settings)
+        self._metas = {m.id: m for m in (self._load_meta(p) for p in self._rule_files)}
+
+    def _load_meta(self, path: Path) -> RuleMeta:
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            (rule,) = doc["rules"]
+        except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
+            raise RuleError(f"{path}: expected one semgrep rule: {e}") from e
+        if rule.get("id") != path.stem:
+            raise RuleError(f"{path}: rule id {rule.get('id')!r} must equal the file name")
+        return meta_from_mapping(
+            path.stem, ENGINE, {"id": path.stem, **(rule.get("metadata") or {})}, str(path)
+        )
+
+    def rules(self) -> Sequence[RuleMeta]:
+        return list(self._metas.values())
+
+    def analyze(self, skill: Skill) -> AnalysisResult:
+        return self.analyze_batch([skill])[0]
+
+    def analyze_batch(self, skills: Sequence[Skill]) -> list[AnalysisResult]:
+        targets = [
+            _Target(i, f)
+            for i, skill in enumerate(skills)
+            for f in skill.files
+            if f.text is not None and f.kind in _SUFFIX and f.text.strip()
+        ]
+        if not self._metas or not targets:
+            return [AnalysisResult() for _ in skills]
+        with tempfile.TemporaryDirectory(prefix="skillscan-semgrep-") as tmp:
+            root = Path(tmp)
+            names = self._write_targets(root, targets)
+            try:
+                raw = self._run(root, names)
+            except AnalyzerError as e:
+                return [
+                    AnalysisResult(errors=(ScanError(ENGINE, None, str(e)),))
+                    if any(t.skill_index == i for t in targets)
+                    else AnalysisResult()
+                    for i in range(len(skills))
+                ]
+        return self._split(raw, names, targets, len(skills))
+
+    def _write_targets(self, root: Path, targets: list[_Target]) -> list[str]:
+        (root / "t").mkdir()
+        names = []
+        for n, t in enumerate(targets):
+            name = f"t/{n}{_SUFFIX[t.file.kind]}"
+            assert t.file.text is not None
+            (root / name).write_text(t.file.text, encoding="utf-8", errors="replace")
+            names.append(name)
+        return names
+
+    def _run(self, root: Path, names: list[str]) -> dict[str, Any]:
+        limits = self._settings.limits
+        home = root / "home"
+        home.mkdir()
+        argv = [
+            semgrep_executable(),
+            "scan",
+            *HARDENING_FLAGS,
+            f"--timeout={limits.semgrep_rule_timeout_s}",
+            f"--max-target-bytes={limits.max_text_bytes}",
+            "--config",
+            str(self._settings.semgrep_rules_dir),
+            "--",
+            *names,
+        ]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "SEMGREP_ENABLE_VERSION_CHECK": "0",
+            "SEMGREP_SEND_METRICS": "off",
+            "XDG_CONFIG_HOME": str(home),
+            "XDG_CACHE_HOME": str(home),
+        }
+        result = run_tool(argv, cwd=root, env=env, timeout_s=limits.semgrep_timeout_s)
+        try:
+            parsed: dict[str, Any] = json.loads(result.stdout or b"{}")
+        except json.JSONDecodeError as e:
+            tail = result.stderr.decode("utf-8", "replace")[-400:]
+            raise AnalyzerError(f"semgrep exited {result.returncode} without JSON: {tail}") from e
+        if result.returncode not in (0, 1) and not parsed.get("results"):
+            raise AnalyzerError(f"semgrep exited {result.returncode}: {_error_text(parsed)}")
+        return parsed
+
+    def _split(
+        self, raw: dict[str, Any], names: list[str], targets: list[_Target], n_skills: int
+    ) -> list[AnalysisResult]:
+        by_name = {name: t for name, t in zip(names, targets, strict=True)}
+        findings: list[list[Finding]] = [[] for _ in range(n_skills)]
+        errors: list[list[ScanError]] = [[] for _ in range(n_skills)]
+        for r in raw.get("results", []):
+            target = by_name.get(_relative(r.get("path", "")))
+            meta = self._metas.get(r.get("check_id", ""))
+            if target is None or meta is None:
+                continue
+            line = (r.get("start") or {}).get("line")
+            lines = str((r.get("extra") or {}).get("lines") or "")
+            findings[target.skill_index].append(
+                Finding(
+                    rule_id=meta.id,
+                    analyzer=ENGINE,
+                    category=meta.category,
+                    severity=meta.severity,
+                    path=target.file.real_path,
+                    line=target.file.real_line(line),
+                    message=" ".join(str((r.get("extra") or {}).get("message") or meta.description).split()),
+                    evidence=" ".join(lines.split())[:200],
+                    confidence=meta.confidence,
+                    status=meta.status,
+                )
+            )
+        for err in raw.get("errors", []):
+            # Per-file timeouts and parse failures: recorded so a file semgrep gave up on is not
+            # mistaken for a clean one. Syntax errors in skill files are common and harmless.
+            if str(err.get("type", "")).lower().startswith(("timeout", "out of memory")):
+                for p in (
+                    (err.get("spans") and [s.get("file", "") for s in err["spans"]]) or [err.get("path", "")]
+                ):
+                    target = by_name.get(_relative(p))
+                    if target is not None:
+                        errors[target.skill_index].append(
+                            ScanError(ENGINE, target.file.real_path, f"semgrep: {err.get('type')}")
+                        )
+        return [
+            AnalysisResult(findings=tuple(f), errors=tuple(e)) for f, e in zip(findings, errors, strict=True)
+        ]
+
+
+def _relative(path: str) -> str:
+    return path[2:] if path.startswith("./") else path
+
+
+def _error_text(parsed: dict[str, Any]) -> str:
+    errs = parsed.get("errors") or []
+    return "; ".join(str(e.get("message", e))[:200] for e in errs[:3]) or "no detail"

@@ -1,0 +1,110 @@
+"""Resolve expressions to constant strings where the source makes that possible.
+
+Covers the string building that hides a literal from plain matching: concatenation
+(`'o' + 's'`), `chr(111)`, `''.join([...])`, reversed slices (`'so'[::-1]`), `bytes.fromhex`,
+JS `String.fromCharCode(...)` and template literals without substitutions. Returns None when any
+part is not constant. Bounded in depth so hostile nesting cannot recurse without end.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.parsing import node_text
+
+MAX_DEPTH = 40
+MAX_LEN = 100_000
+
+
+def resolve(node: Node | None, depth: int = 0) -> str | None:
+    if node is None or depth > MAX_DEPTH:
+        return None
+    t = node.type
+    if t == "string":
+        return _string_literal(node)
+    if t == "template_string":
+        if any(c.type == "template_substitution" for c in node.named_children):
+            return None
+        return node_text(node)[1:-1]
+    if t == "concatenated_string":  # python implicit 'a' 'b'
+        parts = [resolve(c, depth + 1) for c in node.named_children]
+        return None if any(p is None for p in parts) else _cap("".join(p for p in parts if p))
+    if t in ("parenthesized_expression",) and node.named_child_count == 1:
+        return resolve(node.named_children[0], depth + 1)
+    if t in ("binary_expression", "binary_operator"):
+        op = node.child_by_field_name("operator")
+        if op is not None and node_text(op) == "+":
+            left = resolve(node.child_by_field_name("left"), depth + 1)
+            right = resolve(node.child_by_field_name("right"), depth + 1)
+            if left is not None and right is not None:
+                return _cap(left + right)
+        return None
+    if t == "subscript":  # 'abc'[::-1]
+        value = resolve(node.child_by_field_name("value"), depth + 1)
+        sub = node.child_by_field_name("subscript")
+        if value is not None and sub is not None and node_text(sub).replace(" ", "") == "::-1":
+            return value[::-1]
+        return None
+    if t in ("call", "call_expression"):
+        return _resolve_call(node, depth)
+    return None
+
+
+def _resolve_call(node: Node, depth: int) -> str | None:
+    func = node.child_by_field_name("function")
+    args = node.child_by_field_name("arguments")
+    if func is None or args is None:
+        return None
+    name = node_text(func).replace(" ", "")
+    values = [a for a in args.named_children if a.type != "comment"]
+    if name == "chr" and len(values) == 1:
+        code = _int(values[0])
+        return chr(code) if code is not None and 0 <= code < 0x110000 else None
+    if name == "String.fromCharCode":
+        codes = [_int(v) for v in values]
+        if any(c is None or not 0 <= c < 0x110000 for c in codes):
+            return None
+        return "".join(chr(c) for c in codes if c is not None)
+    if name.endswith(".join") and len(values) == 1 and func.type == "attribute":
+        sep = resolve(func.child_by_field_name("object"), depth + 1)
+        items = values[0]
+        if sep is None or items.type not in ("list", "tuple"):
+            return None
+        parts = [resolve(c, depth + 1) for c in items.named_children]
+        return None if any(p is None for p in parts) else _cap(sep.join(p for p in parts if p is not None))
+    if name == "bytes.fromhex" and len(values) == 1:
+        hexed = resolve(values[0], depth + 1)
+        try:
+            return bytes.fromhex(hexed).decode("utf-8", "replace") if hexed is not None else None
+        except ValueError:
+            return None
+    return None
+
+
+def _string_literal(node: Node) -> str | None:
+    raw = node_text(node)
+    if any(c.type == "interpolation" for c in node.named_children):
+        return None  # f-string with holes
+    try:
+        value = ast.literal_eval(raw.lstrip("fF") if raw[:1] in "fF" else raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        # JS strings: strip the quotes; escapes are rare in what we resolve.
+        return raw[1:-1] if len(raw) >= 2 and raw[0] in "'\"" and raw[-1] == raw[0] else None
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return value if isinstance(value, str) else None
+
+
+def _int(node: Node) -> int | None:
+    if node.type not in ("integer", "number"):
+        return None
+    try:
+        return int(node_text(node), 0)
+    except ValueError:
+        return None
+
+
+def _cap(value: str) -> str | None:
+    return value if len(value) <= MAX_LEN else None

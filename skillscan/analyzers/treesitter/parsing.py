@@ -1,0 +1,50 @@
+"""Grammars by file kind, and one parse per file."""
+
+from __future__ import annotations
+
+from functools import cache
+
+import tree_sitter_bash
+import tree_sitter_javascript
+import tree_sitter_powershell
+import tree_sitter_python
+import tree_sitter_typescript
+from tree_sitter import Language, Node, Parser, Tree
+
+from skillscan.models import FileKind
+
+
+@cache
+def language(kind: FileKind) -> Language | None:
+    factories = {
+        FileKind.PYTHON: tree_sitter_python.language,
+        FileKind.JAVASCRIPT: tree_sitter_javascript.language,
+        FileKind.TYPESCRIPT: tree_sitter_typescript.language_tsx,  # tsx parses plain TS too
+        FileKind.SHELL: tree_sitter_bash.language,
+        FileKind.POWERSHELL: tree_sitter_powershell.language,
+    }
+    factory = factories.get(kind)
+    return Language(factory()) if factory else None
+
+
+def parse(kind: FileKind, source: str) -> Tree | None:
+    lang = language(kind)
+    if lang is None:
+        return None
+    # tree-sitter always yields a tree, with ERROR nodes where the source does not parse.
+    return Parser(lang).parse(source.encode("utf-8", "replace"))
+
+
+def node_text(node: Node) -> str:
+    return node.text.decode("utf-8", "replace") if node.text else ""
+
+
+def walk(root: Node, limit: int = 500_000) -> list[Node]:
+    """Pre-order list of nodes, iterative (no recursion limit) and bounded."""
+    out: list[Node] = []
+    stack = [root]
+    while stack and len(out) < limit:
+        node = stack.pop()
+        out.append(node)
+        stack.extend(reversed(node.children))
+    return out

@@ -1,0 +1,106 @@
+"""YARA over every file's bytes, real and virtual (decoded payloads included), from memory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import yara
+
+from skillscan.analyzers.interface import Analyzer
+from skillscan.config import Settings
+from skillscan.errors import AnalyzerError, RuleError
+from skillscan.models import AnalysisResult, Finding, RuleMeta, ScanError, Skill, SkillFile
+from skillscan.rules import meta_from_mapping, yara_rule_files
+
+ENGINE = "yara"
+MAX_EVIDENCE = 200
+
+
+class YaraAnalyzer(Analyzer):
+    name = ENGINE
+
+    def __init__(self, settings: Settings) -> None:
+        self._files = yara_rule_files(settings)
+        self._metas = {m.id: m for m in (self._load_meta(p) for p in self._files)}
+        self._compiled: yara.Rules | None = None
+        self._compiled_pid = -1
+
+    def _load_meta(self, path: os.PathLike[str]) -> RuleMeta:
+        try:
+            rules = list(yara.compile(filepath=os.fspath(path), error_on_warning=True))
+        except yara.Error as e:
+            raise RuleError(f"{path}: {e}") from e
+        public = [r for r in rules if not r.is_private]
+        if len(public) != 1:
+            raise RuleError(f"{path}: expected one public rule, found {len(public)}")
+        rule = public[0]
+        stem = os.path.basename(os.fspath(path))[: -len(".yar")]
+        if rule.identifier != stem.replace("-", "_"):
+            raise RuleError(f"{path}: rule name {rule.identifier!r} must be {stem.replace('-', '_')!r}")
+        return meta_from_mapping(stem, ENGINE, rule.meta, os.fspath(path))
+
+    def _rules(self) -> yara.Rules | None:
+        # Compiled once per process; a forked worker compiles its own copy (libyara state is not
+        # fork-safe to share).
+        if not self._files:
+            return None
+        if self._compiled is None or self._compiled_pid != os.getpid():
+            filepaths = {p.stem: os.fspath(p) for p in self._files}
+            try:
+                self._compiled = yara.compile(filepaths=filepaths)
+            except yara.Error as e:
+                raise AnalyzerError(f"YARA rules failed to compile: {e}") from e
+            self._compiled_pid = os.getpid()
+        return self._compiled
+
+    def rules(self) -> Sequence[RuleMeta]:
+        return list(self._metas.values())
+
+    def analyze(self, skill: Skill) -> AnalysisResult:
+        compiled = self._rules()
+        if compiled is None:
+            return AnalysisResult()
+        findings: list[Finding] = []
+        errors: list[ScanError] = []
+        for file in skill.files:
+            if not file.data:
+                continue
+            try:
+                matches = compiled.match(data=file.data, timeout=30)
+            except yara.TimeoutError:
+                errors.append(ScanError(ENGINE, file.real_path, "YARA scan timed out"))
+                continue
+            except yara.Error as e:
+                errors.append(ScanError(ENGINE, file.real_path, f"YARA scan failed: {e}"))
+                continue
+            findings.extend(
+                self._finding(file, m) for m in matches if m.rule.replace("_", "-") in self._metas
+            )
+        return AnalysisResult(findings=tuple(findings), errors=tuple(errors))
+
+    def _finding(self, file: SkillFile, match: yara.Match) -> Finding:
+        meta = self._metas[match.rule.replace("_", "-")]
+        offset, snippet = _first_instance(match)
+        line = file.data.count(b"\n", 0, offset) + 1 if offset is not None else None
+        return Finding(
+            rule_id=meta.id,
+            analyzer=ENGINE,
+            category=meta.category,
+            severity=meta.severity,
+            path=file.real_path,
+            line=file.real_line(line),
+            message=meta.description,
+            evidence=snippet,
+            confidence=meta.confidence,
+            status=meta.status,
+        )
+
+
+def _first_instance(match: yara.Match) -> tuple[int | None, str]:
+    instances = [i for s in match.strings for i in s.instances]
+    if not instances:
+        return None, ""
+    first = min(instances, key=lambda i: i.offset)
+    text = first.matched_data[:MAX_EVIDENCE].decode("utf-8", "replace")
+    return first.offset, " ".join(text.split())

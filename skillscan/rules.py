@@ -1,0 +1,87 @@
+"""Where rules live, their metadata, and the ruleset digest that keys every stored verdict."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from skillscan import __version__
+from skillscan.config import Settings
+from skillscan.errors import RuleError
+from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REQUIRED_META = ("id", "category", "severity", "confidence", "description", "status")
+
+
+def meta_from_mapping(rule_id: str, engine: str, meta: Mapping[str, Any], source: str) -> RuleMeta:
+    """Validate rule metadata against the enums; a typo is an error, not a silent default."""
+    missing = [k for k in REQUIRED_META if k != "id" and k not in meta]
+    if missing:
+        raise RuleError(f"{source}: metadata lacks {', '.join(missing)}")
+    declared_id = meta.get("id", rule_id)
+    if declared_id != rule_id:
+        raise RuleError(f"{source}: metadata id {declared_id!r} does not match {rule_id!r}")
+    try:
+        return RuleMeta(
+            id=rule_id,
+            engine=engine,
+            category=Category(meta["category"]),
+            severity=Severity(meta["severity"]),
+            confidence=Confidence(meta["confidence"]),
+            description=str(meta["description"]).strip(),
+            status=RuleStatus(meta["status"]),
+        )
+    except ValueError as e:
+        raise RuleError(f"{source}: {e}") from e
+
+
+def yara_rule_files(settings: Settings) -> list[Path]:
+    """Public rule files (one rule each); private helpers in `_shared/` are pulled in by `include`."""
+    return sorted(settings.yara_rules_dir.glob("*.yar"))
+
+
+def semgrep_rule_files(settings: Settings) -> list[Path]:
+    return sorted(settings.semgrep_rules_dir.glob("*.yaml"))
+
+
+def _digest_inputs(settings: Settings) -> list[Path]:
+    files: list[Path] = []
+    files += sorted(settings.yara_rules_dir.rglob("*.yar"))
+    files += sorted(settings.semgrep_rules_dir.rglob("*.yaml"))
+    # Rules of the code-based engines and the default policy are data files inside the package.
+    files += sorted(p for p in PACKAGE_DIR.rglob("*.yaml") if "templates" not in p.parts)
+    if settings.policy_file is not None:
+        files.append(settings.policy_file)
+    return files
+
+
+def ruleset_digest(settings: Settings) -> str:
+    """sha256 over every rule file, the verdict policy and the skillscan version (first 16 hex)."""
+    h = hashlib.sha256(f"skillscan {__version__}\n".encode())
+    for path in _digest_inputs(settings):
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise RuleError(f"cannot read rule file {path}: {e.strerror}") from e
+        h.update(f"{path.name}\0{len(data)}\0".encode())
+        h.update(data)
+    return h.hexdigest()[:16]
+
+
+def all_rules(settings: Settings) -> list[RuleMeta]:
+    """Metadata of every rule of every default engine, sorted by id."""
+    from skillscan.scan import default_analyzers
+
+    metas: dict[str, RuleMeta] = {}
+    for analyzer in default_analyzers(settings):
+        for meta in analyzer.rules():
+            if meta.id in metas and metas[meta.id].engine != meta.engine:
+                raise RuleError(
+                    f"rule id {meta.id!r} is defined by {metas[meta.id].engine} and {meta.engine}"
+                )
+            metas[meta.id] = meta
+        analyzer.close()
+    return sorted(metas.values(), key=lambda m: m.id)
