@@ -299,3 +299,14 @@ def test_deferred_lookups_are_made_later_and_flag_versions_for_rescan(
     rescan.close()
     assert state.count() == 2  # the rescan reads both answers from the cache
     assert {f.rule_id for f in again.findings} == {"vt-unknown", "vt-malicious"}
+
+
+def test_an_unusable_cache_store_is_a_note(vt_settings: Settings, tmp_path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the data folder should be")
+    analyzer = build_reputation_analyzer(replace(vt_settings, data_dir=blocker / "data"))
+    assert analyzer is not None
+    result = analyzer.analyze(skill_with({"bin/evil": EVIL}))
+    analyzer.close()
+    assert not result.findings and not result.errors
+    assert len(result.notes) == 1 and "VirusTotal lookups failed" in result.notes[0]

@@ -122,14 +122,16 @@ class ReputationAnalyzer(Analyzer):
         answers: dict[str, LookupResult] = {}
         failure = ""
         if unique:
-            service = self._service_factory()  # a fresh client per call: nothing shared across forks
+            service: ReputationService | None = None
             try:
+                service = self._service_factory()  # a fresh client per call: nothing shared across forks
                 answers = {r.target.cache_key: r for r in service.lookup(list(unique.values()))}
-            except Exception as e:  # a bug or an unexpected library error: a note, not a scan error
+            except Exception as e:  # store unusable, a bug, a library surprise: a note, not a scan error
                 failure = f"VirusTotal lookups failed ({type(e).__name__}); the verdict stands on the local analysis"
                 log.warning("%s", failure)
             finally:
-                service.close()
+                if service is not None:
+                    service.close()
         results = []
         for targets, left_out in planned:
             if failure:
