@@ -35,4 +35,8 @@ for module in (scan, evaluation, registry, ops, service):
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as e:  # the last line of defence: a clear message and exit 2, never a traceback
+        typer.echo(f"skillscan: internal error: {type(e).__name__}: {e}", err=True)
+        raise SystemExit(2) from None
