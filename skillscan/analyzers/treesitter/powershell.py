@@ -46,7 +46,13 @@ _FETCH_TEXT = re.compile(
     r"(?i)\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|wget|curl(?:\.exe)?)\b|\.\s{0,3}download(?:string|data)\s{0,3}\(|"
     r"net\.webclient|system\.net\.http|httpclient\b[^\n]{0,80}getstring|\bstart-bitstransfer\b"
 )
+# Text without any of these cannot fetch, evaluate or start a download: not worth a walk.
+_TRIGGER = re.compile(
+    r"(?i)\b(?:iwr|irm|iex|invoke-\w{1,20}|\w{0,20}download\w{0,10}|webclient|bitstransfer|certutil|"
+    r"frombase64string|scriptblock|powershell|pwsh|curl|wget|start-process|saps)\b"
+)
 _ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
+_EXEC_WORD = re.compile(r"(?i)\b(?:iex|invoke-expression)\b")
 _SCRIPTBLOCK = re.compile(r"(?i)\[\s{0,3}scriptblock\s{0,3}\]\s{0,3}::\s{0,3}create")
 _URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>;|]{1,2000}")
 _STR_ASSIGN = re.compile(
@@ -122,13 +128,18 @@ class _PsScan:
         self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), msg))
 
 
-def scan_powershell(source: str, policy: HostPolicy, depth: int = 0) -> list[Detection]:
-    """Every download-and-execute shape in a PowerShell text (lines are 1-based in `source`)."""
-    if depth > MAX_DEPTH or not source.strip():
+def scan_powershell(
+    source: str, policy: HostPolicy, depth: int = 0, root: Node | None = None
+) -> list[Detection]:
+    """Every download-and-execute shape in a PowerShell text (lines are 1-based in `source`).
+
+    `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
+    if depth > MAX_DEPTH or not _TRIGGER.search(source):
         return []
-    tree = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace"))
+    if root is None:
+        root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
     scan = _PsScan(policy=policy, depth=depth)
-    for node in walk(tree.root_node):
+    for node in walk(root):
         if node.type == "pipeline" and node.parent is not None and node.parent.type == "statement_list":
             _statement(scan, node)
     seen: set[tuple[str, int]] = set()
@@ -156,47 +167,48 @@ def _stages(statement: Node) -> list[Node]:
     return [c for c in chain.named_children if c.type != "comment"] if chain is not None else []
 
 
+def _code_text(node: Node) -> str:
+    """The statement with string literal contents blanked: words inside strings are data."""
+    raw = bytearray((node.text or b"")[:100_000])
+    base = node.start_byte
+    for n in walk(node):
+        if n.type == "string_literal":
+            lo, hi = max(0, n.start_byte - base), min(len(raw), n.end_byte - base)
+            raw[lo:hi] = b" " * max(0, hi - lo)
+    return raw.decode("utf-8", "replace")
+
+
 def _statement(scan: _PsScan, node: Node) -> None:
-    stmt = text(node)
-    if len(stmt) > 100_000:
-        stmt = stmt[:100_000]
+    stmt = text(node)[:100_000]
     m = _STR_ASSIGN.match(stmt)
     if m:
         scan.strings[m.group(1).lower()] = m.group(2)
         return
+    code = _code_text(node)
     stages = _stages(node)
     names = [_command_name(s) if s.type == "command" else "" for s in stages]
-    fetches = bool(_FETCH_TEXT.search(stmt))
-    assigned = _VAR_ASSIGN.match(stmt)
+    fetches = bool(_FETCH_TEXT.search(code))
+    assigned = _VAR_ASSIGN.match(code)
     if assigned and fetches and not any(n in _EXEC_CMDS for n in names):
         scan.fetched_vars[assigned.group(1).lower()] = scan.urls_in(stmt)
     # iwr … | iex
     for i, name in enumerate(names):
-        if name in _EXEC_CMDS and i > 0 and any(_FETCH_TEXT.search(text(s)) for s in stages[:i]):
+        if name in _EXEC_CMDS and i > 0 and any(_FETCH_TEXT.search(_code_text(s)) for s in stages[:i]):
             scan.graded(node, scan.urls_in(stmt), f"download piped into {name}")
             return
     # iex (…DownloadString…), iex $r.Content, [scriptblock]::Create((irm …))
-    execs = (
-        any(n in _EXEC_CMDS for n in names)
-        or re.search(r"(?i)\b(?:iex|invoke-expression)\b", stmt) is not None
-    )
-    if (execs or _SCRIPTBLOCK.search(stmt)) and fetches:
+    execs = any(n in _EXEC_CMDS for n in names) or _EXEC_WORD.search(code) is not None
+    if (execs or _SCRIPTBLOCK.search(code)) and fetches:
         scan.graded(node, scan.urls_in(stmt), "downloaded script evaluated")
         return
     if execs:
-        for var in (v.lower() for v in _VAR_REF.findall(stmt)):
+        for var in (v.lower() for v in _VAR_REF.findall(code)):
             if var in scan.fetched_vars:
                 scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
                 return
-        if _ENCODED_EXEC.search(stmt):
-            scan.out.append(
-                Detection(
-                    RULE_ENCODED,
-                    node.start_point[0] + 1,
-                    evidence_of(node),
-                    "base64-encoded script evaluated",
-                )
-            )
+        if _ENCODED_EXEC.search(code):
+            msg = "base64-encoded script evaluated"
+            scan.out.append(Detection(RULE_ENCODED, node.start_point[0] + 1, evidence_of(node), msg))
             return
     _encoded_child(scan, node, names, stages)
     _download_and_run(scan, node, stmt, names, fetches)

@@ -71,6 +71,11 @@ _INLINE_EXEC = re.compile(
     r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
 )
 _URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
+# Text without any of these cannot fetch, decode or hand code to PowerShell: not worth a walk.
+_TRIGGER = re.compile(
+    r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
+    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket"
+)
 _PS_NAMES = frozenset({"powershell", "pwsh", "powershell.exe", "pwsh.exe"})
 
 
@@ -129,13 +134,17 @@ def scan_bash(
     policy: HostPolicy,
     depth: int = 0,
     powershell: Callable[[str, HostPolicy, int], list[Detection]] | None = None,
+    root: Node | None = None,
 ) -> list[Detection]:
-    """Every download-and-execute shape in a shell text (lines are 1-based in `source`)."""
-    if depth > MAX_DEPTH or not source.strip():
+    """Every download-and-execute shape in a shell text (lines are 1-based in `source`).
+
+    `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
+    if depth > MAX_DEPTH or not _TRIGGER.search(source):
         return []
     parser = Parser(BASH)
     source = source[:MAX_SOURCE]
-    root = parser.parse(source.encode("utf-8", "replace")).root_node
+    if root is None:
+        root = parser.parse(source.encode("utf-8", "replace")).root_node
     scan = _Scan(policy=policy, env=assignments(root), depth=depth, powershell=powershell)
     _visit(scan, root, 0)
     # tree-sitter-bash can run a pipeline on past its newline and swallow the next line into a
@@ -183,8 +192,27 @@ def logical_lines(source: str) -> list[tuple[int, str]]:
     return out
 
 
+_SUBST = frozenset({"command_substitution", "process_substitution"})
+
+
+def _direct(node: Node, types: frozenset[str]) -> list[Node]:
+    """Descendants of `node` of the given types, not looking inside nested substitutions (whose
+    output is an argument, not code): keeps hostile nesting linear."""
+    out: list[Node] = [node] if node.type in types else []
+    stack = list(reversed(node.children))
+    seen = 0
+    while stack and seen < 50_000:
+        n = stack.pop()
+        seen += 1
+        if n.type in types:
+            out.append(n)
+        if n.type not in _SUBST:
+            stack.extend(reversed(n.children))
+    return out
+
+
 def _commands_in(node: Node, env: Mapping[str, str]) -> list[Cmd]:
-    return [peel(n, env) for n in walk(node) if n.type == "command"]
+    return [peel(n, env) for n in _direct(node, frozenset({"command"}))]
 
 
 def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlRef] | None]:
@@ -195,8 +223,8 @@ def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlR
         if cmd.name not in FETCHERS:
             continue
         urls, _out, stdout = fetch_targets(cmd, scan.env)
-        if not stdout:
-            continue
+        if not stdout or not urls:
+            continue  # `curl | bash` as a phrase in prose names the pattern; it fetches nothing
         found = True
         w = scan.policy.worst(urls)
         if w is not None and (worst is None or w[0] > worst[0]):
@@ -275,8 +303,7 @@ def _redirected(scan: _Scan, node: Node) -> None:
     for redirect in node.children_by_field_name("redirect"):
         if redirect.type not in {"herestring_redirect", "file_redirect"}:
             continue
-        subs = [n for n in walk(redirect) if n.type in {"command_substitution", "process_substitution"}]
-        for sub in subs:
+        for sub in _direct(redirect, _SUBST):
             fetched, worst = _fetch_into_stdout(sub, scan)
             if fetched:
                 scan.graded(node, worst, f"download redirected into {cmd.name}")
@@ -289,9 +316,10 @@ def _command(scan: _Scan, node: Node) -> None:
     name_node = node.child_by_field_name("name")
     if cmd.name == "" and name_node is not None:
         # `$(curl -s …)` as the command itself runs whatever the server returns
-        fetched, worst = _fetch_into_stdout(name_node, scan)
-        if fetched:
-            scan.graded(node, worst, "downloaded text run as a command")
+        for sub in _direct(name_node, _SUBST):
+            fetched, worst = _fetch_into_stdout(sub, scan)
+            if fetched:
+                scan.graded(node, worst, "downloaded text run as a command")
         return
     if cmd.name in FETCHERS:
         urls, out_file, _stdout = fetch_targets(cmd, scan.env)
@@ -314,7 +342,8 @@ def _substituted_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
     if herestrings and not reads_stdin_as_code(cmd, scan.env):
         herestrings = []
     for arg in [*cmd.args, *herestrings]:
-        for sub in (n for n in walk(arg) if n.type in {"command_substitution", "process_substitution"}):
+        subs = [arg] if arg.type in _SUBST else _direct(arg, _SUBST)
+        for sub in subs:
             fetched, worst = _fetch_into_stdout(sub, scan)
             shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
             if fetched:
