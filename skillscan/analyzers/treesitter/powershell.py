@@ -18,12 +18,14 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.shell import (
     RULE_BY_TRUST,
     RULE_ENCODED,
@@ -32,6 +34,7 @@ from skillscan.analyzers.treesitter.shell import (
     evidence_of,
 )
 from skillscan.analyzers.treesitter.shell_words import text, walk
+from skillscan.models import FileKind
 
 MAX_DEPTH = 3
 MAX_SOURCE = 2 * 1024 * 1024
@@ -264,3 +267,18 @@ def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fe
             found = [origin[1].raw] if origin is not None else []
             scan.graded(node, found, f"downloaded file {base} is started")
             return
+
+
+class PowerShellDownloadExec:
+    """File check: download cradles, download-and-start and encoded commands in PowerShell."""
+
+    languages = frozenset({FileKind.POWERSHELL})
+
+    def check(self, ctx: FileContext) -> Iterator[Hit]:
+        tree = ctx.tree
+        root = tree.root_node if tree is not None else None
+        for d in scan_powershell(ctx.source, ctx.skill.host_policy, root=root):
+            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+
+
+CHECKS = [PowerShellDownloadExec()]

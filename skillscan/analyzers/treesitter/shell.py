@@ -17,13 +17,14 @@ through. Everything is parsed, nothing is run.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.shell_words import (
     FETCHERS,
     SHELLS,
@@ -39,6 +40,7 @@ from skillscan.analyzers.treesitter.shell_words import (
     text,
     walk,
 )
+from skillscan.models import FileKind
 
 RULE_BY_TRUST = {
     Trust.DELIVERY: "download-exec-delivery-host",
@@ -414,3 +416,20 @@ def _powershell_cli(scan: _Scan, node: Node, cmd: Cmd) -> None:
             for d in scan.powershell(" ".join(words[i + 1 :]), scan.policy, scan.depth + 1):
                 scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
             return
+
+
+class ShellDownloadExec:
+    """File check: every download-and-execute shape in shell files, code blocks and decoded payloads."""
+
+    languages = frozenset({FileKind.SHELL})
+
+    def check(self, ctx: FileContext) -> Iterator[Hit]:
+        from skillscan.analyzers.treesitter.powershell import scan_powershell
+
+        tree = ctx.tree
+        root = tree.root_node if tree is not None else None
+        for d in scan_bash(ctx.source, ctx.skill.host_policy, powershell=scan_powershell, root=root):
+            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+
+
+CHECKS = [ShellDownloadExec()]
