@@ -310,3 +310,25 @@ def test_an_unusable_cache_store_is_a_note(vt_settings: Settings, tmp_path) -> N
     analyzer.close()
     assert not result.findings and not result.errors
     assert len(result.notes) == 1 and "VirusTotal lookups failed" in result.notes[0]
+
+
+def test_a_slow_service_stays_inside_the_analyzer_budget(
+    vt_settings: Settings, fake_vt: tuple[str, FakeVirusTotalState]
+) -> None:
+    import time
+
+    _, state = fake_vt
+    _known(state)
+    state.delay_s = 0.8
+    settings = replace(
+        vt_settings, limits=replace(vt_settings.limits, analyzer_timeout_s=3.0)
+    )  # budget 1.5 s
+    analyzer = build_reputation_analyzer(settings)
+    assert analyzer is not None
+    started = time.monotonic()
+    result = analyzer.analyze(skill_with({"bin/a": EVIL, "bin/b": SHADY, "bin/c": CLEAN, "bin/d": NEW}))
+    analyzer.close()
+    assert time.monotonic() - started < settings.limits.analyzer_timeout_s
+    assert not result.errors
+    assert any("deferred" in n and "time budget" in n for n in result.notes)
+    assert 1 <= state.count() < 4

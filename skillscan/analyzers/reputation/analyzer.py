@@ -236,6 +236,8 @@ def virustotal_options(settings: Settings) -> VirusTotalOptions:
         upload=settings.vt_upload,
         upload_max_bytes=settings.vt_upload_max_bytes,
         analysis_wait_s=settings.vt_analysis_wait_s,
+        # well inside the scanner's per-analyzer timeout, so VirusTotal never costs a verdict
+        budget_s=max(1.0, settings.limits.analyzer_timeout_s / 2),
     )
 
 

@@ -10,7 +10,9 @@ analysis object. Every request is counted so tests can assert that a cached or k
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +34,7 @@ class FakeVirusTotalState:
     urls: dict[str, dict[str, int] | str] = field(default_factory=dict)  # url id → stats or behaviour
     mode: str | None = None  # a behaviour applied to every lookup (QUOTA, SERVER_ERROR, …)
     analysis_status: str = "queued"
+    delay_s: float = 0.0  # answer every request this much later (a slow service)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path)
     uploads: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -93,6 +96,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self, method: str) -> None:
         with self.state.lock:
             self.state.requests.append((method, self.path))
+            delay = self.state.delay_s
+        if delay:
+            time.sleep(delay)
 
     def _behave(self, behaviour: str) -> None:
         if behaviour == QUOTA:
@@ -166,6 +172,11 @@ class _Server(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.state = state
         self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return  # the client gave up waiting (a timeout under test): nothing to report
+        super().handle_error(request, client_address)
 
 
 @contextmanager

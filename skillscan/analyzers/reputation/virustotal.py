@@ -13,6 +13,7 @@ import asyncio
 import io
 import logging
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -50,6 +51,7 @@ class VirusTotalOptions:
     upload_max_bytes: int = 32 * 1024 * 1024
     analysis_wait_s: float = 0.0
     rate_limit_block_s: float = 60.0
+    budget_s: float = 60.0  # the whole call; lookups not made in time are deferred, never failed
 
 
 class _Stop(Exception):
@@ -73,6 +75,7 @@ class VirusTotalService(ReputationService):
         self._cache = cache
         self._quota = quota
         self._opt = options
+        self._deadline = 0.0
 
     def __repr__(self) -> str:  # never show the key
         return f"VirusTotalService(host={self._opt.host!r})"
@@ -114,8 +117,8 @@ class VirusTotalService(ReputationService):
             except BaseException as e:  # the thread must hand back data, never a foreign exception
                 failure.append(type(e).__name__)
 
-        # Bound the whole call: each request has its own timeout, plus slack for the bounded wait.
-        budget = len(targets) * (self._opt.timeout_s + 1) + self._opt.analysis_wait_s + 5
+        # The call stays inside its budget (the scanner's analyzer timeout must never fire on us).
+        budget = self._opt.budget_s + 2.0
         thread = threading.Thread(target=run, name="virustotal-lookup", daemon=True)
         thread.start()
         thread.join(budget)
@@ -128,6 +131,7 @@ class VirusTotalService(ReputationService):
     async def _lookup_all(self, targets: list[LookupTarget]) -> list[LookupResult]:
         out: list[LookupResult] = []
         stop: _Stop | None = None
+        self._deadline = time.monotonic() + self._opt.budget_s
         client = vt.Client(
             self._key,
             agent=f"skillscan/{__version__}",
@@ -163,7 +167,15 @@ class VirusTotalService(ReputationService):
         if not granted:
             raise _Stop(LookupStatus.DEFERRED, "quota exhausted")
 
+    def _time_left(self) -> float:
+        """Seconds for the next request; stops the call (deferring the rest) when the budget is spent."""
+        left = min(self._opt.timeout_s, self._deadline - time.monotonic())
+        if left < 0.5:
+            raise _Stop(LookupStatus.DEFERRED, "time budget of this scan spent")
+        return left
+
     async def _lookup_one(self, client: vt.Client, target: LookupTarget) -> LookupResult:
+        timeout = self._time_left()
         self._take_quota()
         path, obj_id = (
             ("/files/{}", target.key)
@@ -172,13 +184,15 @@ class VirusTotalService(ReputationService):
         )
         link = f"{GUI_BASE}/{target.kind}/{target.cache_key.split(':', 1)[1]}"
         try:
-            obj = await asyncio.wait_for(client.get_object_async(path, obj_id), self._opt.timeout_s)
+            obj = await asyncio.wait_for(client.get_object_async(path, obj_id), timeout)
         except vt.APIError as e:
             if e.code != "NotFoundError":
                 return self._api_failure(target, e)
             rep = Reputation(kind=target.kind, key=target.key, known=False, link=None)
             rep = await self._maybe_upload(client, target, rep)
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            if isinstance(e, TimeoutError) and timeout < self._opt.timeout_s:
+                raise _Stop(LookupStatus.DEFERRED, "time budget of this scan spent") from None
             detail = f"VirusTotal unreachable ({type(e).__name__})"
             log.warning("%s", detail)
             raise _Stop(LookupStatus.FAILED, detail) from None
@@ -222,13 +236,14 @@ class VirusTotalService(ReputationService):
         if len(data) > self._opt.upload_max_bytes:
             return rep
         try:
+            timeout = self._time_left()
             self._take_quota(2)  # upload URL + upload
         except _Stop:
             return rep  # the lookup itself succeeded; the upload waits for another scan
         stream = io.BytesIO(data)
         stream.name = target.label.rsplit("/", 1)[-1] or "file"
         try:
-            analysis = await asyncio.wait_for(client.scan_file_async(stream), self._opt.timeout_s)
+            analysis = await asyncio.wait_for(client.scan_file_async(stream), timeout)
         except (vt.APIError, TimeoutError, aiohttp.ClientError, OSError) as e:
             log.warning("VirusTotal upload of %s failed (%s)", target.label, type(e).__name__)
             return rep
@@ -237,9 +252,8 @@ class VirusTotalService(ReputationService):
         if self._opt.analysis_wait_s <= 0:
             return uploaded
         try:
-            stats = await asyncio.wait_for(
-                self._wait_analysis(client, analysis.id), self._opt.analysis_wait_s
-            )
+            wait = min(self._opt.analysis_wait_s, self._deadline - time.monotonic() - 0.5)
+            stats = await asyncio.wait_for(self._wait_analysis(client, analysis.id), max(0.0, wait))
         except (TimeoutError, vt.APIError, aiohttp.ClientError, OSError, _Stop):
             return uploaded
         return Reputation(kind=rep.kind, key=rep.key, known=True, stats=stats, uploaded=True)
