@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from skillscan.analyzers.yara import YaraAnalyzer
+from skillscan.bundle import load_folder
+from skillscan.config import Limits, Settings
+from skillscan.errors import RuleError
+from skillscan.models import Category, Severity
+
+RULE = """rule {name}
+{{
+    meta:
+        id = "{id}"
+        category = "{category}"
+        severity = "critical"
+        confidence = "high"
+        description = "test rule"
+        status = "stable"
+    strings:
+        $a = "evil-marker-{id}"
+    condition:
+        $a
+}}
+"""
+
+
+def rules_dir(tmp_path: Path, rule_id: str = "test-marker", category: str = "remote-exec") -> Path:
+    d = tmp_path / "yara"
+    d.mkdir()
+    (d / f"{rule_id}.yar").write_text(
+        RULE.format(name=rule_id.replace("-", "_"), id=rule_id, category=category)
+    )
+    return d
+
+
+def skill(tmp_path: Path, body: str) -> Path:
+    s = tmp_path / "skill"
+    s.mkdir()
+    (s / "SKILL.md").write_text(f"---\nname: s\ndescription: d\n---\nline two\n{body}\n")
+    return s
+
+
+def test_match_maps_to_real_line_and_metadata(tmp_path: Path) -> None:
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    result = analyzer.analyze(load_folder(skill(tmp_path, "x evil-marker-test-marker y"), Limits()))
+    (f,) = [f for f in result.findings if f.path == "SKILL.md"]
+    assert (f.rule_id, f.line, f.category, f.severity) == (
+        "test-marker",
+        6,
+        Category.REMOTE_EXEC,
+        Severity.CRITICAL,
+    )
+    assert "evil-marker" in f.evidence
+
+
+def test_match_inside_code_block_points_to_markdown_line(tmp_path: Path) -> None:
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    body = "```bash\necho hi\necho evil-marker-test-marker\n```"
+    result = analyzer.analyze(load_folder(skill(tmp_path, body), Limits()))
+    assert {f.line for f in result.findings} == {8}
+
+
+def test_no_match_on_clean_skill(tmp_path: Path) -> None:
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    assert not analyzer.analyze(load_folder(skill(tmp_path, "nothing here"), Limits())).findings
+
+
+def test_metadata_typo_fails(tmp_path: Path) -> None:
+    with pytest.raises(RuleError):
+        YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path, category="remote-exce")))
+
+
+def test_rule_name_must_match_file(tmp_path: Path) -> None:
+    d = rules_dir(tmp_path)
+    (d / "test-marker.yar").rename(d / "other-name.yar")
+    with pytest.raises(RuleError):
+        YaraAnalyzer(Settings(yara_rules_dir=d))
+
+
+def test_shipped_rules_compile_with_warnings_as_errors() -> None:
+    analyzer = YaraAnalyzer(Settings())
+    assert analyzer.rules(), "no YARA rules shipped"
+    assert all(m.engine == "yara" for m in analyzer.rules())
