@@ -13,7 +13,7 @@ from skillscan.service.records import ServiceRecords
 if TYPE_CHECKING:
     from skillscan.store import StoredScan, VerdictStore
 
-# The documented default of the verdict policy, used only when the policy cannot say itself.
+# The documented defaults, for a policy file that leaves a verdict's decision out.
 DEFAULT_DECISIONS = {
     Verdict.MALICIOUS: Decision.BLOCK,
     Verdict.SUSPICIOUS: Decision.WARN,
@@ -34,14 +34,7 @@ def policy_functions(settings: Settings) -> tuple[Decide, DecisionFor]:
         return decide(list(findings), list(errors), policy)
 
     def decision_for(verdict: Verdict) -> Decision:
-        for name in ("decision_for", "decision"):
-            method = getattr(policy, name, None)
-            if callable(method):
-                return Decision(method(verdict))
-        decisions = getattr(policy, "decisions", None)
-        if isinstance(decisions, dict) and verdict in decisions:
-            return Decision(decisions[verdict])
-        return DEFAULT_DECISIONS[verdict]
+        return policy.decisions.get(verdict, DEFAULT_DECISIONS[verdict])
 
     return decide_with_policy, decision_for
 
