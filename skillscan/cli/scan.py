@@ -58,6 +58,13 @@ def scan(
     registry: Annotated[
         str | None, typer.Option("--registry", help="ClawHub base URL for clawhub: references.")
     ] = None,
+    vt_upload: Annotated[
+        bool,
+        typer.Option(
+            "--vt-upload",
+            help="Upload files VirusTotal does not know (needs SKILLSCAN_VT_API_KEY; size-capped).",
+        ),
+    ] = False,
 ) -> None:
     """Scan skills and print verdicts. Exit 0 below --fail-on, 1 at or above it, 2 on error."""
     from dataclasses import replace
@@ -71,6 +78,8 @@ def scan(
         settings = Settings.from_env()
         if registry:
             settings = replace(settings, registry_url=registry)
+        if vt_upload:
+            settings = replace(settings, vt_upload=True)
         with Scanner(settings) as scanner:
             reports = scanner.scan_paths(paths)
     except SkillscanError as e:
