@@ -151,3 +151,51 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(
     assert len(state.requests) == 2 and len(state.applied) == 1 and state.duplicates == 1
     (done,) = DeliveryStore(store).for_scan(scan_id)
     assert done.state is DeliveryState.DELIVERED and done.attempts == 2
+
+
+def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", "from skillscan.cli import main; main()", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_failed_delivery_is_listed_and_replayed_by_the_cli(
+    broker: str, store: VerdictStore, receiver: tuple[str, ReceiverState], tmp_path: Path
+) -> None:
+    import json
+
+    from skillscan.post.pipeline import deliver_until_done, plan_deliveries
+
+    url, state = receiver
+    env = _env(store, url, tmp_path)
+    settings = replace(
+        Settings(), webhook_url=url, webhook_secret=SECRET, post_max_attempts=2, post_timeout_s=1.0
+    )
+    state.always_fail = True
+    scan_id = store.record_scan(report(Verdict.MALICIOUS, version="1.1.0", findings=(REVERSE_SHELL,)))
+    (delivery,) = plan_deliveries(store, scan_id, settings)
+    assert deliver_until_done(store, delivery.id, settings, sleep=lambda s: None).state == "failed"
+
+    listed = _cli(env, "failures", "--format", "jsonl")
+    assert listed.returncode == 0, listed.stderr
+    (failure,) = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert failure["task"] == "skillscan.post.deliver" and "webhook" in failure["subject"]
+    assert "HTTP 503" in failure["error"]
+
+    state.always_fail = False
+    replayed = _cli(env, "replay", str(failure["id"]))
+    assert replayed.returncode == 0, replayed.stderr
+    proc = _start_worker(env, tmp_path)
+    try:
+        _wait(lambda: len(state.applied) == 1)
+        _wait(lambda: DeliveryStore(store).for_scan(scan_id)[0].state is DeliveryState.DELIVERED)
+    finally:
+        _stop(proc)
+    assert store.failures() == []  # resolved once delivered
+    again = _cli(env, "failures", "--format", "jsonl")
+    assert again.stdout.strip() == ""
