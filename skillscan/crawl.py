@@ -48,10 +48,10 @@ def initial_mark(client: ClawHubClient) -> HighWaterMark:
     created, _ = client.list_page(sort="createdAt", limit=1)
     top_updated = (updated[0].updated_at or 0) if updated else 0
     top_created = (created[0].created_at or 0) if created else 0
-    # Publishing a version updates its skill, so no version is newer than the newest updatedAt.
-    return HighWaterMark(
-        updated_at=top_updated, created_at=top_created, version_at=max(top_updated, top_created)
-    )
+    # Publishing a version updates its skill, so no version is newer than the newest updatedAt; the
+    # mark sits just past it because versions at the mark's own millisecond count as new unless seen.
+    newest = max(top_updated, top_created)
+    return HighWaterMark(updated_at=top_updated, created_at=top_created, version_at=newest + 1)
 
 
 def save_mark(store: VerdictStore, registry_url: str, mark: HighWaterMark) -> None:
