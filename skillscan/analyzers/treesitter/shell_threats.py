@@ -1,0 +1,395 @@
+"""Shell threats other than download-and-execute (tree-sitter-bash): reverse shells, persistence,
+destructive commands, permission weakening, agent tampering by file writes, and (in
+`shell_exfil`) data leaving the machine.
+
+- reverse shells: `nc -e /bin/sh`, `ncat --sh-exec`, `sh -i | nc`, fifo relays, `socat … exec:sh`;
+- persistence: crontab installs, launchd plists / `launchctl submit`, systemd units, shell rc
+  appends, `authorized_keys` appends — critical when what is persisted fetches, decodes or opens a
+  socket, otherwise reported at low/medium (skills legitimately schedule their own scripts);
+- destructive: `rm -rf` of `/`, home, system or OpenClaw directories, disk wipes, log wiping;
+- permission weakening: `chmod 777` of system paths, setuid bits, sudoers edits;
+- agent tampering: writes into OpenClaw's config, other skills or the agent's instruction files.
+
+Everything is parsed, nothing is run. Lines are 1-based in the scanned text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import tree_sitter_bash
+from tree_sitter import Language, Node, Parser
+
+from skillscan.analyzers.treesitter import shell_exfil
+from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.sensitive import ThreatContext
+from skillscan.analyzers.treesitter.shell import Detection
+from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, assignments, base_name, peel, text, walk
+from skillscan.analyzers.treesitter.threat_scan import (
+    NETCATS,
+    PAYLOAD,
+    ShellScan,
+    assigned_names,
+    enclosing,
+    heredoc_text,
+    is_shell,
+    redirect_targets,
+    stage_commands,
+    stages,
+)
+from skillscan.models import FileKind, SkillFile, VirtualOrigin
+
+BASH = Language(tree_sitter_bash.language())
+MAX_SOURCE = 2 * 1024 * 1024
+MAX_DEPTH = 3
+
+_RC_FILES = re.compile(
+    r"(?:^|/)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin|kshrc|cshrc|tcshrc)$|"
+    r"\.config/fish/config\.fish$|^/etc/(?:profile|bash\.bashrc|zshrc|environment)$|^/etc/profile\.d/"
+)
+_AUTH_KEYS = re.compile(r"\.ssh/authorized_keys2?$")
+_LAUNCHD = re.compile(r"Library/(?:LaunchAgents|LaunchDaemons)/[^/]{1,200}$")
+_SYSTEMD = re.compile(
+    r"(?:\.config/systemd/user|/etc/systemd/(?:system|user)|/lib/systemd/system)/[^/]{1,200}$"
+)
+_CRON = re.compile(
+    r"^/etc/cron(?:tab|\.d/|\.(?:hourly|daily|weekly|monthly)/)|/var/spool/cron/|/var/at/tabs/"
+)
+_SUDOERS = re.compile(r"^/etc/sudoers(?:\.d/.{1,100})?$")
+_LOGS = re.compile(r"^/var/log(?:/|$)|^/private/var/log/|\.(?:bash|zsh)_history$|/var/log/audit")
+_OPENCLAW_CONFIG = re.compile(
+    r"\.(?:openclaw|clawdbot|moltbot)/(?:openclaw|clawdbot|moltbot|exec-approvals)\.json$"
+)
+_OTHER_SKILLS = re.compile(
+    r"(?:\.(?:openclaw|clawdbot|moltbot)/(?:workspace/)?skills|\.agents/skills|/workspace/skills)/(?P<name>[^/]{1,100})/"
+)
+_INSTRUCTION_FILES = re.compile(r"(?:^|/)(?:AGENTS|SOUL|IDENTITY|TOOLS|HEARTBEAT|BOOTSTRAP)\.md$")
+_MEMORY_FILES = re.compile(r"(?:^|/)(?:MEMORY|USER)\.md$")
+_SSH_KEY_LITERAL = re.compile(
+    r"\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d{3})\s{1,3}AAAA[0-9A-Za-z+/]{40,}"
+)
+_FORK_BOMB = re.compile(
+    r"(\w{1,20}|:)\s{0,3}\(\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"
+)
+# rm targets: whole filesystem, whole home, system roots, OpenClaw state, the user's documents.
+_RM_CRITICAL = re.compile(
+    r"^(?:/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|/home/?\*?|/Users/?\*?|/root/?|"
+    r"/(?:etc|usr|var|bin|sbin|lib|lib64|boot|opt|System|Library|Applications|private)/?\*?|[A-Za-z]:[\\/]?\*?)$"
+)
+_RM_HIGH = re.compile(
+    r"^(?:~|\$HOME|\$\{HOME\})/(?:\.openclaw|\.clawdbot|\.moltbot|\.ssh|\.aws|\.gnupg|\.config|Documents|Desktop|"
+    r"Pictures|Downloads|Library|Music|Movies|Projects|code|src|workspace)/?\*?$|"
+    r"^(?:~|\$HOME|\$\{HOME\})/\.openclaw/(?:workspace|skills|agents)/?\*?$"
+)
+_SYSTEM_PATH = re.compile(
+    r"^(?:/|/\*|/(?:etc|usr|var|bin|sbin|lib|opt|System|Library|Applications|boot)(?:/.{0,200})?)$"
+)
+# world-writable: an octal mode whose "other" digit has the write bit, or +w for o / a / everyone
+_WIDE_MODE = re.compile(r"^(?:0?[0-7]?[0-7][0-7][2367]|(?:[ug]{0,2}[oa][ugoa]{0,2})?\+[rx]{0,2}w[rxX]{0,2})$")
+_SUDO_ALL = re.compile(r"NOPASSWD\s{0,3}:\s{0,3}ALL\b|ALL\s{0,3}=\s{0,3}\(ALL(?::ALL)?\)\s{0,3}ALL\b")
+_SETUID = re.compile(r"^(?:[ugoa]{0,3}\+[rwxt]{0,3}s[rwxt]{0,3}|[2467][0-7]{3})$")
+
+
+def scan_shell_threats(
+    source: str,
+    ctx: ThreatContext,
+    depth: int = 0,
+    root: Node | None = None,
+    assigned: frozenset[str] = frozenset(),
+) -> list[Detection]:
+    """Every non-download shell threat in a shell text.
+
+    `root` is the parsed tree of `source` when the caller has one; `assigned` adds variable names
+    set elsewhere (other code blocks of the same document) that are therefore not inherited env."""
+    if depth > MAX_DEPTH or not source.strip():
+        return []
+    source = source[:MAX_SOURCE]
+    if root is None:
+        root = Parser(BASH).parse(source.encode("utf-8", "replace")).root_node
+    scan = ShellScan(ctx=ctx, env=assignments(root), depth=depth, assigned=assigned_names(root) | assigned)
+    for node in walk(root):
+        if node.type == "command":
+            _command(scan, node, peel(node, scan.env))
+        elif node.type == "pipeline":
+            _pipeline(scan, node)
+            shell_exfil.pipeline(scan, node)
+        elif node.type == "redirected_statement":
+            _redirected(scan, node)
+        elif node.type == "list":
+            shell_exfil.command_list(scan, node)
+    for m in _FORK_BOMB.finditer(source[:200_000]):
+        line = source.count("\n", 0, m.start()) + 1
+        scan.out.append(
+            Detection("destructive-fork-bomb", line, m.group(0)[:200], "Fork bomb: exhausts processes")
+        )
+    shell_exfil.finish(scan)
+    seen: set[tuple[str, int]] = set()
+    unique = []
+    for d in scan.out:
+        if (d.rule_id, d.line) not in seen:
+            seen.add((d.rule_id, d.line))
+            unique.append(d)
+    return unique
+
+
+def _command(scan: ShellScan, node: Node, cmd: Cmd) -> None:
+    words = scan.words(cmd)
+    name = cmd.name
+    if name in NETCATS:
+        _netcat(scan, node, words)
+    elif name == "socat":
+        _socat(scan, node, words)
+    elif name == "crontab":
+        _crontab(scan, node, words)
+    elif name == "launchctl" and words[:1] and words[0] in {"load", "bootstrap", "submit", "enable"}:
+        payload = " ".join(words[1:]) if words[0] == "submit" else ""
+        if PAYLOAD.search(payload):
+            scan.hit(
+                node, "persistence-payload", "launchctl submits a job that fetches, decodes or opens a shell"
+            )
+        else:
+            scan.hit(node, "persistence-install", "Loads a launchd job that runs at login")
+    elif name == "systemctl" and "--user" in words and {"enable", "start"} & set(words):
+        scan.hit(node, "persistence-install", "Enables a systemd user service")
+    elif name == "rm":
+        _rm(scan, node, words)
+    elif name in {"chmod", "chown"}:
+        _permissions(scan, node, name, words)
+    elif name == "dd" and any(
+        re.match(r"^of=/dev/(?:sd|hd|vd|xvd|nvme|disk|rdisk|mmcblk)", w) for w in words
+    ):
+        scan.hit(node, "destructive-disk-wipe", "dd writes over a raw disk device")
+    elif name.startswith("mkfs") or (
+        name in {"diskutil"} and words[:1] and words[0] in {"eraseDisk", "zeroDisk"}
+    ):
+        scan.hit(node, "destructive-disk-wipe", "Formats or erases a disk")
+    elif name in {"shred", "truncate", "srm"} and any(_LOGS.search(_home(w)) for w in words):
+        scan.hit(node, "log-tampering", "Destroys system or shell logs (covering tracks)")
+    elif name in {"history"} and "-c" in words:
+        scan.hit(node, "log-tampering", "Clears the shell history")
+    elif name in {"tee", "cp", "mv", "install", "ln"} and words:
+        content = _upstream_text(node) if name == "tee" else ""
+        dest = _home(words[-1])
+        if dest.endswith("/") and len(words) >= 2:
+            dest += words[-2].rstrip("/").rsplit("/", 1)[-1]  # cp x.plist ~/Library/LaunchAgents/
+        _written(scan, node, dest, content, appended=name == "tee" and "-a" in words)
+    elif name in {"sed", "perl"} and any(w.startswith("-i") or w == "-pi" for w in words) and words:
+        _written(scan, node, _home(words[-1]), "", appended=True)
+    shell_exfil.command(scan, node, cmd, words)
+
+
+def _netcat(scan: ShellScan, node: Node, words: list[str]) -> None:
+    for i, w in enumerate(words):
+        nxt = words[i + 1] if i + 1 < len(words) else ""
+        if w.startswith(("--exec", "--sh-exec", "--lua-exec")):
+            scan.hit(
+                node, "reverse-shell-netcat", "ncat executes a program for the network peer (remote shell)"
+            )
+            return
+        flag = re.match(r"^-[A-Za-z]{0,5}([ec])(.*)$", w)
+        if flag:
+            prog = flag.group(2) or nxt
+            if base_name(prog) in SHELLS or base_name(prog).lower() in {
+                "cmd.exe",
+                "cmd",
+                "powershell",
+                "pwsh",
+            }:
+                scan.hit(node, "reverse-shell-netcat", "netcat hands a shell to the network peer (-e/-c)")
+                return
+
+
+def _socat(scan: ShellScan, node: Node, words: list[str]) -> None:
+    low = [w.lower() for w in words]
+    runs_shell = any(
+        re.match(r"^(?:exec|system):", w) and re.search(r"\b(?:ba|z|da|k)?sh\b|cmd|powershell", w)
+        for w in low
+    )
+    networked = any(
+        re.match(r"^(?:tcp[46]?|ssl|openssl|tcp[46]?-(?:listen|connect)|udp[46]?)[:-]", w) for w in low
+    )
+    if runs_shell and networked:
+        scan.hit(node, "reverse-shell-socat", "socat joins a network connection to a shell")
+
+
+def _pipeline(scan: ShellScan, node: Node) -> None:
+    """`sh -i 2>&1 | nc host port`, `nc -l 4444 | bash`, `cat fifo | sh -i | nc …`."""
+    cmds = [stage_commands(s, scan.env) for s in stages(node)]
+    flat = [c for group in cmds for c in group]
+    has_net = any(c.name in NETCATS or (c.name == "openssl" and "s_client" in scan.words(c)) for c in flat)
+    if not has_net:
+        return
+    if any(is_shell(c) for c in flat):
+        scan.hit(node, "reverse-shell-netcat", "A shell is piped to or from a raw network connection")
+
+
+def _crontab(scan: ShellScan, node: Node, words: list[str]) -> None:
+    if not words or all(w in {"-l", "-e", "-r", "-i", "-u"} or not w for w in words):
+        return  # listing / interactive editing / removal
+    holder = enclosing(node, frozenset({"pipeline", "redirected_statement", "list"})) or node
+    content = text(holder)
+    if PAYLOAD.search(content.replace(text(node), "")):
+        scan.hit(
+            holder, "persistence-payload", "A cron job that fetches, decodes or opens a shell is installed"
+        )
+    else:
+        scan.hit(node, "persistence-install", "Installs crontab entries")
+
+
+def _redirected(scan: ShellScan, node: Node) -> None:
+    content = heredoc_text(node)
+    body = node.child_by_field_name("body")
+    if body is not None and not content:
+        content = text(body)
+    for op, dest in redirect_targets(node, scan.env):
+        if op in {">", ">>", "&>", "&>>", ">|"}:
+            _written(scan, node, _home(dest), content, appended=op.endswith(">>"))
+
+
+def _written(scan: ShellScan, node: Node, dest: str, content: str, appended: bool) -> None:
+    """A file is written (redirect, tee, cp, sed -i): judge the destination and what goes in."""
+    payload = bool(PAYLOAD.search(content))
+    if _RC_FILES.search(dest):
+        if payload:
+            scan.hit(node, "persistence-payload", f"Appends a fetch/decode/shell hook to {dest}")
+        else:
+            scan.hit(node, "persistence-shell-rc", f"Modifies the shell start-up file {dest}")
+    elif _AUTH_KEYS.search(dest):
+        if _SSH_KEY_LITERAL.search(content):
+            scan.hit(
+                node, "persistence-ssh-key-literal", "Adds a hard-coded SSH public key to authorized_keys"
+            )
+        else:
+            scan.hit(node, "persistence-ssh-key", "Writes to ~/.ssh/authorized_keys")
+    elif _LAUNCHD.search(dest) or _SYSTEMD.search(dest) or _CRON.search(dest):
+        if payload:
+            scan.hit(
+                node,
+                "persistence-payload",
+                f"Installs a start-up job ({dest}) that fetches, decodes or opens a shell",
+            )
+        else:
+            scan.hit(node, "persistence-install", f"Installs a start-up job: {dest}")
+    elif _SUDOERS.search(dest):
+        if _SUDO_ALL.search(content):
+            scan.hit(node, "permission-weakening", f"Grants unrestricted sudo in {dest}")
+        else:
+            scan.hit(node, "sudoers-modification", f"Edits {dest} (sudo rights)")
+    elif _LOGS.search(dest) and not appended:
+        scan.hit(node, "log-tampering", f"Overwrites {dest} (covering tracks)")
+    elif _OPENCLAW_CONFIG.search(dest):
+        scan.hit(node, "agent-config-overwrite", f"Rewrites OpenClaw's own configuration ({dest})")
+    elif (skill_dir := _OTHER_SKILLS.search(dest)) and not scan.ctx.is_own_folder(skill_dir.group("name")):
+        scan.hit(node, "agent-skill-tampering", f"Writes into another installed skill's folder ({dest})")
+    elif _INSTRUCTION_FILES.search(dest):
+        if payload:
+            scan.hit(
+                node,
+                "agent-instruction-payload",
+                f"Plants fetch/decode/shell commands in the agent's instructions ({dest})",
+            )
+        else:
+            scan.hit(node, "agent-instruction-write", f"Writes the agent's standing instructions ({dest})")
+
+
+def _rm(scan: ShellScan, node: Node, words: list[str]) -> None:
+    recursive = any(w in {"-r", "-R", "--recursive"} or re.match(r"^-[a-zA-Z]{0,4}[rR]", w) for w in words)
+    targets = [_home(w) for w in words if w and not w.startswith("-")]
+    if "--no-preserve-root" in words:
+        scan.hit(node, "destructive-rm-root", "rm with --no-preserve-root")
+        return
+    if any(_LOGS.search(t) for t in targets):
+        scan.hit(node, "log-tampering", "Deletes system or shell logs (covering tracks)")
+    if not recursive:
+        return
+    if any(_RM_CRITICAL.match(t) for t in targets):
+        scan.hit(
+            node,
+            "destructive-rm-root",
+            "Recursive delete of the filesystem root, the home directory or a system directory",
+        )
+    elif any(_RM_HIGH.match(t) for t in targets):
+        scan.hit(
+            node,
+            "destructive-rm-user-data",
+            "Recursive delete of OpenClaw state, credentials or the user's documents",
+        )
+
+
+def _permissions(scan: ShellScan, node: Node, name: str, words: list[str]) -> None:
+    if name != "chmod" or not words:
+        return
+    recursive = any(re.match(r"^-[a-zA-Z]{0,3}R", w) for w in words)
+    args = [w for w in words if not w.startswith("-") or _WIDE_MODE.match(w)]
+    if len(args) < 2:
+        return
+    mode, targets = args[0], [_home(t) for t in args[1:]]
+    if _SETUID.match(mode):
+        scan.hit(node, "permission-weakening", f"Sets a setuid/setgid bit ({mode})")
+    elif _WIDE_MODE.match(mode) and (
+        recursive or any(_SYSTEM_PATH.match(t) or t in {"~", "~/"} for t in targets)
+    ):
+        scan.hit(node, "permission-weakening", f"Makes {' '.join(targets)[:80]} world-writable ({mode})")
+
+
+def _upstream_text(node: Node) -> str:
+    pipe = node.parent
+    if pipe is None or pipe.type != "pipeline":
+        return ""
+    before = []
+    for s in stages(pipe):
+        if s.start_byte >= node.start_byte:
+            break
+        before.append(text(s))
+    return "\n".join(before)
+
+
+def _home(p: str) -> str:
+    return p.strip("\"'").replace("${HOME}", "~").replace("$HOME", "~")
+
+
+# Inline code in prose is often an example in a warning ("blocks commands like `rm -rf /`").
+_WARNING_CONTEXT = re.compile(
+    r"(?i)\b(?:never|don'?t|do\s{1,3}not|avoid|block(?:s|ed|ing)?|prevent(?:s|ed)?|detect(?:s|ed|ion)?|"
+    r"flag(?:s|ged)?|dangerous|malicious|attack(?:er|s)?|warn(?:ing|s)?|e\.g\.|such\s{1,3}as|like|"
+    r"example|deny|denied|forbid(?:den)?|refuse[sd]?|risky|unsafe)\b"
+)
+_ASSIGNED_IN_DOC = re.compile(
+    r"(?m)^[ \t]{0,8}(?:export[ \t]{1,4}|local[ \t]{1,4})?([A-Za-z_][A-Za-z0-9_]{0,63})="
+)
+
+
+class ShellThreats:
+    """File check: reverse shells, persistence, destructive commands, exfiltration in shell text."""
+
+    languages = frozenset({FileKind.SHELL})
+
+    def check(self, ctx: FileContext) -> Iterator[Hit]:
+        tree = ctx.tree
+        f = ctx.file
+        threat_ctx = ThreatContext.from_skill(ctx.skill.skill, policy=ctx.skill.host_policy)
+        origin = ctx.skill.skill.file(f.origin_path) if f.origin_path else None
+        assigned: frozenset[str] = frozenset()
+        if f.virtual is VirtualOrigin.CODE_BLOCK and origin is not None and origin.text:
+            assigned = frozenset(_ASSIGNED_IN_DOC.findall(origin.text[:MAX_SOURCE]))
+        root = tree.root_node if tree is not None else None
+        for d in scan_shell_threats(ctx.source, threat_ctx, root=root, assigned=assigned):
+            if (
+                f.virtual is VirtualOrigin.INLINE_CODE
+                and origin is not None
+                and _in_warning(origin, f, d.line)
+            ):
+                continue
+            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+
+
+def _in_warning(origin: SkillFile, f: SkillFile, line: int) -> bool:
+    real = f.real_line(line)
+    if not real or not origin.text:
+        return False
+    lines = origin.text.splitlines()
+    return 0 < real <= len(lines) and bool(_WARNING_CONTEXT.search(lines[real - 1]))
+
+
+CHECKS = [ShellThreats()]

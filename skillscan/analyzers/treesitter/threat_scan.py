@@ -1,0 +1,168 @@
+"""Shared state and shell anatomy for the shell threat checks (reverse shells, persistence,
+destructive commands, exfiltration): one scan of one shell text, its hits, and predicates over
+tree-sitter-bash nodes (pipeline stages, redirect targets, what a command reads or uploads).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.sensitive import ThreatContext, sensitive_path
+from skillscan.analyzers.treesitter.shell import Detection, evidence_of
+from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, base_name, literal, peel, text, walk
+
+NETCATS = frozenset({"nc", "ncat", "netcat", "nc.traditional", "nc.openbsd", "telnet"})
+DECODERS = frozenset({"base64", "base32", "basenc", "xxd", "openssl", "uudecode"})
+ENCODERS = frozenset({"base64", "base32", "basenc", "xxd", "gzip", "bzip2", "xz", "zstd", "openssl", "od"})
+ENV_DUMPERS = frozenset({"env", "printenv", "set", "export", "declare", "compgen"})
+READERS = frozenset(
+    {"cat", "head", "tail", "less", "more", "base64", "xxd", "od", "strings", "gzip", "bzip2", "xz",
+     "zip", "tar", "openssl", "jq", "sed", "awk", "grep", "cp", "sqlite3", "plutil", "dd", "tac"}
+)  # fmt: skip
+REMOTE_COPY = frozenset({"scp", "rsync", "sftp", "ftp", "lftp", "rclone"})
+MAILERS = frozenset({"mail", "mailx", "sendmail", "mutt", "msmtp"})
+DNS_TOOLS = frozenset({"dig", "nslookup", "host", "drill", "resolvectl", "getent", "ping", "ping6"})
+# What a persisted command or appended rc line must not contain: fetches, decoders, raw sockets,
+# hidden drop locations, interactive shells and wrappers around credential-prompting commands.
+PAYLOAD = re.compile(
+    r"(?i)\b(?:curl|wget|fetch)\s|/dev/(?:tcp|udp)/|\b(?:nc|ncat|netcat|socat|telnet)\s|"
+    r"\bbase64\s{1,3}(?:-d|-D|--decode)|\bxxd\s{1,3}-r|\beval\b|\b(?:python\d?(?:\.\d{1,2})?|perl|ruby|node)\s{1,3}-[ce]\s|"
+    r"\bosascript\b|/tmp/\.|/var/tmp/\.|/dev/shm/|\b(?:ba|z)?sh\s{1,3}-i\b|\bmkfifo\b|"
+    r"\balias\s{1,3}(?:sudo|su|ssh|scp|git|gpg|doas|security)=|\bexport\s{1,3}(?:LD_PRELOAD|DYLD_INSERT_LIBRARIES)="
+)
+CREDENTIAL_WORDS = re.compile(
+    r"(?i)\b(?:credentials?|passwords?|passwd|secrets?|tokens?|api[_-]?keys?|private[_-]?keys?|mnemonic|seed[_ ]phrase)\b"
+)
+_VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]{0,63})")
+
+
+@dataclass
+class ShellScan:
+    """One shell text being scanned: its context, literal assignments and hits so far."""
+
+    ctx: ThreatContext
+    env: Mapping[str, str]
+    depth: int = 0
+    out: list[Detection] = field(default_factory=list)
+    assigned: frozenset[str] = frozenset()  # names the script sets itself (not inherited env)
+    fetch_rows: set[int] = field(default_factory=set)  # source rows holding a download
+    file_decodes: list[Node] = field(default_factory=list)  # `base64 -d <file>` commands
+
+    def hit(self, node: Node, rule: str, message: str) -> None:
+        self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), message))
+
+    def env_vars(self, s: str, depth: int = 0) -> list[str]:
+        """Inherited environment variables a text refers to, seen through local aliases
+        (`API_KEY="${ZEROX_API_KEY}"` -> ZEROX_API_KEY); names the script computes itself drop out."""
+        out: list[str] = []
+        for v in var_refs(s):
+            if v in self.env and depth < 3:
+                out += self.env_vars(self.env[v], depth + 1)
+            elif v not in self.assigned:
+                out.append(v)
+        return out
+
+    def words(self, cmd: Cmd) -> list[str]:
+        """Literal argument texts ("" where an argument is not literal)."""
+        return [literal(a, self.env) or "" for a in cmd.args]
+
+    def raw_words(self, cmd: Cmd) -> list[str]:
+        """Argument texts as written (variables and substitutions kept)."""
+        return [text(a) for a in cmd.args]
+
+
+def stages(pipeline: Node) -> list[Node]:
+    """The commands of a pipeline, in order (redirected statements and subshells kept whole)."""
+    return [c for c in pipeline.named_children if c.type not in {"comment"}]
+
+
+def stage_commands(stage: Node, env: Mapping[str, str]) -> list[Cmd]:
+    """Commands inside one pipeline stage (a subshell stage may hold several)."""
+    if stage.type == "command":
+        return [peel(stage, env)]
+    return [peel(n, env) for n in walk(stage, 5000) if n.type == "command"]
+
+
+def enclosing(node: Node, types: frozenset[str], limit: int = 6) -> Node | None:
+    cur = node.parent
+    while cur is not None and limit > 0:
+        if cur.type in types:
+            return cur
+        cur = cur.parent
+        limit -= 1
+    return None
+
+
+def redirect_targets(stmt: Node, env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """(operator, literal destination) of each file redirect of a redirected statement."""
+    out: list[tuple[str, str]] = []
+    for r in stmt.children_by_field_name("redirect"):
+        if r.type != "file_redirect":
+            continue
+        op = next((text(c) for c in r.children if not c.is_named), "")
+        dest = r.child_by_field_name("destination")
+        if dest is not None:
+            out.append((op, literal(dest, env) or text(dest)))
+    return out
+
+
+def heredoc_text(node: Node) -> str:
+    """Bodies of here-documents and here-strings attached to a statement or command."""
+    parts = []
+    for n in walk(node, 2000):
+        if n.type in {"heredoc_body", "herestring_redirect"}:
+            parts.append(text(n))
+    return "\n".join(parts)
+
+
+def assigned_names(root: Node) -> frozenset[str]:
+    """Every variable a script sets: assignments, `read` targets, `for` loop variables."""
+    names: set[str] = set()
+    for n in walk(root):
+        if n.type == "variable_assignment":
+            name = n.child_by_field_name("name")
+            if name is not None:
+                names.add(text(name))
+        elif n.type == "for_statement":
+            var = n.child_by_field_name("variable")
+            if var is not None:
+                names.add(text(var))
+        elif n.type == "command":
+            cmd_name = n.child_by_field_name("name")
+            if cmd_name is not None and text(cmd_name) in {"read", "local", "declare", "typeset", "readonly"}:
+                names.update(text(a) for a in n.children_by_field_name("argument") if a.type == "word")
+    return frozenset(names)
+
+
+def var_refs(s: str) -> list[str]:
+    return _VAR_REF.findall(s)
+
+
+def sensitive_args(scan: ShellScan, cmd: Cmd) -> str | None:
+    """The label of the first sensitive path a command names among its arguments."""
+    for w, raw in zip(scan.words(cmd), scan.raw_words(cmd), strict=False):
+        for cand in (w, raw):
+            label = sensitive_path(
+                _home(cand.lstrip("@").split("=", 1)[-1] if cand.startswith("@") else cand)
+            )
+            if label:
+                return label
+    return None
+
+
+def _home(p: str) -> str:
+    return p.replace("${HOME}", "~").replace("$HOME", "~")
+
+
+def is_shell(cmd: Cmd) -> bool:
+    return cmd.name in SHELLS or base_name(cmd.word) in SHELLS
+
+
+def iter_commands(node: Node, env: Mapping[str, str], limit: int = 5000) -> Iterator[Cmd]:
+    for n in walk(node, limit):
+        if n.type == "command":
+            yield peel(n, env)
