@@ -16,14 +16,20 @@ from dataclasses import dataclass
 
 # A single base64 run (standard or URL-safe). The look-behind makes each run start once.
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}")
-# One line of a wrapped blob, possibly inside a string literal or a concatenation.
-_B64_LINE = re.compile(r"[\s\"'`(+,\\]*([A-Za-z0-9+/]{16,}={0,2})[\s\"'`)+,;\\]*")
-_HEX_ESC = re.compile(r"(?:\\x[0-9a-fA-F]{2}){8,}")
-_UNI_ESC = re.compile(r"(?:\\u00[0-9a-fA-F]{2}){8,}")
+# Two or more lines that each hold only a base64 chunk, possibly quoted or concatenated.
+_B64_BLOCK = re.compile(
+    r"^(?:[ \t\"'`(+,\\]{0,40}[A-Za-z0-9+/]{16,4096}={0,2}[ \t\"'`)+,;\\]{0,40}(?:\n|$)){2,}", re.M
+)
+_B64_PART = re.compile(r"[A-Za-z0-9+/]{16,4096}={0,2}")
+_DIGIT = re.compile(r"\d")
+# Each pattern starts with a literal so the engine can skip ahead (much faster than a group start).
+_HEX_ESC = re.compile(r"\\x[0-9a-fA-F]{2}(?:\\x[0-9a-fA-F]{2}){7,}")
+_UNI_ESC = re.compile(r"\\u00[0-9a-fA-F]{2}(?:\\u00[0-9a-fA-F]{2}){7,}")
 _HEX_PLAIN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){16,}(?![0-9A-Za-z])")
-_HEX_ARRAY = re.compile(r"(?:0x[0-9a-fA-F]{1,2}\s*,\s*){7,}0x[0-9a-fA-F]{1,2}")
+_HEX_ARRAY = re.compile(r"0x[0-9a-fA-F]{1,2}\s*,\s*(?:0x[0-9a-fA-F]{1,2}\s*,\s*){6,}0x[0-9a-fA-F]{1,2}")
 _FROM_CHAR_CODE = re.compile(r"fromCharCode\(\s*((?:\d{1,7}\s*,\s*){3,}\d{1,7})\s*\)")
-_CHR_CHAIN = re.compile(r"(?:(?:chr\(\s*\d{1,7}\s*\)|\[char\]\s*\(?\d{1,7}\)?)\s*(?:\+\s*)?){4,}", re.I)
+_CHR_ONE = r"(?:chr\(\s*\d{1,7}\s*\)|\[[cC][hH][aA][rR]\]\s*\(?\d{1,7}\)?)"
+_CHR_CHAIN = re.compile(_CHR_ONE + r"\s*(?:\+\s*)?(?:" + _CHR_ONE + r"\s*(?:\+\s*)?){3,}")
 _NUM_ARRAY = re.compile(r"[\[({]\s*((?:\d{1,3}\s*,\s*){7,}\d{1,3})\s*[\])}]")
 _DIGITS = re.compile(r"\d{1,7}")
 
@@ -134,27 +140,21 @@ def _char_codes(numbers: list[int]) -> bytes | None:
         return None
 
 
-def _wrapped_b64_blocks(lines: list[str]) -> Iterator[tuple[int, int, str]]:
-    """(first line index, last line index, joined blob) for runs of >= 2 base64-only lines."""
-    i = 0
-    while i < len(lines):
-        m = _B64_LINE.fullmatch(lines[i]) if len(lines[i]) < 4096 else None
-        if not m:
-            i += 1
-            continue
-        parts = [m.group(1)]
-        j = i + 1
-        while j < len(lines):
-            mj = _B64_LINE.fullmatch(lines[j]) if len(lines[j]) < 4096 else None
-            if not mj:
-                break
-            parts.append(mj.group(1))
-            j += 1
-            if parts[-2].endswith("="):
-                break
-        if len(parts) >= 2:
-            yield i, j - 1, "".join(parts)
-        i = j
+def _wrapped_b64_blocks(text: str, starts: list[int]) -> Iterator[tuple[int, int, str]]:
+    """(first line, last line, joined blob) for runs of >= 2 lines holding only base64 (1-based)."""
+    for m in _B64_BLOCK.finditer(text):
+        first = _line_of(starts, m.start())
+        parts = _B64_PART.findall(m.group(0))
+        # Padding ends a blob: what follows is another one.
+        chunk: list[str] = []
+        chunk_first = first
+        for i, part in enumerate(parts):
+            chunk.append(part)
+            if part.endswith("=") or i == len(parts) - 1:
+                if len(chunk) >= 2:
+                    yield chunk_first, first + i, "".join(chunk)
+                chunk = []
+                chunk_first = first + i + 1
 
 
 def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
@@ -164,13 +164,12 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
     budget = _MAX_CANDIDATES_PER_TEXT
     max_chars = max_bytes * 4 // 3 + 4
 
-    lines = text.split("\n")
-    for first, _last, blob in _wrapped_b64_blocks(lines):
+    for first, last, blob in _wrapped_b64_blocks(text, starts):
         budget -= 1
         kept = _accept(_b64decode(blob[:max_chars]), "b64", max_bytes)
         if kept:
-            seen_spans.append((first + 1, _last + 1))
-            yield Payload(first + 1, *kept)
+            seen_spans.append((first, last))
+            yield Payload(first, *kept)
 
     def covered(line: int) -> bool:
         return any(a <= line <= b for a, b in seen_spans)
@@ -180,7 +179,7 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
         if budget < 0:
             return
         token = m.group(0)
-        if not (any(c.isdigit() for c in token) or (token.lower() != token and token.upper() != token)):
+        if not (_DIGIT.search(token) or (token.lower() != token and token.upper() != token)):
             continue
         line = _line_of(starts, m.start())
         if covered(line):

@@ -83,6 +83,12 @@ _COMMAND_HINT = re.compile(
     r"\bnc\s+-[a-z]*e\b|\$\(\s*(?:curl|wget)\b|\bosascript\s+-e\b|\b(?:certutil|bitsadmin|mshta)\b",
     re.I,
 )
+# Literal-first superset of _COMMAND_HINT, run over lower-cased text: Python's regex engine skips
+# positions whose first character cannot start a branch, which makes this ~7x faster.
+_HINT_PREFILTER = re.compile(
+    r"curl|wget|iwr|irm|invoke-|base64|powershell|pwsh|python|node|osascript|certutil|bitsadmin|mshta|"
+    r"sh\s+-c|\$\(|nc\s+-|\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh|\|\s*(?:perl|ruby|iex)"
+)
 _COMMAND_START = re.compile(
     r"^(?:sudo\s+)?(?:curl|wget|bash|sh|zsh|python3?|node|npx|npm|pnpm|pip3?|uvx?|brew|apt(?:-get)?|"
     r"git|chmod|echo|iwr|irm|iex|powershell|pwsh|osascript|openclaw|clawhub|docker|go|cargo|gem)\s+\S",
@@ -187,13 +193,22 @@ def _strip_prompts(lines: tuple[str, ...], console: bool) -> list[str]:
 
 def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
     """(real line, command) for command-like inline spans and prose commands outside fences."""
+    folded_text = fold(text)
+    # One pass over the whole text finds the only lines worth a closer look for prose commands.
+    hint_lines: set[int] = set()
+    pos = 0
+    line_no = 1
+    for m in _HINT_PREFILTER.finditer(folded_text.lower()):
+        line_no += folded_text.count("\n", pos, m.start())
+        pos = m.start()
+        hint_lines.add(line_no)
     in_fence: re.Pattern[str] | None = None
     for no, line in enumerate(text.split("\n"), start=1):
         if in_fence is not None:
             if in_fence.match(line):
                 in_fence = None
             continue
-        m = _FENCE_OPEN.match(line)
+        m = _FENCE_OPEN.match(line) if ("```" in line or "~~~" in line) else None
         if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
             f = m.group(2)
             in_fence = re.compile(r"^[ \t>]*" + re.escape(f[0]) + "{" + str(len(f)) + r",}[ \t]*$")
@@ -201,19 +216,21 @@ def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
         if len(line) > 20_000:
             line = line[:20_000]
         masked = line
-        for sm in _SPAN.finditer(line):
-            span = sm.group(2).strip()
-            masked = masked[: sm.start()] + " " * (sm.end() - sm.start()) + masked[sm.end() :]
-            if not span:
-                continue
-            folded = fold(span)
-            if _COMMAND_START.match(folded) or _COMMAND_HINT.search(folded):
-                yield no, span
+        if "`" in line:
+            for sm in _SPAN.finditer(line):
+                span = sm.group(2).strip()
+                masked = masked[: sm.start()] + " " * (sm.end() - sm.start()) + masked[sm.end() :]
+                if not span:
+                    continue
+                folded = fold(span)
+                if _COMMAND_START.match(folded) or _COMMAND_HINT.search(folded):
+                    yield no, span
+        if no not in hint_lines:
+            continue
         folded_line = fold(masked)
-        if _COMMAND_HINT.search(folded_line):
-            pm = _PROSE_COMMAND.search(folded_line)
-            if pm and _COMMAND_HINT.search(pm.group(1)):
-                yield no, pm.group(1).strip().rstrip("*_")
+        pm = _PROSE_COMMAND.search(folded_line) if _COMMAND_HINT.search(folded_line) else None
+        if pm and _COMMAND_HINT.search(pm.group(1)):
+            yield no, pm.group(1).strip().rstrip("*_")
 
 
 def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:

@@ -17,7 +17,20 @@ from typing import Any
 import json5
 import yaml
 from yaml.composer import Composer
+from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.parser import Parser
+from yaml.reader import Reader
+from yaml.resolver import Resolver
+from yaml.scanner import Scanner
+
+_CParser: Any
+try:  # libyaml's event parser, when PyYAML was built with it
+    from yaml._yaml import CParser as _CParserImpl
+
+    _CParser = _CParserImpl
+except ImportError:  # pragma: no cover - pure-Python PyYAML
+    _CParser = None
 
 MAX_FRONTMATTER_BYTES = 128 * 1024
 MAX_DEPTH = 48
@@ -64,12 +77,10 @@ class _BoundedComposer(Composer):
             self._depth -= 1
 
 
-class _Loader(yaml.SafeLoader, _BoundedComposer):
-    """Safe loader with bounded composition; records duplicate keys; `version` stays a string."""
+class _KeyTracking(SafeConstructor):
+    """Records duplicate keys instead of silently keeping the last; `version` stays a string."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicates: list[str] = []
+    duplicates: list[str]
 
     def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
         if not isinstance(node, MappingNode):
@@ -92,11 +103,39 @@ class _Loader(yaml.SafeLoader, _BoundedComposer):
         return out
 
 
-def _construct_map(loader: _Loader, node: Any) -> dict[Any, Any]:
+class _Loader(_BoundedComposer, Reader, Scanner, Parser, _KeyTracking, Resolver):
+    """Pure-Python safe loader with bounded composition."""
+
+    def __init__(self, stream: str) -> None:
+        Reader.__init__(self, stream)
+        Scanner.__init__(self)
+        Parser.__init__(self)
+        Composer.__init__(self)
+        SafeConstructor.__init__(self)
+        Resolver.__init__(self)
+        self.duplicates = []
+
+
+def _construct_map(loader: _KeyTracking, node: Any) -> dict[Any, Any]:
     return loader.construct_mapping(node, deep=True)
 
 
-_Loader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+_KeyTracking.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[type-var]
+
+_LOADERS: list[type[Any]] = [_Loader]
+if _CParser is not None:
+
+    class _CLoader(_BoundedComposer, _CParser, _KeyTracking, Resolver):
+        """libyaml events (≈7x faster), composed in Python so the same bounds apply."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+            self.duplicates = []
+
+    _LOADERS.insert(0, _CLoader)
 
 
 def _expanded_size(root: Node) -> int:
@@ -133,7 +172,7 @@ def _expanded_size(root: Node) -> int:
 
 def load_yaml(text: str) -> tuple[Any, list[str]]:
     """Safely load one YAML document. Raises yaml.YAMLError (incl. bound violations)."""
-    loader = _Loader(text)
+    loader = _LOADERS[0](text)
     try:
         node = loader.get_single_node()
         if node is None:

@@ -85,7 +85,16 @@ def _confusable_table() -> dict[int, str]:
 
 
 # Unicode tag characters spell ASCII invisibly ("ASCII smuggling"): reveal what they say.
+_TAG_CHARS = re.compile("[\U000e0000-\U000e007f]")
 _TAGS = {cp: (chr(cp - 0xE0000) if 0xE0020 <= cp <= 0xE007E else None) for cp in range(0xE0000, 0xE0080)}
+
+
+@lru_cache(maxsize=1)
+def _confusable_chars() -> re.Pattern[str]:
+    """Matches any table character. BMP characters go in one class (a fast bitmap in Python's
+    engine); astral ones are covered by a single range, since listing them makes the class slow."""
+    bmp = "".join(re.escape(chr(cp)) for cp in sorted(_confusable_table()) if cp <= 0xFFFF)
+    return re.compile(f"[{bmp}\U00010000-\U0010ffff]")
 
 
 def strip_invisible(text: str) -> str:
@@ -93,15 +102,21 @@ def strip_invisible(text: str) -> str:
 
 
 def fold(text: str) -> str:
-    """ASCII skeleton of `text` (same number of lines). Pure-ASCII input is returned unchanged."""
+    """ASCII skeleton of `text` (same number of lines). Pure-ASCII input is returned unchanged.
+
+    Each step runs only when its characters occur: a per-character translate of a large
+    non-ASCII document is the expensive part.
+    """
     if text.isascii():
         return text
-    out = strip_invisible(text.translate(_TAGS))
-    if not out.isascii():
+    out = text.translate(_TAGS) if _TAG_CHARS.search(text) else text
+    out = strip_invisible(out)
+    if not out.isascii() and not unicodedata.is_normalized("NFKC", out):
         # NFKC per line so that no normalisation can merge or split lines.
         out = "\n".join(unicodedata.normalize("NFKC", line) for line in out.split("\n"))
     if not out.isascii():
-        out = out.translate(_confusable_table())
+        table = _confusable_table()
+        out = _confusable_chars().sub(lambda m: table.get(ord(m.group()), m.group()), out)
     return out
 
 
@@ -134,16 +149,25 @@ def _is_disguised(token: str) -> bool:
     return word in _COMMAND_WORDS or word.startswith(("http://", "https://"))
 
 
+# Blocks holding the look-alike letters attackers use (Greek, Cyrillic, Armenian, Cherokee, Coptic,
+# Lisu, letterlike symbols, fullwidth and mathematical alphanumerics) plus invisible characters. A
+# range class keeps this prefilter fast; the exact per-token check follows.
+_SUSPECT = re.compile(
+    "[\u0370-\u058f\u13a0-\u13ff\u1d00-\u1dbf\u2100-\u214f\u2c80-\u2cff\ua4d0-\ua4ff\uff00-\uffef"
+    "\U0001d400-\U0001d7ff" + _INVISIBLE.pattern[1:]
+)
+
+
 def has_disguised_ascii(text: str) -> bool:
     """True when some token is ASCII text disguised with look-alike or invisible characters.
 
     Plain non-Latin prose (Russian, Chinese, …) does not count: only tokens whose skeleton is
     entirely ASCII while the original mixes scripts or hides invisible characters.
     """
-    if text.isascii():
+    if text.isascii() or not _SUSPECT.search(text):
         return False
     for line in text.split("\n"):
-        if line.isascii():
+        if line.isascii() or not _SUSPECT.search(line):
             continue
         for m in _TOKEN.finditer(line):
             if _is_disguised(m.group(0)):

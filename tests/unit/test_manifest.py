@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from skillscan.bundle import load_folder
 from skillscan.config import Limits
@@ -288,3 +289,29 @@ def test_findings_are_capped_per_rule(analyzer: ManifestAnalyzer, tmp_path: Path
     script = "import os\n" + "".join(f"v{i} = os.environ['VAR_NUMBER_{i}']\n" for i in range(30))
     findings = analyzer.analyze(_skill(tmp_path, {"SKILL.md": MINIMAL_SKILL_MD, "x.py": script})).findings
     assert len([f for f in findings if f.rule_id == "undeclared-env-var"]) == 10
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        "name: a\nversion: 1.10\nmetadata:\n  openclaw: {always: true, requires: {bins: [jq]}}\n",
+        "a: &x [1, 2]\nb: *x\ndup: 1\ndup: 2\n",
+        "description: >\n  folded\n  text\nlist:\n  - 1\n  - two\n",
+        "a: " + "[" * 60 + "]" * 60 + "\n",
+        "bad: [unclosed\n",
+    ],
+)
+def test_fast_and_pure_python_loaders_agree(doc: str) -> None:
+    from skillscan import frontmatter
+
+    results = []
+    for loader in {frontmatter._LOADERS[0], frontmatter._Loader}:
+        inst = loader(doc)
+        try:
+            node = inst.get_single_node()
+            results.append(("ok", inst.construct_document(node) if node else None, tuple(inst.duplicates)))
+        except yaml.YAMLError:  # both refuse, with a YAML error (bounds included)
+            results.append(("err", None, ()))
+        finally:
+            inst.dispose()
+    assert all(r == results[0] for r in results)
