@@ -198,9 +198,10 @@ def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
     hint_lines: set[int] = set()
     pos = 0
     line_no = 1
-    for m in _HINT_PREFILTER.finditer(folded_text.lower()):
-        line_no += folded_text.count("\n", pos, m.start())
-        pos = m.start()
+    lowered = folded_text.lower()  # may differ in length from folded_text: count lines in it
+    for hm in _HINT_PREFILTER.finditer(lowered):
+        line_no += lowered.count("\n", pos, hm.start())
+        pos = hm.start()
         hint_lines.add(line_no)
     in_fence: re.Pattern[str] | None = None
     for no, line in enumerate(text.split("\n"), start=1):
