@@ -84,4 +84,8 @@ def all_rules(settings: Settings) -> list[RuleMeta]:
                 )
             metas[meta.id] = meta
         analyzer.close()
+    from skillscan.manifest import inventory_rules  # findings of safe unpack (analyzer "bundle")
+
+    for meta in inventory_rules():
+        metas.setdefault(meta.id, meta)
     return sorted(metas.values(), key=lambda m: m.id)
