@@ -254,12 +254,16 @@ class DeclaredHosts:
 
     domains: frozenset[str] = frozenset()
     github_owners: frozenset[str] = frozenset()
+    subjects: frozenset[str] = frozenset()  # the tool the skill is named after ("dokku")
 
     def declares(self, url: UrlRef) -> bool:
         owner = _github_owner(url)
         if owner is not None:
             return owner in self.github_owners
-        return url.host in self.domains or registrable(url.host) in self.domains
+        if url.host in self.domains or registrable(url.host) in self.domains:
+            return True
+        # A skill named after a tool fetching from that tool's own domain (dokku -> dokku.com).
+        return _flat(registrable(url.host).split(".", 1)[0]) in self.subjects
 
     @classmethod
     def from_skill(cls, frontmatter: Mapping[str, Any] | None, owner: str | None = None) -> DeclaredHosts:
@@ -275,7 +279,13 @@ class DeclaredHosts:
                     owners.add(gh)
                 elif "." in ref.host:
                     domains.update({ref.host, registrable(ref.host)})
-        return cls(domains=frozenset(domains), github_owners=frozenset(owners))
+        name = (frontmatter or {}).get("name")
+        subjects = {_flat(name)} if isinstance(name, str) and len(_flat(name)) >= 4 else set()
+        return cls(domains=frozenset(domains), github_owners=frozenset(owners), subjects=frozenset(subjects))
+
+
+def _flat(name: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
 _DECLARING_KEYS = frozenset(

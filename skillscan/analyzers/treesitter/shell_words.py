@@ -131,6 +131,7 @@ _WGET_VALUE_OPTS = frozenset(
 )
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|([A-Za-z_][A-Za-z0-9_]{0,63}))")
 MAX_LITERAL = 4000
+_URLISH = re.compile(r"(?i)^(?:[a-z][a-z0-9+.-]{0,15}://|[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?::\d{1,5})?(?:/|$)|\d{1,10}(?:\.\d{1,10}){0,3}(?::\d{1,5})?/)")
 
 
 def text(node: Node) -> str:
@@ -297,8 +298,8 @@ def fetch_targets(cmd: Cmd, env: Mapping[str, str]) -> tuple[list[str], str | No
                     remote_name, stdout = True, False
         elif a == "-" and wget:
             pass
-        elif a and not a.startswith("-"):
-            urls.append(a)
+        elif a and not a.startswith("-") and (_URLISH.match(a) or "$" in a):
+            urls.append(a)  # a URL, a bare host curl would fetch, or one computed from variables
         i += 1
     if urls and out_file is None and (remote_name or (wget and not stdout)):
         out_file = urls[-1].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1] or None
