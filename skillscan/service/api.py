@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -145,6 +146,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if context is not None:  # with a broker, unfinished jobs are still in its queue
+            threading.Thread(target=context.warm, name="scanner-warmup", daemon=True).start()
             n = jobs.resume_unfinished()
             if n:
                 log.info("resumed %d unfinished scan jobs", n)
@@ -172,7 +174,13 @@ def _routes(app: FastAPI) -> None:
             db = "ok"
         except Exception:
             db = "unavailable"
-        return {"status": "ok" if db == "ok" else "degraded", "version": __version__, "store": db}
+        scanner = "remote" if st.context is None else "ready" if st.context.ready.is_set() else "warming"
+        return {
+            "status": "ok" if db == "ok" else "degraded",
+            "version": __version__,
+            "store": db,
+            "scanner": scanner,
+        }
 
     @app.get("/openapi.json", include_in_schema=False)
     def openapi(request: Request, who: Principal = Auth) -> JSONResponse:

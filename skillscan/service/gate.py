@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
     Log = Callable[[str], None]
 
-_LOCAL_RESERVE_S = 3.5  # time kept back for a local scan after the service path
+_LOCAL_RESERVE_S = 4.0  # time kept back for a local scan after the service path
 _MiB = 1024 * 1024
 _TRUE = {"1", "true", "yes", "on"}
 

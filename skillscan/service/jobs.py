@@ -54,6 +54,19 @@ class ScanContext:
     _scanner: Any = None
     _digest: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def warm(self) -> None:
+        """Build the scanner and run it once on a tiny skill, so the first real scan is a warm one."""
+        try:
+            from skillscan.bundle import load_zip_bytes
+
+            _ = self.ruleset
+            self.scan(load_zip_bytes(_warmup_zip(), "warmup.zip", self.settings.limits))
+        except Exception:  # a scanner that cannot start fails the jobs, with the reason, later
+            log.exception("scanner warm-up failed")
+        finally:
+            self.ready.set()
 
     def scan(self, skill: Skill) -> ScanReport:
         with self._lock:  # one scan at a time per scanner; analyzers keep per-process state
@@ -133,6 +146,20 @@ def _run(job: Job, ctx: ScanContext) -> int:
 
     ctx.records.save_excerpts(scan_id, {k: list(v) for k, v in excerpts_for(skill, report.findings).items()})
     return scan_id
+
+
+def _warmup_zip() -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr(
+            "SKILL.md", "---\nname: warmup\ndescription: Warm-up.\n---\n\n# Warm-up\n\nRun `echo ok`.\n"
+        )
+        zf.writestr("scripts/run.py", "print('ok')\n")
+        zf.writestr("scripts/run.sh", "#!/bin/sh\necho ok\n")
+    return buf.getvalue()
 
 
 class InProcessDispatcher:

@@ -89,6 +89,9 @@ def start_server(settings: Settings) -> LiveServer:
         if not thread.is_alive() or time.monotonic() > deadline:
             raise RuntimeError("uvicorn did not start")
         time.sleep(0.02)
+    context = app.state.skillscan.context
+    if context is not None and not context.ready.wait(60):  # scans in tests start warm, as in production
+        raise RuntimeError("the scanner did not warm up")
     return LiveServer(f"http://127.0.0.1:{port}", app, settings, server, thread)
 
 
@@ -140,4 +143,8 @@ def gate_env(tmp_path: Path) -> dict[str, str]:
     """Environment for a gate subprocess: no service unless a test adds one, private data dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLSCAN_")}
     env["SKILLSCAN_DATA_DIR"] = str(tmp_path / "gate-data")
+    # OpenClaw's 10 s is for an idle machine; CI shares two cores, so tests give scans room
+    # (the deadline itself is tested with a tiny budget).
+    env["SKILLSCAN_GATE_TIMEOUT_S"] = "45"
+    env["SKILLSCAN_GATE_SERVICE_BUDGET_S"] = "30"
     return env

