@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from skillscan.archive import nested_archive_files
 from skillscan.config import Limits
 from skillscan.errors import BundleError
 from skillscan.extract import build_virtual_files
@@ -142,8 +143,12 @@ def assemble(
             fm_data = parse_frontmatter(md.text).data
     fingerprint = bundle_fingerprint({f.path: f.sha256 for f in real if f.path not in collected.unpublished})
     ident = _identity(identity, _read_meta(collected.members), fm_data, default_slug, fingerprint)
+    nested, nested_findings, nested_errors = nested_archive_files(
+        real, limits, limits.max_total_bytes - collected.total
+    )
+    errors.extend(nested_errors)
     try:
-        virtual, verrors = build_virtual_files(real, limits)
+        virtual, verrors = build_virtual_files(real, limits, nested)
     except RecursionError:  # defensive: a decoder on pathological input; never crash the scan
         virtual, verrors = [], [ScanError(ANALYZER, skill_md, "virtual file extraction failed (recursion)")]
     errors.extend(verrors)
@@ -152,7 +157,7 @@ def assemble(
         identity=ident,
         files=(*real, *virtual),
         errors=tuple(errors),
-        findings=tuple(collected.findings),
+        findings=(*collected.findings, *nested_findings),
         frontmatter=fm_data,
         zip_sha256=zip_sha256,
     )

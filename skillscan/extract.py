@@ -15,8 +15,8 @@ Everything is bounded by `Limits` (``max_virtual_files``, ``max_decoded_bytes``,
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
 
 from skillscan.config import Limits
 from skillscan.decode import find_payloads
@@ -264,14 +264,26 @@ def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
         out.append(
             _virtual(path, kind, text, VirtualOrigin.INLINE_CODE, md.path, line_map[0], line_map=line_map)
         )
-    return out
+    return [_pin_to(md, vf) for vf in out] if md.virtual is not None else out
+
+
+def _pin_to(parent: SkillFile, vf: SkillFile) -> SkillFile:
+    """A child of a virtual file (an archive member) points where its parent points."""
+    return replace(
+        vf,
+        origin_path=parent.real_path,
+        pinned=True,
+        line_offset=parent.line_offset if parent.pinned else 0,
+        line_map=None,
+        depth=parent.depth,
+    )
 
 
 def normalized_copy(f: SkillFile) -> SkillFile | None:
     """A folded copy of a real text file that disguises ASCII words, else None."""
     if f.text is None or f.kind is FileKind.BINARY or not has_disguised_ascii(f.text):
         return None
-    return _virtual(
+    copy = _virtual(
         f"{f.path}#normalized.{_EXT.get(f.kind, 'txt')}",
         f.kind,
         fold(f.text),
@@ -279,6 +291,7 @@ def normalized_copy(f: SkillFile) -> SkillFile | None:
         f.path,
         0,
     )
+    return _pin_to(f, copy) if f.virtual is not None else copy
 
 
 def decoded_files(f: SkillFile, limits: Limits, seen: set[str]) -> Iterator[SkillFile]:
@@ -325,20 +338,28 @@ def decoded_files(f: SkillFile, limits: Limits, seen: set[str]) -> Iterator[Skil
             queue.append(vf)
 
 
-def build_virtual_files(real: list[SkillFile], limits: Limits) -> tuple[list[SkillFile], list[ScanError]]:
-    """All virtual files of a skill, bounded by ``limits.max_virtual_files``."""
+def build_virtual_files(
+    real: list[SkillFile], limits: Limits, extra: Sequence[SkillFile] = ()
+) -> tuple[list[SkillFile], list[ScanError]]:
+    """All virtual files of a skill, bounded by ``limits.max_virtual_files``.
+
+    `extra` are virtual files made elsewhere (archive members): they come first, count toward the
+    bound, and are sources for code blocks and payloads like real files.
+    """
     out: list[SkillFile] = []
     errors: list[ScanError] = []
     seen: set[str] = set()
+    sources = [*real, *extra]
 
     def generate() -> Iterator[SkillFile]:
-        for f in real:
+        yield from extra
+        for f in sources:
             if f.kind is FileKind.MARKDOWN:
                 yield from markdown_virtual_files(f)
             copy = normalized_copy(f)
             if copy is not None:
                 yield copy
-        for f in real:
+        for f in sources:
             yield from decoded_files(f, limits, seen)
 
     for vf in generate():
