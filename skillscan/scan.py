@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 import time
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
@@ -22,10 +24,8 @@ BATCH_SIZE = 200  # skills per analyzer batch: one Semgrep call each, memory bou
 
 
 def default_analyzers(settings: Settings) -> list[Analyzer]:
-    """Every engine, in report order. Reputation joins only when a VirusTotal key is configured."""
-    from skillscan.analyzers.hosts import HostsAnalyzer
-    from skillscan.analyzers.prompt import PromptAnalyzer
-    from skillscan.analyzers.reputation import build_reputation_analyzer
+    """Every engine, in report order. Engines whose module is not installed are left out;
+    reputation joins only when configured (a VirusTotal key)."""
     from skillscan.analyzers.semgrep import SemgrepAnalyzer
     from skillscan.analyzers.treesitter import TreeSitterAnalyzer
     from skillscan.analyzers.yara import YaraAnalyzer
@@ -36,13 +36,29 @@ def default_analyzers(settings: Settings) -> list[Analyzer]:
         YaraAnalyzer(settings),
         SemgrepAnalyzer(settings),
         TreeSitterAnalyzer(),
-        PromptAnalyzer(),
-        HostsAnalyzer(),
     ]
-    reputation = build_reputation_analyzer(settings)
+    for module, attr in (("prompt", "PromptAnalyzer"), ("hosts", "HostsAnalyzer")):
+        factory = _optional(f"skillscan.analyzers.{module}", attr)
+        engine = factory() if factory is not None else None
+        if engine is not None:
+            analyzers.append(engine)
+    build_reputation = _optional("skillscan.analyzers.reputation", "build_reputation_analyzer")
+    reputation = build_reputation(settings) if build_reputation is not None else None
     if reputation is not None:
         analyzers.append(reputation)
     return analyzers
+
+
+def _optional(module: str, attr: str) -> Callable[..., Analyzer | None] | None:
+    """An engine's factory when its module exists; any other import failure is a real bug."""
+    try:
+        found = importlib.import_module(module)
+    except ModuleNotFoundError as e:
+        if e.name == module:
+            return None
+        raise
+    factory: Callable[..., Analyzer | None] | None = getattr(found, attr, None)
+    return factory
 
 
 class Scanner:
@@ -110,29 +126,35 @@ class Scanner:
     def _run_analyzers(
         self, skills: Sequence[Skill]
     ) -> tuple[dict[str, list[AnalysisResult]], dict[str, float]]:
-        timeout = self.settings.limits.analyzer_timeout_s + 0.5 * len(skills)
+        """Every analyzer in its own daemon thread, each waited for within its budget. A hung
+        engine cannot be killed from Python: its thread is abandoned (daemon threads never hold
+        up process exit) and its result becomes a ScanError for every skill of the batch."""
+        base = self.settings.limits.analyzer_timeout_s + 0.5 * len(skills)
+        started = time.monotonic()
+        running: list[tuple[str, float, Future[tuple[list[AnalysisResult], float]]]] = []
+        for analyzer in self.analyzers:
+            future: Future[tuple[list[AnalysisResult], float]] = Future()
+            threading.Thread(
+                target=_run_into,
+                args=(future, analyzer, skills),
+                name=f"analyzer-{analyzer.name}",
+                daemon=True,
+            ).start()
+            running.append((analyzer.name, max(base, _own_budget(analyzer, len(skills))), future))
         results: dict[str, list[AnalysisResult]] = {}
         timings: dict[str, float] = {}
-        pool = ThreadPoolExecutor(max_workers=len(self.analyzers), thread_name_prefix="analyzer")
-        try:
-            started = time.monotonic()
-            futures: dict[str, Future[tuple[list[AnalysisResult], float]]] = {
-                a.name: pool.submit(_timed, a, skills) for a in self.analyzers
-            }
-            for name, future in futures.items():
-                remaining = max(0.0, timeout - (time.monotonic() - started))
-                try:
-                    per_skill, elapsed = future.result(timeout=remaining)
-                    if len(per_skill) != len(skills):
-                        raise SkillscanError(f"returned {len(per_skill)} results for {len(skills)} skills")
-                    results[name], timings[name] = per_skill, elapsed
-                except FutureTimeout:
-                    results[name] = _failed(skills, name, f"timed out after {timeout:.0f} s")
-                except Exception as e:  # an engine bug must cost a verdict, never the scan
-                    results[name] = _failed(skills, name, f"{type(e).__name__}: {e}")
-        finally:
-            # A hung engine thread cannot be killed; it is abandoned and its result ignored.
-            pool.shutdown(wait=False, cancel_futures=True)
+        for name, budget, future in running:
+            remaining = max(0.0, budget - (time.monotonic() - started))
+            try:
+                per_skill, elapsed = future.result(timeout=remaining)
+                if len(per_skill) != len(skills):
+                    raise SkillscanError(f"returned {len(per_skill)} results for {len(skills)} skills")
+                results[name], timings[name] = per_skill, elapsed
+            except FutureTimeout:
+                results[name] = _failed(skills, name, f"timed out after {budget:.0f} s")
+                timings[name] = time.monotonic() - started
+            except Exception as e:  # an engine bug must cost a verdict, never the scan
+                results[name] = _failed(skills, name, f"{type(e).__name__}: {e}")
         return results, timings
 
     def _report(
@@ -163,10 +185,25 @@ class Scanner:
         )
 
 
-def _timed(analyzer: Analyzer, skills: Sequence[Skill]) -> tuple[list[AnalysisResult], float]:
+def _run_into(
+    future: Future[tuple[list[AnalysisResult], float]], analyzer: Analyzer, skills: Sequence[Skill]
+) -> None:
+    if not future.set_running_or_notify_cancel():
+        return
     start = time.monotonic()
-    out = analyzer.analyze_batch(skills)
-    return out, time.monotonic() - start
+    try:
+        out = analyzer.analyze_batch(skills)
+    except BaseException as e:  # delivered to the waiting scanner, which records it
+        future.set_exception(e)
+    else:
+        future.set_result((out, time.monotonic() - start))
+
+
+def _own_budget(analyzer: Analyzer, n_skills: int) -> float:
+    """An engine that enforces its own wall clock (Semgrep kills its process group) says how long
+    that is, so the scanner waits for its clean timeout instead of abandoning a live tool."""
+    budget = getattr(analyzer, "budget_s", None)
+    return float(budget(n_skills)) if callable(budget) else 0.0
 
 
 def _failed(skills: Sequence[Skill], analyzer: str, detail: str) -> list[AnalysisResult]:

@@ -38,6 +38,22 @@ _SUFFIX = {
     FileKind.JSON: ".json",
     FileKind.YAML: ".yaml",
 }
+# Semgrep language names → the file kinds they apply to; `generic`/`regex` rules see every text kind.
+_LANGUAGE_KINDS: dict[str, frozenset[FileKind]] = {
+    "python": frozenset({FileKind.PYTHON}),
+    "py": frozenset({FileKind.PYTHON}),
+    "javascript": frozenset({FileKind.JAVASCRIPT}),
+    "js": frozenset({FileKind.JAVASCRIPT}),
+    "typescript": frozenset({FileKind.TYPESCRIPT}),
+    "ts": frozenset({FileKind.TYPESCRIPT}),
+    "bash": frozenset({FileKind.SHELL}),
+    "sh": frozenset({FileKind.SHELL}),
+    "powershell": frozenset({FileKind.POWERSHELL}),
+    "json": frozenset({FileKind.JSON}),
+    "yaml": frozenset({FileKind.YAML}),
+    "generic": frozenset(_SUFFIX),
+    "regex": frozenset(_SUFFIX),
+}
 HARDENING_FLAGS = (
     "--metrics=off",
     "--disable-version-check",
@@ -69,6 +85,7 @@ class SemgrepAnalyzer(Analyzer):
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._rule_files = semgrep_rule_files(settings)
+        self._kinds: set[FileKind] = set()
         self._metas = {m.id: m for m in (self._load_meta(p) for p in self._rule_files)}
 
     def _load_meta(self, path: Path) -> RuleMeta:
@@ -79,12 +96,20 @@ class SemgrepAnalyzer(Analyzer):
             raise RuleError(f"{path}: expected one semgrep rule: {e}") from e
         if rule.get("id") != path.stem:
             raise RuleError(f"{path}: rule id {rule.get('id')!r} must equal the file name")
+        for lang in rule.get("languages") or ():
+            if lang not in _LANGUAGE_KINDS:
+                raise RuleError(f"{path}: language {lang!r} is not one skillscan feeds to semgrep")
+            self._kinds |= _LANGUAGE_KINDS[lang]
         return meta_from_mapping(
             path.stem, ENGINE, {"id": path.stem, **(rule.get("metadata") or {})}, str(path)
         )
 
     def rules(self) -> Sequence[RuleMeta]:
         return list(self._metas.values())
+
+    def budget_s(self, n_skills: int) -> float:
+        """The scanner waits this long: semgrep's own wall clock plus time to write and split."""
+        return self._settings.limits.semgrep_timeout_s + 10.0 + 0.05 * n_skills
 
     def analyze(self, skill: Skill) -> AnalysisResult:
         return self.analyze_batch([skill])[0]
@@ -94,7 +119,8 @@ class SemgrepAnalyzer(Analyzer):
             _Target(i, f)
             for i, skill in enumerate(skills)
             for f in skill.files
-            if f.text is not None and f.kind in _SUFFIX and f.text.strip()
+            # Only files some rule can match: a skill of Markdown and shell costs no semgrep start-up.
+            if f.text is not None and f.kind in self._kinds and f.text.strip()
         ]
         if not self._metas or not targets:
             return [AnalysisResult() for _ in skills]
@@ -187,9 +213,9 @@ class SemgrepAnalyzer(Analyzer):
             # Per-file timeouts and parse failures: recorded so a file semgrep gave up on is not
             # mistaken for a clean one. Syntax errors in skill files are common and harmless.
             if str(err.get("type", "")).lower().startswith(("timeout", "out of memory")):
-                for p in (
-                    (err.get("spans") and [s.get("file", "") for s in err["spans"]]) or [err.get("path", "")]
-                ):
+                for p in (err.get("spans") and [s.get("file", "") for s in err["spans"]]) or [
+                    err.get("path", "")
+                ]:
                     target = by_name.get(_relative(p))
                     if target is not None:
                         errors[target.skill_index].append(
