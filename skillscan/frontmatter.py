@@ -120,7 +120,19 @@ def _construct_map(loader: _KeyTracking, node: Any) -> dict[Any, Any]:
     return loader.construct_mapping(node, deep=True)
 
 
+def _construct_plain(loader: _KeyTracking, node: Any) -> Any:
+    return loader.construct_scalar(node) if isinstance(node, ScalarNode) else None
+
+
+def _construct_set(loader: _KeyTracking, node: Any) -> list[Any]:
+    return sorted(map(str, loader.construct_mapping(node, deep=True)))
+
+
 _KeyTracking.add_constructor("tag:yaml.org,2002:map", _construct_map)  # type: ignore[type-var]
+# Keep the data JSON-shaped: dates and binary stay their literal text, sets become lists.
+_KeyTracking.add_constructor("tag:yaml.org,2002:timestamp", _construct_plain)  # type: ignore[type-var]
+_KeyTracking.add_constructor("tag:yaml.org,2002:binary", _construct_plain)  # type: ignore[type-var]
+_KeyTracking.add_constructor("tag:yaml.org,2002:set", _construct_set)  # type: ignore[type-var]
 
 _LOADERS: list[type[Any]] = [_Loader]
 if _CParser is not None:

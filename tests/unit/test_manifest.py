@@ -315,3 +315,11 @@ def test_fast_and_pure_python_loaders_agree(doc: str) -> None:
         finally:
             inst.dispose()
     assert all(r == results[0] for r in results)
+
+
+def test_frontmatter_data_is_json_shaped() -> None:
+    import json
+
+    fm = parse_frontmatter("---\nd: 2024-01-01\nb: !!binary aGVsbG8=\ns: !!set {a, b}\n---\n")
+    assert fm.data == {"d": "2024-01-01", "b": "aGVsbG8=", "s": ["a", "b"]}
+    json.dumps(fm.data)
