@@ -89,7 +89,8 @@ def test_scanner_routes_clawhub_references(settings: Settings) -> None:
     scan = pytest.importorskip("skillscan.scan")
     if not hasattr(scan, "Scanner"):
         pytest.skip("skillscan.scan.Scanner is not available yet")
-    reports = scan.Scanner(settings).scan_paths(["clawhub:@local/weather@1.1.0"])
+    with scan.Scanner(settings, analyzers=[]) as scanner:  # routing only; test_cli runs the full scan
+        reports = scanner.scan_paths(["clawhub:@local/weather@1.1.0"])
     assert len(reports) == 1
     report = reports[0]
     assert (report.skill.owner, report.skill.slug, report.skill.version) == ("local", "weather", "1.1.0")
