@@ -9,7 +9,7 @@ import yara
 
 from skillscan.analyzers.interface import Analyzer
 from skillscan.config import Settings
-from skillscan.errors import AnalyzerError, RuleError
+from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, Finding, RuleMeta, ScanError, Skill, SkillFile
 from skillscan.rules import meta_from_mapping, yara_rule_files
 
@@ -20,25 +20,26 @@ MAX_EVIDENCE = 200
 class YaraAnalyzer(Analyzer):
     name = ENGINE
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, strict: bool = False) -> None:
         self._files = yara_rule_files(settings)
-        self._metas = {m.id: m for m in (self._load_meta(p) for p in self._files)}
+        self._strict = strict  # warnings (e.g. slow regexes) as errors: on in the rule tests
         self._compiled: yara.Rules | None = None
         self._compiled_pid = -1
+        self._metas = self._load_metas(self._rules())
 
-    def _load_meta(self, path: os.PathLike[str]) -> RuleMeta:
-        try:
-            rules = list(yara.compile(filepath=os.fspath(path), error_on_warning=True))
-        except yara.Error as e:
-            raise RuleError(f"{path}: {e}") from e
-        public = [r for r in rules if not r.is_private]
-        if len(public) != 1:
-            raise RuleError(f"{path}: expected one public rule, found {len(public)}")
-        rule = public[0]
-        stem = os.path.basename(os.fspath(path))[: -len(".yar")]
-        if rule.identifier != stem.replace("-", "_"):
-            raise RuleError(f"{path}: rule name {rule.identifier!r} must be {stem.replace('-', '_')!r}")
-        return meta_from_mapping(stem, ENGINE, rule.meta, os.fspath(path))
+    def _load_metas(self, compiled: yara.Rules | None) -> dict[str, RuleMeta]:
+        """One public rule per file, named after the file, with valid metadata."""
+        public = {r.identifier: r for r in compiled or () if not r.is_private}
+        expected = {p.stem.replace("-", "_"): p for p in self._files}
+        stray = sorted(set(public) - set(expected))
+        if stray:
+            raise RuleError(f"YARA public rules not named after their file: {', '.join(stray)}")
+        metas = {}
+        for identifier, path in expected.items():
+            if identifier not in public:
+                raise RuleError(f"{path}: expected one public rule named {identifier!r}")
+            metas[path.stem] = meta_from_mapping(path.stem, ENGINE, public[identifier].meta, os.fspath(path))
+        return metas
 
     def _rules(self) -> yara.Rules | None:
         # Compiled once per process; a forked worker compiles its own copy (libyara state is not
@@ -48,9 +49,9 @@ class YaraAnalyzer(Analyzer):
         if self._compiled is None or self._compiled_pid != os.getpid():
             filepaths = {p.stem: os.fspath(p) for p in self._files}
             try:
-                self._compiled = yara.compile(filepaths=filepaths)
+                self._compiled = yara.compile(filepaths=filepaths, error_on_warning=self._strict)
             except yara.Error as e:
-                raise AnalyzerError(f"YARA rules failed to compile: {e}") from e
+                raise RuleError(f"YARA rules failed to compile: {e}") from e
             self._compiled_pid = os.getpid()
         return self._compiled
 

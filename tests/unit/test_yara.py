@@ -81,6 +81,6 @@ def test_rule_name_must_match_file(tmp_path: Path) -> None:
 
 
 def test_shipped_rules_compile_with_warnings_as_errors() -> None:
-    analyzer = YaraAnalyzer(Settings())
+    analyzer = YaraAnalyzer(Settings(), strict=True)
     assert analyzer.rules(), "no YARA rules shipped"
     assert all(m.engine == "yara" for m in analyzer.rules())
