@@ -24,7 +24,7 @@ from skillscan.extract import build_virtual_files
 from skillscan.frontmatter import parse_frontmatter
 from skillscan.hashing import bundle_fingerprint, sha256_hex
 from skillscan.inventory import classify
-from skillscan.models import ScanError, Skill, SkillFile, SkillIdentity
+from skillscan.models import FileKind, ScanError, Skill, SkillFile, SkillIdentity
 from skillscan.unpack import ANALYZER, Collected, read_folder, read_zip
 
 SKILL_MD_NAMES = ("skill.md", "skills.md")  # compared case-insensitively; SKILL.md preferred
@@ -135,6 +135,16 @@ def assemble(
             )
         )
     errors = list(collected.errors)
+    # Instructions and scripts too large to parse got byte rules only: the analysis is incomplete.
+    errors.extend(
+        ScanError(
+            ANALYZER,
+            f.path,
+            f"{f.size} bytes, over the {limits.max_text_bytes}-byte text limit: only byte-level rules (YARA) ran",
+        )
+        for f in real
+        if f.text is None and (f.kind is FileKind.MARKDOWN or f.kind.is_script)
+    )
     skill_md = primary_skill_md([f.path for f in real])
     fm_data = None
     if skill_md is not None:

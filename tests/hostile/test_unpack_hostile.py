@@ -245,6 +245,8 @@ def test_ten_megabyte_single_line(tmp_path: Path) -> None:
     one = skill.file("one.sh")
     assert one is not None and one.kind is FileKind.SHELL and one.text is None  # bytes only (YARA)
     assert one.size == len(line)
+    # text analysis was skipped for the instructions and the script: never a silent clean
+    assert {e.path for e in skill.errors} == {"SKILL.md", "one.sh"}
 
 
 def test_file_over_the_size_limit(tmp_path: Path) -> None:
