@@ -350,6 +350,7 @@ def build_virtual_files(
     errors: list[ScanError] = []
     seen: set[str] = set()
     sources = [*real, *extra]
+    used = {f.path for f in real}
 
     def generate() -> Iterator[SkillFile]:
         yield from extra
@@ -373,5 +374,11 @@ def build_virtual_files(
                 )
             )
             break
+        if vf.path in used:  # two payloads on one line: keep every virtual path unique
+            n = 2
+            while f"{vf.path}~{n}" in used:
+                n += 1
+            vf = replace(vf, path=f"{vf.path}~{n}")
+        used.add(vf.path)
         out.append(vf)
     return out, errors

