@@ -24,7 +24,17 @@ from skillscan.extract import build_virtual_files
 from skillscan.frontmatter import parse_frontmatter
 from skillscan.hashing import bundle_fingerprint, sha256_hex
 from skillscan.inventory import classify
-from skillscan.models import FileKind, ScanError, Skill, SkillFile, SkillIdentity
+from skillscan.models import (
+    Category,
+    Confidence,
+    FileKind,
+    Finding,
+    ScanError,
+    Severity,
+    Skill,
+    SkillFile,
+    SkillIdentity,
+)
 from skillscan.unpack import ANALYZER, Collected, read_folder, read_zip
 
 SKILL_MD_NAMES = ("skill.md", "skills.md")  # compared case-insensitively; SKILL.md preferred
@@ -201,9 +211,22 @@ def _is_skill_root(path: Path) -> bool:
         return False
 
 
-def find_skill_roots(path: Path) -> list[Path]:
-    """Skill folders (holding a SKILL.md) under `path`, not descending into a found skill."""
+def _links_to_skill(entry: os.DirEntry[str]) -> bool:
+    """A symlink whose target is a folder holding a SKILL.md (checked with a stat, not read)."""
+    try:
+        return (
+            entry.is_symlink()
+            and entry.is_dir()
+            and any((Path(entry.path) / n).is_file() for n in ("SKILL.md", "skill.md"))
+        )
+    except OSError:
+        return False
+
+
+def _discover(path: Path) -> tuple[list[Path], list[Path]]:
+    """(skill folders, symlinks to skill folders) under `path`; never descends into a skill."""
     roots: list[Path] = []
+    linked: list[Path] = []
     queue: list[tuple[Path, int]] = [(path, 0)]
     visited = 0
     while queue and visited < _MAX_DISCOVERY_DIRS:
@@ -216,11 +239,43 @@ def find_skill_roots(path: Path) -> list[Path]:
             continue
         try:
             with os.scandir(cur) as it:
-                subdirs = sorted(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+                entries = sorted(it, key=lambda e: e.name)
         except OSError:
             continue
-        queue.extend((d, depth + 1) for d in subdirs if d.name != ".git")
-    return sorted(roots)
+        for e in entries:
+            if _links_to_skill(e):
+                linked.append(Path(e.path))
+            elif e.name != ".git" and e.is_dir(follow_symlinks=False):
+                queue.append((Path(e.path), depth + 1))
+    return sorted(roots), sorted(linked)
+
+
+def find_skill_roots(path: Path) -> list[Path]:
+    """Skill folders (holding a SKILL.md) under `path`, not descending into a found skill."""
+    return _discover(path)[0]
+
+
+def _linked_skill(link: Path, source: str) -> Skill:
+    """A symlinked skill folder inside a folder of skills: reported, never followed."""
+    target = os.readlink(link)
+    finding = Finding(
+        rule_id="bundle-symlink",
+        analyzer=ANALYZER,
+        category=Category.SUPPLY_CHAIN,
+        severity=Severity.MEDIUM,
+        path=link.name,
+        line=None,
+        message="skill folder is a symbolic link; not followed, so this skill was not analysed",
+        evidence=f"{link.name} -> {target}"[:200],
+        confidence=Confidence.HIGH,
+    )
+    return Skill(
+        source=source,
+        identity=SkillIdentity(slug=link.name),
+        files=(),
+        errors=(ScanError(ANALYZER, None, "symbolic link to a skill folder; not followed"),),
+        findings=(finding,),
+    )
 
 
 def _load_zip_file(path: Path, source: str, limits: Limits) -> Skill:
@@ -267,7 +322,9 @@ def load_skills(path: str | Path, limits: Limits) -> list[Skill]:
         raise BundleError(f"{given}: no such file or folder")
     if _is_skill_root(p):
         return [load_folder(p, limits, source=given)]
-    skills = [load_folder(r, limits, source=str(p / r.relative_to(p))) for r in find_skill_roots(p)]
+    roots, linked = _discover(p)
+    skills = [load_folder(r, limits, source=str(p / r.relative_to(p))) for r in roots]
+    skills.extend(_linked_skill(link, str(p / link.relative_to(p))) for link in linked)
     try:
         with os.scandir(p) as it:
             zips = sorted(

@@ -159,12 +159,19 @@ def test_folder_of_skills_and_zips(tmp_path: Path) -> None:
     assert skills[2].zip_sha256 is not None
 
 
-def test_find_skill_roots_does_not_follow_symlinks(tmp_path: Path) -> None:
-    _write(tmp_path / "outside", {"SKILL.md": SKILL_MD})
+def test_symlinked_skill_folders_are_reported_not_followed(tmp_path: Path) -> None:
+    _write(tmp_path / "outside", {"SKILL.md": SKILL_MD, "run.py": "print(1)\n"})
+    _write(tmp_path / "elsewhere" / "deep", {"SKILL.md": SKILL_MD})
     parent = tmp_path / "p"
-    parent.mkdir()
+    _write(parent / "real", {"SKILL.md": SKILL_MD})
     (parent / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
-    assert find_skill_roots(parent) == []
+    (parent / "tree").symlink_to(tmp_path / "elsewhere", target_is_directory=True)  # no SKILL.md at its top
+    assert find_skill_roots(parent) == [parent / "real"]
+    skills = load_skills(parent, Limits())
+    assert [s.source for s in skills] == [str(parent / "real"), str(parent / "link")]
+    linked = skills[1]
+    assert linked.files == () and linked.errors
+    assert [f.rule_id for f in linked.findings] == ["bundle-symlink"]
 
 
 def test_unusable_paths_raise_bundle_error(tmp_path: Path) -> None:
