@@ -33,6 +33,8 @@ def _check_skill(skill: Skill) -> None:
         assert ".." not in f.path.split("/")
         assert len(f.path) <= LIMITS.max_path_length
         assert f.sha256 == sha256_hex(f.data)
+    every = [f.path for f in skill.files]
+    assert len(every) == len(set(every))
     for f in skill.files:
         if f.virtual is not None:
             assert f.real_path in paths
