@@ -69,6 +69,45 @@ def skill_with(path: str, kind: FileKind, text: str) -> Skill:
             "const cp = require('child_process');\ncp.exec(`ls ${dir}`);\n",
             "js-child-process-dynamic",
         ),
+        # aliases and call names built from strings are followed
+        (
+            "a.py",
+            FileKind.PYTHON,
+            "import subprocess as sp\nsp.Popen(c, shell=1)\n",
+            "python-shell-command-dynamic",
+        ),
+        ("a.py", FileKind.PYTHON, "from os import system as s\ns(cmd)\n", "python-shell-command-dynamic"),
+        (
+            "a.py",
+            FileKind.PYTHON,
+            "import os\ngetattr(os, 'sys' + 'tem')(cmd)\n",
+            "python-shell-command-dynamic",
+        ),
+        ("a.py", FileKind.PYTHON, "x = 1\n__import__('os').popen(c)\n", "python-shell-command-dynamic"),
+        (
+            "a.py",
+            FileKind.PYTHON,
+            "import subprocess\nsubprocess.getoutput(c)\n",
+            "python-shell-command-dynamic",
+        ),
+        (
+            "a.ts",
+            FileKind.TYPESCRIPT,
+            "import { execSync as run } from 'node:child_process';\nrun('tar ' + archive);\n",
+            "js-child-process-dynamic",
+        ),
+        (
+            "a.js",
+            FileKind.JAVASCRIPT,
+            "const { spawn } = require('child_process');\nspawn(cmd, { shell: true });\n",
+            "js-child-process-dynamic",
+        ),
+        (
+            "a.js",
+            FileKind.JAVASCRIPT,
+            "// child_process\nrequire('child_process').exec(cmd);\n",
+            "js-child-process-dynamic",
+        ),
     ],
 )
 def test_dangerous_calls_fire(path: str, kind: FileKind, text: str, rule: str) -> None:
@@ -87,6 +126,11 @@ def test_dangerous_calls_fire(path: str, kind: FileKind, text: str, rule: str) -
             FileKind.JAVASCRIPT,
             "const m = /x/.exec(s);\nrequire('child_process').execFile('git', ['log']);\n",
         ),
+        ("a.py", FileKind.PYTHON, "import re\npattern = re.compile(expr)\n"),
+        ("a.py", FileKind.PYTHON, "import os\nos.system(chr(108) + chr(115))\n"),
+        ("a.py", FileKind.PYTHON, "import subprocess\nsubprocess.run(cmd, shell=False)\n"),
+        ("a.js", FileKind.JAVASCRIPT, "const { spawn } = require('child_process');\nspawn(cmd, ['-v']);\n"),
+        ("a.js", FileKind.JAVASCRIPT, "const db = open();\ndb.exec(sql); // not child_process\n"),
     ],
 )
 def test_dangerous_calls_quiet_on_safe_shapes(path: str, kind: FileKind, text: str) -> None:
@@ -104,3 +148,82 @@ def test_rule_metadata_is_data() -> None:
 def test_broken_source_does_not_crash() -> None:
     result = TreeSitterAnalyzer().analyze(skill_with("a.py", FileKind.PYTHON, "def (:\n  ))) exec(x\n\x00"))
     assert not result.errors
+
+
+def test_nodes_dispatched_once_in_document_order() -> None:
+    from skillscan.analyzers.treesitter import FileContext, NodeDispatcher, SkillContext
+    from skillscan.analyzers.treesitter.registry import Hit
+
+    class Recorder:
+        languages = frozenset({FileKind.PYTHON})
+        node_types = frozenset({"call", "string"})
+        needles = ()
+
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, int]] = []
+
+        def visit(self, node, ctx):  # type: ignore[no-untyped-def]
+            self.seen.append((node.type, node.start_byte))
+            return [Hit("x", node.start_point[0] + 1, node.type)]
+
+    rec = Recorder()
+    skill = skill_with("a.py", FileKind.PYTHON, "f(g('a'))\nh()\n")
+    ctx = SkillContext(skill=skill, catalog=None)  # type: ignore[arg-type]
+    hits = list(NodeDispatcher([rec]).run(FileContext(file=skill.files[0], skill=ctx)))
+    assert rec.seen == [("call", 0), ("call", 2), ("string", 4), ("call", 10)]
+    assert [h.line for h in hits] == [1, 1, 1, 2]
+
+
+def test_needles_skip_files_that_cannot_match() -> None:
+    from skillscan.analyzers.treesitter import FileContext, NodeDispatcher, SkillContext
+
+    class Never:
+        languages = frozenset({FileKind.PYTHON})
+        node_types = frozenset({"call"})
+        needles = ("child_process",)
+
+        def visit(self, node, ctx):  # type: ignore[no-untyped-def]
+            raise AssertionError("visited a file without its needle")
+
+    skill = skill_with("a.py", FileKind.PYTHON, "print(1)\n")
+    ctx = SkillContext(skill=skill, catalog=None)  # type: ignore[arg-type]
+    assert list(NodeDispatcher([Never()]).run(FileContext(file=skill.files[0], skill=ctx))) == []
+
+
+def test_unknown_node_type_fails_at_registration() -> None:
+    from skillscan.analyzers.treesitter import NodeDispatcher
+    from skillscan.errors import RuleError
+
+    class Typo:
+        languages = frozenset({FileKind.PYTHON})
+        node_types = frozenset({"cal"})
+        needles = ()
+
+        def visit(self, node, ctx):  # type: ignore[no-untyped-def]
+            return []
+
+    with pytest.raises(RuleError, match="cal"):
+        NodeDispatcher([Typo()])
+
+
+def test_failing_check_costs_an_error_not_other_evidence() -> None:
+    analyzer = TreeSitterAnalyzer()
+
+    class Broken:
+        languages = frozenset({FileKind.PYTHON})
+
+        def check(self, ctx):  # type: ignore[no-untyped-def]
+            raise ValueError("boom")
+
+    analyzer._checks = type(analyzer._checks)(analyzer._checks.node, (Broken(),), ())
+    result = analyzer.analyze(skill_with("a.py", FileKind.PYTHON, "import os\nos.system(cmd)\n"))
+    assert "python-shell-command-dynamic" in {f.rule_id for f in result.findings}
+    assert [e.path for e in result.errors] == ["a.py"] and "boom" in result.errors[0].detail
+
+
+def test_every_check_module_loads() -> None:
+    from skillscan.analyzers.treesitter import check_module_names, load_checks
+
+    assert "dangerous_calls" in check_module_names()
+    checks = load_checks()
+    assert {type(c).__name__ for c in checks.node} >= {"PythonShellCommand", "JsChildProcessCommand"}

@@ -1,20 +1,33 @@
-"""Dangerous tool usage whose argv shape decides the risk: shell strings built at run time."""
+"""Dangerous tool usage whose argv shape decides the risk: shell strings and code built at run time.
+
+Node checks (registered by language and node type): a constant command is reviewable in the
+skill itself; a command or code string assembled at run time is not, and whatever reaches it is
+interpreted by a shell or the language itself. Import aliases (`import subprocess as sp`,
+`from os import system`, `const { exec: run } = require('child_process')`) and call names built
+from strings (`getattr(os, 'sys' + 'tem')`) are followed.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from functools import lru_cache
 
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
-from skillscan.analyzers.treesitter.parsing import node_text, walk
+from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
-_SUBPROCESS = {"run", "call", "Popen", "check_output", "check_call", "getoutput", "getstatusoutput"}
-_OS_SHELL = {"os.system", "os.popen", "system", "popen"}
-_EXEC = {"exec", "eval", "compile"}
-_CHILD_EXEC = {"exec", "execSync"}
+_SUBPROCESS = frozenset(
+    {"run", "call", "Popen", "check_output", "check_call", "getoutput", "getstatusoutput"}
+)
+_ALWAYS_SHELL = frozenset({"getoutput", "getstatusoutput"})
+_OS_SHELL = frozenset({"system", "popen"})
+_CODE_EXEC = frozenset({"exec", "eval", "compile"})
+_CHILD_SHELL = frozenset({"exec", "execSync"})  # always through a shell
+_CHILD_SPAWN = frozenset({"spawn", "spawnSync", "execFile", "execFileSync"})  # shell only with shell: true
 
 
 def _args(call: Node) -> list[Node]:
@@ -39,52 +52,153 @@ def _is_dynamic(node: Node | None) -> bool:
     return node is not None and resolve(node) is None
 
 
-class PythonShellCommand:
-    languages = frozenset({FileKind.PYTHON})
+def _truthy(node: Node | None) -> bool:
+    return node is not None and node_text(node) not in ("False", "0", "None", "false", "null", "undefined")
 
-    def check(self, ctx: FileContext) -> Iterator[Hit]:
-        if ctx.tree is None:
+
+@lru_cache(maxsize=256)  # keyed by the file's text object: its hash is computed once
+def _python_aliases(source: str) -> dict[str, str]:
+    """Local name → qualified name, from import statements (`sp` → `subprocess`, `system` → `os.system`)."""
+    out: dict[str, str] = {}
+    for mod, alias in re.findall(r"^\s*import\s+(subprocess|os)\s+as\s+(\w+)", source, re.M):
+        out[alias] = mod
+    for mod, names in re.findall(r"^\s*from\s+(subprocess|os)\s+import\s+\(?([\w\s,]+)", source, re.M):
+        for part in names.split(","):
+            bits = part.split()
+            if bits:
+                out[bits[-1]] = f"{mod}.{bits[0]}"
+    return out
+
+
+def _python_callee(func: Node, source: str) -> str:
+    """The qualified name a call resolves to, as far as the source shows."""
+    if func.type == "call":  # getattr(os, 'sys' + 'tem')(...) / __import__('os').system
+        inner = func.child_by_field_name("function")
+        args = _args(func)
+        if inner is not None and node_text(inner) == "getattr" and len(args) == 2:
+            attr_name = resolve(args[1])
+            if attr_name is not None:
+                return f"{_python_callee(args[0], source)}.{attr_name}"
+        return ""
+    if func.type not in ("identifier", "attribute"):
+        return ""
+    if func.type == "attribute":
+        obj = func.child_by_field_name("object")
+        attr = func.child_by_field_name("attribute")
+        if obj is None or attr is None:
+            return ""
+        if obj.type == "call":  # __import__('os').system
+            inner = obj.child_by_field_name("function")
+            args = _args(obj)
+            if inner is not None and node_text(inner) == "__import__" and args:
+                mod = resolve(args[0])
+                return f"{mod}.{node_text(attr)}" if mod else ""
+            return ""
+        return f"{_python_callee(obj, source)}.{node_text(attr)}"
+    name = node_text(func)
+    return _python_aliases(source).get(name, name)
+
+
+class PythonShellCommand:
+    """subprocess with shell=True (or getoutput) and os.system/os.popen on a non-constant command."""
+
+    languages = frozenset({FileKind.PYTHON})
+    node_types = frozenset({"call"})
+    needles = ("subprocess", "os", "__import__")  # not the call names: they may be built from strings
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        func = node.child_by_field_name("function")
+        if func is None:
             return
-        for node in walk(ctx.tree.root_node):
-            if node.type != "call":
-                continue
-            func = node.child_by_field_name("function")
-            name = node_text(func) if func is not None else ""
-            line = node.start_point[0] + 1
-            leaf = name.rsplit(".", 1)[-1]
-            if name.startswith("subprocess.") and leaf in _SUBPROCESS:
-                shell = _keyword(node, "shell")
-                uses_shell = leaf in {"getoutput", "getstatusoutput"} or (
-                    shell is not None and node_text(shell) not in ("False", "0", "None")
-                )
-                if uses_shell and _is_dynamic(_first_positional(node)):
-                    yield Hit("python-shell-command-dynamic", line, node_text(node))
-            elif name in _OS_SHELL and name.startswith("os.") and _is_dynamic(_first_positional(node)):
-                yield Hit("python-shell-command-dynamic", line, node_text(node))
-            elif name in _EXEC and _is_dynamic(_first_positional(node)):
-                yield Hit("python-dynamic-code-exec", line, node_text(node))
+        name = _python_callee(func, ctx.source)
+        module, _, leaf = name.rpartition(".")
+        if module == "subprocess" and leaf in _SUBPROCESS:
+            uses_shell = leaf in _ALWAYS_SHELL or _truthy(_keyword(node, "shell"))
+        else:
+            uses_shell = module == "os" and leaf in _OS_SHELL
+        if uses_shell and _is_dynamic(_first_positional(node)):
+            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, node_text(node))
+
+
+class PythonDynamicExec:
+    """exec/eval/compile of a value computed at run time."""
+
+    languages = frozenset({FileKind.PYTHON})
+    node_types = frozenset({"call"})
+    needles = ("exec", "eval", "compile", "getattr", "builtins")
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        func = node.child_by_field_name("function")
+        if func is None:
+            return
+        name = _python_callee(func, ctx.source)
+        if name.removeprefix("builtins.") in _CODE_EXEC and _is_dynamic(_first_positional(node)):
+            yield Hit("python-dynamic-code-exec", node.start_point[0] + 1, node_text(node))
+
+
+_REQUIRE = r"""(?:require\(\s*|from\s+)['"](?:node:)?child_process['"]"""
+_INLINE_REQUIRE = re.compile(r"""require\(\s*['"](?:node:)?child_process['"]\s*\)""")
+
+
+@lru_cache(maxsize=256)
+def _js_bindings(source: str) -> tuple[frozenset[str], dict[str, str]]:
+    """Module objects bound to child_process, and destructured/imported names → their export."""
+    modules: set[str] = {"child_process"}
+    names: dict[str, str] = {}
+    for m in re.finditer(r"(?:const|let|var)\s+(\w+)\s*=\s*" + _REQUIRE, source):
+        modules.add(m.group(1))
+    for m in re.finditer(r"import\s+(?:\*\s+as\s+)?(\w+)\s+" + _REQUIRE, source):
+        modules.add(m.group(1))
+    for m in re.finditer(
+        r"(?:(?:const|let|var)\s*\{([^}]{1,400})\}\s*=|import\s*\{([^}]{1,400})\})\s*" + _REQUIRE, source
+    ):
+        for part in (m.group(1) or m.group(2) or "").split(","):
+            bits = re.split(r"\s*(?::|\bas\b)\s*", part.strip())
+            if bits and bits[0]:
+                names[bits[-1]] = bits[0]
+    return frozenset(modules), names
+
+
+def _js_options_shell(node: Node) -> bool:
+    for arg in _args(node)[1:]:
+        if arg.type != "object":
+            continue
+        for pair in arg.named_children:
+            key = pair.child_by_field_name("key")
+            if pair.type == "pair" and key is not None and node_text(key).strip("'\"") == "shell":
+                return _truthy(pair.child_by_field_name("value"))
+    return False
 
 
 class JsChildProcessCommand:
+    """child_process exec/execSync (always a shell), or spawn/execFile with shell: true, on a
+    command string built at run time."""
+
     languages = frozenset({FileKind.JAVASCRIPT, FileKind.TYPESCRIPT})
+    node_types = frozenset({"call_expression"})
+    needles = ("child_process",)
 
-    def check(self, ctx: FileContext) -> Iterator[Hit]:
-        if ctx.tree is None or "child_process" not in ctx.source:
+    def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        func = node.child_by_field_name("function")
+        if func is None:
             return
-        for node in walk(ctx.tree.root_node):
-            if node.type != "call_expression":
-                continue
-            func = node.child_by_field_name("function")
-            if func is None:
-                continue
-            leaf = node_text(func).rsplit(".", 1)[-1]
-            # `.exec(` on regexes and databases is common; only bare or child_process receivers count.
-            receiver = node_text(func).rsplit(".", 1)[0] if "." in node_text(func) else ""
-            if leaf not in _CHILD_EXEC or receiver not in ("", "child_process", "cp", "childProcess"):
-                continue
-            args = _args(node)
-            if args and resolve(args[0]) is None:
-                yield Hit("js-child-process-dynamic", node.start_point[0] + 1, node_text(node))
+        modules, names = _js_bindings(ctx.source)
+        if func.type == "member_expression":
+            obj = func.child_by_field_name("object")
+            prop = func.child_by_field_name("property")
+            if obj is None or prop is None:
+                return
+            if node_text(obj) not in modules and not _INLINE_REQUIRE.fullmatch(node_text(obj)):
+                return  # `.exec(` on regexes and database handles is not a shell
+            export = node_text(prop)
+        elif func.type == "identifier" and node_text(func) in names:
+            export = names[node_text(func)]
+        else:
+            return
+        shell = export in _CHILD_SHELL or (export in _CHILD_SPAWN and _js_options_shell(node))
+        args = _args(node)
+        if shell and args and resolve(args[0]) is None:
+            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, node_text(node))
 
 
-CHECKS = [PythonShellCommand(), JsChildProcessCommand()]
+CHECKS = [PythonShellCommand(), PythonDynamicExec(), JsChildProcessCommand()]

@@ -1,9 +1,14 @@
 """How tree-sitter checks plug in (bandit's model).
 
-A check module in this package exposes ``CHECKS``: a list of `FileCheck` (called once per file of
-its languages with a shared, lazily parsed tree) and/or `SkillCheck` (called once per skill, for
-flows across files). Rule metadata is data: every ``*.yaml`` file beside the modules maps rule ids
-to ``{category, severity, confidence, description, status}``.
+A check module in this package exposes ``CHECKS``, a list of any of:
+- `NodeCheck`: registered by (language, node type). The analyzer walks each file's tree once (one
+  query cursor per file, in C) and hands every node of a registered type to its checks, in
+  document order. Preferred: N checks cost one traversal, not N.
+- `FileCheck`: called once per file of its languages with the shared, lazily parsed tree (for
+  checks that need their own traversal order, e.g. pipelines).
+- `SkillCheck`: called once per skill, for flows across files.
+Rule metadata is data: every ``*.yaml`` file beside the modules maps rule ids to
+``{category, severity, confidence, description, status}``.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
-from tree_sitter import Tree
+from tree_sitter import Node, Tree
 
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
 from skillscan.analyzers.treesitter.parsing import parse
@@ -68,3 +73,13 @@ class FileCheck(Protocol):
 
 class SkillCheck(Protocol):
     def check_skill(self, ctx: SkillContext) -> Iterable[Hit]: ...
+
+
+class NodeCheck(Protocol):
+    languages: frozenset[FileKind]
+    node_types: frozenset[str]  # grammar node types; an unknown type fails at registration
+    # Cheap pre-filter: the check runs on a file only when one of these substrings occurs in it
+    # (empty: always).
+    needles: tuple[str, ...]
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]: ...
