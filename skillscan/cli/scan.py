@@ -20,6 +20,7 @@ class OutputFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     sarif = "sarif"
+    html = "html"
 
 
 class FailOn(StrEnum):

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from skillscan.models import ScanReport
 
-FORMATS = ("text", "json", "jsonl", "sarif")
+FORMATS = ("text", "json", "jsonl", "sarif", "html")
 
 
 def render(reports: Sequence[ScanReport], fmt: str, *, color: bool = False) -> str:
@@ -26,4 +26,8 @@ def render(reports: Sequence[ScanReport], fmt: str, *, color: bool = False) -> s
         from skillscan.report.sarif import render_sarif
 
         return render_sarif(reports)
+    if fmt == "html":
+        from skillscan.report.html import render_html
+
+        return render_html(reports)
     raise ValueError(f"unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
