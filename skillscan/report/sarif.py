@@ -34,10 +34,10 @@ def render_sarif(reports: Sequence[ScanReport]) -> str:
 
 
 def _base_uri(source: str) -> str:
-    path = Path(source)
-    if source.startswith("clawhub:") or (not path.is_absolute() and not path.exists()):
+    """An absolute URI for the skill root, as SARIF wants for originalUriBaseIds."""
+    if source.startswith("clawhub:"):
         return source.rstrip("/") + "/"
-    return path.resolve().as_uri() + "/"
+    return Path(source).absolute().as_uri().rstrip("/") + "/"
 
 
 def _run(report: ScanReport) -> dict[str, Any]:

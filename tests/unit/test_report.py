@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -20,79 +22,11 @@ from skillscan.models import (
 )
 from skillscan.report import render
 
-# The SARIF 2.1.0 schema is not reachable offline; this encodes the parts of it our output uses:
-# required properties, enum values and types (sarif-schema-2.1.0.json, OASIS).
-SARIF_SUBSET = {
-    "type": "object",
-    "required": ["version", "runs"],
-    "properties": {
-        "version": {"const": "2.1.0"},
-        "runs": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["tool"],
-                "properties": {
-                    "tool": {
-                        "type": "object",
-                        "required": ["driver"],
-                        "properties": {
-                            "driver": {
-                                "type": "object",
-                                "required": ["name"],
-                                "properties": {
-                                    "rules": {
-                                        "type": "array",
-                                        "items": {"type": "object", "required": ["id"]},
-                                    }
-                                },
-                            }
-                        },
-                    },
-                    "results": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["message"],
-                            "properties": {
-                                "level": {"enum": ["none", "note", "warning", "error"]},
-                                "message": {"type": "object", "required": ["text"]},
-                                "ruleIndex": {"type": "integer", "minimum": -1},
-                                "locations": {
-                                    "type": "array",
-                                    "items": {
-                                        "type": "object",
-                                        "properties": {
-                                            "physicalLocation": {
-                                                "type": "object",
-                                                "properties": {
-                                                    "artifactLocation": {
-                                                        "type": "object",
-                                                        "properties": {"uri": {"type": "string"}},
-                                                    },
-                                                    "region": {
-                                                        "type": "object",
-                                                        "properties": {
-                                                            "startLine": {"type": "integer", "minimum": 1}
-                                                        },
-                                                    },
-                                                },
-                                            }
-                                        },
-                                    },
-                                },
-                            },
-                        },
-                    },
-                    "invocations": {
-                        "type": "array",
-                        "items": {"type": "object", "required": ["executionSuccessful"]},
-                    },
-                },
-            },
-        },
-    },
-}
+# The OASIS SARIF 2.1.0 JSON schema (2.1.0-rtm.5, the final 2.1.0 schema), vendored for offline runs.
+SARIF_SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[1] / "data" / "sarif-schema-2.1.0.json").read_text(encoding="utf-8")
+)
+SARIF = jsonschema.Draft4Validator(SARIF_SCHEMA, format_checker=jsonschema.Draft4Validator.FORMAT_CHECKER)
 
 
 def report(verdict: Verdict = Verdict.MALICIOUS, *, errors: tuple[ScanError, ...] = ()) -> ScanReport:
@@ -147,7 +81,7 @@ def test_json_roundtrip() -> None:
 
 def test_sarif_valid_and_located() -> None:
     doc = json.loads(render([report(errors=(ScanError("semgrep", None, "timed out"),))], "sarif"))
-    jsonschema.validate(doc, SARIF_SUBSET)
+    SARIF.validate(doc)
     (run,) = doc["runs"]
     (result,) = run["results"]
     assert result["ruleId"] == "download-pipe-shell"
@@ -158,9 +92,29 @@ def test_sarif_valid_and_located() -> None:
     assert run["properties"]["verdict"] == "malicious"
 
 
-def test_sarif_subset_rejects_bad_document() -> None:
+def test_sarif_schema_rejects_bad_document() -> None:
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]}, SARIF_SUBSET)
+        SARIF.validate({"version": "2.1.0", "runs": [{"tool": {"driver": {}}}]})
+    with pytest.raises(jsonschema.ValidationError):
+        SARIF.validate({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]})
+
+
+def test_sarif_many_skills_without_lines_or_findings_valid() -> None:
+    r = report()
+    no_line = replace(r.findings[0], line=None, evidence="", message="ünïcode \u202e message")
+    reports = [
+        replace(r, findings=(no_line,), source="/abs/skill.zip"),
+        replace(r, findings=(), verdict=Verdict.CLEAN, source="clawhub:@o/demo@1.0.0"),
+        r,
+    ]
+    doc = json.loads(render(reports, "sarif"))
+    SARIF.validate(doc)
+    assert len(doc["runs"]) == 3
+    assert "region" not in doc["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert doc["runs"][1]["results"] == []
+    bases = [run["originalUriBaseIds"]["SKILLROOT"]["uri"] for run in doc["runs"]]
+    assert bases[0] == "file:///abs/skill.zip/" and bases[1].startswith("clawhub:")
+    assert bases[2].startswith("file:///") and bases[2].endswith("/skills/demo/")
 
 
 def test_text_shows_verdict_location_and_escapes_markup() -> None:
