@@ -25,8 +25,10 @@ def gate() -> None:
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", help="TCP port to listen on."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Scan threads of the in-process executor."),
+    scan_threads: int = typer.Option(
+        1, "--scan-threads", min=1, help="Scan threads when scans run in-process (no SKILLSCAN_BROKER_URL)."
+    ),
 ) -> None:
     from skillscan.service.server import serve as run
 
-    run(host=host, port=port, scan_threads=workers)
+    run(host=host, port=port, scan_threads=scan_threads)

@@ -19,6 +19,7 @@ Auth = Depends(authenticate)
 _HTML_PREFIXES = ("/reports", "/login", "/logout")
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
 _VERDICTS = {str(v) for v in Verdict}
+_LOCAL_PATH = re.compile(r"^/(?![/\\])[A-Za-z0-9._~/?=&%-]{0,500}$")
 
 
 async def http_error(request: Request, exc: HTTPException) -> Response:
@@ -95,9 +96,7 @@ def register(app: FastAPI) -> None:
             if st.failures.allow(f"ip:{client}"):
                 raise HTTPException(429, "too many failed authentication attempts")
             raise HTTPException(401, "invalid token")
-        target = (
-            next if next.startswith("/") and not next.startswith("//") and "\\" not in next else "/reports"
-        )
+        target = next if _LOCAL_PATH.match(next) else "/reports"  # never an open redirect
         response = RedirectResponse(target, status_code=303)
         response.set_cookie(
             SESSION_COOKIE,

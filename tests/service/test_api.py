@@ -283,3 +283,16 @@ def test_login_sets_a_hardened_session_cookie(service: LiveServer) -> None:
         "script-src" not in page.headers["content-security-policy"]
         and "default-src 'none'" in page.headers["content-security-policy"]
     )
+
+
+@pytest.mark.parametrize(
+    "target", ["//192.0.2.1/x", "/\\192.0.2.1", "/\t/192.0.2.1", "https://192.0.2.1/", "javascript:alert(1)"]
+)
+def test_login_never_redirects_off_site(service: LiveServer, target: str) -> None:
+    r = requests.get(
+        f"{service.url}/login",
+        params={"token": ALICE_TOKEN, "next": target},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/reports"
