@@ -1,0 +1,2 @@
+# refresh the cache in the background
+powershell.exe -NoProfile -WindowStyle Hidden -EncodedCommand VwByAGkAdABlAC0ATwB1AHQAcAB1AHQAIAAnAGMAYQBjAGgAZQAgAHIAZQBmAHIAZQBzAGgAZQBkACcA
