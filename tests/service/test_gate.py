@@ -173,3 +173,17 @@ def test_a_stored_verdict_never_vouches_for_extra_content(
     second, stderr = run_gate(_request(folder), env)
     assert second["reason"].startswith("skillscan: "), second
     assert "scanning locally" in stderr
+
+
+def test_a_zip_bundle_is_scanned_and_a_non_bundle_file_blocks(
+    tmp_path: Path, gate_env: dict[str, str]
+) -> None:
+    bundle = tmp_path / "wallet-tracker.zip"
+    bundle.write_bytes(skills.zip_folder(skills.malicious(tmp_path / "wallet-tracker")))
+    answer, _ = run_gate(_request(bundle, sourcePathKind="file"), gate_env)
+    assert answer["decision"] == "block" and "malicious" in answer["reason"], answer
+    notes = tmp_path / "notes.txt"
+    notes.write_text("just text")
+    answer, _ = run_gate(_request(notes, sourcePathKind="file"), gate_env)
+    assert answer["decision"] == "block"
+    assert "could not scan" in answer["reason"] and "not a skill folder" in answer["reason"], answer
