@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -117,3 +119,79 @@ def test_missing_skill_md_is_reported(tmp_path: Path) -> None:
     (d / "run.sh").write_text("echo hi\n")
     _, (report,) = scan(d)
     assert any(f["category"] == "manifest" for f in report["findings"])
+
+
+def test_semgrep_timeout_is_indeterminate_not_clean(tmp_path: Path) -> None:
+    skill = write_skill(tmp_path, "weather-lookup", BENIGN_API)
+    (skill / "fetch.py").write_text("import os\nprint(os.environ['OPENWEATHER_API_KEY'][:2])\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "skillscan", "scan", "--format", "jsonl", str(skill)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env={**os.environ, "SKILLSCAN_SEMGREP_TIMEOUT_S": "0.01"},
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    (report,) = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert report["verdict"] == "indeterminate" and report["decision"] == "block"
+    assert any(e["analyzer"] == "semgrep" and "killed" in e["detail"] for e in report["errors"])
+    assert proc.returncode == 1
+
+
+HANGING_SCAN = """
+import sys, threading, time
+from dataclasses import replace
+from skillscan.analyzers.interface import Analyzer
+from skillscan.config import Settings
+from skillscan.models import AnalysisResult
+from skillscan.scan import Scanner, default_analyzers
+
+class Hang(Analyzer):
+    name = "hang"
+    def analyze(self, skill):
+        threading.Event().wait(120)  # never returns in time
+        return AnalysisResult()
+
+settings = Settings.from_env()
+settings = replace(settings, limits=replace(settings.limits, analyzer_timeout_s=5.0))
+scanner = Scanner(settings, analyzers=[*default_analyzers(settings), Hang()])
+(report,) = scanner.scan_paths([sys.argv[1]])
+print(report.verdict, *[e.analyzer + ": " + e.detail for e in report.errors], sep="\\n")
+"""
+
+
+def test_hanging_analyzer_is_indeterminate_and_does_not_hold_up_exit(tmp_path: Path) -> None:
+    skill = write_skill(tmp_path, "weather-lookup", BENIGN_API)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", HANGING_SCAN, str(skill)],
+        capture_output=True,
+        text=True,
+        timeout=100,
+        check=False,
+    )
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 0, proc.stderr
+    verdict, *errors = proc.stdout.splitlines()
+    assert verdict == "indeterminate"
+    assert [e for e in errors if e.startswith("hang:")] == ["hang: timed out after 6 s"]
+    assert elapsed < 60, f"the process waited for the hung analyzer ({elapsed:.0f} s)"
+
+
+def test_clawhavoc_lure_in_a_parent_folder_and_zip(tmp_path: Path) -> None:
+    parent = tmp_path / "skills"
+    parent.mkdir()
+    lure = write_skill(parent, "pdf-tools", CLAWHAVOC)
+    write_skill(parent, "weather-lookup", BENIGN_API)
+    bundle = tmp_path / "pdf-tools.zip"
+    with zipfile.ZipFile(bundle, "w") as zf:
+        zf.write(lure / "SKILL.md", "SKILL.md")
+    code, reports = scan(parent, bundle)
+    by_path = {r["path"]: r["verdict"] for r in reports}
+    assert by_path == {
+        str(parent / "pdf-tools"): "malicious",
+        str(parent / "weather-lookup"): "clean",
+        str(bundle): "malicious",
+    }
+    assert code == 1
