@@ -168,6 +168,9 @@ class Scanner:
         unique = sorted(
             {(f.rule_id, f.path, f.line): f for f in reversed(findings)}.values(), key=Finding.sort_key
         )
+        if self.policy.suppressions:
+            unique, suppressed = self.policy.suppressed(unique, {f.path: f.sha256 for f in skill.real_files})
+            notes = [*notes, *suppressed]
         verdict, decision, reason = decide(unique, errors, self.policy)
         return ScanReport(
             skill=skill.identity,

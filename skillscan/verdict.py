@@ -19,12 +19,41 @@ MAX_REASON_ITEMS = 3
 
 
 @dataclass(frozen=True, slots=True)
+class Suppression:
+    """One reviewed false positive: a rule on one file with exactly this content. Any change to
+    the file (its sha256) revives the finding; there are no path globs an attacker could aim at."""
+
+    rule_id: str
+    path: str
+    sha256: str
+    reason: str
+
+    def matches(self, f: Finding, file_sha256: Mapping[str, str]) -> bool:
+        return f.rule_id == self.rule_id and f.path == self.path and file_sha256.get(f.path) == self.sha256
+
+
+@dataclass(frozen=True, slots=True)
 class Policy:
     malicious_min_severity: Severity
     malicious_min_confidence: Confidence
     malicious_categories: frozenset[Category]
     suspicious_min_severity: Severity
     decisions: Mapping[Verdict, Decision]
+    suppressions: tuple[Suppression, ...] = ()
+
+    def suppressed(
+        self, findings: Sequence[Finding], file_sha256: Mapping[str, str]
+    ) -> tuple[list[Finding], list[str]]:
+        """Findings that stand, and a note for each one a suppression removed."""
+        kept: list[Finding] = []
+        notes: list[str] = []
+        for f in findings:
+            rule = next((s for s in self.suppressions if s.matches(f, file_sha256)), None)
+            if rule is None:
+                kept.append(f)
+            else:
+                notes.append(f"suppressed {f.rule_id} at {f.path}:{f.line or 0}: {rule.reason}")
+        return kept, notes
 
     def is_malicious_evidence(self, f: Finding) -> bool:
         return (
@@ -72,9 +101,20 @@ def load_policy(path: Path | None = None) -> Policy:
             malicious_categories=frozenset(Category(c) for c in mal["categories"]),
             suspicious_min_severity=Severity(sus["min_severity"]),
             decisions={Verdict(k): Decision(v) for k, v in data["decisions"].items()},
+            suppressions=tuple(_suppression(x) for x in data.get("suppressions") or ()),
         )
     except (KeyError, TypeError, ValueError) as e:
         raise ConfigError(f"invalid verdict policy: {e}") from e
+
+
+def _suppression(item: Mapping[str, Any]) -> Suppression:
+    sha = str(item["sha256"]).lower()
+    if len(sha) != 64 or any(c not in "0123456789abcdef" for c in sha):
+        raise ValueError(f"suppression of {item.get('rule_id')!r}: sha256 must be 64 hex digits")
+    reason = str(item["reason"]).strip()
+    if not reason:
+        raise ValueError(f"suppression of {item.get('rule_id')!r}: a reason is required")
+    return Suppression(str(item["rule_id"]), str(item["path"]), sha, reason)
 
 
 def decide(

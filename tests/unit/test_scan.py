@@ -113,3 +113,24 @@ def test_scan_paths_finds_each_skill_of_a_parent_folder(tmp_path: Path) -> None:
         make_skill(tmp_path, name)
     reports = scanner(Fixed(None)).scan_paths([tmp_path])
     assert sorted(Path(r.source).name for r in reports) == ["a", "b"]
+
+
+def test_suppression_applies_to_this_file_content_only(tmp_path: Path) -> None:
+    skill = make_skill(tmp_path)
+    sha = skill.file("SKILL.md").sha256  # type: ignore[union-attr]
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(
+        f"suppressions:\n  - {{rule_id: fixed-rule, path: SKILL.md, sha256: {sha}, reason: reviewed}}\n"
+    )
+    settings = Settings(policy_file=policy_file)
+    (report,) = Scanner(settings, analyzers=[Fixed(Severity.CRITICAL)]).scan_skills([skill])
+    assert report.verdict is Verdict.CLEAN and not report.findings
+    assert any("suppressed fixed-rule" in n for n in report.notes)
+
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    (changed / "SKILL.md").write_text(SKILL_MD + "\nmore\n")
+    (report,) = Scanner(settings, analyzers=[Fixed(Severity.CRITICAL)]).scan_skills(
+        [load_folder(changed, Limits())]
+    )
+    assert report.verdict is Verdict.MALICIOUS

@@ -73,3 +73,28 @@ def test_policy_typo_is_an_error(tmp_path: Path) -> None:
     bad.write_text("suspicious:\n  min_severity: hihg\n")
     with pytest.raises(ConfigError):
         load_policy(bad)
+
+
+def test_suppression_needs_sha256_and_reason(tmp_path: Path) -> None:
+    bad = tmp_path / "policy.yaml"
+    bad.write_text("suppressions:\n  - {rule_id: r, path: SKILL.md, sha256: abc, reason: fine}\n")
+    with pytest.raises(ConfigError, match="64 hex"):
+        load_policy(bad)
+    bad.write_text(f"suppressions:\n  - {{rule_id: r, path: SKILL.md, sha256: {'a' * 64}, reason: ''}}\n")
+    with pytest.raises(ConfigError, match="reason"):
+        load_policy(bad)
+
+
+def test_suppression_matches_rule_path_and_content(tmp_path: Path) -> None:
+    override = tmp_path / "policy.yaml"
+    override.write_text(
+        f"suppressions:\n  - {{rule_id: r, path: SKILL.md, sha256: {'a' * 64}, reason: reviewed}}\n"
+    )
+    policy = load_policy(override)
+    f = finding(Severity.CRITICAL)
+    kept, notes = policy.suppressed([f], {"SKILL.md": "a" * 64})
+    assert kept == [] and notes == ["suppressed r at SKILL.md:3: reviewed"]
+    kept, _ = policy.suppressed([f], {"SKILL.md": "b" * 64})  # the file changed: the finding is back
+    assert kept == [f]
+    other_rule = finding(Severity.CRITICAL, rule_id="other")
+    assert policy.suppressed([other_rule], {"SKILL.md": "a" * 64})[0] == [other_rule]
