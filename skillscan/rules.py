@@ -73,17 +73,22 @@ def ruleset_digest(settings: Settings) -> str:
 
 def all_rules(settings: Settings) -> list[RuleMeta]:
     """Metadata of every rule of every default engine, sorted by id."""
+    from skillscan.diff import rules as update_diff_rules
     from skillscan.scan import default_analyzers
 
     metas: dict[str, RuleMeta] = {}
-    for analyzer in default_analyzers(settings):
-        for meta in analyzer.rules():
+    analyzers = default_analyzers(settings)
+    # The update diff compares two versions, so it is no per-skill analyzer; its rule is listed too.
+    per_engine = [a.rules() for a in analyzers] + [update_diff_rules()]
+    for analyzer in analyzers:
+        analyzer.close()
+    for engine_rules in per_engine:
+        for meta in engine_rules:
             if meta.id in metas and metas[meta.id].engine != meta.engine:
                 raise RuleError(
                     f"rule id {meta.id!r} is defined by {metas[meta.id].engine} and {meta.engine}"
                 )
             metas[meta.id] = meta
-        analyzer.close()
     from skillscan.manifest import inventory_rules  # findings of safe unpack (analyzer "bundle")
 
     for meta in inventory_rules():
