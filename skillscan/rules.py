@@ -80,6 +80,8 @@ def all_rules(settings: Settings) -> list[RuleMeta]:
     analyzers = default_analyzers(settings)
     # The update diff compares two versions, so it is no per-skill analyzer; its rule is listed too.
     per_engine = [a.rules() for a in analyzers] + [update_diff_rules()]
+    if not any(a.name == "reputation" for a in analyzers):
+        per_engine.append(_reputation_rules())  # listed even when no VirusTotal key is configured
     for analyzer in analyzers:
         analyzer.close()
     for engine_rules in per_engine:
@@ -94,3 +96,13 @@ def all_rules(settings: Settings) -> list[RuleMeta]:
     for meta in inventory_rules():
         metas.setdefault(meta.id, meta)
     return sorted(metas.values(), key=lambda m: m.id)
+
+
+def _reputation_rules() -> list[RuleMeta]:
+    try:
+        from skillscan.analyzers.reputation.analyzer import load_rules
+    except ModuleNotFoundError as e:  # the reputation engine is optional
+        if e.name and e.name.startswith("skillscan.analyzers.reputation"):
+            return []
+        raise
+    return load_rules()

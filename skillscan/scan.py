@@ -42,10 +42,11 @@ def default_analyzers(settings: Settings) -> list[Analyzer]:
         engine = factory() if factory is not None else None
         if engine is not None:
             analyzers.append(engine)
-    build_reputation = _optional("skillscan.analyzers.reputation", "build_reputation_analyzer")
-    reputation = build_reputation(settings) if build_reputation is not None else None
-    if reputation is not None:
-        analyzers.append(reputation)
+    if settings.vt_api_key:  # without a key there are no lookups: spare the CLI the import
+        build_reputation = _optional("skillscan.analyzers.reputation", "build_reputation_analyzer")
+        reputation = build_reputation(settings) if build_reputation is not None else None
+        if reputation is not None:
+            analyzers.append(reputation)
     return analyzers
 
 

@@ -33,8 +33,23 @@ version: 1.0.0
 The helper in scripts/ is documented here.
 """
 
+# Engines whose rules a skill folder alone cannot show; each is tested both ways where it lives.
+TESTED_ELSEWHERE = {
+    "semgrep": "tests/rules/test_semgrep_fixtures.py (`semgrep --test`, ruleid:/ok: annotations)",
+    "bundle": "tests/hostile and tests/unit/test_bundle.py (hostile archives and folders)",
+    "reputation": "tests/reputation (a fake VirusTotal)",
+    "update-diff": "tests/unit/test_diff.py (two versions of a skill)",
+}
+
 SETTINGS = Settings()
-RULES = [r for r in all_rules(SETTINGS) if r.engine in ENGINES_WITH_FILE_FIXTURES]
+ALL_RULES = all_rules(SETTINGS)
+RULES = [r for r in ALL_RULES if r.engine in ENGINES_WITH_FILE_FIXTURES]
+
+
+def test_every_engine_has_a_fixture_route() -> None:
+    """A new engine must get file fixtures here or name where its rules are tested both ways."""
+    unrouted = {r.engine for r in ALL_RULES} - set(ENGINES_WITH_FILE_FIXTURES) - set(TESTED_ELSEWHERE)
+    assert not unrouted, f"rules of engine(s) {sorted(unrouted)} have no fixture harness"
 
 
 def fixture_for(engine: str, rule_id: str, polarity: str) -> Path | None:
