@@ -73,12 +73,25 @@ def _auth(token: str | None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"} if token else {}
 
 
-def start_server(settings: Settings) -> LiveServer:
+class HeldJobs:
+    """A dispatcher that keeps jobs queued, for tests of the HTTP layer alone (no scanner to warm)."""
+
+    def __init__(self) -> None:
+        self.dispatched: list[str] = []
+
+    def dispatch(self, job_id: str) -> None:
+        self.dispatched.append(job_id)
+
+    def close(self) -> None:
+        pass
+
+
+def start_server(settings: Settings, dispatcher: Any = None) -> LiveServer:
     import uvicorn
 
     from skillscan.service.api import create_app
 
-    app = create_app(settings)
+    app = create_app(settings, dispatcher=dispatcher)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)

@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.service import skills
-from tests.service.conftest import ALICE_TOKEN, CI_TOKEN, LiveServer, service_settings, start_server
+from tests.service.conftest import ALICE_TOKEN, CI_TOKEN, HeldJobs, LiveServer, service_settings, start_server
 
 _PARAM = re.compile(r"\{[^}]+\}")
 
@@ -205,7 +205,8 @@ def test_changed_since_last_sweep(service: LiveServer) -> None:
 
 
 def test_request_size_limits(tmp_path: Path) -> None:
-    live = start_server(service_settings(tmp_path, api_max_upload_bytes=1024 * 1024))
+    held = HeldJobs()
+    live = start_server(service_settings(tmp_path, api_max_upload_bytes=1024 * 1024), held)
     try:
         big = b"PK\x03\x04" + b"\0" * (2 * 1024 * 1024)
         r = live.post("/v1/scans", files={"file": ("big.zip", big, "application/zip")})
@@ -220,6 +221,13 @@ def test_request_size_limits(tmp_path: Path) -> None:
         assert r.status_code == 413
         r = live.post("/v1/scans", files={"file": ("a.zip", b"not a zip", "application/zip")})
         assert r.status_code == 422
+        small = live.post(
+            "/v1/scans",
+            files={"file": ("ok.zip", skills.zip_folder(skills.benign(tmp_path / "w")), "application/zip")},
+        )
+        assert small.status_code == 202 and held.dispatched == [
+            small.json()["id"]
+        ]  # under the limit: accepted
         r = live.post(
             "/v1/scans",
             data=b"x",
@@ -237,7 +245,7 @@ def test_request_size_limits(tmp_path: Path) -> None:
 
 
 def test_rate_limit_per_token(tmp_path: Path) -> None:
-    live = start_server(service_settings(tmp_path, api_rate_per_minute=60))  # burst of 10
+    live = start_server(service_settings(tmp_path, api_rate_per_minute=60), HeldJobs())  # burst of 10
     try:
         codes = [live.get("/v1/verdicts/" + "0" * 64).status_code for _ in range(12)]
         assert codes[:10] == [404] * 10 and codes[-1] == 429
