@@ -67,6 +67,12 @@ HARDENING_FLAGS = (
 )
 
 
+# Run semgrep's native CLI (osemgrep) instead of the Python one it otherwise falls back to: same
+# rules, flags and JSON, ≈0.3 s instead of ≈1.7 s per call. tests/rules/test_semgrep_fixtures.py
+# checks that this path finds exactly the annotated lines of every rule fixture.
+NATIVE_FLAG = "--experimental"
+
+
 @dataclass(frozen=True, slots=True)
 class _Target:
     skill_index: int
@@ -156,6 +162,7 @@ class SemgrepAnalyzer(Analyzer):
             semgrep_executable(),
             "scan",
             *HARDENING_FLAGS,
+            *((NATIVE_FLAG,) if self._settings.semgrep_native else ()),
             f"--timeout={limits.semgrep_rule_timeout_s}",
             f"--max-target-bytes={limits.max_text_bytes}",
             "--config",
@@ -194,7 +201,6 @@ class SemgrepAnalyzer(Analyzer):
             if target is None or meta is None:
                 continue
             line = (r.get("start") or {}).get("line")
-            lines = str((r.get("extra") or {}).get("lines") or "")
             findings[target.skill_index].append(
                 Finding(
                     rule_id=meta.id,
@@ -204,7 +210,7 @@ class SemgrepAnalyzer(Analyzer):
                     path=target.file.real_path,
                     line=target.file.real_line(line),
                     message=" ".join(str((r.get("extra") or {}).get("message") or meta.description).split()),
-                    evidence=" ".join(lines.split())[:200],
+                    evidence=_line_at(target.file.text or "", line),
                     confidence=meta.confidence,
                     status=meta.status,
                 )
@@ -224,6 +230,14 @@ class SemgrepAnalyzer(Analyzer):
         return [
             AnalysisResult(findings=tuple(f), errors=tuple(e)) for f, e in zip(findings, errors, strict=True)
         ]
+
+
+def _line_at(text: str, line: int | None) -> str:
+    """The matched line from our own copy: semgrep's `extra.lines` says "requires login" offline."""
+    if not line or line < 1:
+        return ""
+    lines = text.splitlines()
+    return " ".join(lines[line - 1].split())[:200] if line <= len(lines) else ""
 
 
 def _relative(path: str) -> str:

@@ -81,7 +81,7 @@ def test_markdown_code_block_is_scanned_and_mapped(tmp_path: Path) -> None:
 
 def test_wall_clock_timeout_is_a_scan_error(tmp_path: Path) -> None:
     folder = make_skill(tmp_path, "slow", {"a.py": "import os\nos.system(c)\n"})
-    analyzer = SemgrepAnalyzer(settings(tmp_path, semgrep_timeout_s=0.05))
+    analyzer = SemgrepAnalyzer(settings(tmp_path, semgrep_timeout_s=0.01))
     (result,) = analyzer.analyze_batch([load_folder(folder, Limits())])
     assert not result.findings
     assert result.errors and "killed after" in result.errors[0].detail
@@ -92,3 +92,23 @@ def test_no_targets_no_call(tmp_path: Path) -> None:
     analyzer = SemgrepAnalyzer(settings(tmp_path, semgrep_timeout_s=0.0001))
     (result,) = analyzer.analyze_batch([load_folder(folder, Limits())])
     assert not result.errors  # the impossible timeout was never exercised: semgrep did not run
+
+
+def test_native_and_python_front_ends_agree(tmp_path: Path) -> None:
+    folder = make_skill(
+        tmp_path,
+        "both",
+        {
+            "a.py": "import os\n\nos.system(cmd)  # nosemgrep\n",
+            "bin/tool": "#!/usr/bin/env python3\nimport os\nos.system(z)\n",
+        },
+    )
+    skill = load_folder(folder, Limits())
+    base = settings(tmp_path)
+    native = SemgrepAnalyzer(replace(base, semgrep_native=True)).analyze_batch([skill])[0]
+    python = SemgrepAnalyzer(replace(base, semgrep_native=False)).analyze_batch([skill])[0]
+    assert native == python
+    assert {(f.path, f.line, f.evidence) for f in native.findings} == {
+        ("a.py", 3, "os.system(cmd) # nosemgrep"),
+        ("bin/tool", 3, "os.system(z)"),
+    }
