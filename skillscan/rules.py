@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from skillscan import __version__
 from skillscan.config import Settings
 from skillscan.errors import RuleError
@@ -14,6 +16,13 @@ from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REQUIRED_META = ("id", "category", "severity", "confidence", "description", "status")
+
+
+def load_yaml(text: str) -> Any:
+    """Safe YAML via libyaml when present (10–30× faster than the pure-Python loader, which
+    matters for the cold start of `skillscan scan`); same safe constructors either way."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)
 
 
 def meta_from_mapping(rule_id: str, engine: str, meta: Mapping[str, Any], source: str) -> RuleMeta:

@@ -12,6 +12,7 @@ import yaml
 
 from skillscan.errors import ConfigError
 from skillscan.models import Category, Confidence, Decision, Finding, RuleStatus, ScanError, Severity, Verdict
+from skillscan.rules import load_yaml
 
 DEFAULT_POLICY_FILE = Path(__file__).resolve().parent / "policy_default.yaml"
 _CONFIDENCE_RANK = {Confidence.LOW: 0, Confidence.MEDIUM: 1, Confidence.HIGH: 2}
@@ -81,7 +82,7 @@ def _merge(base: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
 def _read(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix == ".toml" else yaml.safe_load(text)
+        data = tomllib.loads(text) if path.suffix == ".toml" else load_yaml(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"policy file {path}: {e}") from e
     if not isinstance(data, dict):

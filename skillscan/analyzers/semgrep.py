@@ -25,7 +25,7 @@ from skillscan.analyzers.interface import Analyzer
 from skillscan.config import Settings
 from skillscan.errors import AnalyzerError, RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
-from skillscan.rules import meta_from_mapping, semgrep_rule_files
+from skillscan.rules import load_yaml, meta_from_mapping, semgrep_rule_files
 
 ENGINE = "semgrep"
 # The languages our rules target; other files are not worth a parse.
@@ -96,7 +96,7 @@ class SemgrepAnalyzer(Analyzer):
 
     def _load_meta(self, path: Path) -> RuleMeta:
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = load_yaml(path.read_text(encoding="utf-8"))
             (rule,) = doc["rules"]
         except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as e:
             raise RuleError(f"{path}: expected one semgrep rule: {e}") from e

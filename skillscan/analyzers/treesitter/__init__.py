@@ -30,7 +30,7 @@ from skillscan.analyzers.treesitter.registry import (
 )
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
-from skillscan.rules import meta_from_mapping
+from skillscan.rules import load_yaml, meta_from_mapping
 
 ENGINE = "treesitter"
 MAX_DISPATCHED_NODES = 200_000  # per file: a hostile file cannot make the visitor run unbounded
@@ -40,7 +40,7 @@ def load_rule_metadata() -> dict[str, RuleMeta]:
     metas: dict[str, RuleMeta] = {}
     for path in sorted(PACKAGE_DIR.glob("*.yaml")):
         try:
-            doc: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as e:
             raise RuleError(f"{path}: {e}") from e
         for rule_id, meta in doc.items():
