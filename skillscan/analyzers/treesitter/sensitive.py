@@ -47,7 +47,8 @@ _SENSITIVE_PATHS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?:^|/)\.(?:npmrc|pypirc|netrc|git-credentials)$", "package/git credentials"),
         (r"\.config/gh/hosts\.yml$", "GitHub CLI token"),
         (r"Library/Keychains\b|\.keychain(?:-db)?$", "macOS keychain"),
-        (r"(?:Login Data|Web Data|Local State|Cookies|logins\.json|key[34]\.db|cookies\.sqlite)$", "browser secrets"),
+        (r"(?:^|/)(?:logins\.json|key[34]\.db|cookies\.sqlite|Cookies\.binarycookies)$", "browser secrets"),
+        (r"(?-i:/(?:Login Data|Web Data|Local State|Cookies))$", "browser secrets"),
         (r"wallet\.dat$|exodus\.wallet|Local Extension Settings|\.electrum/wallets|/keystore/UTC--", "crypto wallet"),
         (r"\.config/solana/id\.json$", "Solana keypair"),
         (r"^/etc/(?:shadow|sudoers|master\.passwd)$", "system password database"),
@@ -86,11 +87,25 @@ def is_credential_env(name: str) -> bool:
     return bool(_CREDENTIAL_ENV.search(name.upper()))
 
 
+# Products whose API lives under their vendor's domain.
+_VENDOR_DOMAINS = {
+    "GEMINI": "GOOGLEAPIS", "GOOGLE": "GOOGLEAPIS", "GCP": "GOOGLEAPIS", "YOUTUBE": "GOOGLEAPIS",
+    "CLAUDE": "ANTHROPIC", "GPT": "OPENAI", "CHATGPT": "OPENAI", "DALLE": "OPENAI",
+    "AZURE": "MICROSOFT", "OUTLOOK": "MICROSOFT", "GRAPH": "MICROSOFT", "TWITTER": "X", "LARK": "FEISHU",
+}  # fmt: skip
+
+
 def var_matches_host(var: str, host: str) -> bool:
     """`TAVILY_API_KEY` and `api.tavily.com`: the variable names the API it is sent to."""
     words = [w for w in re.split(r"[^A-Z0-9]+", var.upper()) if len(w) >= 3 and w not in _GENERIC_WORDS]
     labels = registrable(host).split(".")[0].upper().replace("-", "")
-    return any(w in labels or (len(labels) >= 4 and labels in w) for w in words)
+    host_up = host.upper().replace("-", "")
+    for w in words:
+        if w in labels or (len(labels) >= 4 and labels in w) or _VENDOR_DOMAINS.get(w) == labels:
+            return True
+        if len(w) >= 4 and w in host_up:  # a product sub-domain: generativelanguage, api.search.brave
+            return True
+    return False
 
 
 class Sink(IntEnum):

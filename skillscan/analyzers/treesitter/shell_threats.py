@@ -238,13 +238,24 @@ def _crontab(scan: ShellScan, node: Node, words: list[str]) -> None:
 
 
 def _redirected(scan: ShellScan, node: Node) -> None:
-    content = heredoc_text(node)
-    body = node.child_by_field_name("body")
-    if body is not None and not content:
-        content = text(body)
+    content = _literal_content(node)
     for op, dest in redirect_targets(node, scan.env):
         if op in {">", ">>", "&>", "&>>", ">|"}:
             _written(scan, node, _home(dest), content, appended=op.endswith(">>"))
+
+
+def _literal_content(stmt: Node) -> str:
+    """What a redirect writes when the script spells it out: here-docs, echo/printf arguments.
+    The output of other commands (a download, a copy) is not known and judged by the target only."""
+    content = heredoc_text(stmt)
+    if content:
+        return content
+    body = stmt.child_by_field_name("body")
+    if body is not None and body.type == "command":
+        name = body.child_by_field_name("name")
+        if name is not None and text(name) in {"echo", "printf", "print"}:
+            return text(body)
+    return ""
 
 
 def _written(scan: ShellScan, node: Node, dest: str, content: str, appended: bool) -> None:
@@ -280,8 +291,11 @@ def _written(scan: ShellScan, node: Node, dest: str, content: str, appended: boo
         scan.hit(node, "log-tampering", f"Overwrites {dest} (covering tracks)")
     elif _OPENCLAW_CONFIG.search(dest):
         scan.hit(node, "agent-config-overwrite", f"Rewrites OpenClaw's own configuration ({dest})")
-    elif (skill_dir := _OTHER_SKILLS.search(dest)) and not scan.ctx.is_own_folder(skill_dir.group("name")):
-        scan.hit(node, "agent-skill-tampering", f"Writes into another installed skill's folder ({dest})")
+    elif skill_dir := _OTHER_SKILLS.search(dest):
+        # a skill installing or refreshing its own files is normal; another skill's folder is not
+        if payload or not scan.ctx.is_own_folder(skill_dir.group("name")):
+            rule = "agent-skill-tampering" if payload else "agent-skill-write"
+            scan.hit(node, rule, f"Writes into an installed skill's folder ({dest})")
     elif _INSTRUCTION_FILES.search(dest):
         if payload:
             scan.hit(

@@ -1,0 +1,351 @@
+"""The flow checks' view of Python and JavaScript/TypeScript syntax: where data comes from (secret
+files, the environment, the keychain) and where it goes (HTTP clients, sockets, mail, DNS).
+
+Node types differ per grammar; `Lang` names them once so the taint engine in `flows.py` stays
+language-neutral. Everything here is a pure function of syntax nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.parsing import node_text
+from skillscan.analyzers.treesitter.sensitive import sensitive_path
+from skillscan.models import FileKind
+
+
+@dataclass(frozen=True)
+class Lang:
+    name: str
+    call: frozenset[str]
+    assign: frozenset[str]  # (left/name, right/value) pairs
+    functions: frozenset[str]
+    member: str
+    member_field: str  # field of the member name in a member access
+    loop: frozenset[str]
+    kinds: frozenset[FileKind]
+
+
+PY = Lang(
+    name="python",
+    call=frozenset({"call"}),
+    assign=frozenset({"assignment", "augmented_assignment", "named_expression"}),
+    functions=frozenset({"function_definition"}),
+    member="attribute",
+    member_field="attribute",
+    loop=frozenset({"for_statement", "for_in_clause"}),
+    kinds=frozenset({FileKind.PYTHON}),
+)
+JS = Lang(
+    name="javascript",
+    call=frozenset({"call_expression", "new_expression"}),
+    assign=frozenset({"variable_declarator", "assignment_expression", "augmented_assignment_expression"}),
+    functions=frozenset(
+        {
+            "function_declaration",
+            "method_definition",
+            "function_expression",
+            "arrow_function",
+            "generator_function_declaration",
+        }
+    ),
+    member="member_expression",
+    member_field="property",
+    loop=frozenset({"for_in_statement"}),
+    kinds=frozenset({FileKind.JAVASCRIPT, FileKind.TYPESCRIPT}),
+)
+
+
+# Stores whose single named values are the skill's own keys (config files, .env): reading one
+# field and sending it to an API is how skills get their keys, unlike sending the store itself.
+FIELD_STORES = frozenset({"OpenClaw config (holds API keys)", "OpenClaw credentials", ".env secrets file"})
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    kind: str  # file | envfile | memory | env | envvar | keychain | field
+    label: str  # what it is ("SSH private key", "the whole environment", "$OPENAI_API_KEY")
+    var: str | None = None  # the env var name for kind envvar
+
+
+# Calls that take a path without reading it, and calls that only build a path.
+NON_READ = frozenset(
+    {"exists", "isfile", "isdir", "is_file", "is_dir", "stat", "lstat", "access", "existsSync", "statSync",
+     "accessSync", "print", "log", "info", "warn", "warning", "error", "debug", "echo", "startswith",
+     "endswith", "match", "search", "fnmatch", "compile", "append", "add", "includes", "test", "has",
+     "remove", "unlink", "unlinkSync", "rmSync", "mkdir", "makedirs", "chmod", "glob", "format"}
+)  # fmt: skip
+PATH_BUILDERS = frozenset(
+    {"join", "expanduser", "expandvars", "Path", "PurePath", "abspath", "normpath", "realpath", "resolve",
+     "homedir", "dirname", "joinpath", "fspath", "str", "String", "with_name", "with_suffix"}
+)  # fmt: skip
+_POST_LIKE = frozenset({"post", "put", "patch"})
+_HTTP_RECEIVERS = re.compile(
+    r"(?i)(?:^|\.)(?:requests|httpx|session|client|http|s|sess|api|aiohttp|axios|got|needle|superagent|request|ky|ofetch)$"
+)
+_URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)://[^\s'\"`{}$<>\\]{1,300}")
+_KEYCHAIN = re.compile(
+    r"\bsecurity\b[\"',\s]{1,6}(?:find-generic-password|find-internet-password|dump-keychain)"
+)
+
+
+def callee(call: Node) -> str:
+    func = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    return node_text(func).replace(" ", "").replace("\n", "") if func is not None else ""
+
+
+def call_args(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
+
+
+def keyword(call: Node, *names: str) -> Node | None:
+    for a in call_args(call):
+        if a.type == "keyword_argument" and node_text(a.child_by_field_name("name") or a) in names:
+            return a.child_by_field_name("value")
+    return None
+
+
+def positional(call: Node) -> list[Node]:
+    return [
+        a for a in call_args(call) if a.type not in {"keyword_argument", "dictionary_splat", "list_splat"}
+    ]
+
+
+def object_value(obj: Node | None, *keys: str) -> Node | None:
+    """`{body: x}` -> x for a JS object literal."""
+    if obj is None or obj.type != "object":
+        return None
+    for pair in obj.named_children:
+        if pair.type == "pair" and node_text(pair.child_by_field_name("key") or pair).strip("\"'") in keys:
+            return pair.child_by_field_name("value")
+    return None
+
+
+def strings_in(node: Node, limit: int = 400) -> list[str]:
+    """Literal string contents in a subtree, in order (path fragments of a join or template)."""
+    out: list[str] = []
+    stack = [node]
+    seen = 0
+    while stack and seen < limit:
+        n = stack.pop()
+        seen += 1
+        if n.type in {"string", "template_string"}:
+            value = resolve(n)
+            out.append(value if value is not None else _fragments(n))
+            continue
+        stack.extend(reversed(n.children))
+    return out
+
+
+def _fragments(n: Node) -> str:
+    return "/".join(node_text(c) for c in n.named_children if c.type in {"string_content", "string_fragment"})
+
+
+_PROSE = re.compile(r"^[^/~\\]{0,200}\s\S{1,40}\s")  # words before the first path separator: a message
+
+
+def path_label(node: Node, constants: dict[str, str]) -> str | None:
+    """The secret a path expression names: literal fragments and known constants joined with '/'."""
+    parts = [p for p in strings_in(node) if p is not None and not _PROSE.match(p)]
+    for ident in (n for n in _idents(node) if n in constants):
+        parts.append(constants[ident])
+    if not parts:
+        return None
+    joined = re.sub(r"/{2,}", "/", "/".join(p.strip() for p in parts if p is not None))
+    return sensitive_path(joined) or next((lbl for p in parts if (lbl := sensitive_path(p))), None)
+
+
+def _idents(node: Node, limit: int = 200) -> list[str]:
+    out: list[str] = []
+    stack = [node]
+    while stack and len(out) < limit:
+        n = stack.pop()
+        if n.type in {"identifier", "property_identifier"}:
+            out.append(node_text(n))
+        stack.extend(n.children)
+    return out
+
+
+def env_source(node: Node, lang: Lang) -> Source | None:
+    """`os.environ` / `process.env` as a whole (harvest) or one variable of it."""
+    text = node_text(node).replace(" ", "")
+    whole = text in {"os.environ", "environ"} if lang is PY else text == "process.env"
+    if whole:
+        parent = node.parent
+        if parent is not None and parent.type in {
+            "subscript",
+            "member_expression",
+            "subscript_expression",
+            "attribute",
+        }:
+            key = _member_key(parent, node)
+            if key is None:
+                return None
+            if key in {"items", "keys", "values", "copy", "entries"}:
+                return Source("env", "the whole environment")
+            if key in {"get", "setdefault", "pop"}:
+                call = parent.parent
+                args = positional(call) if call is not None and call.type in lang.call else []
+                name = resolve(args[0]) if args else None
+                return Source("envvar", f"${name}", name) if name else None
+            return Source("envvar", f"${key}", key)
+        return Source("env", "the whole environment")
+    if node.type in lang.call:
+        name = callee(node)
+        if name in {"os.getenv", "getenv", "os.environ.get"}:
+            args = positional(node)
+            var = resolve(args[0]) if args else None
+            return Source("envvar", f"${var}", var) if var else None
+    return None
+
+
+def _member_key(parent: Node, obj: Node) -> str | None:
+    if parent.child_by_field_name("object") != obj and parent.child_by_field_name("value") != obj:
+        return None
+    for field_name in ("attribute", "property", "subscript", "index"):
+        f = parent.child_by_field_name(field_name)
+        if f is not None:
+            return resolve(f) if f.type == "string" else node_text(f)
+    return None
+
+
+def read_source(
+    call: Node, lang: Lang, constants: dict[str, str], path_vars: dict[str, str]
+) -> Source | None:
+    """A call that reads a secret file (or the keychain) given a path literal or a path variable."""
+    name = callee(call)
+    leaf = name.rsplit(".", 1)[-1]
+    if leaf in NON_READ or leaf in PATH_BUILDERS or leaf.endswith(("Error", "Exception")):
+        return None
+    text = node_text(call)
+    if _KEYCHAIN.search(text[:2000]):
+        return Source("keychain", "a macOS keychain secret")
+    targets = call_args(call)
+    func = call.child_by_field_name("function")
+    if func is not None and func.type == lang.member:  # Path("~/.ssh/id_rsa").read_text()
+        obj = func.child_by_field_name("object")
+        if obj is not None:
+            targets.append(obj)
+    for arg in targets:
+        label = path_label(arg, constants) or next(
+            (path_vars[i] for i in _idents(arg, 40) if i in path_vars), None
+        )
+        if label:
+            return Source(_kind(label, node_text(arg)), label)
+    return None
+
+
+def _kind(label: str, text: str) -> str:
+    if label == "agent memory file":
+        return "memory"
+    if label == ".env secrets file" and not re.search(r"\.(?:openclaw|clawdbot|moltbot)|~|home|HOME", text):
+        return "envfile"  # the skill's own .env next to it
+    return "file"
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    payload: tuple[Node, ...]  # what is sent
+    dest: str | None  # URL / host text when known
+    kind: str  # http | socket | mail | dns | exec
+
+
+def sink(call: Node, lang: Lang, constants: dict[str, str], source_text: str) -> Send | None:
+    name = callee(call)
+    leaf = name.rsplit(".", 1)[-1]
+    recv = name.rsplit(".", 1)[0] if "." in name else ""
+    pos = positional(call)
+    if lang is PY:
+        if leaf in _POST_LIKE and (
+            recv == "" or _HTTP_RECEIVERS.search(recv) or "requests" in source_text or "httpx" in source_text
+        ):
+            payload = [
+                n
+                for n in (keyword(call, "data", "json", "files", "content"), pos[1] if len(pos) > 1 else None)
+                if n is not None
+            ]
+            return Send(
+                tuple(payload), dest_of(keyword(call, "url") or (pos[0] if pos else None), constants), "http"
+            )
+        if leaf in {"get", "request", "urlopen", "Request", "stream"} and (
+            recv in {"requests", "httpx", "urllib.request", "request", ""} or _HTTP_RECEIVERS.search(recv)
+        ):
+            body = keyword(call, "data", "json", "files", "content", "body", "params")
+            url = keyword(call, "url") or (
+                pos[1] if leaf == "request" and len(pos) > 1 else pos[0] if pos else None
+            )
+            payload = [
+                n
+                for n in (body, url, pos[2] if leaf == "request" and len(pos) > 2 else None)
+                if n is not None
+            ]
+            return Send(tuple(payload), dest_of(url, constants), "http")
+        if leaf in {"sendall", "send", "sendto"} and "socket" in source_text:
+            return Send(tuple(pos[:1]), None, "socket")
+        if leaf in {"sendmail", "send_message"}:
+            return Send(tuple(pos[-1:]), None, "mail")
+        if name in {
+            "socket.gethostbyname",
+            "socket.getaddrinfo",
+            "gethostbyname",
+            "dns.resolver.resolve",
+            "dns.resolver.query",
+            "resolver.resolve",
+        }:
+            return Send(tuple(pos[:1]), None, "dns")
+        return None
+    if name in {"fetch", "window.fetch", "globalThis.fetch", "nodeFetch"} or leaf == "sendBeacon":
+        opts = pos[1] if len(pos) > 1 else None
+        body = object_value(opts, "body") or (opts if leaf == "sendBeacon" else None)
+        return Send(
+            tuple(n for n in (body, pos[0] if pos else None) if n is not None),
+            dest_of(pos[0] if pos else None, constants),
+            "http",
+        )
+    if leaf in _POST_LIKE and (
+        recv in {"axios", "got", "needle", "superagent", "ky", "request", "http", "client", "api"}
+        or _HTTP_RECEIVERS.search(recv)
+    ):
+        payload = [n for n in (pos[1] if len(pos) > 1 else None,) if n is not None]
+        if len(pos) > 1 and pos[1].type == "object":
+            payload += [v for v in (object_value(pos[1], "json", "body", "data", "form"),) if v is not None]
+        return Send(tuple(payload), dest_of(pos[0] if pos else None, constants), "http")
+    if name in {"axios", "axios.request", "got"} and pos and pos[0].type == "object":
+        return Send(
+            tuple(v for v in (object_value(pos[0], "data", "body", "json"),) if v is not None),
+            dest_of(object_value(pos[0], "url"), constants),
+            "http",
+        )
+    if leaf in {"write", "end", "send"} and re.search(
+        r"\b(?:https?\.request|net\.(?:connect|createConnection|Socket)|tls\.connect|dgram|WebSocket|XMLHttpRequest)\b",
+        source_text,
+    ):
+        return Send(tuple(pos[:1]), None, "socket")
+    if name in {
+        "dns.lookup",
+        "dns.resolve",
+        "dns.resolve4",
+        "dns.resolveTxt",
+        "dns.promises.lookup",
+        "dns.promises.resolve",
+    }:
+        return Send(tuple(pos[:1]), None, "dns")
+    return None
+
+
+def dest_of(node: Node | None, constants: dict[str, str]) -> str | None:
+    """The URL a destination expression names: a constant, a named constant, or a URL prefix."""
+    if node is None:
+        return None
+    value = resolve(node)
+    if value is None and node.type in {"identifier", "attribute", "member_expression"}:
+        value = constants.get(node_text(node).rsplit(".", 1)[-1])
+    if value is None:
+        m = _URL_IN_TEXT.search(node_text(node)[:2000])
+        value = m.group(0) if m else None
+    return value
