@@ -14,6 +14,8 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from skillscan.textlines import LineCounter
+
 # A single base64 run (standard or URL-safe). The look-behind makes each run start once.
 _B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}")
 # Two or more lines that each hold only a base64 chunk, possibly quoted or concatenated.
@@ -52,26 +54,6 @@ class Payload:
     data: bytes
     encoding: str  # b64 | hex | charcode (+ "-gz" when it was compressed)
     binary: bool  # an executable or archive; otherwise printable text
-
-
-def _line_index(text: str) -> list[int]:
-    starts = [0]
-    pos = text.find("\n")
-    while pos >= 0:
-        starts.append(pos + 1)
-        pos = text.find("\n", pos + 1)
-    return starts
-
-
-def _line_of(starts: list[int], offset: int) -> int:
-    lo, hi = 0, len(starts)
-    while lo + 1 < hi:
-        mid = (lo + hi) // 2
-        if starts[mid] <= offset:
-            lo = mid
-        else:
-            hi = mid
-    return lo + 1
 
 
 def _b64decode(s: str) -> bytes | None:
@@ -140,10 +122,10 @@ def _char_codes(numbers: list[int]) -> bytes | None:
         return None
 
 
-def _wrapped_b64_blocks(text: str, starts: list[int]) -> Iterator[tuple[int, int, str]]:
+def _wrapped_b64_blocks(text: str, lines: LineCounter) -> Iterator[tuple[int, int, str]]:
     """(first line, last line, joined blob) for runs of >= 2 lines holding only base64 (1-based)."""
     for m in _B64_BLOCK.finditer(text):
-        first = _line_of(starts, m.start())
+        first = lines.at(m.start())
         parts = _B64_PART.findall(m.group(0))
         # Padding ends a blob: what follows is another one.
         chunk: list[str] = []
@@ -159,12 +141,12 @@ def _wrapped_b64_blocks(text: str, starts: list[int]) -> Iterator[tuple[int, int
 
 def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
     """Every decodable payload in `text`, at most `max_bytes` each, in order of appearance."""
-    starts = _line_index(text)
+    lines = LineCounter(text)  # each pass below visits offsets in order
     seen_spans: list[tuple[int, int]] = []
     budget = _MAX_CANDIDATES_PER_TEXT
     max_chars = max_bytes * 4 // 3 + 4
 
-    for first, last, blob in _wrapped_b64_blocks(text, starts):
+    for first, last, blob in _wrapped_b64_blocks(text, lines):
         budget -= 1
         kept = _accept(_b64decode(blob[:max_chars]), "b64", max_bytes)
         if kept:
@@ -181,7 +163,7 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
         token = m.group(0)
         if not (_DIGIT.search(token) or (token.lower() != token and token.upper() != token)):
             continue
-        line = _line_of(starts, m.start())
+        line = lines.at(m.start())
         if covered(line):
             continue
         kept = _accept(_b64decode(token[:max_chars]), "b64", max_bytes)
@@ -203,7 +185,7 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
                 raw = bytes(int(s[i + step - 2 : i + step], 16) for i in range(0, len(s) - step + 1, step))
             kept = _accept(raw, kind, max_bytes)
             if kept:
-                yield Payload(_line_of(starts, m.start()), *kept)
+                yield Payload(lines.at(m.start()), *kept)
 
     for rx in (_FROM_CHAR_CODE, _CHR_CHAIN, _NUM_ARRAY):
         for m in rx.finditer(text):
@@ -213,4 +195,4 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
             nums = [int(x) for x in _DIGITS.findall(m.group(1) if rx.groups else m.group(0))[:max_bytes]]
             kept = _accept(_char_codes(nums), "charcode", max_bytes)
             if kept:
-                yield Payload(_line_of(starts, m.start()), *kept)
+                yield Payload(lines.at(m.start()), *kept)

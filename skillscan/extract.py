@@ -14,6 +14,7 @@ Everything is bounded by `Limits` (``max_virtual_files``, ``max_decoded_bytes``,
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,6 +25,7 @@ from skillscan.hashing import sha256_hex
 from skillscan.inventory import decode_text, guess_kind
 from skillscan.models import FileKind, ScanError, SkillFile, VirtualOrigin
 from skillscan.normalize import fold, has_disguised_ascii
+from skillscan.textlines import LineCounter
 
 ANALYZER = "bundle"
 
@@ -71,7 +73,8 @@ _EXT: dict[FileKind, str] = {
     FileKind.BINARY: "bin",
 }
 
-_FENCE_OPEN = re.compile(r"^([ \t>]*)(`{3,}|~{3,})(.*)$")
+_FENCE_LINE = re.compile(r"^([ \t>]*)(`{3,}|~{3,})([^\n]*)$", re.M)
+_BACKTICK = re.compile(r"`[^`\n]")
 _PROMPT = re.compile(r"^(?:\$|%|❯|➜|PS(?: [^>\n]{0,120})?>|>>>|\.\.\.)[ \t]?")
 _SPAN = re.compile(r"(?<!`)(`{1,3})(?!`)([^`\n]{1,2000}?)(?<!`)\1(?!`)")
 # Commands that fetch, decode or execute: enough on their own to treat prose or a span as a command.
@@ -141,30 +144,48 @@ def _virtual(
     )
 
 
+def _closing_fence(fence: str) -> re.Pattern[str]:
+    return re.compile(r"^[ \t>]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t\r]*$", re.M)
+
+
 def code_blocks(text: str) -> Iterator[CodeBlock]:
-    """Fenced code blocks. A fence may be indented (lists) or quoted; an unclosed one runs to EOF."""
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        m = _FENCE_OPEN.match(lines[i])
-        if not m or (m.group(2)[0] == "`" and "`" in m.group(3)):
-            i += 1
+    """Fenced code blocks. A fence may be indented (lists) or quoted; an unclosed one runs to EOF.
+
+    Works on offsets: only fence lines are visited by Python code, so a file of a million short
+    lines costs one regex pass, not a million loop iterations.
+    """
+    lines = LineCounter(text)
+    pos = 0
+    while True:
+        m = _FENCE_LINE.search(text, pos)
+        if m is None:
+            return
+        if m.group(2)[0] == "`" and "`" in m.group(3):  # not a fence: inline code on one line
+            pos = m.end() + 1
             continue
         prefix_len = len(m.group(1))
         fence = m.group(2)
-        info = m.group(3).strip()
-        close = re.compile(r"^[ \t>]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t]*$")
-        body: list[str] = []
-        j = i + 1
-        while j < len(lines) and not close.match(lines[j]):
-            line = lines[j]
+        start = m.end() + 1
+        close = _closing_fence(fence).search(text, start) if start <= len(text) else None
+        if close is not None:
+            raw = text[start : close.start()].split("\n")[:-1] if close.start() > start else []
+        else:
+            raw = text[start:].split("\n") if start <= len(text) else []
+        body = []
+        for line in raw:
             cut = 0
             while cut < prefix_len and cut < len(line) and line[cut] in " \t>":
                 cut += 1
             body.append(line[cut:].rstrip("\r"))
-            j += 1
-        yield CodeBlock(start_line=i + 1, info=info, lines=tuple(body), closed=j < len(lines))
-        i = j + 1
+        yield CodeBlock(
+            start_line=lines.at(m.start()),
+            info=m.group(3).strip(),
+            lines=tuple(body),
+            closed=close is not None,
+        )
+        if close is None:
+            return
+        pos = close.end() + 1
 
 
 def block_kind(info: str, body: str) -> FileKind | None:
@@ -194,30 +215,28 @@ def _strip_prompts(lines: tuple[str, ...], console: bool) -> list[str]:
 def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
     """(real line, command) for command-like inline spans and prose commands outside fences."""
     folded_text = fold(text)
-    # One pass over the whole text finds the only lines worth a closer look for prose commands.
-    hint_lines: set[int] = set()
-    pos = 0
-    line_no = 1
+    # Only lines with a backtick or a command word are worth a closer look; find them in one pass
+    # each (the prefilter is literal-first, fast on lower-cased text).
     lowered = folded_text.lower()  # may differ in length from folded_text: count lines in it
-    for hm in _HINT_PREFILTER.finditer(lowered):
-        line_no += lowered.count("\n", pos, hm.start())
-        pos = hm.start()
-        hint_lines.add(line_no)
-    in_fence: re.Pattern[str] | None = None
-    for no, line in enumerate(text.split("\n"), start=1):
-        if in_fence is not None:
-            if in_fence.match(line):
-                in_fence = None
+    counter = LineCounter(lowered)
+    hint_lines = {counter.at(m.start()) for m in _HINT_PREFILTER.finditer(lowered)}
+    counter = LineCounter(text)
+    tick_lines = {counter.at(m.start()) for m in _BACKTICK.finditer(text)}
+    candidates = sorted(hint_lines | tick_lines)
+    if not candidates:
+        return
+    fenced = [
+        (b.start_line, b.start_line + len(b.lines) + 1 if b.closed else 1 << 62) for b in code_blocks(text)
+    ]
+    fence_starts = [a for a, _ in fenced]
+    all_lines = text.split("\n")
+    for no in candidates:
+        i = bisect.bisect_right(fence_starts, no) - 1
+        if i >= 0 and fenced[i][0] <= no <= fenced[i][1]:
             continue
-        m = _FENCE_OPEN.match(line) if ("```" in line or "~~~" in line) else None
-        if m and not (m.group(2)[0] == "`" and "`" in m.group(3)):
-            f = m.group(2)
-            in_fence = re.compile(r"^[ \t>]*" + re.escape(f[0]) + "{" + str(len(f)) + r",}[ \t]*$")
-            continue
-        if len(line) > 20_000:
-            line = line[:20_000]
+        line = all_lines[no - 1][:20_000]
         masked = line
-        if "`" in line:
+        if no in tick_lines:
             for sm in _SPAN.finditer(line):
                 span = sm.group(2).strip()
                 masked = masked[: sm.start()] + " " * (sm.end() - sm.start()) + masked[sm.end() :]
@@ -235,10 +254,15 @@ def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
 
 
 def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
-    """Virtual files for one real markdown file (code blocks, then inline commands)."""
+    """Virtual files for one markdown file (code blocks, then inline commands)."""
+    return list(iter_markdown_virtual_files(md))
+
+
+def iter_markdown_virtual_files(md: SkillFile) -> Iterator[SkillFile]:
+    """Lazily, so that the virtual-file bound stops the work early on a flood of tiny blocks."""
     if md.text is None:
-        return []
-    out: list[SkillFile] = []
+        return
+    pin = md.virtual is not None
     for block in code_blocks(md.text):
         body = fold("\n".join(block.lines))
         kind = block_kind(block.info, body)
@@ -250,7 +274,8 @@ def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
             lines = tuple(_strip_prompts(lines, label in _CONSOLE_LABELS))
         text = fold("\n".join(lines))
         path = f"{md.path}#L{block.start_line + 1}.{_EXT[kind]}"
-        out.append(_virtual(path, kind, text, VirtualOrigin.CODE_BLOCK, md.path, block.start_line))
+        vf = _virtual(path, kind, text, VirtualOrigin.CODE_BLOCK, md.path, block.start_line)
+        yield _pin_to(md, vf) if pin else vf
     shell: list[tuple[int, str]] = []
     ps: list[tuple[int, str]] = []
     for line, cmd in _inline_candidates(md.text):
@@ -261,10 +286,8 @@ def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
         text = fold("\n".join(cmd for _, cmd in group))
         line_map = tuple(line for line, _ in group)
         path = f"{md.path}#inline.{_EXT[kind]}"
-        out.append(
-            _virtual(path, kind, text, VirtualOrigin.INLINE_CODE, md.path, line_map[0], line_map=line_map)
-        )
-    return [_pin_to(md, vf) for vf in out] if md.virtual is not None else out
+        vf = _virtual(path, kind, text, VirtualOrigin.INLINE_CODE, md.path, line_map[0], line_map=line_map)
+        yield _pin_to(md, vf) if pin else vf
 
 
 def _pin_to(parent: SkillFile, vf: SkillFile) -> SkillFile:
@@ -356,7 +379,7 @@ def build_virtual_files(
         yield from extra
         for f in sources:
             if f.kind is FileKind.MARKDOWN:
-                yield from markdown_virtual_files(f)
+                yield from iter_markdown_virtual_files(f)
             copy = normalized_copy(f)
             if copy is not None:
                 yield copy

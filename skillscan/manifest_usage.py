@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from skillscan.models import FileKind, SkillFile
+from skillscan.textlines import LineCounter
 
 _MAX_SCAN_CHARS = 1024 * 1024
 
@@ -25,13 +26,15 @@ _JS_ENV = re.compile(
     r"""\bDeno\.env\.get\(\s{0,4}['"`]([A-Za-z_][A-Za-z0-9_]{0,80})['"`]"""
 )
 _SH_ENV = re.compile(r"\$\{?([A-Z][A-Z0-9_]{1,80})(\}|:?[-=?+])?")
+# Whitespace inside line-anchored patterns is [ \t], never \s: \s would let one match attempt
+# wander across many empty lines, which turns a file of newlines into a slow case.
 _SH_ASSIGN = re.compile(
-    r"(?:^|[;&|]\s{0,4}|\b(?:export|local|readonly|declare|typeset)(?:\s{1,4}-\w{1,4})?\s{1,4})"
+    r"(?:^|[;&|][ \t]{0,4}|\b(?:export|local|readonly|declare|typeset)(?:[ \t]{1,4}-\w{1,4})?[ \t]{1,4})"
     r"([A-Za-z_][A-Za-z0-9_]{0,80})\+?=",
     re.M,
 )
 _SH_READ = re.compile(
-    r"\b(?:read(?:\s{1,4}-\w{1,4}(?:\s{1,4}\S{1,40})?)*|for)\s{1,4}([A-Za-z_][A-Za-z0-9_]{0,80})"
+    r"\b(?:read(?:[ \t]{1,4}-\w{1,4}(?:[ \t]{1,4}[^\s]{1,40})?){0,4}|for)[ \t]{1,4}([A-Za-z_][A-Za-z0-9_]{0,80})"
 )
 _PS_ENV = re.compile(r"\$env:([A-Za-z_][A-Za-z0-9_]{0,80})", re.I)
 
@@ -44,12 +47,17 @@ _JS_BIN = re.compile(
 )
 # Command position in a shell line: line start, or after | && || ; $( ` (then optional sudo/env).
 _SH_CMD = re.compile(
-    r"(?:^|\|\|?|&&|;|\$\(|`|\{|\(|\bthen\b|\bdo\b|\belse\b)\s{0,8}(?:sudo\s{1,4}|exec\s{1,4}|command\s{1,4})?"
+    r"(?:^|\|\|?|&&|;|\$\(|`|\{|\(|\bthen\b|\bdo\b|\belse\b)[ \t]{0,8}"
+    r"(?:sudo[ \t]{1,4}|exec[ \t]{1,4}|command[ \t]{1,4})?"
     r"([a-z][\w.+-]{0,60})(?=[ \t]|$|;)",
     re.M,
 )
-_HEREDOC = re.compile(r"<<-?\s{0,4}['\"]?([A-Za-z_]\w{0,40})['\"]?")
-_SH_FUNC = re.compile(r"^\s{0,8}(?:function\s{1,4})?([A-Za-z_][\w-]{0,60})\s{0,4}\(\s{0,4}\)", re.M)
+_HEREDOC = re.compile(r"<<-?[ \t]{0,4}['\"]?([A-Za-z_]\w{0,40})['\"]?")
+_SH_FUNC = re.compile(
+    r"^[ \t]{0,8}(?:function[ \t]{1,4})?([A-Za-z_][\w-]{0,60})[ \t]{0,4}\([ \t]{0,4}\)", re.M
+)
+_COMMENT_LINE = re.compile(r"^[ \t]*#[^\n]*", re.M)
+MAX_USES_PER_FILE = 200
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,10 +65,6 @@ class Use:
     name: str
     path: str  # real path
     line: int | None
-
-
-def _line(text: str, offset: int) -> int:
-    return text.count("\n", 0, offset) + 1
 
 
 def _shell_locals(text: str) -> set[str]:
@@ -71,20 +75,22 @@ def _shell_locals(text: str) -> set[str]:
 
 def _strip_shell_comments(text: str) -> str:
     """Blank comment lines and here-document bodies (data, not commands); keeps line numbers."""
-    out: list[str] = []
-    end: str | None = None
-    for line in text.split("\n"):
-        if end is not None:
-            out.append("")
-            if line.strip() == end:
-                end = None
+    text = _COMMENT_LINE.sub("", text)  # comment lines only: '#' mid-line may be ${#x} or a URL
+    parts: list[str] = []
+    pos = 0
+    for m in _HEREDOC.finditer(text):
+        if m.start() < pos:
             continue
-        # Comment lines only: '#' inside a line may be ${#x} or a URL fragment.
-        out.append("" if line.lstrip().startswith("#") else line)
-        m = _HEREDOC.search(line)
-        if m:
-            end = m.group(1)
-    return "\n".join(out)
+        body = text.find("\n", m.end())
+        if body < 0:
+            break
+        end = re.compile(r"^[ \t]*" + re.escape(m.group(1)) + r"[ \t]*$", re.M).search(text, body + 1)
+        stop = end.end() if end else len(text)
+        parts.append(text[pos : body + 1])
+        parts.append("\n" * text.count("\n", body + 1, stop))
+        pos = stop
+    parts.append(text[pos:])
+    return "".join(parts)
 
 
 def env_uses(f: SkillFile) -> Iterator[Use]:
@@ -106,10 +112,13 @@ def env_uses(f: SkillFile) -> Iterator[Use]:
             if name in local or suffix[:2] in (":-", ":=", "-", "="):
                 continue
             matches.append((m.start(), name))
+    lines = LineCounter(text)
     for offset, name in matches:
         if name and name not in seen:
             seen.add(name)
-            yield Use(name, f.real_path, f.real_line(_line(text, offset)))
+            yield Use(name, f.real_path, f.real_line(lines.at(offset)))
+            if len(seen) >= MAX_USES_PER_FILE:
+                return
 
 
 def binary_uses(f: SkillFile) -> Iterator[Use]:
@@ -128,9 +137,12 @@ def binary_uses(f: SkillFile) -> Iterator[Use]:
         skip = {m.group(1) for m in _SH_FUNC.finditer(text)} | _shell_locals(text)
     else:
         return
+    lines = LineCounter(text)
     for m in rx.finditer(text):
         name = m.group(1).rsplit("/", 1)[-1]
         if name in seen or name in skip or "=" in name:
             continue
         seen.add(name)
-        yield Use(name, f.real_path, f.real_line(_line(text, m.start(1))))
+        yield Use(name, f.real_path, f.real_line(lines.at(m.start(1))))
+        if len(seen) >= MAX_USES_PER_FILE:
+            return

@@ -287,3 +287,17 @@ def test_virtual_paths_are_unique() -> None:
     vfs, _ = build_virtual_files([_md(f"x = '{a}' + '{b}'\n", "a.md")], Limits())
     paths = [f.path for f in vfs]
     assert len(paths) == 2 and len(set(paths)) == 2
+
+
+def test_crlf_fences_close() -> None:
+    text = "# T\r\n```bash\r\ncurl -s https://example.com/x | sh\r\n```\r\nprose after\r\n```python\r\nimport os\r\n```\r\n"
+    blocks = list(code_blocks(text))
+    assert [(b.start_line, b.closed, b.lines) for b in blocks] == [
+        (2, True, ("curl -s https://example.com/x | sh",)),
+        (6, True, ("import os",)),
+    ]
+
+
+def test_fence_at_end_of_text_without_newline() -> None:
+    [block] = list(code_blocks("text\n```bash"))
+    assert block.lines == () and not block.closed and block.start_line == 2
