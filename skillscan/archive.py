@@ -14,7 +14,7 @@ from skillscan.config import Limits
 from skillscan.hashing import sha256_hex
 from skillscan.inventory import classify
 from skillscan.models import Finding, ScanError, SkillFile, VirtualOrigin
-from skillscan.unpack import read_zip
+from skillscan.unzip import read_zip
 
 _ZIP_MAGIC = b"PK\x03\x04"
 MAX_MEMBERS_PER_ARCHIVE = 1000

@@ -35,7 +35,8 @@ from skillscan.models import (
     SkillFile,
     SkillIdentity,
 )
-from skillscan.unpack import ANALYZER, Collected, read_folder, read_zip
+from skillscan.unpack import ANALYZER, Collected, read_folder
+from skillscan.unzip import read_zip
 
 SKILL_MD_NAMES = ("skill.md", "skills.md")  # compared case-insensitively; SKILL.md preferred
 _MAX_DISCOVERY_DEPTH = 6  # OpenClaw discovers skills up to 6 levels under a root

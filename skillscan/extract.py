@@ -14,18 +14,17 @@ Everything is bounded by `Limits` (``max_virtual_files``, ``max_decoded_bytes``,
 
 from __future__ import annotations
 
-import bisect
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from skillscan.config import Limits
 from skillscan.decode import find_payloads
 from skillscan.hashing import sha256_hex
 from skillscan.inventory import decode_text, guess_kind
+from skillscan.markdown import PS_WORDS, code_blocks, inline_commands
 from skillscan.models import FileKind, ScanError, SkillFile, VirtualOrigin
 from skillscan.normalize import fold, has_disguised_ascii
-from skillscan.textlines import LineCounter
 
 ANALYZER = "bundle"
 
@@ -73,47 +72,7 @@ _EXT: dict[FileKind, str] = {
     FileKind.BINARY: "bin",
 }
 
-_FENCE_LINE = re.compile(r"^([ \t>]*)(`{3,}|~{3,})([^\n]*)$", re.M)
-_BACKTICK = re.compile(r"`[^`\n]")
 _PROMPT = re.compile(r"^(?:\$|%|❯|➜|PS(?: [^>\n]{0,120})?>|>>>|\.\.\.)[ \t]?")
-_SPAN = re.compile(r"(?<!`)(`{1,3})(?!`)([^`\n]{1,2000}?)(?<!`)\1(?!`)")
-# Commands that fetch, decode or execute: enough on their own to treat prose or a span as a command.
-_COMMAND_HINT = re.compile(
-    r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\|\s*(?:python3?|node|perl|ruby|iex|Invoke-Expression)\b|"
-    r"\b(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod)\b[^\n]{0,300}?(?:https?://|\d{1,3}(?:\.\d{1,3}){3})|"
-    r"\b(?:ba|z)?sh\s+-c\b|\bpython3?\s+-c\b|\bnode\s+-e\b|\bbase64\s+(?:-d|-D|--decode)\b|"
-    r"\b(?:powershell(?:\.exe)?|pwsh)\s+-(?:e|ec|enc|EncodedCommand|c|Command|w|WindowStyle|nop|NoProfile|ExecutionPolicy)\b|"
-    r"\bnc\s+-[a-z]*e\b|\$\(\s*(?:curl|wget)\b|\bosascript\s+-e\b|\b(?:certutil|bitsadmin|mshta)\b",
-    re.I,
-)
-# Literal-first superset of _COMMAND_HINT, run over lower-cased text: Python's regex engine skips
-# positions whose first character cannot start a branch, which makes this ~7x faster.
-_HINT_PREFILTER = re.compile(
-    r"curl|wget|iwr|irm|invoke-|base64|powershell|pwsh|python|node|osascript|certutil|bitsadmin|mshta|"
-    r"sh\s+-c|\$\(|nc\s+-|\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh|\|\s*(?:perl|ruby|iex)"
-)
-_COMMAND_START = re.compile(
-    r"^(?:sudo\s+)?(?:curl|wget|bash|sh|zsh|python3?|node|npx|npm|pnpm|pip3?|uvx?|brew|apt(?:-get)?|"
-    r"git|chmod|echo|iwr|irm|iex|powershell|pwsh|osascript|openclaw|clawhub|docker|go|cargo|gem)\s+\S",
-    re.I,
-)
-# A shell command written in prose: from the command word to the end of the line.
-_PROSE_COMMAND = re.compile(
-    r"(?:^|[\s:>(\"'*])((?:sudo\s+)?(?:curl|wget|iwr|irm|Invoke-WebRequest|Invoke-RestMethod|powershell|pwsh|"
-    r"bash|sh|zsh|python3?|node|echo|printf|base64|nc|ncat|osascript|chmod)\s+\S[^\n]{0,1000})",
-    re.I,
-)
-_PS_WORDS = re.compile(
-    r"\b(?:iwr|irm|iex|Invoke-\w+|powershell|pwsh|\$env:|Start-Process|New-Object)\b", re.I
-)
-
-
-@dataclass(frozen=True, slots=True)
-class CodeBlock:
-    start_line: int  # 1-based real line of the opening fence
-    info: str
-    lines: tuple[str, ...]
-    closed: bool
 
 
 def _virtual(
@@ -144,50 +103,6 @@ def _virtual(
     )
 
 
-def _closing_fence(fence: str) -> re.Pattern[str]:
-    return re.compile(r"^[ \t>]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t\r]*$", re.M)
-
-
-def code_blocks(text: str) -> Iterator[CodeBlock]:
-    """Fenced code blocks. A fence may be indented (lists) or quoted; an unclosed one runs to EOF.
-
-    Works on offsets: only fence lines are visited by Python code, so a file of a million short
-    lines costs one regex pass, not a million loop iterations.
-    """
-    lines = LineCounter(text)
-    pos = 0
-    while True:
-        m = _FENCE_LINE.search(text, pos)
-        if m is None:
-            return
-        if m.group(2)[0] == "`" and "`" in m.group(3):  # not a fence: inline code on one line
-            pos = m.end() + 1
-            continue
-        prefix_len = len(m.group(1))
-        fence = m.group(2)
-        start = m.end() + 1
-        close = _closing_fence(fence).search(text, start) if start <= len(text) else None
-        if close is not None:
-            raw = text[start : close.start()].split("\n")[:-1] if close.start() > start else []
-        else:
-            raw = text[start:].split("\n") if start <= len(text) else []
-        body = []
-        for line in raw:
-            cut = 0
-            while cut < prefix_len and cut < len(line) and line[cut] in " \t>":
-                cut += 1
-            body.append(line[cut:].rstrip("\r"))
-        yield CodeBlock(
-            start_line=lines.at(m.start()),
-            info=m.group(3).strip(),
-            lines=tuple(body),
-            closed=close is not None,
-        )
-        if close is None:
-            return
-        pos = close.end() + 1
-
-
 def block_kind(info: str, body: str) -> FileKind | None:
     """Kind of a fenced block from its info string, or guessed; None for prose/diagrams/unknown."""
     label = re.split(r"[\s{},=]", info.lower().lstrip("{."), maxsplit=1)[0] if info else ""
@@ -210,47 +125,6 @@ def _strip_prompts(lines: tuple[str, ...], console: bool) -> list[str]:
         else:
             out.append("" if console else line)
     return out
-
-
-def _inline_candidates(text: str) -> Iterator[tuple[int, str]]:
-    """(real line, command) for command-like inline spans and prose commands outside fences."""
-    folded_text = fold(text)
-    # Only lines with a backtick or a command word are worth a closer look; find them in one pass
-    # each (the prefilter is literal-first, fast on lower-cased text).
-    lowered = folded_text.lower()  # may differ in length from folded_text: count lines in it
-    counter = LineCounter(lowered)
-    hint_lines = {counter.at(m.start()) for m in _HINT_PREFILTER.finditer(lowered)}
-    counter = LineCounter(text)
-    tick_lines = {counter.at(m.start()) for m in _BACKTICK.finditer(text)}
-    candidates = sorted(hint_lines | tick_lines)
-    if not candidates:
-        return
-    fenced = [
-        (b.start_line, b.start_line + len(b.lines) + 1 if b.closed else 1 << 62) for b in code_blocks(text)
-    ]
-    fence_starts = [a for a, _ in fenced]
-    all_lines = text.split("\n")
-    for no in candidates:
-        i = bisect.bisect_right(fence_starts, no) - 1
-        if i >= 0 and fenced[i][0] <= no <= fenced[i][1]:
-            continue
-        line = all_lines[no - 1][:20_000]
-        masked = line
-        if no in tick_lines:
-            for sm in _SPAN.finditer(line):
-                span = sm.group(2).strip()
-                masked = masked[: sm.start()] + " " * (sm.end() - sm.start()) + masked[sm.end() :]
-                if not span:
-                    continue
-                folded = fold(span)
-                if _COMMAND_START.match(folded) or _COMMAND_HINT.search(folded):
-                    yield no, span
-        if no not in hint_lines:
-            continue
-        folded_line = fold(masked)
-        pm = _PROSE_COMMAND.search(folded_line) if _COMMAND_HINT.search(folded_line) else None
-        if pm and _COMMAND_HINT.search(pm.group(1)):
-            yield no, pm.group(1).strip().rstrip("*_")
 
 
 def markdown_virtual_files(md: SkillFile) -> list[SkillFile]:
@@ -278,8 +152,8 @@ def iter_markdown_virtual_files(md: SkillFile) -> Iterator[SkillFile]:
         yield _pin_to(md, vf) if pin else vf
     shell: list[tuple[int, str]] = []
     ps: list[tuple[int, str]] = []
-    for line, cmd in _inline_candidates(md.text):
-        (ps if _PS_WORDS.search(fold(cmd)) else shell).append((line, cmd))
+    for line, cmd in inline_commands(md.text):
+        (ps if PS_WORDS.search(fold(cmd)) else shell).append((line, cmd))
     for group, kind in ((shell, FileKind.SHELL), (ps, FileKind.POWERSHELL)):
         if not group:
             continue

@@ -360,3 +360,19 @@ def test_random_garbage_paths_and_empty(tmp_path: Path) -> None:
     empty.mkdir()
     [skill] = load_skills(empty, Limits())
     assert skill.files == ()
+
+
+@pytest.mark.parametrize(
+    ("link", "target", "severity"),
+    [
+        ("docs/readme", "../README.md", Severity.LOW),
+        ("docs/up", "../../etc/passwd", Severity.HIGH),
+        ("a", "b/../../x", Severity.HIGH),
+        ("w", "C:\\Windows\\win.ini", Severity.HIGH),
+        ("v", "\\\\server\\share", Severity.HIGH),
+    ],
+)
+def test_symlink_targets_are_resolved_lexically(link: str, target: str, severity: Severity) -> None:
+    data = _zip([("SKILL.md", SKILL_MD.encode()), (_symlink_info(link), target.encode())])
+    [f] = [f for f in load_zip_bytes(data, "l.zip", Limits()).findings if f.rule_id == "bundle-symlink"]
+    assert f.severity is severity

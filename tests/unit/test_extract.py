@@ -11,8 +11,9 @@ import pytest
 
 from skillscan.config import Limits
 from skillscan.decode import find_payloads
-from skillscan.extract import block_kind, build_virtual_files, code_blocks, markdown_virtual_files
+from skillscan.extract import block_kind, build_virtual_files, markdown_virtual_files
 from skillscan.hashing import sha256_hex
+from skillscan.markdown import code_blocks
 from skillscan.models import FileKind, SkillFile, VirtualOrigin
 
 
