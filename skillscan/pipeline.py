@@ -9,6 +9,8 @@ only what is transient and report the rest.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
@@ -38,6 +40,7 @@ class Status(StrEnum):
 RETRY_LATER_KINDS: tuple[str, ...] = (str(OutcomeKind.PENDING), str(OutcomeKind.UNAVAILABLE))
 FINAL_KINDS: tuple[str, ...] = (str(OutcomeKind.BLOCKED), str(OutcomeKind.REMOVED), str(OutcomeKind.GITHUB))
 UNUSABLE_BUNDLE = "unusable-bundle"
+log = logging.getLogger("skillscan.pipeline")
 AMBIGUOUS = "ambiguous-slug"
 
 
@@ -86,6 +89,26 @@ class Result:
         )
 
 
+class BatchOverrun(Exception):
+    """A batch took longer than its task may run: scan its versions in smaller batches instead."""
+
+
+class _Clock:
+    """Seconds spent per phase of a batch, for the worker log."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+        self.laps: dict[str, float] = {}
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self.last
+        self.last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.laps.items())
+
+
 class Pipeline:
     def __init__(
         self,
@@ -128,8 +151,12 @@ class Pipeline:
         source: str = "sweep",
         sweep_id: int | None = None,
         force: bool = False,
+        deadline: float | None = None,
     ) -> list[Result]:
-        """Scan a batch. Raises `StoreBusy` when the database is locked (the caller retries the batch)."""
+        """Scan a batch. Raises `StoreBusy` when the database is locked (the caller retries the batch)
+        and `BatchOverrun` when a batch of several finished its scan after `deadline` (monotonic):
+        its reports may carry timeouts that a smaller batch would not have, so none is stored."""
+        clock = _Clock()
         unique = list(dict.fromkeys(targets))
         done = set() if force else self.store.scanned_versions(self.ruleset, [t.key for t in unique])
         results: dict[Target, Result] = {
@@ -137,6 +164,7 @@ class Pipeline:
         }
         todo = [t for t in unique if t.key not in done]
         downloads = self._download(todo)
+        clock.lap("download")
         skills: list[tuple[Target, Downloaded, Skill]] = []
         for target in todo:
             got = downloads.get(target)
@@ -148,8 +176,12 @@ class Pipeline:
                     results[target] = Result(target, Status.OUTCOME, f"{UNUSABLE_BUNDLE}: {e}")
             else:
                 results[target] = self._not_scanned(target, got)
+        clock.lap("unpack")
         if skills:
             reports = self.scanner.scan_skills([s for _, _, s in skills])
+            clock.lap("scan")
+            if deadline is not None and len(skills) > 1 and time.monotonic() > deadline:
+                raise BatchOverrun(f"a batch of {len(skills)} finished its scan past the task's deadline")
             if len(reports) != len(skills):
                 raise RuntimeError(f"scanner returned {len(reports)} reports for {len(skills)} skills")
             # Update diffs: what each version can do that the version it updates could not.
@@ -166,6 +198,8 @@ class Pipeline:
             final = [r.sweep_item() for r in ordered if r.status is not Status.RETRY]
             if final:
                 self.store.finish_sweep_items(sweep_id, final)
+        clock.lap("store")
+        log.info("%d of %d versions scanned (%s)", len(skills), len(unique), clock)
         return ordered
 
     def _download(self, targets: Sequence[Target]) -> dict[Target, DownloadOutcome | BaseException | None]:

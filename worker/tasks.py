@@ -18,12 +18,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
 from skillscan.errors import RegistryError, StoreError
-from skillscan.pipeline import RETRY_LATER_KINDS, Result, Status, Target, summarize
+from skillscan.pipeline import RETRY_LATER_KINDS, BatchOverrun, Result, Status, Target, summarize
 from skillscan.store import StoreBusy, SweepItemResult, VerdictStore, schema
 from worker.celery_app import (
     LIST_BUDGET_S,
     POLL_HARD_TIME_LIMIT_S,
     POLL_SOFT_TIME_LIMIT_S,
+    SOFT_TIME_LIMIT_S,
     app,
     retry_countdown,
 )
@@ -138,9 +139,8 @@ class ScanTask(SkillscanTask):
     def gave_up(self, args: list[Any], kwargs: dict[str, Any], error: str) -> dict[str, Any]:
         targets = kwargs.get("targets") or []
         if isinstance(targets, list) and len(targets) > 1:
-            # One poisonous skill must not sink its batch: run each version on its own.
-            for one in targets:
-                enqueue_scan([Target.from_args(one)], **_pass_on(kwargs), task=SCAN_VERSION)
+            # One poisonous skill must not sink its batch: halve it until the culprit is alone.
+            split([Target.from_args(one) for one in targets], **_pass_on(kwargs))
             return {"split": len(targets)}
         fail_targets(self, kwargs, error, args)
         return {"failed": error}
@@ -176,6 +176,14 @@ def enqueue_scan(
     app.send_task(task, kwargs=kwargs, queue=queue)
 
 
+def split(targets: Sequence[Target], **kwargs: Any) -> None:
+    """Enqueue a batch again as two halves (a single version goes to `scan_version`)."""
+    half = (len(targets) + 1) // 2
+    for part in (targets[:half], targets[half:]):
+        if part:
+            enqueue_scan(part, task=SCAN_VERSION if len(part) == 1 else SCAN_BATCH, **kwargs)
+
+
 def run_scan(
     task: Task,
     targets: list[Any],
@@ -192,37 +200,26 @@ def run_scan(
         )
         return {"failed": str(e)}
     pipeline = task.app.context().pipeline(registry)
+    # The scanner turns an interrupt inside an engine into an engine error, so the soft time limit
+    # cannot be relied on to stop a batch: the pipeline checks this deadline itself.
+    deadline = time.monotonic() + SOFT_TIME_LIMIT_S - 1.0
     try:
-        results = pipeline.scan_targets(parsed, source=source, sweep_id=sweep_id, force=force)
+        results = pipeline.scan_targets(
+            parsed, source=source, sweep_id=sweep_id, force=force, deadline=deadline
+        )
     except StoreBusy as e:
         raise task.retry(
             exc=e, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
         ) from e
-    except SoftTimeLimitExceeded:
+    except (SoftTimeLimitExceeded, BatchOverrun):
         if len(parsed) > 1:
-            for target in parsed:
-                enqueue_scan(
-                    [target],
-                    sweep_id=sweep_id,
-                    source=source,
-                    registry=registry,
-                    task=SCAN_VERSION,
-                    force=force,
-                )
-            return {"split": len(parsed), "reason": "soft time limit"}
+            split(parsed, sweep_id=sweep_id, source=source, registry=registry, force=force)
+            return {"split": len(parsed), "reason": "time limit"}
         raise
     except Exception:
-        if len(parsed) > 1:  # find the one version that breaks the batch by running each alone
+        if len(parsed) > 1:  # find the version that breaks the batch by halving it
             log.exception("batch of %d failed; splitting it", len(parsed))
-            for target in parsed:
-                enqueue_scan(
-                    [target],
-                    sweep_id=sweep_id,
-                    source=source,
-                    registry=registry,
-                    task=SCAN_VERSION,
-                    force=force,
-                )
+            split(parsed, sweep_id=sweep_id, source=source, registry=registry, force=force)
             return {"split": len(parsed), "reason": "batch error"}
         raise
     _record_failed(task, results, sweep_id, source, registry)

@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, func, select
+from sqlalchemy import Engine, Row, and_, func, select, update
 
 from skillscan.models import Decision, ScanReport, Verdict
 from skillscan.store import migrations, schema
@@ -120,9 +120,15 @@ class VerdictStore(Bookkeeping):
         key = scan_key(owner, slug, version, fingerprint, report.ruleset_digest) if dedupe else None
         with write_tx(self._engine) as conn:
             if key is not None:
-                existing = conn.execute(select(_scans.c.id).where(_scans.c.scan_key == key)).scalar()
+                existing = conn.execute(
+                    select(_scans.c.id, _scans.c.verdict).where(_scans.c.scan_key == key)
+                ).first()
                 if existing is not None:
-                    return Recorded(existing, False, None)
+                    if not _completes(existing.verdict, report.verdict):
+                        return Recorded(existing.id, False, None)
+                    # An incomplete analysis (a timeout, a crashed engine) is superseded by a complete
+                    # one of the same bundle and ruleset: the old row stays as history, the key moves.
+                    conn.execute(update(_scans).where(_scans.c.id == existing.id).values(scan_key=None))
             version_id = self._ensure_version(conn, owner, slug, version) if slug else None
             previous = self._latest_verdict(conn, owner, slug, version, fingerprint)
             values = {
@@ -246,7 +252,8 @@ class VerdictStore(Bookkeeping):
     def scanned_versions(
         self, ruleset: str, refs: Iterable[tuple[str, str, str]]
     ) -> set[tuple[str, str, str]]:
-        """Which of `refs` (owner, slug, version) already have a scan under `ruleset`."""
+        """Which of `refs` (owner, slug, version) already have a complete scan under `ruleset`
+        (an `indeterminate` one does not count: analysis was incomplete, so it is worth redoing)."""
         wanted = set(refs)
         if not wanted:
             return set()
@@ -255,7 +262,9 @@ class VerdictStore(Bookkeeping):
         with read_tx(self._engine) as conn:
             for start in range(0, len(slugs), 500):
                 stmt = select(_scans.c.owner, _scans.c.slug, _scans.c.version).where(
-                    _scans.c.ruleset == ruleset, _scans.c.slug.in_(slugs[start : start + 500])
+                    _scans.c.ruleset == ruleset,
+                    _scans.c.slug.in_(slugs[start : start + 500]),
+                    _scans.c.verdict != str(Verdict.INDETERMINATE),
                 )
                 found.update((r.owner, r.slug, r.version) for r in conn.execute(stmt))
         return found & wanted
@@ -272,6 +281,10 @@ class VerdictStore(Bookkeeping):
     def _many(self, stmt: Any) -> list[StoredScan]:
         with read_tx(self._engine) as conn:
             return [_stored(row) for row in conn.execute(stmt)]
+
+
+def _completes(stored: str, new: Verdict) -> bool:
+    return stored == str(Verdict.INDETERMINATE) and new is not Verdict.INDETERMINATE
 
 
 def _stored(row: Row[Any]) -> StoredScan:

@@ -182,6 +182,19 @@ def test_repeat_is_a_noop_and_a_new_ruleset_adds_history(store: VerdictStore) ->
     assert store.latest_for_version("alice", "weather", "1.0.0", ruleset="r1").id == first.scan_id  # type: ignore[union-attr]
 
 
+def test_complete_scan_supersedes_an_indeterminate_one(store: VerdictStore) -> None:
+    partial = store.record(make_report(verdict=Verdict.INDETERMINATE))
+    assert store.scanned_versions("r1", [("alice", "weather", "1.0.0")]) == set()  # worth redoing
+    again = store.record(make_report(verdict=Verdict.INDETERMINATE))
+    assert not again.created and again.scan_id == partial.scan_id
+    complete = store.record(make_report(verdict=Verdict.SUSPICIOUS))
+    assert complete.created and complete.previous_verdict is Verdict.INDETERMINATE
+    assert store.scanned_versions("r1", [("alice", "weather", "1.0.0")]) == {("alice", "weather", "1.0.0")}
+    repeat = store.record(make_report(verdict=Verdict.SUSPICIOUS))
+    assert not repeat.created and repeat.scan_id == complete.scan_id
+    assert [s.id for s in store.history("alice", "weather")] == [complete.scan_id, partial.scan_id]
+
+
 def test_changed_bundle_for_same_version_is_a_new_scan(store: VerdictStore) -> None:
     a = store.record_scan(make_report(fingerprint="1" * 64))
     b = store.record_scan(make_report(fingerprint="2" * 64))
