@@ -156,27 +156,28 @@ class DeliveryCatalog:
     def load(cls, path: Path | None = None) -> DeliveryCatalog:
         return _load_catalog(path or DATA_FILE)
 
+    def __post_init__(self) -> None:
+        # host suffix -> classes, and the few "host/path-prefix" entries: classification is a
+        # handful of dictionary lookups per URL, whatever the size of the catalogue
+        index: dict[str, set[str]] = {}
+        with_path: list[tuple[str, str]] = []
+        for name, entries in self.classes.items():
+            for e in entries:
+                if "/" in e:
+                    with_path.append((e, name))
+                else:
+                    index.setdefault(e, set()).add(name)
+        object.__setattr__(self, "_index", {k: frozenset(v) for k, v in index.items()})
+        object.__setattr__(self, "_with_path", tuple(with_path))
+        object.__setattr__(self, "_host_cache", {})
+
     def classify(self, url: UrlRef) -> frozenset[str]:
         """Every class the URL belongs to (empty for an ordinary site)."""
-        out: set[str] = set()
+        out = set(self._host_classes(url.host))
         host, path = url.host, url.path
-        ip = ip_literal(host)
-        if ip is not None:
-            if ip.is_loopback or (ip.is_private and not _is_documentation(ip)) or ip.is_link_local:
-                out.add("local")
-            elif not ip.is_unspecified:
-                out.add("raw-ip")
-        elif host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
-            out.add("local")
-        for name, entries in self.classes.items():
-            if any(_entry_matches(e, host, path) for e in entries):
+        for entry, name in self._with_path:  # type: ignore[attr-defined]
+            if _entry_matches(entry, host, path):
                 out.add(name)
-        if host.endswith(_DOC_SUFFIXES) and (
-            host in _DOC_SUFFIXES or host.endswith(tuple("." + s for s in _DOC_SUFFIXES))
-        ):
-            out.add("documentation")
-        if self._impersonates_platform(host) and "official-platform-domains" not in out:
-            out.add("brand-impersonation")
         if release_owner(url) is not None:
             out.add("github-release")
         ext = url.last_segment.rsplit(".", 1)[-1] if "." in url.last_segment else ""
@@ -185,6 +186,33 @@ class DeliveryCatalog:
         if ext in self.executable_extensions:
             out.add("executable")
         return frozenset(out)
+
+    def _host_classes(self, host: str) -> frozenset[str]:
+        cache: dict[str, frozenset[str]] = self._host_cache  # type: ignore[attr-defined]
+        hit = cache.get(host)
+        if hit is not None:
+            return hit
+        out: set[str] = set()
+        ip = ip_literal(host)
+        if ip is not None:
+            if ip.is_loopback or (ip.is_private and not _is_documentation(ip)) or ip.is_link_local:
+                out.add("local")
+            elif not ip.is_unspecified:
+                out.add("raw-ip")
+        elif host == "localhost" or host.endswith(".localhost") or host.endswith(".local"):
+            out.add("local")
+        labels = host.split(".")
+        index: dict[str, frozenset[str]] = self._index  # type: ignore[attr-defined]
+        for i in range(len(labels)):
+            out.update(index.get(".".join(labels[i:]), ()))
+        if labels[-1] in _DOC_SUFFIXES or ".".join(labels[-2:]) in _DOC_SUFFIXES:
+            out.add("documentation")
+        if self._impersonates_platform(host) and "official-platform-domains" not in out:
+            out.add("brand-impersonation")
+        result = frozenset(out)
+        if len(cache) < 50_000:
+            cache[host] = result
+        return result
 
     def is_delivery(self, url: UrlRef) -> bool:
         return bool(self.classify(url) & DELIVERY_CLASSES)

@@ -17,7 +17,8 @@ from skillscan.normalize import fold
 
 SCOPES = frozenset({"frontmatter", "heading", "prose", "code", "html-comment"})
 URL_MASK = "<url>"
-MAX_LINE_CHARS = 20_000  # longer lines are cut for the rule engine (YARA still sees the bytes)
+MAX_LINE_CHARS = 20_000  # longer lines are read in overlapping chunks of this size
+CHUNK_OVERLAP = 1_000
 
 _FENCE = re.compile(r"^(?:\s{0,12}>)*\s{0,12}(`{3,}|~{3,})")
 _ATX = re.compile(r"^(?:\s{0,3}>)*\s{0,3}(#{1,6})(?:\s+|$)(.{0,300})")
@@ -66,8 +67,7 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold_text) -> Markdow
                     segments.append(_segment(j + 1, "frontmatter", lines[j], path, fold))
                 start = i + 1
                 break
-    for idx in range(start, len(lines)):
-        raw = lines[idx][:MAX_LINE_CHARS].rstrip("\r")
+    for idx, raw in _physical_lines(lines, start):
         number = idx + 1
         if fence is not None:
             m = _FENCE.match(raw)
@@ -109,6 +109,20 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold_text) -> Markdow
         else:
             segments.append(_segment(number, "prose", prose, path, fold))
     return MarkdownDoc(segments=tuple(segments), line_count=len(lines))
+
+
+def _physical_lines(lines: list[str], start: int) -> list[tuple[int, str]]:
+    """(index, text) per line; an overlong line becomes overlapping chunks with the same index,
+    so nothing placed after a long run of padding goes unread."""
+    out: list[tuple[int, str]] = []
+    for idx in range(start, len(lines)):
+        line = lines[idx].rstrip("\r")
+        if len(line) <= MAX_LINE_CHARS:
+            out.append((idx, line))
+            continue
+        step = MAX_LINE_CHARS - CHUNK_OVERLAP
+        out.extend((idx, line[i : i + MAX_LINE_CHARS]) for i in range(0, len(line) - CHUNK_OVERLAP, step))
+    return out
 
 
 def _split_comments(raw: str) -> tuple[str, list[str], bool]:

@@ -85,13 +85,17 @@ class RuleHit:
 
 @dataclass
 class DocContext:
-    """Per-file caches shared by all rules: URL classes and condition line lists."""
+    """Per-file caches shared by all rules: URL classes and per-condition segment verdicts."""
 
     doc: MarkdownDoc
     catalog: DeliveryCatalog
     declared: DeclaredHosts
     _urls: dict[int, list[tuple[UrlRef, frozenset[str], bool]]] | None = None
-    _lines: dict[str, list[int]] = field(default_factory=dict)
+    _memo: dict[str, bytearray] = field(default_factory=dict)
+    _lines: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._lines = [seg.line for seg in self.doc.segments]  # non-decreasing
 
     def urls(self, index: int) -> list[tuple[UrlRef, frozenset[str], bool]]:
         if self._urls is None:
@@ -103,13 +107,22 @@ class DocContext:
                     ]
         return self._urls.get(index, [])
 
-    def lines_of(self, rule_id: str, cond: Condition) -> list[int]:
-        key = f"{rule_id}/{cond.key}"
-        if key not in self._lines:
-            self._lines[key] = sorted(
-                {seg.line for i, seg in enumerate(self.doc.segments) if _segment_matches(self, i, seg, cond)}
-            )
-        return self._lines[key]
+    def near(self, rule_id: str, cond: Condition, line: int) -> bool:
+        """Whether `cond` matches a segment within `cond.within` lines of `line`. Each segment is
+        tested at most once per condition, so a rule stays linear however many anchors it has."""
+        memo = self._memo.get(f"{rule_id}/{cond.key}")
+        if memo is None:
+            memo = self._memo[f"{rule_id}/{cond.key}"] = bytearray(len(self._lines))
+        lo = bisect.bisect_left(self._lines, line - cond.within)
+        hi = bisect.bisect_right(self._lines, line + cond.within)
+        segments = self.doc.segments
+        for i in range(lo, hi):
+            state = memo[i]
+            if state == 0:
+                state = memo[i] = 1 if _segment_matches(self, i, segments[i], cond) else 2
+            if state == 1:
+                return True
+        return False
 
 
 def _view(seg: Segment, text: str) -> str:
@@ -125,27 +138,21 @@ def _segment_matches(ctx: DocContext, index: int, seg: Segment, cond: Condition)
     return any(cond.url.accepts(classes, u, declared) for u, classes, declared in ctx.urls(index))
 
 
-def _near(lines: list[int], line: int, within: int) -> bool:
-    i = bisect.bisect_left(lines, line - within)
-    return i < len(lines) and lines[i] <= line + within
-
-
 def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
     """The first anchor line that satisfies every condition, with the count of such lines."""
     first: Segment | None = None
     hits: set[int] = set()
+    rid = rule.meta.id
     for i, seg in enumerate(ctx.doc.segments):
         if seg.line in hits or not _segment_matches(ctx, i, seg, rule.anchor):
             continue
         if rule.heading is not None and not any(rule.heading.search(h) for h in seg.headings):
             continue
-        if not all(_near(ctx.lines_of(rule.meta.id, c), seg.line, c.within) for c in rule.near):
+        if not all(ctx.near(rid, c, seg.line) for c in rule.near):
             continue
-        if rule.near_any and not any(
-            _near(ctx.lines_of(rule.meta.id, c), seg.line, c.within) for c in rule.near_any
-        ):
+        if rule.near_any and not any(ctx.near(rid, c, seg.line) for c in rule.near_any):
             continue
-        if any(_near(ctx.lines_of(rule.meta.id, c), seg.line, c.within) for c in rule.not_near):
+        if any(ctx.near(rid, c, seg.line) for c in rule.not_near):
             continue
         hits.add(seg.line)
         first = first or seg

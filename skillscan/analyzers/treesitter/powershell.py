@@ -143,8 +143,10 @@ def scan_powershell(
         root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
     scan = _PsScan(policy=policy, depth=depth)
     for node in walk(root):
-        if node.type == "pipeline" and node.parent is not None and node.parent.type == "statement_list":
-            _statement(scan, node)
+        if node.type == "statement_list":
+            for statement in node.named_children:
+                if statement.type == "pipeline":
+                    _statement(scan, statement)
     seen: set[tuple[str, int]] = set()
     unique = []
     for d in scan.out:

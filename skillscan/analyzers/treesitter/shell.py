@@ -16,6 +16,7 @@ through. Everything is parsed, nothing is run.
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -38,7 +39,6 @@ from skillscan.analyzers.treesitter.shell_words import (
     reads_stdin_as_code,
     same_file,
     text,
-    walk,
 )
 from skillscan.models import FileKind
 
@@ -146,15 +146,18 @@ def scan_bash(
     parser = Parser(BASH)
     source = source[:MAX_SOURCE]
     if root is None:
+        source = defuse_long_pipelines(source)
         root = parser.parse(source.encode("utf-8", "replace")).root_node
     scan = _Scan(policy=policy, env=assignments(root), depth=depth, powershell=powershell)
-    _visit(scan, root, 0)
+    logical = logical_lines(source) if source.count("\n") < MAX_LINES_REPARSED else []
+    starts = [first for first, _ in logical]
+    suspect = _visit(scan, root, 0, starts)
     # tree-sitter-bash can run a pipeline on past its newline and swallow the next line into a
-    # redirect; every logical line is parsed on its own as well so no command hides in a misparse.
-    if source.count("\n") < MAX_LINES_REPARSED:
-        for first_line, chunk in logical_lines(source):
-            if chunk.strip() and not chunk.lstrip().startswith("#"):
-                _visit(scan, parser.parse(chunk.encode("utf-8", "replace")).root_node, first_line)
+    # redirect: the logical lines under a statement that crosses a line end are parsed again alone.
+    for index in sorted(suspect):
+        first_line, chunk = logical[index]
+        if chunk.strip() and not chunk.lstrip().startswith("#"):
+            _visit(scan, parser.parse(chunk.encode("utf-8", "replace")).root_node, first_line, [])
     seen: set[tuple[str, int]] = set()
     unique = []
     for d in scan.out:
@@ -164,15 +167,61 @@ def scan_bash(
     return unique
 
 
-def _visit(scan: _Scan, root: Node, line_offset: int) -> None:
+_CROSSING = frozenset({"pipeline", "redirected_statement", "list", "command"})
+
+
+def _visit(scan: _Scan, root: Node, line_offset: int, starts: list[int]) -> set[int]:
+    """Dispatch every node; return the logical lines (indexes into `starts`) that a simple
+    statement runs across, which only a misparse (or a multi-line string) does."""
     scan.line_offset = line_offset
-    for node in walk(root):
-        if node.type == "pipeline":
-            _pipeline(scan, node)
-        elif node.type == "redirected_statement":
+    suspect: set[int] = set()
+    stack: list[tuple[Node, int]] = [(root, 0)]
+    path: list[Node] = []
+    budget = 500_000
+    while stack and budget > 0:
+        budget -= 1
+        node, depth = stack.pop()
+        del path[depth:]
+        parent = path[-1] if path else None
+        path.append(node)
+        kind = node.type
+        if kind == "pipeline":
+            if parent is None or parent.type not in {"pipeline", "redirected_statement"}:
+                _pipeline(scan, node)
+        elif kind == "redirected_statement":
             _redirected(scan, node)
-        elif node.type == "command":
-            _command(scan, node)
+        elif kind == "command":
+            _command(scan, node, path)
+        if starts and kind in _CROSSING and node.end_point[0] > node.start_point[0]:
+            lo = bisect.bisect_right(starts, node.start_point[0]) - 1
+            hi = bisect.bisect_right(starts, node.end_point[0]) - 1
+            if hi > lo:
+                suspect.update(range(max(lo, 0), hi + 1))
+        stack.extend((c, depth + 1) for c in reversed(node.children))
+    return suspect
+
+
+_PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+MAX_PIPE_STAGES = 1024
+
+
+def defuse_long_pipelines(source: str) -> str:
+    """Blank the middle stages of absurdly long pipelines (tree-sitter-bash parses a pipeline of
+    `cmd -opt` stages in quadratic time). The first and last stages are kept, so a fetch at the
+    start still meets the shell at the end; line and column numbers do not move."""
+    if source.count("|") <= MAX_PIPE_STAGES:
+        return source
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if line.count("|") <= MAX_PIPE_STAGES:
+            continue
+        cuts = [m.start() for m in _PIPE.finditer(line)]
+        if len(cuts) <= MAX_PIPE_STAGES:
+            continue
+        keep_head = cuts[MAX_PIPE_STAGES // 2]
+        keep_tail = cuts[-MAX_PIPE_STAGES // 2]
+        lines[i] = line[: keep_head + 1] + " " * (keep_tail - keep_head - 1) + line[keep_tail:]
+    return "\n".join(lines)
 
 
 def logical_lines(source: str) -> list[tuple[int, str]]:
@@ -269,8 +318,6 @@ def _stages(node: Node, depth: int = 0) -> list[Node]:
 
 
 def _pipeline(scan: _Scan, node: Node) -> None:
-    if node.parent is not None and node.parent.type in {"pipeline", "redirected_statement"}:
-        return  # analysed as part of the enclosing pipeline
     stages = _stages(node)
     fetched = False
     worst: tuple[Trust, UrlRef] | None = None
@@ -313,7 +360,7 @@ def _redirected(scan: _Scan, node: Node) -> None:
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
 
-def _command(scan: _Scan, node: Node) -> None:
+def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     cmd = peel(node, scan.env)
     name_node = node.child_by_field_name("name")
     if cmd.name == "" and name_node is not None:
@@ -335,7 +382,7 @@ def _command(scan: _Scan, node: Node) -> None:
     if code_runner:
         _substituted_code(scan, node, cmd)
         _inline_code(scan, node, cmd)
-    _runs_download(scan, node, cmd)
+    _runs_download(scan, node, cmd, path)
 
 
 def _substituted_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
@@ -372,7 +419,7 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
         return
 
 
-def _runs_download(scan: _Scan, node: Node, cmd: Cmd) -> None:
+def _runs_download(scan: _Scan, node: Node, cmd: Cmd, path: list[Node]) -> None:
     """A file written by an earlier downloader run as a program, a script or an installer."""
     if not scan.downloads:
         return
@@ -383,16 +430,14 @@ def _runs_download(scan: _Scan, node: Node, cmd: Cmd) -> None:
             if w and not w.startswith("-"):
                 candidates.append(w)
                 break
-    for path, origin in reversed(scan.downloads):
-        if any(same_file(path, c) for c in candidates):
-            chain = node
-            while chain.parent is not None and chain.parent.type in {
-                "list",
-                "pipeline",
-                "redirected_statement",
-            }:
-                chain = chain.parent
-            scan.graded(chain, origin, f"downloaded file {base_name(path)} is executed")
+    for target, origin in reversed(scan.downloads):
+        if any(same_file(target, c) for c in candidates):
+            chain = node  # report the whole `curl … && chmod … && ./x` chain
+            for ancestor in reversed(path[:-1]):
+                if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
+                    break
+                chain = ancestor
+            scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
             return
 
 
