@@ -170,7 +170,14 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
         if kept:
             yield Payload(line, *kept)
 
-    for rx, kind in ((_HEX_ESC, "hex"), (_UNI_ESC, "hex"), (_HEX_PLAIN, "hex"), (_HEX_ARRAY, "hex")):
+    # A pass runs only when its literal occurs at all (a substring test is far cheaper than a scan).
+    hex_passes = [
+        rx
+        for rx, needle in ((_HEX_ESC, "\\x"), (_UNI_ESC, "\\u00"), (_HEX_PLAIN, ""), (_HEX_ARRAY, "0x"))
+        if needle in text
+    ]
+    for rx in hex_passes:
+        kind = "hex"
         for m in rx.finditer(text):
             budget -= 1
             if budget < 0:
@@ -187,7 +194,16 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
             if kept:
                 yield Payload(lines.at(m.start()), *kept)
 
-    for rx in (_FROM_CHAR_CODE, _CHR_CHAIN, _NUM_ARRAY):
+    code_passes = [
+        rx
+        for rx, present in (
+            (_FROM_CHAR_CODE, "fromCharCode" in text),
+            (_CHR_CHAIN, "chr(" in text or "har]" in text or "HAR]" in text),  # chr( / [char] / [Char]
+            (_NUM_ARRAY, True),
+        )
+        if present
+    ]
+    for rx in code_passes:
         for m in rx.finditer(text):
             budget -= 1
             if budget < 0:
