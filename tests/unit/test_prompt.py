@@ -300,3 +300,10 @@ def test_ordinary_prerequisites_stay_clean(default: PromptAnalyzer) -> None:
     Requires Docker to be running.
     """
     assert _ids(default, _skill(_md(doc))) == []
+
+
+def test_text_after_a_long_run_of_padding_is_still_read(tmp_path: Path) -> None:
+    a = PromptAnalyzer(rules_dir=_rules_dir(tmp_path, **{"word-rule": "match: {regex: 'hidden order'}\n"}))
+    padded = " " * 50_000 + "hidden order\n"
+    (f,) = a.analyze(_skill(_md(padded))).findings
+    assert f.line == 1
