@@ -146,9 +146,12 @@ class ManifestAnalyzer(Analyzer):
             )
         md = next(f for f in real if f.path == md_path)
         if md.text is None:
-            yield self._finding(
-                "skill-md-not-text", md_path, None, "SKILL.md is binary or not decodable text"
+            why = (
+                "binary or not decodable text"
+                if md.kind is FileKind.BINARY
+                else "too large for text analysis"
             )
+            yield self._finding("skill-md-not-text", md_path, None, f"SKILL.md is {why}")
             yield from self._usage(skill, None, None)
             return
         fm = parse_frontmatter(md.text)
