@@ -12,7 +12,7 @@ import ipaddress
 import re
 import socket
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 from functools import cache
 from pathlib import Path
@@ -21,6 +21,8 @@ from typing import Any
 import yaml
 
 from skillscan.errors import RuleError
+from skillscan.frontmatter import split_frontmatter
+from skillscan.models import Skill
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "delivery_hosts.yaml"
 
@@ -294,6 +296,17 @@ class DeclaredHosts:
         return _flat(registrable(url.host).split(".", 1)[0]) in self.subjects
 
     @classmethod
+    def of(cls, skill: Skill) -> DeclaredHosts:
+        """What a skill declares, from its parsed frontmatter, or (when the YAML does not parse,
+        which ClawHub tolerates) from the raw frontmatter lines; its slug and name are subjects."""
+        frontmatter: Mapping[str, Any] | None = skill.frontmatter
+        if frontmatter is None:
+            frontmatter = _lenient_frontmatter(skill)
+        base = cls.from_skill(frontmatter, skill.identity.owner)
+        names = {_flat(n) for n in (skill.identity.slug, skill.identity.name) if n}
+        return replace(base, subjects=base.subjects | {n for n in names if len(n) >= 4})
+
+    @classmethod
     def from_skill(cls, frontmatter: Mapping[str, Any] | None, owner: str | None = None) -> DeclaredHosts:
         domains: set[str] = set()
         owners: set[str] = {owner.lower()} if owner else set()
@@ -310,6 +323,23 @@ class DeclaredHosts:
         name = (frontmatter or {}).get("name")
         subjects = {_flat(name)} if isinstance(name, str) and len(_flat(name)) >= 4 else set()
         return cls(domains=frozenset(domains), github_owners=frozenset(owners), subjects=frozenset(subjects))
+
+
+def _lenient_frontmatter(skill: Skill) -> dict[str, Any] | None:
+    """Top-level `key: value` lines of SKILL.md's frontmatter, for the declaring keys only."""
+    md = next((f for f in skill.real_files if f.path.upper() == "SKILL.MD" and f.text), None)
+    if md is None or md.text is None:
+        return None
+    raw, _start, _closed = split_frontmatter(md.text[:200_000])
+    if raw is None:
+        return None
+    out: dict[str, Any] = {}
+    for line in raw.split("\n")[:500]:
+        key, sep, value = line.partition(":")
+        key = key.strip().strip("'\"").lower()
+        if sep and line[:1].strip() and (key in _DECLARING_KEYS or key == "name"):
+            out[key] = value.strip().strip("'\"")
+    return out
 
 
 def _flat(name: str) -> str:

@@ -72,7 +72,7 @@ class PromptAnalyzer(Analyzer):
         return [r.meta for r in self._rules]
 
     def analyze(self, skill: Skill) -> AnalysisResult:
-        declared = DeclaredHosts.from_skill(skill.frontmatter, skill.identity.owner)
+        declared = DeclaredHosts.of(skill)
         findings: list[Finding] = []
         for file in skill.files:
             if file.text is None or not _is_markdown(file, skill):

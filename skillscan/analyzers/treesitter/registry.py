@@ -61,7 +61,7 @@ class SkillContext:
 
     @cached_property
     def host_policy(self) -> HostPolicy:
-        declared = DeclaredHosts.from_skill(self.skill.frontmatter, self.skill.identity.owner)
+        declared = DeclaredHosts.of(self.skill)
         return HostPolicy(self.catalog, declared)
 
 

@@ -129,7 +129,7 @@ class ThreatContext:
         cls, skill: Skill, catalog: DeliveryCatalog | None = None, policy: HostPolicy | None = None
     ) -> ThreatContext:
         if policy is None:
-            declared = DeclaredHosts.from_skill(skill.frontmatter, skill.identity.owner)
+            declared = DeclaredHosts.of(skill)
             policy = HostPolicy(catalog or DeliveryCatalog.load(), declared)
         own = {n.lower() for n in (skill.identity.slug, skill.identity.name) if n}
         return cls(declared_env=declared_env(skill.frontmatter), policy=policy, own_names=frozenset(own))
