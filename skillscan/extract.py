@@ -138,6 +138,8 @@ def iter_markdown_virtual_files(md: SkillFile) -> Iterator[SkillFile]:
         return
     pin = md.virtual is not None
     for block in code_blocks(md.text):
+        if not any(line.strip() for line in block.lines):
+            continue
         body = fold("\n".join(block.lines))
         kind = block_kind(block.info, body)
         if kind is None:

@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from skillscan.normalize import fold
 from skillscan.textlines import LineCounter
@@ -56,6 +57,7 @@ class CodeBlock:
     closed: bool
 
 
+@lru_cache(maxsize=64)
 def _closing_fence(fence: str) -> re.Pattern[str]:
     return re.compile(r"^[ \t>]*" + re.escape(fence[0]) + "{" + str(len(fence)) + r",}[ \t\r]*$", re.M)
 
