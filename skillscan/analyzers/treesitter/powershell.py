@@ -27,6 +27,7 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.shell import (
+    REMOTE_LOADERS,
     RULE_BY_TRUST,
     RULE_ENCODED,
     RULE_PS_ENCODED,
@@ -52,7 +53,8 @@ _FETCH_TEXT = re.compile(
 # Text without any of these cannot fetch, evaluate or start a download: not worth a walk.
 _TRIGGER = re.compile(
     r"(?i)\b(?:iwr|irm|iex|invoke-\w{1,20}|\w{0,20}download\w{0,10}|webclient|bitstransfer|certutil|"
-    r"frombase64string|scriptblock|powershell|pwsh|curl|wget|start-process|saps)\b"
+    r"frombase64string|scriptblock|powershell|pwsh|curl|wget|start-process|saps|mshta|msiexec|regsvr32|rundll32)"
+    r"(?:\.exe)?\b"
 )
 _ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
 _EXEC_WORD = re.compile(r"(?i)\b(?:iex|invoke-expression)\b")
@@ -214,6 +216,10 @@ def _statement(scan: _PsScan, node: Node) -> None:
         if _ENCODED_EXEC.search(code):
             msg = "base64-encoded script evaluated"
             scan.out.append(Detection(RULE_ENCODED, node.start_point[0] + 1, evidence_of(node), msg))
+            return
+    for name, stage in zip(names, stages, strict=False):
+        if name in REMOTE_LOADERS and "://" in text(stage):
+            scan.graded(node, scan.urls_in(text(stage)), f"{name} loads and runs a remote program")
             return
     _encoded_child(scan, node, names, stages)
     _download_and_run(scan, node, stmt, names, fetches)

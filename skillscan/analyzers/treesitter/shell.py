@@ -72,11 +72,16 @@ _INLINE_EXEC = re.compile(
     r"child_process|os\s{0,3}\.\s{0,3}(?:system|popen|exec\w{0,3})|subprocess|\bsystem\s{0,3}\(|\bIEX\b|"
     r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
 )
+_DO_SHELL_SCRIPT = re.compile(r'(?i)do\s{1,3}shell\s{1,3}script\s{1,3}"((?:[^"\\]|\\.){1,4000})"')
 _URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
 # Text without any of these cannot fetch, decode or hand code to PowerShell: not worth a walk.
 _TRIGGER = re.compile(
     r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
-    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket"
+    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32"
+)
+# Windows programs that fetch and run a remote script or package given its URL (ClickFix lures).
+REMOTE_LOADERS = frozenset(
+    {"mshta", "mshta.exe", "msiexec", "msiexec.exe", "regsvr32", "regsvr32.exe", "rundll32", "rundll32.exe"}
 )
 _PS_NAMES = frozenset({"powershell", "pwsh", "powershell.exe", "pwsh.exe"})
 
@@ -106,7 +111,8 @@ class _Scan:
     depth: int
     powershell: Callable[[str, HostPolicy, int], list[Detection]] | None
     out: list[Detection] = field(default_factory=list)
-    downloads: list[tuple[str, tuple[Trust, UrlRef] | None]] = field(default_factory=list)
+    # files written by a downloader (with the least trusted URL) or from a decoded payload (True)
+    downloads: list[tuple[str, tuple[Trust, UrlRef] | None, bool]] = field(default_factory=list)
     line_offset: int = 0  # added to node rows when a single logical line is parsed on its own
 
     def line(self, node: Node) -> int:
@@ -342,7 +348,9 @@ def _pipeline(scan: _Scan, node: Node) -> None:
 
 
 def _redirected(scan: _Scan, node: Node) -> None:
-    """`bash <<< "$(curl …)"`, `bash < <(curl …)`."""
+    """`bash <<< "$(curl …)"`, `bash < <(curl …)`; and `curl … > x.sh` / `… | base64 -d > x`
+    (remembered, so that running `x.sh` later counts as running the download)."""
+    _written_to_file(scan, node)
     body = _body_command(node)
     if body is None:
         return
@@ -360,6 +368,23 @@ def _redirected(scan: _Scan, node: Node) -> None:
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
 
+def _written_to_file(scan: _Scan, node: Node) -> None:
+    body = node.child_by_field_name("body")
+    if body is None or body.type not in {"command", "pipeline"}:
+        return
+    fetched, worst = _fetch_into_stdout(body, scan)
+    decoded = _decodes(body, scan.env)
+    if not (fetched or decoded):
+        return
+    for redirect in node.children_by_field_name("redirect"):
+        if redirect.type != "file_redirect" or "<" in text(redirect).split(None, 1)[0]:
+            continue
+        dest = redirect.child_by_field_name("destination")
+        target = literal(dest, scan.env) if dest is not None else None
+        if target and not target.startswith("/dev/"):
+            scan.downloads.append((target, worst, decoded and not fetched))
+
+
 def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     cmd = peel(node, scan.env)
     name_node = node.child_by_field_name("name")
@@ -373,10 +398,16 @@ def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     if cmd.name in FETCHERS:
         urls, out_file, _stdout = fetch_targets(cmd, scan.env)
         if out_file:
-            scan.downloads.append((out_file, scan.policy.worst(urls)))
+            scan.downloads.append((out_file, scan.policy.worst(urls), False))
         return
     if cmd.name in _PS_NAMES:
         _powershell_cli(scan, node, cmd)
+        return
+    if cmd.name.lower() in REMOTE_LOADERS:
+        urls = [w for w in (literal(a, scan.env) or "" for a in cmd.args) if "://" in w]
+        if urls:
+            found = scan.policy.worst(_URL_IN_CODE.findall(" ".join(urls)))
+            scan.graded(node, found, f"{cmd.name} loads and runs a remote program")
         return
     code_runner = is_interpreter(cmd.name) or cmd.name in {"eval", "source", "."}
     if code_runner:
@@ -410,7 +441,9 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
         code = words[i + 1]
         if not code:
             return
-        if cmd.name in SHELLS:
+        if cmd.name == "osascript":
+            code = " ; ".join(m.group(1) for m in _DO_SHELL_SCRIPT.finditer(code))
+        if cmd.name in SHELLS or (cmd.name == "osascript" and code):
             for d in scan_bash(code, scan.policy, scan.depth + 1, scan.powershell):
                 scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
         elif _INLINE_FETCH.search(code) and _INLINE_EXEC.search(code):
@@ -430,14 +463,17 @@ def _runs_download(scan: _Scan, node: Node, cmd: Cmd, path: list[Node]) -> None:
             if w and not w.startswith("-"):
                 candidates.append(w)
                 break
-    for target, origin in reversed(scan.downloads):
+    for target, origin, encoded in reversed(scan.downloads):
         if any(same_file(target, c) for c in candidates):
             chain = node  # report the whole `curl … && chmod … && ./x` chain
             for ancestor in reversed(path[:-1]):
                 if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
                     break
                 chain = ancestor
-            scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
+            if encoded:
+                scan.hit(chain, RULE_ENCODED, f"decoded payload written to {base_name(target)} is executed")
+            else:
+                scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
             return
 
 
