@@ -17,7 +17,6 @@ through. Everything is parsed, nothing is run.
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -26,6 +25,19 @@ from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.shell_text import (
+    DECODERS,
+    DO_SHELL_SCRIPT,
+    INLINE_EXEC,
+    INLINE_FETCH,
+    REMOTE_LOADERS,
+    TRIGGER,
+    URL_IN_CODE,
+    Detection,
+    defuse_long_pipelines,
+    evidence_of,
+    logical_lines,
+)
 from skillscan.analyzers.treesitter.shell_words import (
     FETCHERS,
     SHELLS,
@@ -54,54 +66,7 @@ MAX_SOURCE = 2 * 1024 * 1024
 MAX_LINES_REPARSED = 20_000
 
 BASH = Language(tree_sitter_bash.language())
-_DECODERS: dict[str, Callable[[list[str]], bool]] = {
-    "base64": lambda a: any(x in {"-d", "-D", "--decode"} or re.match(r"^-[a-zA-Z]{0,4}[dD]$", x) for x in a),
-    "base32": lambda a: any(x in {"-d", "--decode"} for x in a),
-    "openssl": lambda a: ("base64" in a or "-base64" in a or "-a" in a) and "-d" in a,
-    "xxd": lambda a: any(x.startswith("-r") for x in a),
-    "uudecode": lambda a: True,
-    "basenc": lambda a: "-d" in a or "--decode" in a,
-}
-_INLINE_FETCH = re.compile(
-    r"urlopen|urllib|urlretrieve|requests\s{0,3}\.\s{0,3}(?:get|post)|httpx|http\.client|\bfetch\s{0,3}\(|"
-    r"https?\s{0,3}\.\s{0,3}get\s{0,3}\(|axios|Net::HTTP|open-uri|LWP::|HTTP::Tiny|file_get_contents\s{0,3}\(\s{0,3}"
-    r"['\"]https?|curl_exec|Invoke-WebRequest|DownloadString|\biwr\b|\birm\b"
-)
-_INLINE_EXEC = re.compile(
-    r"\bexec\s{0,3}\(|\beval\s{0,3}\(|\bcompile\s{0,3}\(|new\s{1,3}Function|\bFunction\s{0,3}\(|vm\s{0,3}\.\s{0,3}run|"
-    r"child_process|os\s{0,3}\.\s{0,3}(?:system|popen|exec\w{0,3})|subprocess|\bsystem\s{0,3}\(|\bIEX\b|"
-    r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
-)
-_DO_SHELL_SCRIPT = re.compile(r'(?i)do\s{1,3}shell\s{1,3}script\s{1,3}"((?:[^"\\]|\\.){1,4000})"')
-_URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
-# Text without any of these cannot fetch, decode or hand code to PowerShell: not worth a walk.
-_TRIGGER = re.compile(
-    r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
-    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32"
-)
-# Windows programs that fetch and run a remote script or package given its URL (ClickFix lures).
-REMOTE_LOADERS = frozenset(
-    {"mshta", "mshta.exe", "msiexec", "msiexec.exe", "regsvr32", "regsvr32.exe", "rundll32", "rundll32.exe"}
-)
 _PS_NAMES = frozenset({"powershell", "pwsh", "powershell.exe", "pwsh.exe"})
-
-
-@dataclass(frozen=True, slots=True)
-class Detection:
-    """A hit before it becomes a Finding: rule, 1-based line in the scanned text, evidence, message."""
-
-    rule_id: str
-    line: int
-    evidence: str
-    message: str
-
-
-def evidence_of(node: Node) -> str:
-    first = " ".join(text(node).split("\n", 1)[0].split()) if node.text else ""
-    if "\n" in text(node):
-        joined = " ".join(text(node).replace("\\\n", " ").split())
-        first = joined if len(joined) <= 200 else first
-    return first if len(first) <= 200 else first[:197] + "..."
 
 
 @dataclass
@@ -147,7 +112,7 @@ def scan_bash(
     """Every download-and-execute shape in a shell text (lines are 1-based in `source`).
 
     `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
-    if depth > MAX_DEPTH or not _TRIGGER.search(source):
+    if depth > MAX_DEPTH or not TRIGGER.search(source):
         return []
     parser = Parser(BASH)
     source = source[:MAX_SOURCE]
@@ -207,48 +172,6 @@ def _visit(scan: _Scan, root: Node, line_offset: int, starts: list[int]) -> set[
     return suspect
 
 
-_PIPE = re.compile(r"(?<!\|)\|(?!\|)")
-MAX_PIPE_STAGES = 1024
-
-
-def defuse_long_pipelines(source: str) -> str:
-    """Blank the middle stages of absurdly long pipelines (tree-sitter-bash parses a pipeline of
-    `cmd -opt` stages in quadratic time). The first and last stages are kept, so a fetch at the
-    start still meets the shell at the end; line and column numbers do not move."""
-    if source.count("|") <= MAX_PIPE_STAGES:
-        return source
-    lines = source.split("\n")
-    for i, line in enumerate(lines):
-        if line.count("|") <= MAX_PIPE_STAGES:
-            continue
-        cuts = [m.start() for m in _PIPE.finditer(line)]
-        if len(cuts) <= MAX_PIPE_STAGES:
-            continue
-        keep_head = cuts[MAX_PIPE_STAGES // 2]
-        keep_tail = cuts[-MAX_PIPE_STAGES // 2]
-        lines[i] = line[: keep_head + 1] + " " * (keep_tail - keep_head - 1) + line[keep_tail:]
-    return "\n".join(lines)
-
-
-def logical_lines(source: str) -> list[tuple[int, str]]:
-    """(0-based first line, text) of each logical line: backslash and pipe continuations joined."""
-    out: list[tuple[int, str]] = []
-    buf: list[str] = []
-    start = 0
-    for i, line in enumerate(source.split("\n")):
-        if not buf:
-            start = i
-        buf.append(line)
-        stripped = line.rstrip()
-        if stripped.endswith(("\\", "|", "&&", "||")) and len(buf) < 50:
-            continue
-        out.append((start, "\n".join(buf)))
-        buf = []
-    if buf:
-        out.append((start, "\n".join(buf)))
-    return out
-
-
 _SUBST = frozenset({"command_substitution", "process_substitution"})
 
 
@@ -291,7 +214,7 @@ def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlR
 
 def _decodes(node: Node, env: Mapping[str, str]) -> bool:
     for cmd in _commands_in(node, env):
-        check = _DECODERS.get(cmd.name)
+        check = DECODERS.get(cmd.name)
         if check is not None and check([literal(a, env) or "" for a in cmd.args]):
             return True
     return False
@@ -406,7 +329,7 @@ def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     if cmd.name.lower() in REMOTE_LOADERS:
         urls = [w for w in (literal(a, scan.env) or "" for a in cmd.args) if "://" in w]
         if urls:
-            found = scan.policy.worst(_URL_IN_CODE.findall(" ".join(urls)))
+            found = scan.policy.worst(URL_IN_CODE.findall(" ".join(urls)))
             scan.graded(node, found, f"{cmd.name} loads and runs a remote program")
         return
     code_runner = is_interpreter(cmd.name) or cmd.name in {"eval", "source", "."}
@@ -442,12 +365,12 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
         if not code:
             return
         if cmd.name == "osascript":
-            code = " ; ".join(m.group(1) for m in _DO_SHELL_SCRIPT.finditer(code))
+            code = " ; ".join(m.group(1) for m in DO_SHELL_SCRIPT.finditer(code))
         if cmd.name in SHELLS or (cmd.name == "osascript" and code):
             for d in scan_bash(code, scan.policy, scan.depth + 1, scan.powershell):
                 scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
-        elif _INLINE_FETCH.search(code) and _INLINE_EXEC.search(code):
-            urls = [m.group(0) for m in _URL_IN_CODE.finditer(code)]
+        elif INLINE_FETCH.search(code) and INLINE_EXEC.search(code):
+            urls = [m.group(0) for m in URL_IN_CODE.finditer(code)]
             scan.graded(node, scan.policy.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
         return
 

@@ -1,0 +1,103 @@
+"""Text-level helpers of the shell checks: what a hit looks like, logical lines, defusing input
+that would make tree-sitter-bash slow, and the vocabulary of decoders and inline code.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.shell_words import text
+
+DECODERS: dict[str, Callable[[list[str]], bool]] = {
+    "base64": lambda a: any(x in {"-d", "-D", "--decode"} or re.match(r"^-[a-zA-Z]{0,4}[dD]$", x) for x in a),
+    "base32": lambda a: any(x in {"-d", "--decode"} for x in a),
+    "openssl": lambda a: ("base64" in a or "-base64" in a or "-a" in a) and "-d" in a,
+    "xxd": lambda a: any(x.startswith("-r") for x in a),
+    "uudecode": lambda a: True,
+    "basenc": lambda a: "-d" in a or "--decode" in a,
+}
+INLINE_FETCH = re.compile(
+    r"urlopen|urllib|urlretrieve|requests\s{0,3}\.\s{0,3}(?:get|post)|httpx|http\.client|\bfetch\s{0,3}\(|"
+    r"https?\s{0,3}\.\s{0,3}get\s{0,3}\(|axios|Net::HTTP|open-uri|LWP::|HTTP::Tiny|file_get_contents\s{0,3}\(\s{0,3}"
+    r"['\"]https?|curl_exec|Invoke-WebRequest|DownloadString|\biwr\b|\birm\b"
+)
+INLINE_EXEC = re.compile(
+    r"\bexec\s{0,3}\(|\beval\s{0,3}\(|\bcompile\s{0,3}\(|new\s{1,3}Function|\bFunction\s{0,3}\(|vm\s{0,3}\.\s{0,3}run|"
+    r"child_process|os\s{0,3}\.\s{0,3}(?:system|popen|exec\w{0,3})|subprocess|\bsystem\s{0,3}\(|\bIEX\b|"
+    r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
+)
+DO_SHELL_SCRIPT = re.compile(r'(?i)do\s{1,3}shell\s{1,3}script\s{1,3}"((?:[^"\\]|\\.){1,4000})"')
+URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
+# Text without any of these cannot fetch, decode or hand code to PowerShell: not worth a walk.
+TRIGGER = re.compile(
+    r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
+    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32"
+)
+# Windows programs that fetch and run a remote script or package given its URL (ClickFix lures).
+REMOTE_LOADERS = frozenset(
+    {"mshta", "mshta.exe", "msiexec", "msiexec.exe", "regsvr32", "regsvr32.exe", "rundll32", "rundll32.exe"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A hit before it becomes a Finding: rule, 1-based line in the scanned text, evidence, message."""
+
+    rule_id: str
+    line: int
+    evidence: str
+    message: str
+
+
+def evidence_of(node: Node) -> str:
+    first = " ".join(text(node).split("\n", 1)[0].split()) if node.text else ""
+    if "\n" in text(node):
+        joined = " ".join(text(node).replace("\\\n", " ").split())
+        first = joined if len(joined) <= 200 else first
+    return first if len(first) <= 200 else first[:197] + "..."
+
+
+_PIPE = re.compile(r"(?<!\|)\|(?!\|)")
+MAX_PIPE_STAGES = 1024
+
+
+def defuse_long_pipelines(source: str) -> str:
+    """Blank the middle stages of absurdly long pipelines (tree-sitter-bash parses a pipeline of
+    `cmd -opt` stages in quadratic time). The first and last stages are kept, so a fetch at the
+    start still meets the shell at the end; line and column numbers do not move."""
+    if source.count("|") <= MAX_PIPE_STAGES:
+        return source
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if line.count("|") <= MAX_PIPE_STAGES:
+            continue
+        cuts = [m.start() for m in _PIPE.finditer(line)]
+        if len(cuts) <= MAX_PIPE_STAGES:
+            continue
+        keep_head = cuts[MAX_PIPE_STAGES // 2]
+        keep_tail = cuts[-MAX_PIPE_STAGES // 2]
+        lines[i] = line[: keep_head + 1] + " " * (keep_tail - keep_head - 1) + line[keep_tail:]
+    return "\n".join(lines)
+
+
+def logical_lines(source: str) -> list[tuple[int, str]]:
+    """(0-based first line, text) of each logical line: backslash and pipe continuations joined."""
+    out: list[tuple[int, str]] = []
+    buf: list[str] = []
+    start = 0
+    for i, line in enumerate(source.split("\n")):
+        if not buf:
+            start = i
+        buf.append(line)
+        stripped = line.rstrip()
+        if stripped.endswith(("\\", "|", "&&", "||")) and len(buf) < 50:
+            continue
+        out.append((start, "\n".join(buf)))
+        buf = []
+    if buf:
+        out.append((start, "\n".join(buf)))
+    return out
