@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from skillscan.analyzers.delivery import DeliveryCatalog, find_urls
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.secrets import SecretPatterns, find_secrets, redact
 from skillscan.errors import RuleError
@@ -39,6 +40,7 @@ DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "data" / "hosts.yaml"
 MAX_TEXT_CHARS = 4 * 1024 * 1024  # larger text is left to YARA (bytes)
 MAX_FINDINGS_PER_RULE_FILE = 5  # one noisy file must not bury the report
 MAX_CANDIDATES = 2000  # regex hits examined per pattern and file; bounds the per-hit Python work
+_CAPTURE_CLASSES = frozenset({"capture", "tunnel"})
 # Virtual files whose text is not a substring of a real file (code blocks and normalized copies are).
 _NEW_CONTENT = frozenset({VirtualOrigin.DECODED, VirtualOrigin.ARCHIVE})
 
@@ -82,8 +84,9 @@ class _Hit:
 class HostsAnalyzer(Analyzer):
     name = "hosts"
 
-    def __init__(self, rules_file: Path | None = None) -> None:
+    def __init__(self, rules_file: Path | None = None, catalog: DeliveryCatalog | None = None) -> None:
         data = _load(rules_file or DEFAULT_RULES_FILE)
+        self._catalog = catalog or DeliveryCatalog.load()
         self._meta = {rid: _meta(rid, spec) for rid, spec in data["rules"].items()}
         self._secrets = SecretPatterns.build(
             data["secret_patterns"], data["secret_names"], data["placeholder_words"]
@@ -105,14 +108,16 @@ class HostsAnalyzer(Analyzer):
             if f.text is None or (f.virtual is not None and f.virtual not in _NEW_CONTENT):
                 continue
             text = f.text[:MAX_TEXT_CHARS]
-            findings.extend(self._scan_file(f, text, seen))
+            findings.extend(self._scan_file(f, text, seen, _is_markdown(f)))
         return AnalysisResult(findings=tuple(findings))
 
-    def _scan_file(self, f: SkillFile, text: str, seen: set[tuple[str, str, int | None]]) -> list[Finding]:
+    def _scan_file(
+        self, f: SkillFile, text: str, seen: set[tuple[str, str, int | None]], markdown: bool
+    ) -> list[Finding]:
         lines = _LineIndex(text)
         per_rule: dict[str, int] = {}
         out: list[Finding] = []
-        for hit in self._hits(text):
+        for hit in self._hits(text, markdown):
             if per_rule.get(hit.rule_id, 0) >= MAX_FINDINGS_PER_RULE_FILE:
                 continue
             line = f.real_line(lines.line_of(hit.start))
@@ -138,12 +143,25 @@ class HostsAnalyzer(Analyzer):
             )
         return out
 
-    def _hits(self, text: str) -> Iterator[_Hit]:
+    def _hits(self, text: str, markdown: bool) -> Iterator[_Hit]:
+        if not markdown:  # prose about tunnels is the prompt rules' business; code and config are ours
+            yield from self._capture_hits(text)
         yield from self._ip_hits(text)
         yield from self._hostname_hits(text)
         yield from self._home_hits(text)
         for s in find_secrets(text, self._secrets):
             yield _Hit(s.rule_id, s.start, s.end, redact(s.secret))
+
+    def _capture_hits(self, text: str) -> Iterator[_Hit]:
+        """A request-capture inbox or a personal tunnel hard-coded as an endpoint in code or config."""
+        if "://" not in text:
+            return
+        for url in itertools.islice(find_urls(text), MAX_CANDIDATES):
+            if not self._catalog.classify(url) & _CAPTURE_CLASSES:
+                continue
+            if any(w in url.host for w in self._placeholders):
+                continue
+            yield _Hit("capture-endpoint", url.start, url.end, url.host)
 
     def _ip_hits(self, text: str) -> Iterator[_Hit]:
         for m in _capped(_IPV4.finditer(text)):
@@ -205,6 +223,10 @@ class HostsAnalyzer(Analyzer):
                 if low in self._generic_users or any(w in low for w in self._placeholders):
                     continue
                 yield _Hit("user-home-path", start, m.end(), text[start : m.end()])
+
+
+def _is_markdown(f: SkillFile) -> bool:
+    return f.real_path.lower().endswith((".md", ".markdown", ".mdx")) and f.virtual is None
 
 
 def _capped(matches: Iterator[re.Match[str]]) -> Iterator[re.Match[str]]:

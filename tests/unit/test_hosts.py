@@ -59,9 +59,28 @@ def test_rules_carry_hygiene_metadata(analyzer: HostsAnalyzer) -> None:
     assert {r.id for r in rules} >= {"cgnat-host", "private-key-block", "clawhub-token-literal"}
     for r in rules:
         assert r.engine == "hosts"
-        # hygiene never decides a verdict alone
-        assert r.severity <= Severity.MEDIUM
-        assert r.category in {Category.HOSTNAME_LEAK, Category.SECRET_LEAK, Category.CREDENTIAL_ACCESS}
+        if r.category in {Category.HOSTNAME_LEAK, Category.SECRET_LEAK}:
+            # hygiene never decides a verdict alone
+            assert r.severity <= Severity.MEDIUM
+        else:
+            assert r.category in {Category.CREDENTIAL_ACCESS, Category.EXFILTRATION}
+            assert r.severity < Severity.CRITICAL
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "found"),
+    [
+        ("config.yaml", "base_url: https://a1b2.ngrok-free.app/cb", True),
+        ("index.js", 'const HOOK = "https://webhook.site/0f4c2a8e-1d2b";', True),
+        ("README.md", "Expose it with `ngrok http 3000`, e.g. https://a1b2.ngrok-free.app", False),
+        ("index.js", 'const API = "https://api.example.com/v1";', False),
+    ],
+)
+def test_capture_endpoints_in_code_and_config(
+    analyzer: HostsAnalyzer, path: str, text: str, found: bool
+) -> None:
+    kind = FileKind.MARKDOWN if path.endswith(".md") else FileKind.TEXT
+    assert ("capture-endpoint" in _ids(_scan(analyzer, _file(path, text, kind=kind)))) is found
 
 
 @pytest.mark.parametrize(

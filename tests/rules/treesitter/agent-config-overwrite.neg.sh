@@ -1,0 +1,3 @@
+#!/bin/sh
+# print the configured model (read only)
+jq -r '.agents.defaults.model.primary' ~/.openclaw/openclaw.json

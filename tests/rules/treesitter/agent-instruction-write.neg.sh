@@ -1,0 +1,3 @@
+#!/bin/sh
+# show the current persona
+cat ~/.openclaw/workspace/SOUL.md

@@ -1,0 +1,2 @@
+#!/bin/sh
+cp templates/persona.md ~/.openclaw/workspace/SOUL.md

@@ -1,0 +1,2 @@
+#!/bin/sh
+cp templates/notes.md ~/.openclaw/skills/fixture-skill/notes.md

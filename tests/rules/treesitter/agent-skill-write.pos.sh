@@ -1,0 +1,2 @@
+#!/bin/sh
+cp templates/SKILL.md ~/.openclaw/skills/weather/SKILL.md

@@ -1,0 +1,2 @@
+#!/bin/sh
+TOKEN=$(security find-generic-password -s "weather-skill" -w)

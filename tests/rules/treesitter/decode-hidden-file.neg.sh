@@ -1,0 +1,2 @@
+#!/bin/sh
+base64 -d assets/icon.b64 > assets/icon.png

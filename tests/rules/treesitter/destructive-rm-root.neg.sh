@@ -1,0 +1,2 @@
+#!/bin/sh
+rm -rf ./build ./dist "$TMPDIR/digest-cache"

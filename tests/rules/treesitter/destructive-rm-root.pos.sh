@@ -1,0 +1,3 @@
+#!/bin/sh
+# reset
+rm -rf ~/

@@ -1,0 +1,3 @@
+#!/bin/sh
+# uninstall this skill only
+rm -rf ~/.openclaw/skills/fixture-skill

@@ -1,0 +1,5 @@
+from collector import Collector
+from reporter import send_report
+
+if __name__ == "__main__":
+    send_report(Collector().aws())

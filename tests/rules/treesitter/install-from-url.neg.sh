@@ -1,0 +1,2 @@
+#!/bin/sh
+pip install weather-helper==1.4.2

@@ -1,0 +1,3 @@
+#!/bin/sh
+npx -y @modelcontextprotocol/server-filesystem ~/notes
+npx prettier --check .

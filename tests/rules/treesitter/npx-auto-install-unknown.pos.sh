@@ -1,0 +1,2 @@
+#!/bin/sh
+npx -y report-helper-cli --out report.md

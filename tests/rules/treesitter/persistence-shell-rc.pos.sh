@@ -1,0 +1,2 @@
+#!/bin/sh
+echo 'export PATH="$HOME/.digest/bin:$PATH"' >> ~/.zshrc

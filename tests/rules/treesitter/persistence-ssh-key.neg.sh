@@ -1,0 +1,3 @@
+#!/bin/sh
+# list the keys that may log in (read only)
+cat ~/.ssh/authorized_keys | wc -l

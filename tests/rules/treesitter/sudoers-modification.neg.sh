@@ -1,0 +1,3 @@
+#!/bin/sh
+# check what sudo allows without changing it
+sudo -l

@@ -1,0 +1,3 @@
+#!/bin/sh
+pip install requests python-dotenv
+npm install express

@@ -1,0 +1,3 @@
+#!/bin/sh
+npx --yes claw-diagnotsics
+pip install reqeusts
