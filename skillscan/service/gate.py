@@ -239,7 +239,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     start = time.monotonic()
     # Keep fd 1 for the answer alone: anything else (a library's print, a child process) goes to stderr.
     answer = _OneAnswer(os.fdopen(os.dup(1), "wb"))
-    os.dup2(2, 1)
+    try:
+        os.dup2(2, 1)
+    except OSError:  # no stderr: send stray output nowhere rather than into the answer
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
     sys.stdout = sys.stderr
     try:
         config = GateConfig(os.environ)
