@@ -243,6 +243,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.dup2(2, 1)
     except OSError:  # no stderr: send stray output nowhere rather than into the answer
         os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
+    if sys.stderr is None:  # started without fd 2
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
     sys.stdout = sys.stderr
     try:
         config = GateConfig(os.environ)

@@ -187,3 +187,19 @@ def test_a_zip_bundle_is_scanned_and_a_non_bundle_file_blocks(
     answer, _ = run_gate(_request(notes, sourcePathKind="file"), gate_env)
     assert answer["decision"] == "block"
     assert "could not scan" in answer["reason"] and "not a skill folder" in answer["reason"], answer
+
+
+def test_answers_even_without_stderr(tmp_path: Path, gate_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [str(LEAN)],
+        input=_request("/nonexistent/x"),
+        stdout=subprocess.PIPE,
+        stderr=None,
+        env=gate_env,
+        timeout=60,
+        pass_fds=(),
+        close_fds=True,
+        preexec_fn=lambda: os.close(2),
+    )
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["decision"] == "block"
