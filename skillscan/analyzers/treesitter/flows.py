@@ -47,6 +47,7 @@ from skillscan.analyzers.treesitter.shell_threats import scan_shell_threats
 
 _WHOLE = frozenset({"file", "keychain", "env"})  # the secret store itself, not one key of it
 _SINGLE = frozenset({"envvar", "field", "envfile"})
+_SEQUENCES = frozenset({"list", "tuple", "array", "set"})
 # Calls whose result still is (an encoding of) their argument.
 _TRANSFORMS = frozenset(
     {"str", "String", "format", "encode", "decode", "b64encode", "urlsafe_b64encode", "b32encode", "hexlify",
@@ -137,6 +138,8 @@ class _Engine:
                 if left is None or right is None:
                     continue
                 label = path_label(right, self.constants) if _path_like(right, u.lang) else None
+                if label is None and right.type in _SEQUENCES:
+                    label = self._paths_in(right)
                 if label:
                     for key in _targets(left, u):
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
@@ -146,6 +149,10 @@ class _Engine:
                         self.t.add(self.t.names, key, src)
             elif t in u.lang.loop:
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
+                label = self._paths_in(right) if right is not None else None
+                if label and left is not None:
+                    for key in _targets(left, u):
+                        self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
                 src = self.source(right, u) if right is not None else None
                 if src and left is not None:
                     for key in _targets(left, u):
@@ -172,6 +179,18 @@ class _Engine:
             elif t in u.lang.call:
                 self._call(n, u)
 
+    def _paths_in(self, node: Node) -> str | None:
+        """A list of paths (or a variable holding one) with a secret among its elements."""
+        if node.type == "identifier":
+            return self.t.path_vars.get(node_text(node))
+        if node.type not in _SEQUENCES:
+            return None
+        for el in node.named_children[:200]:
+            label = path_label(el, self.constants) if el.type not in _SEQUENCES else None
+            if label:
+                return label
+        return None
+
     def _call(self, call: Node, u: _Unit) -> None:
         """Arguments into parameters of known functions; writes of secrets into staging files."""
         name = callee(call).rsplit(".", 1)[-1]
@@ -193,7 +212,7 @@ class _Engine:
             "appendFile",
         }:
             target = args[0] if name.startswith(("writeFile", "appendFile")) else _receiver(call)
-            dest = resolve(target) if target is not None else None
+            dest = _path_value(target, self.constants)
             src = tainted[-1][1]
             if dest:
                 self.t.add(self.t.staged, dest, src)
@@ -315,7 +334,11 @@ class _Engine:
             return None
         # a key in the URL (`?key=…`) or a header is how APIs authenticate: only bodies count for
         # single variables and config fields; whole secret files count wherever they go.
-        body = [(p, s) for p, s in found if p.type not in {"string", "template_string"} or s.kind in _WHOLE]
+        body = [
+            (p, s)
+            for p, s in found
+            if send.kind != "http" or p.type not in {"string", "template_string"} or s.kind in _WHOLE
+        ]
         if not body:
             return None
         node, src = max(body, key=lambda ps: _RANK[ps[1].kind])
@@ -487,6 +510,17 @@ def _params(fn: Node, lang: Lang) -> list[str]:
     if lang is PY and out and out[0] in {"self", "cls"}:
         out = out[1:]
     return out
+
+
+def _path_value(node: Node | None, constants: dict[str, str]) -> str | None:
+    """A file path an expression names: a literal, a named constant or `Path("…")` / `open("…")`."""
+    if node is None:
+        return None
+    value = resolve(node) or constants.get(node_text(node))
+    if value is None and node.type in {"call", "call_expression"}:
+        args = positional(node)
+        value = resolve(args[0]) if args else None
+    return value
 
 
 def _receiver(call: Node) -> Node | None:

