@@ -27,7 +27,6 @@ from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_model import (
     FIELD_STORES,
     JS,
-    PATH_BUILDERS,
     PY,
     Lang,
     Send,
@@ -39,6 +38,20 @@ from skillscan.analyzers.treesitter.flow_model import (
     positional,
     read_source,
     sink,
+)
+from skillscan.analyzers.treesitter.flow_syntax import (
+    assign_sides,
+    bound_keys,
+    built_hostname,
+    command_string,
+    enclosing_function,
+    function_name,
+    is_path_like,
+    line_of,
+    param_names,
+    path_value,
+    receiver_of,
+    scope_of,
 )
 from skillscan.analyzers.treesitter.parsing import node_text, walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
@@ -112,12 +125,12 @@ class _Engine:
     def _index(self, u: _Unit) -> None:
         for n in u.nodes:
             if n.type in u.lang.assign:
-                left, right = _sides(n)
+                left, right = assign_sides(n)
                 value = resolve(right) if right is not None else None
                 if left is not None and value is not None and left.type in {"identifier", u.lang.member}:
                     self.constants.setdefault(node_text(left).rsplit(".", 1)[-1], value)
             elif n.type in u.lang.functions:
-                name = _function_name(n)
+                name = function_name(n)
                 if name:
                     self.functions.setdefault(name, []).append((u, n))
 
@@ -134,35 +147,35 @@ class _Engine:
         for n in u.nodes:
             t = n.type
             if t in u.lang.assign:
-                left, right = _sides(n)
+                left, right = assign_sides(n)
                 if left is None or right is None:
                     continue
-                label = path_label(right, self.constants) if _path_like(right, u.lang) else None
+                label = path_label(right, self.constants) if is_path_like(right, u.lang) else None
                 if label is None and right.type in _SEQUENCES:
                     label = self._paths_in(right)
                 if label:
-                    for key in _targets(left, u):
+                    for key in bound_keys(left, u.lang, u.path):
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
                 src = self.source(right, u)
                 if src:
-                    for key in _targets(left, u):
+                    for key in bound_keys(left, u.lang, u.path):
                         self.t.add(self.t.names, key, src)
             elif t in u.lang.loop:
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
                 label = self._paths_in(right) if right is not None else None
                 if label and left is not None:
-                    for key in _targets(left, u):
+                    for key in bound_keys(left, u.lang, u.path):
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
                 src = self.source(right, u) if right is not None else None
                 if src and left is not None:
-                    for key in _targets(left, u):
+                    for key in bound_keys(left, u.lang, u.path):
                         self.t.add(self.t.names, key, src)
             elif t == "as_pattern" and u.lang is PY:
                 value = n.named_children[0] if n.named_children else None
                 alias = n.child_by_field_name("alias")
                 src = self.source(value, u) if value is not None else None
                 if src and alias is not None:
-                    for key in _targets(alias, u):
+                    for key in bound_keys(alias, u.lang, u.path):
                         self.t.add(self.t.names, key, src)
             elif t == "return_statement" or (
                 t == "arrow_function" and n.child_by_field_name("body") is not None
@@ -172,8 +185,8 @@ class _Engine:
                     body = n.child_by_field_name("body")
                     value = body if body is not None and body.type != "statement_block" else None
                 src = self.source(value, u) if value is not None else None
-                fn = _enclosing_function(n, u.lang) if t == "return_statement" else n
-                name = _function_name(fn) if fn is not None else None
+                fn = enclosing_function(n, u.lang) if t == "return_statement" else n
+                name = function_name(fn) if fn is not None else None
                 if src and name:
                     self.t.add(self.t.functions, name, src)
             elif t in u.lang.call:
@@ -199,7 +212,7 @@ class _Engine:
         if not tainted:
             return
         for fu, fn in self.functions.get(name, []):
-            params = _params(fn, fu.lang)
+            params = param_names(fn, fu.lang)
             for i, src in tainted:
                 if i < len(params):
                     self.t.add(self.t.names, f"{name}:{params[i]}", src)
@@ -211,8 +224,8 @@ class _Engine:
             "appendFileSync",
             "appendFile",
         }:
-            target = args[0] if name.startswith(("writeFile", "appendFile")) else _receiver(call)
-            dest = _path_value(target, self.constants)
+            target = args[0] if name.startswith(("writeFile", "appendFile")) else receiver_of(call)
+            dest = path_value(target, self.constants)
             src = tainted[-1][1]
             if dest:
                 self.t.add(self.t.staged, dest, src)
@@ -222,7 +235,7 @@ class _Engine:
         if node is None:
             return None
         budget = [MAX_EXPR_NODES]
-        return self._walk_source(node, u, _scope(node, u), budget, 0)
+        return self._walk_source(node, u, scope_of(node, u.lang, u.path), budget, 0)
 
     def _walk_source(self, n: Node, u: _Unit, scope: str, budget: list[int], depth: int) -> Source | None:
         budget[0] -= 1
@@ -318,7 +331,7 @@ class _Engine:
                 if src and src.kind in {"file", "keychain"} and u.path not in reads:
                     reads.add(u.path)
                     yield Hit(
-                        "credential-store-read", _line(n), node_text(n), f"Reads {src.label}", path=u.path
+                        "credential-store-read", line_of(n), node_text(n), f"Reads {src.label}", path=u.path
                     )
                 send = sink(n, u.lang, self.constants, u.text)
                 if send is not None:
@@ -343,12 +356,14 @@ class _Engine:
             return None
         node, src = max(body, key=lambda ps: _RANK[ps[1].kind])
         where = self.threat.sink(send.dest) if send.dest else self._implied_dest(u, send)
+        if where is not None and "local" in self.threat.policy.catalog.classify(where[1]):
+            return None  # the data stays on this machine (a local gateway, a dev server)
         kind, host = (where[0], where[1].host) if where else (None, None)
         to = host or f"a {send.kind} destination"
         ev = node_text(call)
-        line = _line(call)
+        line = line_of(call)
         if send.kind == "dns":
-            if src.kind in _WHOLE | {"envvar"} and _built_hostname(node):
+            if src.kind in _WHOLE | {"envvar"} and built_hostname(node):
                 return Hit(
                     "exfil-dns-lookup", line, ev, f"Resolves a hostname built from {src.label}", path=u.path
                 )
@@ -380,7 +395,7 @@ class _Engine:
         if send.kind != "socket":
             return None
         urls = [m.group(0) for m in _ENDPOINT.finditer(u.text[:500_000])]
-        judged = [self.threat.sink(x) for x in urls[:50]]
+        judged = [self.threat.sink(re.sub(r"^ws(s?)://", r"http\1://", x)) for x in urls[:50]]
         if judged and all(j is not None and j[0] is Sink.OWN for j in judged):
             return judged[0]
         return None
@@ -391,145 +406,11 @@ class _Engine:
 
     def _embedded_shell(self, call: Node, u: _Unit) -> Iterator[Hit]:
         """`os.system("…")`, `subprocess.run(["bash", "-c", "…"])`, `execSync("…")`: check the shell."""
-        command = _command_string(call)
+        command = command_string(call)
         if not command:
             return
         for d in scan_shell_threats(command, self.threat, depth=1):
-            yield Hit(d.rule_id, _line(call), node_text(call), d.message, path=u.path)
-
-
-def _built_hostname(node: Node) -> bool:
-    """`f"{data}.attacker.example"`, `data + ".x.example"`: a host name with data in front of a domain."""
-    text = node_text(node)
-    return bool(re.search(r"(?:\}|\+\s{0,3}[\"'`])\.?[a-z0-9-]{1,63}\.[a-z]{2,}", text)) or bool(
-        re.search(r"\$\{[^}]{1,80}\}\.[a-z0-9-]{1,63}\.", text)
-    )
-
-
-def _command_string(call: Node) -> str | None:
-    args = positional(call)
-    if not args:
-        return None
-    first = args[0]
-    if first.type in {"list", "array"}:
-        parts = [resolve(c) for c in first.named_children]
-        if any(p is None for p in parts):
-            return None
-        words = [p for p in parts if p is not None]
-        if len(words) >= 3 and words[0].rsplit("/", 1)[-1] in {"sh", "bash", "zsh"} and words[1] == "-c":
-            return words[2]
-        return " ".join(words)
-    value = resolve(first)
-    if value and len(args) > 1 and args[1].type == "array" and value.rsplit("/", 1)[-1] in {"sh", "bash"}:
-        rest = [resolve(c) for c in args[1].named_children]
-        if len(rest) >= 2 and rest[0] == "-c" and rest[1]:
-            return rest[1]
-    return value
-
-
-def _sides(n: Node) -> tuple[Node | None, Node | None]:
-    left = n.child_by_field_name("left") or n.child_by_field_name("name")
-    right = n.child_by_field_name("right") or n.child_by_field_name("value")
-    return left, right
-
-
-_PATHISH = frozenset(
-    {"string", "template_string", "concatenated_string", "binary_operator", "binary_expression", "identifier"}
-)
-
-
-def _path_like(value: Node, lang: Lang) -> bool:
-    """A string, a concatenation / `/` join of strings, or a path-building call: not a dict or list."""
-    if value.type in _PATHISH:
-        return True
-    return value.type in lang.call and callee(value).rsplit(".", 1)[-1] in PATH_BUILDERS
-
-
-def _targets(left: Node, u: _Unit) -> list[str]:
-    """Scoped keys of the names an assignment target binds (`a, b = …`, `x[k] = …`, `self.y = …`)."""
-    scope = _scope(left, u)
-    if left.type == "identifier":
-        return [f"{scope}:{node_text(left)}"]
-    if left.type == u.lang.member:
-        attr = left.child_by_field_name(u.lang.member_field)
-        return [f"attr:{node_text(attr)}"] if attr is not None else []
-    if left.type in {"subscript", "subscript_expression"}:
-        base = left.child_by_field_name("value") or left.child_by_field_name("object")
-        return _targets(base, u) if base is not None else []
-    keys: list[str] = []
-    for c in left.named_children[:50]:
-        keys += _targets(c, u)
-    return keys
-
-
-def _scope(node: Node, u: _Unit) -> str:
-    fn = _enclosing_function(node, u.lang)
-    name = _function_name(fn) if fn is not None else None
-    return name or u.path
-
-
-def _enclosing_function(node: Node, lang: Lang) -> Node | None:
-    cur = node.parent
-    depth = 0
-    while cur is not None and depth < 200:
-        if cur.type in lang.functions:
-            return cur
-        cur = cur.parent
-        depth += 1
-    return None
-
-
-def _function_name(fn: Node | None) -> str | None:
-    if fn is None:
-        return None
-    name = fn.child_by_field_name("name")
-    if (
-        name is None
-        and fn.parent is not None
-        and fn.parent.type in {"variable_declarator", "pair", "assignment_expression"}
-    ):
-        name = (
-            fn.parent.child_by_field_name("name")
-            or fn.parent.child_by_field_name("key")
-            or fn.parent.child_by_field_name("left")
-        )
-    return node_text(name).rsplit(".", 1)[-1] if name is not None else None
-
-
-def _params(fn: Node, lang: Lang) -> list[str]:
-    params = fn.child_by_field_name("parameters")
-    out: list[str] = []
-    for p in params.named_children if params is not None else []:
-        ident = (
-            p
-            if p.type == "identifier"
-            else next((c for c in p.named_children if c.type == "identifier"), None)
-        )
-        if ident is not None:
-            out.append(node_text(ident))
-    if lang is PY and out and out[0] in {"self", "cls"}:
-        out = out[1:]
-    return out
-
-
-def _path_value(node: Node | None, constants: dict[str, str]) -> str | None:
-    """A file path an expression names: a literal, a named constant or `Path("…")` / `open("…")`."""
-    if node is None:
-        return None
-    value = resolve(node) or constants.get(node_text(node))
-    if value is None and node.type in {"call", "call_expression"}:
-        args = positional(node)
-        value = resolve(args[0]) if args else None
-    return value
-
-
-def _receiver(call: Node) -> Node | None:
-    func = call.child_by_field_name("function")
-    return func.child_by_field_name("object") if func is not None else None
-
-
-def _line(node: Node) -> int:
-    return node.start_point[0] + 1
+            yield Hit(d.rule_id, line_of(call), node_text(call), d.message, path=u.path)
 
 
 class CredentialFlows:
