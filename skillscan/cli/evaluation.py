@@ -62,13 +62,13 @@ def _rates_line(name: str, r: Rates) -> list[str]:
     lines = []
     if r.malicious:
         lines.append(
-            f"  {name:<22} malicious {r.malicious:>5} ({r.malicious_distinct:>4} distinct)  "
+            f"  {name:<28} malicious {r.malicious:>5} ({r.malicious_distinct:>4} distinct)  "
             f"recall {_pct(d['recall'])}  malicious-verdict {_pct(d['recall_malicious_verdict'])}  "
             f"distinct {_pct(d['recall_distinct'])}"
         )
     if r.benign:
         lines.append(
-            f"  {name:<22} benign    {r.benign:>5} ({r.benign_distinct:>4} distinct)  "
+            f"  {name:<28} benign    {r.benign:>5} ({r.benign_distinct:>4} distinct)  "
             f"FP malicious {_pct(d['fp_malicious'])}  FP suspicious/indeterminate "
             f"{_pct(d['fp_suspicious_or_indeterminate'])}  distinct {_pct(d['fp_malicious_distinct'])} / "
             f"{_pct(d['fp_suspicious_or_indeterminate_distinct'])}"
@@ -98,7 +98,7 @@ def render_text(report: EvalReport) -> str:
     out.append("")
     out.append("per category")
     for category, rates in report.by_category.items():
-        out += _rates_line(category[:22], rates)
+        out += _rates_line(category[:28], rates)
     sections = (
         ("misses (malicious, verdict clean or indeterminate)", report.misses),
         ("false alarms (benign, verdict not clean)", report.false_alarms),
