@@ -89,6 +89,7 @@ def main() -> None:
     parser.add_argument("--sweeps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per sweep")
+    parser.add_argument("--loglevel", default="WARNING", help="worker log level (INFO logs batch phase times)")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
@@ -113,7 +114,7 @@ def main() -> None:
         )
         log = work / "worker.log"
         skillscan = str(Path(sys.executable).with_name("skillscan"))
-        cmd = [skillscan, "worker", "-Q", "sweep", "-c", str(args.concurrency), "-l", "WARNING"]
+        cmd = [skillscan, "worker", "-Q", "sweep", "-c", str(args.concurrency), "-l", args.loglevel]
         with log.open("wb") as handle:
             worker = subprocess.Popen(
                 cmd, env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True

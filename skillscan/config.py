@@ -53,6 +53,7 @@ class Settings:
     data_dir: Path = field(default_factory=default_data_dir)
     database_url: str | None = None  # default: sqlite file under data_dir
     broker_url: str | None = None
+    broker_key_prefix: str = ""  # prefix of every Redis key the worker uses (deployments sharing a DB)
     registry_url: str = "https://clawhub.ai"
     clawhub_token: str | None = field(default=None, repr=False)
     # ClawHub client: per-request timeout, retry budget, largest bundle ZIP it will download.

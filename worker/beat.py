@@ -26,10 +26,13 @@ log = logging.getLogger("skillscan.beat")
 
 
 def acquire(
-    client: redis.Redis, ttl_s: float = LOCK_TTL_S, stop: threading.Event | None = None
+    client: redis.Redis,
+    ttl_s: float = LOCK_TTL_S,
+    stop: threading.Event | None = None,
+    prefix: str = "",
 ) -> redis.lock.Lock:
     """Block until this process holds the beat lock."""
-    lock = client.lock(LOCK_NAME, timeout=ttl_s, thread_local=False)
+    lock = client.lock(prefix + LOCK_NAME, timeout=ttl_s, thread_local=False)
     announced = False
     while stop is None or not stop.is_set():
         try:
@@ -40,7 +43,7 @@ def acquire(
             time.sleep(1.0)
             continue
         if not announced:
-            log.info("another beat holds %s; standing by", LOCK_NAME)
+            log.info("another beat holds %s; standing by", prefix + LOCK_NAME)
             announced = True
     raise InterruptedError("stopped while waiting for the beat lock")
 
@@ -60,7 +63,7 @@ def keep(lock: redis.lock.Lock, ttl_s: float, lost: threading.Event, stop: threa
 
 def run_beat(app: SkillscanCelery, loglevel: str = "INFO") -> None:
     client = redis.Redis.from_url(broker_url(app.settings), socket_timeout=10, socket_connect_timeout=5)
-    lock = acquire(client)
+    lock = acquire(client, prefix=app.settings.broker_key_prefix)
     log.info("beat lock acquired; scheduling")
     stop, lost = threading.Event(), threading.Event()
     keeper = threading.Thread(target=keep, args=(lock, LOCK_TTL_S, lost, stop), name="beat-lock", daemon=True)

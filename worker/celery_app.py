@@ -142,6 +142,7 @@ def create_app(settings: Settings | None = None) -> SkillscanCelery:
             "socket_timeout": 30,
             "socket_connect_timeout": 5,
             "health_check_interval": 10,
+            **({"global_keyprefix": settings.broker_key_prefix} if settings.broker_key_prefix else {}),
         },
         task_serializer="json",
         result_serializer="json",

@@ -16,17 +16,50 @@ from skillscan.pipeline import Pipeline
 from skillscan.registry.clawhub import ClawHubClient
 from skillscan.registry.http import RetryPolicy
 from skillscan.store import VerdictStore, open_store
-from worker.celery_app import DOWNLOAD_BUDGET_S, SkillscanCelery, broker_url, worker_settings
+from worker.celery_app import (
+    DOWNLOAD_BUDGET_S,
+    SOFT_TIME_LIMIT_S,
+    SkillscanCelery,
+    broker_url,
+    worker_settings,
+)
 
 # Inside a task the client must answer within the task's budget; longer waits are the retry's job.
 CLIENT_TIMEOUT_S = 8.0
 CLIENT_POLICY = RetryPolicy(max_attempts=3, backoff_base_s=0.5, backoff_max_s=2.0, max_sleep_s=4.0)
+# What a batch may take, leaving room below the soft time limit to split or hand on the rest.
+SCAN_BUDGET_S = SOFT_TIME_LIMIT_S - 10.0
+DEADLINE_MARGIN_S = 6.0
+
+
+class BatchSizer:
+    """How many versions fit in one task's scan budget, learned from this process's own batches.
+
+    The estimate rises at once with a slow batch and falls gradually, so a loaded machine shrinks
+    batches before they meet the time limit, and an idle one lets them grow to the configured size.
+    """
+
+    def __init__(self, budget_s: float, per_version_s: float = 0.1) -> None:
+        self.budget_s = budget_s
+        self.per_version_s = per_version_s
+
+    def fits(self) -> int:
+        return max(1, int(self.budget_s / self.per_version_s))
+
+    def observe(self, versions: int, seconds: float) -> None:
+        if versions > 0:
+            sample = seconds / versions
+            self.per_version_s = max(sample, 0.7 * self.per_version_s + 0.3 * sample)
+
+    def overran(self) -> None:
+        self.per_version_s *= 2
 
 
 class WorkerContext:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.pid = os.getpid()
+        self.sizer = BatchSizer(SCAN_BUDGET_S)
         self._store: VerdictStore | None = None
         self._scanner: Any = None
         self._ruleset: str | None = None

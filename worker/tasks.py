@@ -28,6 +28,7 @@ from worker.celery_app import (
     app,
     retry_countdown,
 )
+from worker.context import DEADLINE_MARGIN_S
 
 log = logging.getLogger("skillscan.worker")
 
@@ -199,19 +200,36 @@ def run_scan(
             task.name, [], {"targets": targets}, subject="invalid", error=str(e)
         )
         return {"failed": str(e)}
-    pipeline = task.app.context().pipeline(registry)
+    ctx = task.app.context()
+    pipeline = ctx.pipeline(registry)
+    started = time.monotonic()
+    fits = ctx.sizer.fits()
+    if len(parsed) > fits:  # this process is slower than the batch size assumes: hand on the rest
+        rest = parsed[fits:]
+        enqueue_scan(
+            rest,
+            sweep_id=sweep_id,
+            source=source,
+            registry=registry,
+            force=force,
+            task=SCAN_VERSION if len(rest) == 1 else SCAN_BATCH,
+        )
+        parsed = parsed[:fits]
     # The scanner turns an interrupt inside an engine into an engine error, so the soft time limit
-    # cannot be relied on to stop a batch: the pipeline checks this deadline itself.
-    deadline = time.monotonic() + SOFT_TIME_LIMIT_S - 1.0
+    # cannot be relied on to stop a batch: the pipeline checks this deadline itself, early enough
+    # that the batch can still be split within the soft limit.
+    deadline = started + SOFT_TIME_LIMIT_S - DEADLINE_MARGIN_S
     try:
         results = pipeline.scan_targets(
             parsed, source=source, sweep_id=sweep_id, force=force, deadline=deadline
         )
+        ctx.sizer.observe(len(parsed), time.monotonic() - started)
     except StoreBusy as e:
         raise task.retry(
             exc=e, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
         ) from e
     except (SoftTimeLimitExceeded, BatchOverrun):
+        ctx.sizer.overran()
         if len(parsed) > 1:
             split(parsed, sweep_id=sweep_id, source=source, registry=registry, force=force)
             return {"split": len(parsed), "reason": "time limit"}
@@ -309,7 +327,8 @@ def poll_registry(self: Task, registry: str | None = None) -> dict[str, Any]:
     """Enqueue scans of versions published since the stored mark, and of versions left pending."""
     ctx = self.app.context()
     url = ctx.registry_url(registry)
-    lock = ctx.redis.lock(f"skillscan:poll:{url}", timeout=POLL_HARD_TIME_LIMIT_S, blocking=False)
+    lock_name = f"{ctx.settings.broker_key_prefix}skillscan:poll:{url}"
+    lock = ctx.redis.lock(lock_name, timeout=POLL_HARD_TIME_LIMIT_S, blocking=False)
     if not lock.acquire(blocking=False):
         return {"skipped": "another poll of this registry is running"}
     try:

@@ -9,13 +9,16 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
+from skillscan.config import Settings
 from tests.conftest import REPO_ROOT, port_open
+from worker.celery_app import SkillscanCelery, create_app
 
 BROKER_URL = "redis://127.0.0.1:6379/1"
 SKILLSCAN = str(Path(sys.executable).with_name("skillscan"))
@@ -77,13 +80,25 @@ def write_skill(root: Path, slug: str, version: str, *, kind: str = "benign", ow
 
 @pytest.fixture
 def redis_db(redis_available: None) -> Iterator[str]:
+    """Redis DB 1, with this test's keys under a unique prefix: concurrent runs never meet."""
     import redis
 
+    prefix = f"skillscan-test-{uuid.uuid4().hex[:12]}:"
+    yield f"{BROKER_URL}#{prefix}"
     client = redis.Redis.from_url(BROKER_URL)
-    client.flushdb()  # our own DB only
-    yield BROKER_URL
-    client.flushdb()
+    for key in client.scan_iter(match=prefix + "*", count=500):
+        client.delete(key)
     client.close()
+
+
+def split_broker(value: str) -> tuple[str, str]:
+    url, _, prefix = value.partition("#")
+    return url, prefix
+
+
+def app_for(env: dict[str, str]) -> SkillscanCelery:
+    """An app that sends to the same broker, key prefix and registry as the workers of `env`."""
+    return create_app(Settings.from_env(env))
 
 
 @dataclass
@@ -163,9 +178,11 @@ class Workers:
 def make_env(tmp_path: Path, redis_db: str) -> Callable[..., dict[str, str]]:
     def build(registry_url: str, database_url: str | None = None, **extra: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLSCAN_")}
+        broker, prefix = split_broker(redis_db)
         env.update(
             {
-                "SKILLSCAN_BROKER_URL": redis_db,
+                "SKILLSCAN_BROKER_URL": broker,
+                "SKILLSCAN_BROKER_KEY_PREFIX": prefix,
                 "SKILLSCAN_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'verdicts.db'}",
                 "SKILLSCAN_REGISTRY_URL": registry_url,
                 "SKILLSCAN_DATA_DIR": str(tmp_path / "data"),

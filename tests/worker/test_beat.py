@@ -13,25 +13,30 @@ import pytest
 import redis
 
 from skillscan.config import Settings
-from tests.worker.conftest import SKILLSCAN, wait_until
+from tests.worker.conftest import BROKER_URL, SKILLSCAN, split_broker, wait_until
 from worker.beat import LOCK_NAME, acquire
 from worker.celery_app import beat_schedule
 
 
 @pytest.fixture
 def client(redis_db: str) -> Iterator[redis.Redis]:
-    c = redis.Redis.from_url(redis_db)
+    c = redis.Redis.from_url(split_broker(redis_db)[0])
     yield c
     c.close()
 
 
-def test_second_holder_waits_until_the_lock_is_free(client: redis.Redis) -> None:
-    first = acquire(client, ttl_s=2.0)
+@pytest.fixture
+def prefix(redis_db: str) -> str:
+    return split_broker(redis_db)[1]
+
+
+def test_second_holder_waits_until_the_lock_is_free(client: redis.Redis, prefix: str) -> None:
+    first = acquire(client, ttl_s=2.0, prefix=prefix)
     got: list[float] = []
     started = time.monotonic()
 
     def contender() -> None:
-        lock = acquire(client, ttl_s=2.0)
+        lock = acquire(client, ttl_s=2.0, prefix=prefix)
         got.append(time.monotonic() - started)
         lock.release()
 
@@ -44,10 +49,10 @@ def test_second_holder_waits_until_the_lock_is_free(client: redis.Redis) -> None
     assert got and got[0] >= 1.0
 
 
-def test_lock_of_a_dead_holder_expires(client: redis.Redis) -> None:
-    acquire(client, ttl_s=1.0)  # never renewed, never released: its process died
+def test_lock_of_a_dead_holder_expires(client: redis.Redis, prefix: str) -> None:
+    acquire(client, ttl_s=1.0, prefix=prefix)  # never renewed, never released: its process died
     started = time.monotonic()
-    lock = acquire(client, ttl_s=1.0)
+    lock = acquire(client, ttl_s=1.0, prefix=prefix)
     assert time.monotonic() - started < 3.0
     lock.release()
 
@@ -62,10 +67,12 @@ def test_schedule_follows_settings() -> None:
     assert "nightly-sweep" not in beat_schedule(Settings(sweep_hour=-1))
 
 
-def test_only_one_beat_process_schedules(redis_db: str, client: redis.Redis, tmp_path: Path) -> None:
+def test_only_one_beat_process_schedules(client: redis.Redis, prefix: str, tmp_path: Path) -> None:
+    queue = prefix + "sweep"
     env = {
         "PATH": "/usr/bin:/bin",
-        "SKILLSCAN_BROKER_URL": redis_db,
+        "SKILLSCAN_BROKER_URL": BROKER_URL,
+        "SKILLSCAN_BROKER_KEY_PREFIX": prefix,
         "SKILLSCAN_DATA_DIR": str(tmp_path / "data"),
         "SKILLSCAN_DATABASE_URL": f"sqlite:///{tmp_path / 'v.db'}",
         "SKILLSCAN_POLL_INTERVAL_S": "1",
@@ -80,15 +87,15 @@ def test_only_one_beat_process_schedules(redis_db: str, client: redis.Redis, tmp
                 subprocess.Popen([SKILLSCAN, "beat"], env=proc_env, stdout=out, stderr=subprocess.STDOUT)
             )
     try:
-        wait_until(lambda: client.llen("sweep") >= 2, 30, "polls sent by beat")
+        wait_until(lambda: client.llen(queue) >= 2, 30, "polls sent by beat")
         time.sleep(4.0)
-        sent = [json.loads(m)["headers"]["task"] for m in client.lrange("sweep", 0, -1)]
+        sent = [json.loads(m)["headers"]["task"] for m in client.lrange(queue, 0, -1)]
         assert set(sent) == {"skillscan.poll_registry"}
         # One scheduler at 1/s for about 5 s; two would have sent about twice as many.
         assert len(sent) <= 8, sent
         texts = [log.read_text(errors="replace") for log in logs]
         assert sum("standing by" in t for t in texts) == 1, texts
-        assert client.exists(LOCK_NAME)
+        assert client.exists(prefix + LOCK_NAME)
     finally:
         for proc in procs:
             proc.terminate()

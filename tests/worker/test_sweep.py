@@ -13,11 +13,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from skillscan.config import Settings
 from skillscan.registry.fake import FakeServer
 from skillscan.store import VerdictStore
-from tests.worker.conftest import SKILLSCAN, Workers, postgres_reachable, wait_until, write_skill
-from worker.celery_app import create_app
+from tests.worker.conftest import SKILLSCAN, Workers, app_for, postgres_reachable, wait_until, write_skill
 
 pytestmark = pytest.mark.slow
 
@@ -65,10 +63,9 @@ def test_sweep_stores_one_verdict_per_version_and_outcomes(
     assert set(counts) == SCANNABLE and set(counts.values()) == {1}, counts
     verdicts = {(s.slug, s.version): s for s in store.latest_per_version()}
     assert verdicts[("weather", "1.1.0")].verdict != "clean"
-    assert (
-        verdicts[("weather", "1.1.0")].fingerprint
-        == registry.store.find_exact("tester", "weather").versions["1.1.0"].fingerprint
-    )  # type: ignore[union-attr]
+    published = registry.store.find_exact("tester", "weather")
+    assert published is not None
+    assert verdicts[("weather", "1.1.0")].fingerprint == published.versions["1.1.0"].fingerprint
     kinds = {(o.slug, o.kind) for o in store.outcomes()}
     assert {
         ("waiting", "pending-upstream-scan"),
@@ -91,7 +88,7 @@ def test_sweep_stores_one_verdict_per_version_and_outcomes(
 
     # The pending version is asked about again by the next poll, and scanned once it is released.
     registry.admin.set_moderation({"waiting": "clean"})
-    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"], registry_url=registry.url))
+    app = app_for(env)
     app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
     wait_until(lambda: ("waiting", "1.0.0") in versions_scanned(store), 60, "the released version's scan")
     assert set(versions_scanned(store).values()) == {1}
@@ -106,7 +103,7 @@ def test_poll_scans_versions_published_after_the_mark(
     env = make_env(registry.url)
     pool = workers(env)
     pool.start(concurrency=1)
-    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"], registry_url=registry.url))
+    app = app_for(env)
     store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
 
     app.send_task("skillscan.poll_registry", kwargs={"registry": registry.url}, queue="sweep")
@@ -175,11 +172,11 @@ def test_task_that_keeps_killing_its_worker_ends_recorded_as_failed(
     env = make_env(registry.url, task_max_deliveries="2")
     pool = workers(env)
     pool.start(concurrency=1, queues="sweep", app="tests.worker.crashing_app")
-    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"]))
+    app = app_for(env)
     app.send_task("skillscan.test.crash_worker", kwargs={"marker": "x"}, queue="sweep")
     store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
-    failures = wait_until(lambda: store.failures(), 90, "the crashing task's failure record")
-    (failure,) = failures  # type: ignore[misc]
+    wait_until(lambda: store.failures(), 90, "the crashing task's failure record")
+    (failure,) = store.failures()
     assert failure.task == "skillscan.test.crash_worker" and "delivered 3 times" in failure.error
     listed = run_cli(env, "failures", "--format", "jsonl")
     assert json.loads(listed.stdout.splitlines()[0])["task"] == "skillscan.test.crash_worker"
@@ -195,13 +192,13 @@ def test_failed_scans_are_recorded_and_replayed(
     pool = workers(env)
     pool.start(concurrency=1)
     store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
-    app = create_app(Settings(broker_url=env["SKILLSCAN_BROKER_URL"]))
+    app = app_for(env)
     registry.admin.inject("error", status=503, count=1000, path="/api/v1/download")
     app.send_task(
         "skillscan.scan_version", args=["tester", "notes", "1.0.0"], kwargs={"registry": registry.url}
     )
-    failures = wait_until(lambda: store.failures(), 90, "the failure after retries")
-    (failure,) = failures  # type: ignore[misc]
+    wait_until(lambda: store.failures(), 90, "the failure after retries")
+    (failure,) = store.failures()
     assert failure.subject == "tester/notes@1.0.0" and "unavailable" in failure.error
     assert store.count_scans() == 0
 
