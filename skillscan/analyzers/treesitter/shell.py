@@ -28,6 +28,7 @@ from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.shell_text import (
     DECODERS,
     DO_SHELL_SCRIPT,
+    INLINE_DECODE,
     INLINE_EXEC,
     INLINE_FETCH,
     REMOTE_LOADERS,
@@ -112,7 +113,7 @@ def scan_bash(
     """Every download-and-execute shape in a shell text (lines are 1-based in `source`).
 
     `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
-    if depth > MAX_DEPTH or not TRIGGER.search(source):
+    if depth > MAX_DEPTH or not TRIGGER.search(_unquoted(source)):
         return []
     parser = Parser(BASH)
     source = source[:MAX_SOURCE]
@@ -139,6 +140,10 @@ def scan_bash(
 
 
 _CROSSING = frozenset({"pipeline", "redirected_statement", "list", "command"})
+
+
+def _unquoted(source: str) -> str:
+    return source.replace("'", "").replace('"', "").replace("\\", "")
 
 
 def _visit(scan: _Scan, root: Node, line_offset: int, starts: list[int]) -> set[int]:
@@ -372,6 +377,8 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
         elif INLINE_FETCH.search(code) and INLINE_EXEC.search(code):
             urls = [m.group(0) for m in URL_IN_CODE.finditer(code)]
             scan.graded(node, scan.policy.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
+        elif INLINE_DECODE.search(code) and INLINE_EXEC.search(code):
+            scan.hit(node, RULE_ENCODED, f"{cmd.name} one-liner that decodes and executes a hidden payload")
         return
 
 

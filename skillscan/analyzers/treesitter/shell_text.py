@@ -30,12 +30,18 @@ INLINE_EXEC = re.compile(
     r"child_process|os\s{0,3}\.\s{0,3}(?:system|popen|exec\w{0,3})|subprocess|\bsystem\s{0,3}\(|\bIEX\b|"
     r"Invoke-Expression|`[^`]{1,200}`|\beval\b"
 )
+INLINE_DECODE = re.compile(
+    r"b64decode|b32decode|decodebytes|a85decode|bytes\.fromhex|decode_base64|unpack\s{0,3}\(?\s{0,3}['\"]m|"
+    r"Buffer\s{0,3}\.\s{0,3}from\s{0,3}\([^)]{0,300}base64|\batob\s{0,3}\(|FromBase64String|base64\s{0,3}-d"
+)
 DO_SHELL_SCRIPT = re.compile(r'(?i)do\s{1,3}shell\s{1,3}script\s{1,3}"((?:[^"\\]|\\.){1,4000})"')
 URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
-# Text without any of these cannot fetch, decode or hand code to PowerShell: not worth a walk.
+# Text without any of these (quotes and backslashes removed first: `c''url`, `c\\url`) cannot
+# fetch, decode or hand code to PowerShell: not worth a walk.
 TRIGGER = re.compile(
     r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
-    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32"
+    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32|"
+    r"b64decode|decode_base64|atob|fromhex|://|<\(|\|\s{0,4}(?:sudo\s{1,4})?\S{0,20}(?:sh|bash|zsh)\b"
 )
 # Windows programs that fetch and run a remote script or package given its URL (ClickFix lures).
 REMOTE_LOADERS = frozenset(

@@ -131,6 +131,8 @@ _WGET_VALUE_OPTS = frozenset(
 )
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|([A-Za-z_][A-Za-z0-9_]{0,63}))")
 MAX_LITERAL = 4000
+_BACKSLASH = re.compile(r"\\(.)")
+_SHELL_VARS = {"$SHELL": "sh", "${SHELL}": "sh", "$BASH": "bash", "${BASH}": "bash", "$0": "sh"}
 _URLISH = re.compile(
     r"(?i)^(?:[a-z][a-z0-9+.-]{0,15}://|[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63}){1,8}(?::\d{1,5})?(?:/|$)|\d{1,10}(?:\.\d{1,10}){0,3}(?::\d{1,5})?/)"
 )
@@ -174,6 +176,7 @@ def peel(cmd: Node, env: Mapping[str, str]) -> Cmd:
     while i < len(words):
         word = literal(words[i], env)
         name = base_name(word) if word is not None else ""
+        name = _SHELL_VARS.get(name, name)  # `… | $SHELL` runs the user's shell
         if name in WRAPPERS and i + 1 < len(words):
             wrapped.append(name)
             i += 1
@@ -203,7 +206,9 @@ def literal(node: Node, env: Mapping[str, str]) -> str | None:
     t = node.type
     if t == "command_name":
         return literal(node.named_children[0], env) if node.named_child_count == 1 else None
-    if t == "word" or t == "number":
+    if t == "word":
+        return _BACKSLASH.sub(r"\1", text(node)[:MAX_LITERAL])  # `c\url` is `curl` to bash
+    if t == "number":
         return text(node)[:MAX_LITERAL]
     if t == "raw_string":
         return text(node)[1:-1][:MAX_LITERAL]
