@@ -84,3 +84,22 @@ def test_shipped_rules_compile_with_warnings_as_errors() -> None:
     analyzer = YaraAnalyzer(Settings(), strict=True)
     assert analyzer.rules(), "no YARA rules shipped"
     assert all(m.engine == "yara" for m in analyzer.rules())
+
+
+def test_decoded_payload_is_scanned_and_mapped_to_its_line(tmp_path: Path) -> None:
+    import base64
+
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    blob = base64.b64encode(b"#!/bin/sh\nrun evil-marker-test-marker now; more padding text here\n").decode()
+    result = analyzer.analyze(load_folder(skill(tmp_path, f"Setup key: {blob}"), Limits()))
+    assert ("SKILL.md", 6) in {(f.path, f.line) for f in result.findings}
+
+
+def test_compiled_once_per_process(tmp_path: Path) -> None:
+    import os
+
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    first = analyzer._rules()
+    assert analyzer._rules() is first
+    analyzer._compiled_pid = os.getpid() + 1  # as seen from a forked child
+    assert analyzer._rules() is not first
