@@ -26,11 +26,6 @@ _BOLD_LINE = re.compile(r"^(?:\s{0,3}>)*\s{0,3}(?:[^\w*]{0,4}\s{0,2})\*\*[^*\n]{
 _EMPHASIS = re.compile(r"\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)")
 
 
-def fold_text(text: str) -> str:
-    """Confusables folded to ASCII, invisible characters dropped (the ingest normaliser)."""
-    return fold(text)
-
-
 @dataclass(frozen=True, slots=True)
 class Segment:
     line: int  # 1-based line in the real file
@@ -51,7 +46,7 @@ class MarkdownDoc:
         return [s for s in self.segments if s.scope in scopes]
 
 
-def parse_markdown(text: str, fold: Callable[[str], str] = fold_text) -> MarkdownDoc:
+def parse_markdown(text: str, fold: Callable[[str], str] = fold) -> MarkdownDoc:
     """Split `text` into segments. `fold` is the normaliser (injectable so the ingest one can be used)."""
     lines = text.split("\n")
     segments: list[Segment] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -315,7 +315,3 @@ def _url_condition(value: Any, where: str) -> UrlCondition:
         path=compile_bounded(str(path), f"{where}: url path") if path else None,
         undeclared=bool(value.get("undeclared", False)),
     )
-
-
-def rule_metas(rules: Sequence[PromptRule]) -> list[RuleMeta]:
-    return [r.meta for r in rules]
