@@ -31,6 +31,10 @@ def parse(kind: FileKind, source: str) -> Tree | None:
     lang = language(kind)
     if lang is None:
         return None
+    if kind is FileKind.SHELL:
+        from skillscan.analyzers.treesitter.shell_text import defuse_long_pipelines
+
+        source = defuse_long_pipelines(source)  # the bash grammar is quadratic in pipeline length
     # tree-sitter always yields a tree, with ERROR nodes where the source does not parse.
     return Parser(lang).parse(source.encode("utf-8", "replace"))
 
