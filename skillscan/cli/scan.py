@@ -81,11 +81,17 @@ def scan(
             settings = replace(settings, registry_url=registry)
         if vt_upload:
             settings = replace(settings, vt_upload=True)
+        reports = []
         with Scanner(settings) as scanner:
-            reports = scanner.scan_paths(paths)
+            for batch in scanner.iter_batches(paths):
+                reports.extend(batch)
+                if fmt is OutputFormat.jsonl:  # stream: a long run shows results batch by batch
+                    sys.stdout.write(render(batch, "jsonl"))
+                    sys.stdout.flush()
     except SkillscanError as e:
         raise fatal(str(e)) from None
-    sys.stdout.write(render(reports, str(fmt), color=fmt is OutputFormat.text and sys.stdout.isatty()))
+    if fmt is not OutputFormat.jsonl:
+        sys.stdout.write(render(reports, str(fmt), color=fmt is OutputFormat.text and sys.stdout.isatty()))
     raise typer.Exit(EXIT_FINDINGS if any(fails(r.verdict, fail_on) for r in reports) else EXIT_OK)
 
 
