@@ -22,7 +22,7 @@ from skillscan.diff import UpdateDiffs
 from skillscan.errors import BundleError, RegistryError
 from skillscan.models import ScanReport, Skill, Verdict
 from skillscan.registry.outcomes import Downloaded, DownloadOutcome, OutcomeKind
-from skillscan.store import StoreBusy, SweepItemResult, VerdictStore
+from skillscan.store import StoreBusy, SweepItemResult, ToRecord, VerdictStore
 
 if TYPE_CHECKING:
     from skillscan.registry.clawhub import ClawHubClient
@@ -129,6 +129,7 @@ class Pipeline:
         self._scanner: Any = None
         self.download_workers = download_workers
         self.download_budget_s = download_budget_s
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def scanner(self) -> Any:
@@ -140,6 +141,8 @@ class Pipeline:
         closer = getattr(self._scanner, "close", None)
         if callable(closer):
             closer()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         self.client.close()
 
     # -- one batch -------------------------------------------------------------------------------
@@ -187,9 +190,10 @@ class Pipeline:
             # Update diffs: what each version can do that the version it updates could not.
             diffs = UpdateDiffs(self.store, settings=self.settings)
             reports = diffs.apply([t.key for t, _, _ in skills], [s for _, _, s in skills], reports)
-            for (target, got, _), report in zip(skills, reports, strict=True):
-                results[target] = self._record(target, got, report, source, force)
-                diffs.save(target.key, results[target].scan_id, got.fingerprint)
+            recorded = self._record(skills, reports, source, force)
+            for (target, got, _), result in zip(skills, recorded, strict=True):
+                results[target] = result
+                diffs.save(target.key, result.scan_id, got.fingerprint)
         ordered = [results[t] for t in unique]
         scanned = [str(r.target) for r in ordered if r.status in (Status.SCANNED, Status.UNCHANGED)]
         if scanned:
@@ -207,9 +211,10 @@ class Pipeline:
         found: dict[Target, DownloadOutcome | BaseException | None] = dict.fromkeys(targets)
         if not targets:
             return found
-        pool = ThreadPoolExecutor(max_workers=min(self.download_workers, len(targets)))
+        if self._pool is None:  # kept for the process's life: threads cost more than the downloads
+            self._pool = ThreadPoolExecutor(max_workers=self.download_workers, thread_name_prefix="download")
         futures: dict[Future[DownloadOutcome], Target] = {
-            pool.submit(self.client.download, t.slug, owner=t.owner or None, version=t.version): t
+            self._pool.submit(self.client.download, t.slug, owner=t.owner or None, version=t.version): t
             for t in targets
         }
         try:
@@ -218,7 +223,8 @@ class Pipeline:
                 error = future.exception()
                 found[futures[future]] = error if error is not None else future.result()
         finally:
-            pool.shutdown(wait=False, cancel_futures=True)
+            for future in futures:
+                future.cancel()  # those not started yet; a running one ends at its HTTP timeout
         return found
 
     def _not_scanned(self, target: Target, got: DownloadOutcome | BaseException | None) -> Result:
@@ -242,8 +248,38 @@ class Pipeline:
         return Result(target, Status.OUTCOME, got.describe())
 
     def _record(
-        self, target: Target, got: Downloaded, report: ScanReport, source: str, force: bool = False
-    ) -> Result:
+        self,
+        scanned: Sequence[tuple[Target, Downloaded, Skill]],
+        reports: Sequence[ScanReport],
+        source: str,
+        force: bool = False,
+    ) -> list[Result]:
+        """Store a batch's reports in one transaction (a forced rescan is stored even when the same
+        scan exists)."""
+        identified = [self._identified(t, got, r) for (t, got, _), r in zip(scanned, reports, strict=True)]
+        items = [
+            ToRecord(r, owner=t.owner, slug=t.slug, version=t.version, source=source, dedupe=not force)
+            for (t, _, _), r in zip(scanned, identified, strict=True)
+        ]
+        results = []
+        for (target, _, _), report, recorded in zip(
+            scanned, identified, self.store.record_many(items), strict=True
+        ):
+            previous = str(recorded.previous_verdict) if recorded.previous_verdict is not None else None
+            results.append(
+                Result(
+                    target,
+                    Status.SCANNED if recorded.created else Status.UNCHANGED,
+                    report.reason,
+                    verdict=str(report.verdict),
+                    previous_verdict=previous,
+                    scan_id=recorded.scan_id,
+                )
+            )
+        return results
+
+    @staticmethod
+    def _identified(target: Target, got: Downloaded, report: ScanReport) -> ScanReport:
         skill = report.skill
         if skill.fingerprint != got.fingerprint or (skill.owner, skill.slug, skill.version) != (
             target.owner or None,
@@ -261,23 +297,7 @@ class Pipeline:
                     fingerprint=got.fingerprint,
                 ),
             )
-        recorded = self.store.record(  # a forced rescan is stored even when the same scan exists
-            report,
-            owner=target.owner,
-            slug=target.slug,
-            version=target.version,
-            source=source,
-            dedupe=not force,
-        )
-        previous = str(recorded.previous_verdict) if recorded.previous_verdict is not None else None
-        return Result(
-            target,
-            Status.SCANNED if recorded.created else Status.UNCHANGED,
-            report.reason,
-            verdict=str(report.verdict),
-            previous_verdict=previous,
-            scan_id=recorded.scan_id,
-        )
+        return report
 
 
 def is_retryable(error: BaseException) -> bool:

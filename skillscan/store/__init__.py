@@ -5,7 +5,7 @@ from __future__ import annotations
 from skillscan.config import Settings
 from skillscan.store.bookkeeping import Failure, RegistryOutcome, SweepItemResult, SweepProgress
 from skillscan.store.engine import StoreBusy
-from skillscan.store.store import Recorded, StoredScan, VerdictStore, scan_key, stored_fields
+from skillscan.store.store import Recorded, StoredScan, ToRecord, VerdictStore, scan_key, stored_fields
 
 
 def open_store(settings: Settings) -> VerdictStore:
@@ -21,6 +21,7 @@ __all__ = [
     "StoredScan",
     "SweepItemResult",
     "SweepProgress",
+    "ToRecord",
     "VerdictStore",
     "open_store",
     "scan_key",

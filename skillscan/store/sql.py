@@ -25,6 +25,15 @@ def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any], key
     return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
 
 
+def insert_returning(
+    conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str], column: str
+) -> Any | None:
+    """Insert-or-ignore that hands back `column` of the new row, or None when it was a duplicate."""
+    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    row = conn.execute(stmt.returning(table.c[column])).first()
+    return row[0] if row is not None else None
+
+
 def insert_ignore_many(
     conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
 ) -> None:

@@ -16,7 +16,7 @@ from skillscan.models import Decision, ScanReport, Verdict
 from skillscan.store import migrations, schema
 from skillscan.store.bookkeeping import Bookkeeping
 from skillscan.store.engine import lock_for_migration, make_engine, read_tx, retry_busy, write_tx
-from skillscan.store.sql import aware, insert_ignore
+from skillscan.store.sql import aware, insert_returning
 
 _scans = schema.table_of(schema.ScanRow)
 _skills = schema.table_of(schema.SkillRow)
@@ -52,6 +52,18 @@ class StoredScan:
     def ref(self) -> str:
         who = f"{self.owner}/" if self.owner else ""
         return f"{who}{self.slug}@{self.version}" if self.slug else self.fingerprint[:12]
+
+
+@dataclass(frozen=True)
+class ToRecord:
+    """One scan for `record_many`; owner/slug/version default to the report's identity."""
+
+    report: ScanReport
+    owner: str | None = None
+    slug: str | None = None
+    version: str | None = None
+    source: str = ""
+    dedupe: bool = True
 
 
 @dataclass(frozen=True)
@@ -113,69 +125,95 @@ class VerdictStore(Bookkeeping):
         source: str = "",
         dedupe: bool = True,
     ) -> Recorded:
-        owner = owner if owner is not None else (report.skill.owner or "")
-        slug = slug if slug is not None else (report.skill.slug or "")
-        version = version if version is not None else (report.skill.version or "")
-        fingerprint = report.skill.fingerprint or ""
-        key = scan_key(owner, slug, version, fingerprint, report.ruleset_digest) if dedupe else None
+        item = ToRecord(report, owner=owner, slug=slug, version=version, source=source, dedupe=dedupe)
+        return self.record_many([item])[0]
+
+    def record_many(self, items: Sequence[ToRecord]) -> list[Recorded]:
+        """Store several scans in one transaction (a worker's batch), each as `record` would."""
+        if not items:
+            return []
         with write_tx(self._engine) as conn:
-            if key is not None:
-                existing = conn.execute(
-                    select(_scans.c.id, _scans.c.verdict).where(_scans.c.scan_key == key)
-                ).first()
-                if existing is not None:
-                    if not _completes(existing.verdict, report.verdict):
-                        return Recorded(existing.id, False, None)
-                    # An incomplete analysis (a timeout, a crashed engine) is superseded by a complete
-                    # one of the same bundle and ruleset: the old row stays as history, the key moves.
-                    conn.execute(update(_scans).where(_scans.c.id == existing.id).values(scan_key=None))
-            version_id = self._ensure_version(conn, owner, slug, version) if slug else None
-            previous = self._latest_verdict(conn, owner, slug, version, fingerprint)
-            values = {
-                "version_id": version_id,
-                "owner": owner,
-                "slug": slug,
-                "version": version,
-                "fingerprint": fingerprint,
-                "ruleset": report.ruleset_digest,
-                "tool_version": report.tool_version,
-                "verdict": str(report.verdict),
-                "decision": str(report.decision),
-                "reason": report.reason,
-                "findings": [f.to_dict() for f in report.findings],
-                "errors": [e.to_dict() for e in report.errors],
-                "timings": dict(report.timings),
-                "report": report.to_dict(),
-                "source": source,
-                "scanned_at": schema.utcnow(),
-                "scan_key": key,
-            }
-            if key is None:
-                scan_id = conn.execute(_scans.insert().values(**values)).inserted_primary_key[0]  # type: ignore[index]
-                return Recorded(int(scan_id), True, previous)
-            # Two workers finishing the same scan at once (a redelivered task): exactly one row wins.
-            created = insert_ignore(conn, _scans, values, ["scan_key"])
-            scan_id = conn.execute(select(_scans.c.id).where(_scans.c.scan_key == key)).scalar_one()
-            return Recorded(int(scan_id), created, previous if created else None)
+            return [self._record_in(conn, item) for item in items]
+
+    def _record_in(self, conn: Any, item: ToRecord) -> Recorded:
+        report = item.report
+        owner = item.owner if item.owner is not None else (report.skill.owner or "")
+        slug = item.slug if item.slug is not None else (report.skill.slug or "")
+        version = item.version if item.version is not None else (report.skill.version or "")
+        fingerprint = report.skill.fingerprint or ""
+        key = scan_key(owner, slug, version, fingerprint, report.ruleset_digest) if item.dedupe else None
+        if key is not None:
+            existing = conn.execute(
+                select(_scans.c.id, _scans.c.verdict).where(_scans.c.scan_key == key)
+            ).first()
+            if existing is not None:
+                if not _completes(existing.verdict, report.verdict):
+                    return Recorded(existing.id, False, None)
+                # An incomplete analysis (a timeout, a crashed engine) is superseded by a complete one
+                # of the same bundle and ruleset: the old row stays as history, the key moves.
+                conn.execute(update(_scans).where(_scans.c.id == existing.id).values(scan_key=None))
+        version_id = self._ensure_version(conn, owner, slug, version) if slug else None
+        previous = self._latest_verdict(conn, owner, slug, version, fingerprint)
+        values = {
+            "version_id": version_id,
+            "owner": owner,
+            "slug": slug,
+            "version": version,
+            "fingerprint": fingerprint,
+            "ruleset": report.ruleset_digest,
+            "tool_version": report.tool_version,
+            "verdict": str(report.verdict),
+            "decision": str(report.decision),
+            "reason": report.reason,
+            "findings": [f.to_dict() for f in report.findings],
+            "errors": [e.to_dict() for e in report.errors],
+            "timings": dict(report.timings),
+            "report": report.to_dict(),
+            "source": item.source,
+            "scanned_at": schema.utcnow(),
+            "scan_key": key,
+        }
+        if key is None:
+            scan_id = conn.execute(_scans.insert().values(**values).returning(_scans.c.id)).scalar_one()
+            return Recorded(int(scan_id), True, previous)
+        # Two workers finishing the same scan at once (a redelivered task): exactly one row wins.
+        new_id = insert_returning(conn, _scans, values, ["scan_key"], "id")
+        if new_id is not None:
+            return Recorded(int(new_id), True, previous)
+        scan_id = conn.execute(select(_scans.c.id).where(_scans.c.scan_key == key)).scalar_one()
+        return Recorded(int(scan_id), False, None)
 
     def _ensure_version(self, conn: Any, owner: str, slug: str, version: str) -> int:
-        insert_ignore(
-            conn, _skills, {"owner": owner, "slug": slug, "first_seen": schema.utcnow()}, ["owner", "slug"]
+        known = conn.execute(
+            select(_versions.c.id)
+            .join(_skills, _skills.c.id == _versions.c.skill_id)
+            .where(_skills.c.owner == owner, _skills.c.slug == slug, _versions.c.version == version)
+        ).scalar()
+        if known is not None:
+            return int(known)
+        skill_id = insert_returning(
+            conn,
+            _skills,
+            {"owner": owner, "slug": slug, "first_seen": schema.utcnow()},
+            ["owner", "slug"],
+            "id",
         )
-        skill_id = conn.execute(
-            select(_skills.c.id).where(_skills.c.owner == owner, _skills.c.slug == slug)
-        ).scalar_one()
-        insert_ignore(
+        if skill_id is None:
+            skill_id = conn.execute(
+                select(_skills.c.id).where(_skills.c.owner == owner, _skills.c.slug == slug)
+            ).scalar_one()
+        version_id = insert_returning(
             conn,
             _versions,
             {"skill_id": skill_id, "version": version, "first_seen": schema.utcnow()},
             ["skill_id", "version"],
+            "id",
         )
-        return int(
-            conn.execute(
+        if version_id is None:
+            version_id = conn.execute(
                 select(_versions.c.id).where(_versions.c.skill_id == skill_id, _versions.c.version == version)
             ).scalar_one()
-        )
+        return int(version_id)
 
     def _latest_verdict(
         self, conn: Any, owner: str, slug: str, version: str, fingerprint: str
@@ -320,4 +358,4 @@ def stored_fields(scan: StoredScan) -> dict[str, Any]:
     }
 
 
-__all__: Sequence[str] = ["Recorded", "StoredScan", "VerdictStore", "scan_key", "stored_fields"]
+__all__: Sequence[str] = ["Recorded", "StoredScan", "ToRecord", "VerdictStore", "scan_key", "stored_fields"]

@@ -25,7 +25,7 @@ from skillscan.models import (
     SkillIdentity,
     Verdict,
 )
-from skillscan.store import SweepItemResult, VerdictStore, stored_fields
+from skillscan.store import SweepItemResult, ToRecord, VerdictStore, stored_fields
 from skillscan.store import migrations as mig
 from tests.conftest import port_open
 
@@ -193,6 +193,21 @@ def test_complete_scan_supersedes_an_indeterminate_one(store: VerdictStore) -> N
     repeat = store.record(make_report(verdict=Verdict.SUSPICIOUS))
     assert not repeat.created and repeat.scan_id == complete.scan_id
     assert [s.id for s in store.history("alice", "weather")] == [complete.scan_id, partial.scan_id]
+
+
+def test_record_many_in_one_transaction(store: VerdictStore) -> None:
+    items = [
+        ToRecord(make_report(slug="a"), source="sweep"),
+        ToRecord(make_report(slug="b", verdict=Verdict.MALICIOUS), source="sweep"),
+        ToRecord(make_report(slug="a"), source="sweep"),  # the same scan twice in one batch
+    ]
+    first, second, repeat = store.record_many(items)
+    assert first.created and second.created and not repeat.created
+    assert repeat.scan_id == first.scan_id
+    assert store.count_scans() == 2
+    assert store.record_many([]) == []
+    got = store.get_scan(second.scan_id)
+    assert got is not None and got.source == "sweep" and got.verdict is Verdict.MALICIOUS
 
 
 def test_changed_bundle_for_same_version_is_a_new_scan(store: VerdictStore) -> None:
