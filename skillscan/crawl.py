@@ -9,6 +9,7 @@ across short tasks and resumed from its cursor.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from skillscan.pipeline import FINAL_KINDS, Target
@@ -65,28 +66,36 @@ class ListedPage:
     problems: list[str] = field(default_factory=list)
 
 
-def list_page(client: ClawHubClient, cursor: str | None, page_size: int) -> ListedPage:
-    """Every version of every skill on one listing page (owners from the detail call; 409 → all owners)."""
+def list_page(client: ClawHubClient, cursor: str | None, page_size: int, *, threads: int = 4) -> ListedPage:
+    """Every version of every skill on one listing page (owners from the detail call; 409 → all owners).
+
+    The per-skill calls run on a few threads: the listing is a chain of round trips otherwise.
+    """
     items, next_cursor = client.list_page(sort="createdAt", cursor=cursor, limit=page_size)
+    with ThreadPoolExecutor(max_workers=max(1, threads), thread_name_prefix="listing") as pool:
+        per_skill = list(pool.map(lambda slug: _versions_of(client, slug), [i.slug for i in items]))
+    targets = [t for found, _ in per_skill for t in found]
+    problems = [p for _, found in per_skill for p in found]
+    return ListedPage(targets, next_cursor, problems)
+
+
+def _versions_of(client: ClawHubClient, slug: str) -> tuple[list[Target], list[str]]:
+    try:
+        owners: list[str | None] = [client.skill(slug).owner]
+    except AmbiguousSlugError as e:
+        owners = [m.owner for m in e.matches] or [None]
+    except RegistryHTTPError as e:  # removed or hidden between listing and detail
+        return [], [f"{slug}: {e}"]
     targets: list[Target] = []
     problems: list[str] = []
-    for item in items:
+    for owner in owners:
         try:
-            owners: list[str | None] = [client.skill(item.slug).owner]
-        except AmbiguousSlugError as e:
-            owners = [m.owner for m in e.matches] or [None]
-        except RegistryHTTPError as e:  # removed or hidden between listing and detail
-            problems.append(f"{item.slug}: {e}")
-            continue
-        for owner in owners:
-            try:
-                targets.extend(
-                    Target(owner or "", item.slug, v.version)
-                    for v in client.iter_versions(item.slug, owner=owner)
-                )
-            except RegistryHTTPError as e:
-                problems.append(f"{owner or ''}/{item.slug}: {e}")
-    return ListedPage(targets, next_cursor, problems)
+            targets.extend(
+                Target(owner or "", slug, v.version) for v in client.iter_versions(slug, owner=owner)
+            )
+        except RegistryHTTPError as e:
+            problems.append(f"{owner or ''}/{slug}: {e}")
+    return targets, problems
 
 
 def needing_scan(
