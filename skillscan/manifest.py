@@ -33,6 +33,7 @@ from skillscan.models import (
     Skill,
     VirtualOrigin,
 )
+from skillscan.rules import load_yaml
 
 __all__ = ["Frontmatter", "ManifestAnalyzer", "inventory_rules", "parse_frontmatter"]
 
@@ -44,7 +45,7 @@ _MAX_PER_RULE = 10
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise RuleError(f"manifest: cannot load rules from {path}: {e}") from e
     keys = ("rules", "inventory_rules", "reserved_slugs", "protected_affixes", "common_env", "common_bins")

@@ -23,6 +23,7 @@ import yaml
 from skillscan.errors import RuleError
 from skillscan.frontmatter import split_frontmatter
 from skillscan.models import Skill
+from skillscan.rules import load_yaml
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "delivery_hosts.yaml"
 
@@ -246,7 +247,7 @@ class DeliveryCatalog:
 @cache
 def _load_catalog(path: Path) -> DeliveryCatalog:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise RuleError(f"delivery hosts file {path}: {e}") from e
     if not isinstance(data, dict):

@@ -35,6 +35,7 @@ from skillscan.models import (
     SkillFile,
     VirtualOrigin,
 )
+from skillscan.rules import load_yaml
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "data" / "hosts.yaml"
 MAX_TEXT_CHARS = 4 * 1024 * 1024  # larger text is left to YARA (bytes)
@@ -271,7 +272,7 @@ class _LineIndex:
 
 def _load(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise RuleError(f"hosts: cannot load rules from {path}: {e}") from e
     keys = ("rules", "secret_patterns", "secret_names", "placeholder_words", "generic_users", "generic_hosts")

@@ -21,6 +21,7 @@ from skillscan.analyzers.markdown_doc import SCOPES, MarkdownDoc, Segment
 from skillscan.analyzers.regex_safety import compile_bounded
 from skillscan.errors import RuleError
 from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
+from skillscan.rules import load_yaml
 
 ENGINE = "prompt"
 TEXT_VIEWS = frozenset({"masked", "normalized", "raw"})
@@ -178,7 +179,7 @@ def load_rules(rules_dir: Path) -> list[PromptRule]:
 
 def load_rule_file(path: Path) -> PromptRule:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as e:
         raise RuleError(f"{path.name}: {e}") from e
     if not isinstance(data, dict):

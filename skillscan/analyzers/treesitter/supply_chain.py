@@ -23,13 +23,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.registry import Hit, SkillContext
 from skillscan.analyzers.treesitter.shell_words import literal, peel, walk
 from skillscan.analyzers.treesitter.threat_scan import PAYLOAD
 from skillscan.models import FileKind, SkillFile
+from skillscan.rules import load_yaml
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "popular_packages.yaml"
 _NPM_RUNNERS = {"npx": "npm", "bunx": "npm", "pnpx": "npm"}
@@ -76,7 +76,7 @@ class Popular:
 
 @cache
 def load_popular(path: Path = DATA_FILE) -> Popular:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = load_yaml(path.read_text(encoding="utf-8"))
     return Popular(
         npm=frozenset(str(x).lower() for x in data["npm"]),
         pypi=frozenset(_pep503(str(x)) for x in data["pypi"]),
