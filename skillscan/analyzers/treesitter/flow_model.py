@@ -126,7 +126,7 @@ def object_value(obj: Node | None, *keys: str) -> Node | None:
     return None
 
 
-def strings_in(node: Node, limit: int = 400) -> list[str]:
+def strings_in(node: Node, limit: int = 150) -> list[str]:
     """Literal string contents in a subtree, in order (path fragments of a join or template)."""
     out: list[str] = []
     stack = [node]
@@ -163,8 +163,10 @@ def path_label(node: Node, constants: dict[str, str]) -> str | None:
 def _idents(node: Node, limit: int = 200) -> list[str]:
     out: list[str] = []
     stack = [node]
-    while stack and len(out) < limit:
+    visited = 0
+    while stack and len(out) < limit and visited < 150:  # a path expression is small: bound the walk
         n = stack.pop()
+        visited += 1
         if n.type in {"identifier", "property_identifier"}:
             out.append(node_text(n))
         stack.extend(n.children)
@@ -222,8 +224,8 @@ def read_source(
     leaf = name.rsplit(".", 1)[-1]
     if leaf in NON_READ or leaf in PATH_BUILDERS or leaf.endswith(("Error", "Exception")):
         return None
-    text = node_text(call)
-    if _KEYCHAIN.search(text[:2000]):
+    # the keychain is asked for through a short command string; never copy a huge call's text
+    if call.end_byte - call.start_byte <= 4000 and _KEYCHAIN.search(node_text(call)):
         return Source("keychain", "a macOS keychain secret")
     targets = call_args(call)
     func = call.child_by_field_name("function")
@@ -255,14 +257,28 @@ class Send:
     kind: str  # http | socket | mail | dns | exec
 
 
-def sink(call: Node, lang: Lang, constants: dict[str, str], source_text: str) -> Send | None:
+def source_features(text: str) -> frozenset[str]:
+    """What a file imports or mentions that decides whether a generic call (`.send`, `.post`)
+    talks to the network: computed once per file, not per call."""
+    found = {w for w in ("requests", "httpx", "socket") if w in text}
+    if _JS_NET.search(text):
+        found.add("js-net")
+    return frozenset(found)
+
+
+_JS_NET = re.compile(
+    r"\b(?:https?\.request|net\.(?:connect|createConnection|Socket)|tls\.connect|dgram|WebSocket|XMLHttpRequest)\b"
+)
+
+
+def sink(call: Node, lang: Lang, constants: dict[str, str], features: frozenset[str]) -> Send | None:
     name = callee(call)
     leaf = name.rsplit(".", 1)[-1]
     recv = name.rsplit(".", 1)[0] if "." in name else ""
     pos = positional(call)
     if lang is PY:
         if leaf in _POST_LIKE and (
-            recv == "" or _HTTP_RECEIVERS.search(recv) or "requests" in source_text or "httpx" in source_text
+            recv == "" or _HTTP_RECEIVERS.search(recv) or "requests" in features or "httpx" in features
         ):
             payload = [
                 n
@@ -285,7 +301,7 @@ def sink(call: Node, lang: Lang, constants: dict[str, str], source_text: str) ->
                 if n is not None
             ]
             return Send(tuple(payload), dest_of(url, constants), "http")
-        if leaf in {"sendall", "send", "sendto"} and "socket" in source_text:
+        if leaf in {"sendall", "send", "sendto"} and "socket" in features:
             return Send(tuple(pos[:1]), None, "socket")
         if leaf in {"sendmail", "send_message"}:
             return Send(tuple(pos[-1:]), None, "mail")
@@ -321,10 +337,7 @@ def sink(call: Node, lang: Lang, constants: dict[str, str], source_text: str) ->
             dest_of(object_value(pos[0], "url"), constants),
             "http",
         )
-    if leaf in {"write", "end", "send"} and re.search(
-        r"\b(?:https?\.request|net\.(?:connect|createConnection|Socket)|tls\.connect|dgram|WebSocket|XMLHttpRequest)\b",
-        source_text,
-    ):
+    if leaf in {"write", "end", "send"} and "js-net" in features:
         return Send(tuple(pos[:1]), None, "socket")
     if name in {
         "dns.lookup",

@@ -38,20 +38,19 @@ from skillscan.analyzers.treesitter.flow_model import (
     positional,
     read_source,
     sink,
+    source_features,
 )
 from skillscan.analyzers.treesitter.flow_syntax import (
     assign_sides,
     bound_keys,
     built_hostname,
     command_string,
-    enclosing_function,
     function_name,
     is_path_like,
     line_of,
     param_names,
     path_value,
     receiver_of,
-    scope_of,
 )
 from skillscan.analyzers.treesitter.parsing import node_text, walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
@@ -74,6 +73,7 @@ _ENDPOINT = re.compile(
 )
 _ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]{1,30}_(?:API_KEY|KEY|TOKEN|SECRET|API_TOKEN|ACCESS_TOKEN)\b")
 MAX_ROUNDS = 6
+MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
 MAX_NODES_PER_UNIT = 300_000
 MAX_EXPR_NODES = 3000
 _RANK = {"file": 5, "keychain": 5, "env": 4, "envvar": 3, "memory": 2, "envfile": 1, "field": 0}
@@ -89,6 +89,9 @@ class _Unit:
     lang: Lang
     nodes: list[Node]
     text: str
+    features: frozenset[str] = frozenset()
+    scopes: dict[int, str] = field(default_factory=dict)  # node id -> enclosing function name
+    owners: dict[int, Node] = field(default_factory=dict)  # node id -> enclosing function node
 
     @property
     def path(self) -> str:
@@ -119,6 +122,8 @@ class _Engine:
         self.t = _Taint()
         self.constants: dict[str, str] = {}
         self.functions: dict[str, list[tuple[_Unit, Node]]] = {}
+        # per-round memo of source() by node id: every node is judged once per round (linear)
+        self._memo: dict[int, Source | None] = {}
         for u in units:
             self._index(u)
 
@@ -139,9 +144,11 @@ class _Engine:
         for _ in range(MAX_ROUNDS):
             self.t.changed = False
             for u in self.units:
+                self._memo.clear()
                 self._round(u)
             if not self.t.changed:
                 break
+        self._memo.clear()
 
     def _round(self, u: _Unit) -> None:
         for n in u.nodes:
@@ -154,28 +161,28 @@ class _Engine:
                 if label is None and right.type in _SEQUENCES:
                     label = self._paths_in(right)
                 if label:
-                    for key in bound_keys(left, u.lang, u.path):
+                    for key in bound_keys(left, u.lang, self._scope(left, u)):
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
                 src = self.source(right, u)
                 if src:
-                    for key in bound_keys(left, u.lang, u.path):
+                    for key in bound_keys(left, u.lang, self._scope(left, u)):
                         self.t.add(self.t.names, key, src)
             elif t in u.lang.loop:
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
                 label = self._paths_in(right) if right is not None else None
                 if label and left is not None:
-                    for key in bound_keys(left, u.lang, u.path):
+                    for key in bound_keys(left, u.lang, self._scope(left, u)):
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
                 src = self.source(right, u) if right is not None else None
                 if src and left is not None:
-                    for key in bound_keys(left, u.lang, u.path):
+                    for key in bound_keys(left, u.lang, self._scope(left, u)):
                         self.t.add(self.t.names, key, src)
             elif t == "as_pattern" and u.lang is PY:
                 value = n.named_children[0] if n.named_children else None
                 alias = n.child_by_field_name("alias")
                 src = self.source(value, u) if value is not None else None
                 if src and alias is not None:
-                    for key in bound_keys(alias, u.lang, u.path):
+                    for key in bound_keys(alias, u.lang, self._scope(alias, u)):
                         self.t.add(self.t.names, key, src)
             elif t == "return_statement" or (
                 t == "arrow_function" and n.child_by_field_name("body") is not None
@@ -185,7 +192,7 @@ class _Engine:
                     body = n.child_by_field_name("body")
                     value = body if body is not None and body.type != "statement_block" else None
                 src = self.source(value, u) if value is not None else None
-                fn = enclosing_function(n, u.lang) if t == "return_statement" else n
+                fn = u.owners.get(n.id) if t == "return_statement" else n
                 name = function_name(fn) if fn is not None else None
                 if src and name:
                     self.t.add(self.t.functions, name, src)
@@ -230,17 +237,30 @@ class _Engine:
             if dest:
                 self.t.add(self.t.staged, dest, src)
 
+    def _scope(self, node: Node, u: _Unit) -> str:
+        return u.scopes.get(node.id, u.path)
+
     def source(self, node: Node | None, u: _Unit) -> Source | None:
         """The worst secret a value expression carries, if any."""
         if node is None:
             return None
+        scope = self._scope(node, u)
         budget = [MAX_EXPR_NODES]
-        return self._walk_source(node, u, scope_of(node, u.lang, u.path), budget, 0)
+        return self._walk_source(node, u, scope, budget, 0)
 
     def _walk_source(self, n: Node, u: _Unit, scope: str, budget: list[int], depth: int) -> Source | None:
+        if n.id in self._memo:
+            return self._memo[n.id]
         budget[0] -= 1
         if budget[0] < 0 or depth > 80:
             return None
+        result = self._walk_source_uncached(n, u, scope, budget, depth)
+        self._memo[n.id] = result
+        return result
+
+    def _walk_source_uncached(
+        self, n: Node, u: _Unit, scope: str, budget: list[int], depth: int
+    ) -> Source | None:
         found, descend = self._source_here(n, u, scope)
         if (found is not None and _RANK[found.kind] >= 5) or not descend:
             return found
@@ -277,7 +297,7 @@ class _Engine:
             found = self.t.names.get(f"attr:{node_text(attr)}") if attr is not None else None
             return found or env_source(n, u.lang), True
         if t in u.lang.call:
-            if sink(n, u.lang, self.constants, u.text) is not None:
+            if sink(n, u.lang, self.constants, u.features) is not None:
                 return None, False  # a response is not the secret that went into the request
             leaf = callee(n).rsplit(".", 1)[-1]
             found = self.t.functions.get(leaf) or env_source(n, u.lang)
@@ -333,7 +353,7 @@ class _Engine:
                     yield Hit(
                         "credential-store-read", line_of(n), node_text(n), f"Reads {src.label}", path=u.path
                     )
-                send = sink(n, u.lang, self.constants, u.text)
+                send = sink(n, u.lang, self.constants, u.features)
                 if send is not None:
                     hit = self._judge(n, u, send)
                     if hit is not None:
@@ -424,16 +444,23 @@ class CredentialFlows:
             for f in ctx.files:
                 if f.file.kind in lang.kinds and f.tree is not None:
                     nodes = walk(f.tree.root_node, MAX_NODES_PER_UNIT)
-                    units.append(_Unit(fctx=f, lang=lang, nodes=nodes, text=f.source))
+                    units.append(
+                        _Unit(
+                            fctx=f, lang=lang, nodes=nodes, text=f.source, features=source_features(f.source)
+                        )
+                    )
             if units:
                 engine = _Engine(units, threat)
                 engine.run()
                 out.extend(engine.hits())
         seen: set[tuple[str, str | None, int | None]] = set()
+        per_file: dict[tuple[str, str | None], int] = {}
         for h in out:
             key = (h.rule_id, h.path, h.line)
-            if key not in seen:
+            count = per_file.get((h.rule_id, h.path), 0)
+            if key not in seen and count < MAX_HITS_PER_RULE_FILE:
                 seen.add(key)
+                per_file[(h.rule_id, h.path)] = count + 1
                 yield h
 
 

@@ -67,6 +67,7 @@ _CODE_WORDS = re.compile(
     r"\b(?:import|exec|eval|system|subprocess|require|child_process|socket|curl|wget|http|bash|sh -c|powershell|base64)\b"
 )
 _MAX_NODES = 300_000
+MAX_HITS_PER_RULE = 20  # per file: thousands of identical hits add nothing
 
 
 @dataclass
@@ -103,6 +104,7 @@ class _FileScan:
         self.lang = lang
         self.nodes = nodes
         self.v = _Vars()
+        self.memo: dict[tuple[str, int], bool] = {}  # cleared whenever the variable sets change
 
     def taint_vars(self) -> None:
         for fn in (n for n in self.nodes if n.type in self.lang.functions):
@@ -116,6 +118,7 @@ class _FileScan:
                 if ident is not None and node_text(ident) not in {"self", "cls"}:
                     self.v.params.add(node_text(ident))
         for _ in range(2):  # twice: a use may come before its definition in file order
+            self.memo.clear()
             for n in self.nodes:
                 if n.type not in self.lang.assign and n.type != "as_pattern":
                     continue
@@ -134,12 +137,19 @@ class _FileScan:
                     self.v.decoded.add(name)
                 if self.reads_data_file(right):
                     self.v.datafile.add(name)
+        self.memo.clear()
 
     def _mentions(self, node: Node, names: set[str]) -> bool:
         return bool(names) and any(n.type == "identifier" and node_text(n) in names for n in walk(node, 2000))
 
     def decoded(self, node: Node) -> bool:
         """The value is produced by a decoder (directly, through a decoded variable, or a reversal)."""
+        key = ("decoded", node.id)
+        if key not in self.memo:
+            self.memo[key] = self._decoded(node)
+        return self.memo[key]
+
+    def _decoded(self, node: Node) -> bool:
         for n in walk(node, 2000):
             if n.type in self.lang.call and _is_decoder(n, self.lang):
                 return True
@@ -151,6 +161,12 @@ class _FileScan:
         return self._mentions(node, self.v.decoded)
 
     def reads_data_file(self, node: Node) -> bool:
+        key = ("datafile", node.id)
+        if key not in self.memo:
+            self.memo[key] = self._reads_data_file(node)
+        return self.memo[key]
+
+    def _reads_data_file(self, node: Node) -> bool:
         for n in walk(node, 2000):
             if n.type not in self.lang.call:
                 continue
@@ -275,9 +291,11 @@ class Obfuscation:
         scan = _FileScan(ctx, lang, walk(tree.root_node, _MAX_NODES))
         scan.taint_vars()
         seen: set[tuple[str, int | None]] = set()
+        per_rule: dict[str, int] = {}
         for h in scan.hits():
-            if (h.rule_id, h.line) not in seen:
+            if (h.rule_id, h.line) not in seen and per_rule.get(h.rule_id, 0) < MAX_HITS_PER_RULE:
                 seen.add((h.rule_id, h.line))
+                per_rule[h.rule_id] = per_rule.get(h.rule_id, 0) + 1
                 yield h
 
 

@@ -25,10 +25,24 @@ from skillscan.analyzers.treesitter import shell_exfil
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.analyzers.treesitter.shell import Detection
-from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, assignments, base_name, peel, text, walk
+from skillscan.analyzers.treesitter.shell_words import (
+    FETCHERS,
+    SHELLS,
+    WRAPPERS,
+    Cmd,
+    assignments,
+    base_name,
+    peel,
+    text,
+    walk,
+)
 from skillscan.analyzers.treesitter.threat_scan import (
+    DECODERS,
+    DNS_TOOLS,
+    MAILERS,
     NETCATS,
     PAYLOAD,
+    REMOTE_COPY,
     ShellScan,
     assigned_names,
     enclosing,
@@ -43,6 +57,7 @@ from skillscan.models import FileKind, SkillFile, VirtualOrigin
 BASH = Language(tree_sitter_bash.language())
 MAX_SOURCE = 2 * 1024 * 1024
 MAX_DEPTH = 3
+MAX_HITS_PER_RULE = 20  # per text: thousands of identical commands are reported, not listed
 
 _RC_FILES = re.compile(
     r"(?:^|/)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin|kshrc|cshrc|tcshrc)$|"
@@ -110,7 +125,8 @@ def scan_shell_threats(
     scan = ShellScan(ctx=ctx, env=assignments(root), depth=depth, assigned=assigned_names(root) | assigned)
     for node in walk(root):
         if node.type == "command":
-            _command(scan, node, peel(node, scan.env))
+            if _worth_peeling(node):
+                _command(scan, node, peel(node, scan.env))
         elif node.type == "pipeline":
             _pipeline(scan, node)
             shell_exfil.pipeline(scan, node)
@@ -126,11 +142,23 @@ def scan_shell_threats(
     shell_exfil.finish(scan)
     seen: set[tuple[str, int]] = set()
     unique = []
+    per_rule: dict[str, int] = {}
     for d in scan.out:
-        if (d.rule_id, d.line) not in seen:
+        if (d.rule_id, d.line) not in seen and per_rule.get(d.rule_id, 0) < MAX_HITS_PER_RULE:
             seen.add((d.rule_id, d.line))
+            per_rule[d.rule_id] = per_rule.get(d.rule_id, 0) + 1
             unique.append(d)
     return unique
+
+
+def _worth_peeling(node: Node) -> bool:
+    """Cheap pre-check on the command's first word: most commands (echo, cd, ls, git) concern no
+    check here, and resolving every argument of every command is the expensive part."""
+    name = node.child_by_field_name("name")
+    if name is None:
+        return False
+    word = base_name(text(name))
+    return word in _INTERESTING or word in WRAPPERS or word.startswith(("mkfs", "$", "python"))
 
 
 def _command(scan: ShellScan, node: Node, cmd: Cmd) -> None:
@@ -362,6 +390,19 @@ def _upstream_text(node: Node) -> str:
 def _home(p: str) -> str:
     return p.strip("\"'").replace("${HOME}", "~").replace("$HOME", "~")
 
+
+_INTERESTING = (
+    NETCATS
+    | FETCHERS
+    | REMOTE_COPY
+    | MAILERS
+    | DNS_TOOLS
+    | DECODERS
+    | frozenset(
+        {"socat", "crontab", "launchctl", "systemctl", "rm", "chmod", "chown", "dd", "diskutil", "shred",
+         "truncate", "srm", "history", "tee", "cp", "mv", "install", "ln", "sed", "perl", "security"}
+    )
+)  # fmt: skip
 
 # Inline code in prose is often an example in a warning ("blocks commands like `rm -rf /`").
 _WARNING_CONTEXT = re.compile(

@@ -26,7 +26,7 @@ from typing import Any
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.registry import Hit, SkillContext
-from skillscan.analyzers.treesitter.shell_words import literal, peel, walk
+from skillscan.analyzers.treesitter.shell_words import WRAPPERS, base_name, literal, peel, text, walk
 from skillscan.analyzers.treesitter.threat_scan import PAYLOAD
 from skillscan.models import FileKind, SkillFile
 from skillscan.rules import load_yaml
@@ -175,7 +175,7 @@ class SupplyChain:
 
 def _shell_installs(f: SkillFile, root: Node, popular: Popular) -> Iterator[Hit]:
     for node in walk(root, 100_000):
-        if node.type != "command":
+        if node.type != "command" or not _installer_word(node):
             continue
         cmd = peel(node, {})
         words = [literal(a, {}) or "" for a in cmd.args]
@@ -214,6 +214,12 @@ def _shell_installs(f: SkillFile, root: Node, popular: Popular) -> Iterator[Hit]
                     f"npx -y runs {name!r} without a prompt",
                     path=f.path,
                 )
+
+
+def _installer_word(node: Node) -> bool:
+    name = node.child_by_field_name("name")
+    word = base_name(text(name)) if name is not None else ""
+    return word in _NPM_RUNNERS or word in _INSTALLERS or word in WRAPPERS or word.startswith("python")
 
 
 def _install_specs(name: str, words: list[str]) -> tuple[str | None, list[str], bool]:
@@ -262,7 +268,8 @@ def _package_json(f: SkillFile, popular: Popular) -> Iterator[Hit]:
         return
     if not isinstance(doc, dict):
         return
-    scripts = doc.get("scripts") if isinstance(doc.get("scripts"), dict) else {}
+    raw_scripts = doc.get("scripts")
+    scripts: dict[str, Any] = raw_scripts if isinstance(raw_scripts, dict) else {}
     for hook in _LIFECYCLE:
         script = scripts.get(hook)
         if not isinstance(script, str):

@@ -75,9 +75,12 @@ class ShellScan:
         return [text(a) for a in cmd.args]
 
 
+MAX_STAGES = 64  # real pipelines are short; a hostile one of thousands is judged on its head
+
+
 def stages(pipeline: Node) -> list[Node]:
     """The commands of a pipeline, in order (redirected statements and subshells kept whole)."""
-    return [c for c in pipeline.named_children if c.type not in {"comment"}]
+    return [c for c in pipeline.named_children[:MAX_STAGES] if c.type not in {"comment"}]
 
 
 def stage_commands(stage: Node, env: Mapping[str, str]) -> list[Cmd]:
