@@ -51,6 +51,7 @@ from skillscan.analyzers.treesitter.flow_syntax import (
     param_names,
     path_value,
     receiver_of,
+    scopes,
 )
 from skillscan.analyzers.treesitter.parsing import node_text, walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
@@ -444,9 +445,16 @@ class CredentialFlows:
             for f in ctx.files:
                 if f.file.kind in lang.kinds and f.tree is not None:
                     nodes = walk(f.tree.root_node, MAX_NODES_PER_UNIT)
+                    names, owners = scopes(nodes, lang, f.file.path)
                     units.append(
                         _Unit(
-                            fctx=f, lang=lang, nodes=nodes, text=f.source, features=source_features(f.source)
+                            fctx=f,
+                            lang=lang,
+                            nodes=nodes,
+                            text=f.source,
+                            features=source_features(f.source),
+                            scopes=names,
+                            owners=owners,
                         )
                     )
             if units:
