@@ -76,14 +76,18 @@ SHARED_UNDETECTABLE = {
 
 @pytest.fixture(scope="module")
 def own_reports() -> dict[str, ScanReport]:
-    paths = [CORPUS / "malicious" / name for name, _, _ in MALICIOUS] + [CORPUS / "benign" / n for n in BENIGN]
+    paths = [CORPUS / "malicious" / name for name, _, _ in MALICIOUS] + [
+        CORPUS / "benign" / n for n in BENIGN
+    ]
     with Scanner(Settings()) as scanner:
         reports = scanner.scan_paths(paths)
     return {Path(r.source).name: r for r in reports}
 
 
 @pytest.mark.parametrize(("name", "verdict", "rule"), MALICIOUS, ids=[m[0] for m in MALICIOUS])
-def test_malicious_sample_detected(own_reports: dict[str, ScanReport], name: str, verdict: Verdict, rule: str) -> None:
+def test_malicious_sample_detected(
+    own_reports: dict[str, ScanReport], name: str, verdict: Verdict, rule: str
+) -> None:
     report = own_reports[name]
     rules = {f.rule_id for f in report.findings}
     assert rule in rules, f"{name}: {rule} missing; got {sorted(rules)}"
@@ -103,13 +107,18 @@ def test_research_corpus_script_attacks(shared_corpus: Path) -> None:
         rows = [
             r
             for r in csv.DictReader(fh, delimiter="\t")
-            if r["path"].split("/", 1)[-1].startswith(SHARED_PREFIXES) and r["label"] in {"malicious", "benign"}
+            if r["path"].split("/", 1)[-1].startswith(SHARED_PREFIXES)
+            and r["label"] in {"malicious", "benign"}
         ]
     with Scanner(Settings()) as scanner:
         reports = scanner.scan_paths([shared_corpus / r["path"] for r in rows])
     missed, alarms = [], []
     for row, report in zip(rows, reports, strict=True):
-        if row["label"] == "malicious" and report.verdict not in DETECTED and row["path"] not in SHARED_UNDETECTABLE:
+        if (
+            row["label"] == "malicious"
+            and report.verdict not in DETECTED
+            and row["path"] not in SHARED_UNDETECTABLE
+        ):
             missed.append(row["path"])
         if row["label"] == "benign" and report.verdict is not Verdict.CLEAN:
             alarms.append(f"{row['path']}: {report.reason}")
