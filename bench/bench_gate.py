@@ -126,6 +126,17 @@ def main() -> None:
     skill = args.skill.resolve() if args.skill else make_skill(tmp / "release-notes", 0)
     server = None
     try:
+        # What any fresh Python process costs on this machine right now: the floor under every gate run.
+        base = []
+        for _ in range(args.runs):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            base.append(time.perf_counter() - start)
+        base_ms = sorted(b * 1000 for b in base)
+        print(
+            f"{'baseline: python -c pass':<38} n={len(base):<3} p50={statistics.median(base_ms):8.1f} ms  "
+            f"p95={base_ms[round(0.95 * (len(base_ms) - 1))]:8.1f} ms  (load average {os.getloadavg()[0]:.1f})"
+        )
         times, answers = [], []
         for _ in range(args.cold_runs):
             t, a = gate(lean_cmd, skill, base_env)
