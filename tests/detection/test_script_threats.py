@@ -68,7 +68,6 @@ BENIGN = [
 SHARED_PREFIXES = ("cisco__", "skillfortify__")
 SHARED_UNDETECTABLE = {
     "malicious/cisco__malicious_eicar-test",  # names a test file the bundle does not contain
-    "malicious/cisco__resource-exhaustion_infinite-loop",  # a busy loop, not an attack technique
     "malicious/skillfortify__openclaw_mal_A12_001",  # dependency confusion: needs registry data
     "malicious/skillfortify__openclaw_mal_A12_002",
 }

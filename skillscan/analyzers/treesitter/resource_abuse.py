@@ -1,0 +1,120 @@
+"""Resource abuse in Python and JavaScript/TypeScript: loops that can never end or yield, and
+allocations sized to exhaust memory.
+
+- `while True:` / `while (true)` / `for (;;)` whose body has no way out (break, return, raise,
+  exit) and never waits (sleep, await, yield, blocking reads, input): a CPU busy-loop that pins
+  the agent's machine;
+- a literal allocation of tens of millions of elements (`[x] * 10000000`, `"a" * 10**8`,
+  `bytearray(10**9)`, `new Array(1e8)`): a memory bomb.
+
+A daemon that polls with a sleep or blocks on a socket is not flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.parsing import node_text, walk
+from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.models import FileKind
+
+MAX_NODES = 300_000
+MAX_HITS_PER_RULE = 5
+BOMB_ELEMENTS = 10_000_000
+_ALWAYS = re.compile(r"^\(?\s{0,3}(?:True|true|1|!0)\s{0,3}\)?$")
+# A way out of the loop, or a call that waits (so the loop is paced, not spinning).
+_EXIT_OR_WAIT = re.compile(
+    r"\b(?:break|return|raise|throw|yield|await|exit|quit|sleep|wait|wait_for|input|recv|recvfrom|accept|"
+    r"select|poll|join|get|read|readline|readLine|next|pause|setTimeout|setInterval|Atomics|sys\.exit|"
+    r"process\.exit|os\._exit|time\.sleep|asyncio)\b"
+)
+_LOOP_TYPES = frozenset({"while_statement", "for_statement"})
+_NUMBER = re.compile(r"^\d[\d_]{0,20}$|^\d{1,3}\s{0,2}\*\*\s{0,2}\d{1,2}$|^\d(?:\.\d{1,6})?e\d{1,2}$", re.I)
+
+
+def _number(text: str) -> int | None:
+    t = text.strip().replace("_", "")
+    if not _NUMBER.match(t):
+        return None
+    try:
+        if "**" in t:
+            base, exp = t.split("**", 1)
+            return int(base) ** int(exp)
+        return int(float(t)) if "e" in t.lower() else int(t)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _infinite(loop: Node) -> bool:
+    if loop.type == "while_statement":
+        cond = loop.child_by_field_name("condition")
+        return cond is not None and bool(_ALWAYS.match(node_text(cond)))
+    # JS `for (;;)`: no condition at all
+    return (
+        loop.type == "for_statement"
+        and loop.child_by_field_name("condition") is None
+        and "(;;)" in node_text(loop).replace(" ", "")[:10]
+    )
+
+
+def _busy(loop: Node) -> bool:
+    body = loop.child_by_field_name("body")
+    if body is None or body.end_byte - body.start_byte > 20_000:
+        return False  # a long body does real work; judge only small spinning loops
+    return not _EXIT_OR_WAIT.search(node_text(body))
+
+
+def _bomb(node: Node) -> int | None:
+    """Elements a literal allocation asks for (`[x] * N`, `"s" * N`, `bytearray(N)`, `Array(N)`)."""
+    if node.type in {"binary_operator", "binary_expression"}:
+        op = node.child_by_field_name("operator")
+        if op is None or node_text(op) != "*":
+            return None
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is None or right is None:
+            return None
+        for seq, count in ((left, right), (right, left)):
+            if seq.type in {"list", "string", "array"}:
+                return _number(node_text(count))
+        return None
+    if node.type in {"call", "new_expression", "call_expression"}:
+        func = node.child_by_field_name("function") or node.child_by_field_name("constructor")
+        args = node.child_by_field_name("arguments")
+        if (
+            func is None
+            or args is None
+            or node_text(func) not in {"bytearray", "bytes", "Array", "Buffer.alloc"}
+        ):
+            return None
+        first = next((a for a in args.named_children if a.type != "comment"), None)
+        return _number(node_text(first)) if first is not None else None
+    return None
+
+
+class ResourceAbuse:
+    """File check: busy loops without a way out and literal memory bombs."""
+
+    languages = frozenset({FileKind.PYTHON, FileKind.JAVASCRIPT, FileKind.TYPESCRIPT})
+
+    def check(self, ctx: FileContext) -> Iterator[Hit]:
+        tree = ctx.tree
+        if tree is None:
+            return
+        counts = {"unbounded-busy-loop": 0, "memory-bomb": 0}
+        for n in walk(tree.root_node, MAX_NODES):
+            if n.type in _LOOP_TYPES and _infinite(n) and _busy(n):
+                rule, msg = "unbounded-busy-loop", "Endless loop with no exit and no wait: pins a CPU"
+            else:
+                size = _bomb(n)
+                if size is None or size < BOMB_ELEMENTS:
+                    continue
+                rule, msg = "memory-bomb", f"Allocates {size:,} elements at once: exhausts memory"
+            if counts[rule] < MAX_HITS_PER_RULE:
+                counts[rule] += 1
+                yield Hit(rule, n.start_point[0] + 1, node_text(n)[:200], msg)
+
+
+CHECKS = [ResourceAbuse()]
