@@ -2,8 +2,8 @@
 allocations sized to exhaust memory.
 
 - `while True:` / `while (true)` / `for (;;)` whose body has no way out (break, return, raise,
-  exit) and never waits (sleep, await, yield, blocking reads, input): a CPU busy-loop that pins
-  the agent's machine;
+  exit, an enclosing try) and never waits (sleep, await, yield, blocking reads, input): a CPU
+  busy-loop that pins the agent's machine;
 - a literal allocation of tens of millions of elements (`[x] * 10000000`, `"a" * 10**8`,
   `bytearray(10**9)`, `new Array(1e8)`): a memory bomb.
 
@@ -60,7 +60,21 @@ def _infinite(loop: Node) -> bool:
     )
 
 
+def _in_try(loop: Node) -> bool:
+    """`try: while True: it.seek(n) … except EOFError:` ends by exception: a normal idiom."""
+    cur, steps = loop.parent, 0
+    while cur is not None and steps < 6:
+        if cur.type == "try_statement":
+            return True
+        if cur.type in {"function_definition", "function_declaration", "method_definition"}:
+            return False
+        cur, steps = cur.parent, steps + 1
+    return False
+
+
 def _busy(loop: Node) -> bool:
+    if _in_try(loop):
+        return False
     body = loop.child_by_field_name("body")
     if body is None or body.end_byte - body.start_byte > 20_000:
         return False  # a long body does real work; judge only small spinning loops
