@@ -15,11 +15,13 @@ from typing import Any
 
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_postrun, worker_process_init
 
 from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
 from skillscan.errors import RegistryError, StoreError
 from skillscan.pipeline import RETRY_LATER_KINDS, BatchOverrun, Result, Status, Target, summarize
 from skillscan.store import StoreBusy, SweepItemResult, VerdictStore, schema
+from worker import memory
 from worker.celery_app import (
     LIST_BUDGET_S,
     POLL_HARD_TIME_LIMIT_S,
@@ -31,6 +33,17 @@ from worker.celery_app import (
 from worker.context import DEADLINE_MARGIN_S
 
 log = logging.getLogger("skillscan.worker")
+
+
+@worker_process_init.connect
+def _pool_process_started(**_: Any) -> None:
+    memory.limit_arenas()
+
+
+@task_postrun.connect
+def _task_finished(**_: Any) -> None:
+    memory.trim()
+
 
 SCAN_VERSION = "skillscan.scan_version"
 SCAN_BATCH = "skillscan.scan_batch"
