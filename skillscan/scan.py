@@ -15,6 +15,7 @@ from skillscan.analyzers.interface import Analyzer
 from skillscan.bundle import load_skills
 from skillscan.config import Settings
 from skillscan.errors import SkillscanError
+from skillscan.memory import release_free_memory
 from skillscan.models import AnalysisResult, FileEntry, Finding, ScanError, ScanReport, Skill
 from skillscan.rules import ruleset_digest
 from skillscan.verdict import Policy, decide, load_policy
@@ -122,6 +123,7 @@ class Scanner:
                 errors.extend(per_skill[i].errors)
                 notes.extend(per_skill[i].notes)
             reports.append(self._report(skill, findings, errors, notes, timings))
+        release_free_memory()  # a long-lived scanner's RSS stays flat across batches (memory.py)
         return reports
 
     def _run_analyzers(
