@@ -13,27 +13,22 @@ from pathlib import Path
 from typing import Any
 
 import semver
-import yaml
 
 from skillscan.analyzers.interface import Analyzer
 from skillscan.bundle import SKILL_MD_NAMES, primary_skill_md
-from skillscan.errors import RuleError
 from skillscan.frontmatter import Frontmatter, parse_frontmatter
 from skillscan.manifest_checks import metadata_blocks, metadata_findings
 from skillscan.manifest_usage import binary_uses, env_uses
 from skillscan.models import (
     AnalysisResult,
-    Category,
-    Confidence,
     FileKind,
     Finding,
     RuleMeta,
-    RuleStatus,
     Severity,
     Skill,
     VirtualOrigin,
 )
-from skillscan.rules import load_yaml
+from skillscan.rules import load_rule_data, metas_from_specs
 
 __all__ = ["Frontmatter", "ManifestAnalyzer", "inventory_rules", "parse_frontmatter"]
 
@@ -43,33 +38,15 @@ _SLUG_SHAPED = re.compile(r"^[a-z0-9-]{1,200}$")
 _MAX_PER_RULE = 10
 
 
+_DATA_KEYS = ("rules", "inventory_rules", "reserved_slugs", "protected_affixes", "common_env", "common_bins")
+
+
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleError(f"manifest: cannot load rules from {path}: {e}") from e
-    keys = ("rules", "inventory_rules", "reserved_slugs", "protected_affixes", "common_env", "common_bins")
-    if not isinstance(data, dict) or any(k not in data for k in keys):
-        raise RuleError(f"manifest: {path} must define {', '.join(keys)}")
-    return data
+    return load_rule_data(path, "manifest", _DATA_KEYS)
 
 
 def _metas(engine: str, specs: dict[str, Any]) -> dict[str, RuleMeta]:
-    out = {}
-    for rid, spec in specs.items():
-        try:
-            out[rid] = RuleMeta(
-                id=rid,
-                engine=engine,
-                category=Category(spec["category"]),
-                severity=Severity(spec["severity"]),
-                confidence=Confidence(spec["confidence"]),
-                description=str(spec["description"]),
-                status=RuleStatus(spec.get("status", "stable")),
-            )
-        except (KeyError, ValueError, TypeError) as e:
-            raise RuleError(f"{engine}: bad metadata for rule {rid}: {e}") from e
-    return out
+    return metas_from_specs(engine, specs, str(DEFAULT_RULES_FILE))
 
 
 def inventory_rules(rules_file: Path | None = None) -> list[RuleMeta]:

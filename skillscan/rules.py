@@ -47,6 +47,27 @@ def meta_from_mapping(rule_id: str, engine: str, meta: Mapping[str, Any], source
         raise RuleError(f"{source}: {e}") from e
 
 
+def load_rule_data(path: Path, engine: str, required: tuple[str, ...]) -> dict[str, Any]:
+    """An engine's rule data file: a YAML mapping that must define `required` keys."""
+    try:
+        data = load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as e:
+        raise RuleError(f"{engine}: cannot load rules from {path}: {e}") from e
+    if not isinstance(data, dict) or any(k not in data for k in required):
+        raise RuleError(f"{engine}: {path} must define {', '.join(required)}")
+    return data
+
+
+def metas_from_specs(engine: str, specs: Mapping[str, Any], source: str) -> dict[str, RuleMeta]:
+    """Rule id → metadata for a mapping of rule specs (status defaults to stable)."""
+    out = {}
+    for rule_id, spec in specs.items():
+        if not isinstance(spec, Mapping):
+            raise RuleError(f"{source}: rule {rule_id} must be a mapping")
+        out[rule_id] = meta_from_mapping(rule_id, engine, {"status": "stable", **spec}, source)
+    return out
+
+
 def yara_rule_files(settings: Settings) -> list[Path]:
     """Public rule files (one rule each); private helpers in `_shared/` are pulled in by `include`."""
     return sorted(settings.yara_rules_dir.glob("*.yar"))

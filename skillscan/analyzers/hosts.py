@@ -17,25 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from skillscan.analyzers.delivery import DeliveryCatalog, find_urls
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.secrets import SecretPatterns, find_secrets, redact
 from skillscan.errors import RuleError
 from skillscan.models import (
     AnalysisResult,
-    Category,
-    Confidence,
     Finding,
     RuleMeta,
-    RuleStatus,
-    Severity,
     Skill,
     SkillFile,
     VirtualOrigin,
 )
-from skillscan.rules import load_yaml
+from skillscan.rules import load_rule_data, metas_from_specs
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent / "data" / "hosts.yaml"
 MAX_TEXT_CHARS = 4 * 1024 * 1024  # larger text is left to YARA (bytes)
@@ -88,7 +82,7 @@ class HostsAnalyzer(Analyzer):
     def __init__(self, rules_file: Path | None = None, catalog: DeliveryCatalog | None = None) -> None:
         data = _load(rules_file or DEFAULT_RULES_FILE)
         self._catalog = catalog or DeliveryCatalog.load()
-        self._meta = {rid: _meta(rid, spec) for rid, spec in data["rules"].items()}
+        self._meta = metas_from_specs("hosts", data["rules"], str(rules_file or DEFAULT_RULES_FILE))
         self._secrets = SecretPatterns.build(
             data["secret_patterns"], data["secret_names"], data["placeholder_words"]
         )
@@ -270,27 +264,15 @@ class _LineIndex:
         return line[lo : lo + 200].strip()
 
 
+_DATA_KEYS = (
+    "rules",
+    "secret_patterns",
+    "secret_names",
+    "placeholder_words",
+    "generic_users",
+    "generic_hosts",
+)
+
+
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleError(f"hosts: cannot load rules from {path}: {e}") from e
-    keys = ("rules", "secret_patterns", "secret_names", "placeholder_words", "generic_users", "generic_hosts")
-    if not isinstance(data, dict) or any(k not in data for k in keys):
-        raise RuleError(f"hosts: {path} must define {', '.join(keys)}")
-    return data
-
-
-def _meta(rule_id: str, spec: dict[str, Any]) -> RuleMeta:
-    try:
-        return RuleMeta(
-            id=rule_id,
-            engine="hosts",
-            category=Category(spec["category"]),
-            severity=Severity(spec["severity"]),
-            confidence=Confidence(spec["confidence"]),
-            description=str(spec["description"]),
-            status=RuleStatus(spec.get("status", "stable")),
-        )
-    except (KeyError, ValueError, TypeError) as e:
-        raise RuleError(f"hosts: bad metadata for rule {rule_id}: {e}") from e
+    return load_rule_data(path, "hosts", _DATA_KEYS)
