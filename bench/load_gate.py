@@ -141,7 +141,8 @@ def main() -> None:
                 if "service scan" in reason
                 else "local"
             )
-            return elapsed, via, str(answer.get("decision"))
+            why = next((ln for ln in proc.stderr.decode().splitlines() if "scanning locally" in ln), "")
+            return elapsed, via, why.removeprefix("skillscan gate: ")[:120] or str(answer.get("decision"))
 
         seen = [make_skill(tmp / "seen" / f"s{i}", 100 + i) for i in range(args.seen)]
         for path in seen:  # the service scans each once (on the gate queue, before the sweep starts)
@@ -153,7 +154,8 @@ def main() -> None:
 
         results: dict[str, list[float]] = {"seen": [], "new": []}
         vias: dict[str, dict[str, int]] = {"seen": {}, "new": {}}
-        errors: list[str] = []
+        errors: list[str] = []  # no answer or no valid JSON: OpenClaw would fail closed
+        fallbacks: list[str] = []  # answered by a local scan: the service did not answer in time
         lock = threading.Lock()
         stop_at = time.monotonic() + args.seconds
         counter = iter(range(10**6))
@@ -172,8 +174,10 @@ def main() -> None:
                 with lock:
                     results[kind].append(elapsed)
                     vias[kind][via] = vias[kind].get(via, 0) + 1
-                    if via in ("error", "local"):
-                        errors.append(f"{kind}: {via} {detail}")
+                    if via == "error":
+                        errors.append(f"{kind}: {detail}")
+                    elif via == "local":
+                        fallbacks.append(f"{kind}: {detail}")
 
         threads = [threading.Thread(target=client, args=(n,)) for n in range(args.clients)]
         for t in threads:
@@ -188,7 +192,9 @@ def main() -> None:
         )
         print(f"gate, seen before   {percentiles(results['seen'])}  via={vias['seen']}")
         print(f"gate, new skill     {percentiles(results['new'])}  via={vias['new']}")
-        print(f"errors/fallbacks    {len(errors)}" + (f"  e.g. {errors[:3]}" if errors else ""))
+        print(f"errors              {len(errors)}" + (f"  e.g. {errors[:3]}" if errors else ""))
+        examples = sorted(set(fallbacks))[:3]
+        print(f"local fallbacks     {len(fallbacks)}" + (f"  e.g. {examples}" if fallbacks else ""))
         if progress is not None:
             print(
                 f"sweep {sweep_id}: {progress.done}/{progress.total} versions done "
