@@ -6,17 +6,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from skillscan import __version__
@@ -36,6 +39,7 @@ from skillscan.service.jobs import (
     JobService,
     ScanContext,
     execute_job,
+    is_finished,
 )
 from skillscan.service.middleware import AccessLog, BodyLimit, SecurityHeaders
 from skillscan.service.records import Job, JobStatus, ServiceRecords
@@ -46,6 +50,8 @@ from skillscan.store import VerdictStore, open_store
 log = logging.getLogger("skillscan.api")
 
 JSON_BODY_LIMIT = 1024 * 1024
+MAX_WAIT_S = 10.0  # longest `GET /v1/scans/{id}?wait=` hold
+WAIT_POLL_S = 0.05
 _FINGERPRINT = re.compile(r"^[0-9a-f]{64}$")
 _SHA256 = _FINGERPRINT
 _JOB_ID = re.compile(r"^[0-9a-f]{32}$")
@@ -223,12 +229,26 @@ def _routes(app: FastAPI) -> None:
         return JSONResponse({"id": job.id, "status": str(job.status)}, status_code=202)
 
     @app.get("/v1/scans/{job_id}")
-    def get_scan(job_id: str, request: Request, who: Principal = Auth) -> dict[str, Any]:
+    async def get_scan(
+        job_id: str,
+        request: Request,
+        wait: float = Query(
+            0.0, ge=0.0, le=MAX_WAIT_S, description="Seconds to wait for the scan to finish."
+        ),
+        who: Principal = Auth,
+    ) -> dict[str, Any]:
+        """A scan's status; with `wait`, answers as soon as it is done or failed (one request, not a poll loop)."""
         st = state_of(request)
-        job = st.jobs.get(job_id) if _JOB_ID.match(job_id) else None
-        if job is None:
+        if not _JOB_ID.match(job_id):
             raise HTTPException(404, "no such scan")
-        return job_view(st, job)
+        until = time.monotonic() + wait
+        while True:
+            job = await run_in_threadpool(st.jobs.get, job_id)
+            if job is None:
+                raise HTTPException(404, "no such scan")
+            if is_finished(job) or time.monotonic() >= until:
+                return await run_in_threadpool(job_view, st, job)
+            await asyncio.sleep(min(WAIT_POLL_S, max(0.0, until - time.monotonic())))
 
     @app.get("/v1/verdicts/{fingerprint}")
     def get_verdict(fingerprint: str, request: Request, who: Principal = Auth) -> dict[str, Any]:

@@ -125,20 +125,22 @@ class ServiceClient:
         return str(job["id"])
 
     def wait_scan(self, job_id: str, deadline: float) -> dict[str, Any]:
-        """Poll a submitted scan until done; raises ServiceError on failure or past the deadline."""
-        delay = 0.02
+        """Wait for a submitted scan (the service holds each request until it is done, up to `wait`);
+        raises ServiceError on failure or past the deadline."""
         while True:
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if remaining <= 0.05:
                 raise ServiceError("service scan did not finish within the gate's budget")
-            status, raw = self._request("GET", f"/v1/scans/{quote(job_id)}", timeout=min(remaining, 2.0))
+            hold = max(0.0, min(remaining - 0.25, 9.0))
+            status, raw = self._request(
+                "GET", f"/v1/scans/{quote(job_id)}?wait={hold:.2f}", timeout=min(remaining, hold + 1.0)
+            )
             job = self._json(status, raw, 200)
             if job.get("status") == "done":
                 return job
             if job.get("status") == "failed":
                 raise ServiceError(f"service scan failed: {str(job.get('error') or '')[:200]}")
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 0.1)
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))  # never a tight loop
 
     @staticmethod
     def _json(status: int, body: bytes, expected: int) -> dict[str, Any]:

@@ -304,3 +304,19 @@ def test_login_never_redirects_off_site(service: LiveServer, target: str) -> Non
         timeout=10,
     )
     assert r.status_code == 303 and r.headers["location"] == "/reports"
+
+
+def test_scan_status_can_wait_for_the_result(tmp_path: Path) -> None:
+    held = HeldJobs()
+    live = start_server(service_settings(tmp_path), held)
+    try:
+        files = {"file": ("w.zip", skills.zip_folder(skills.benign(tmp_path / "w")), "application/zip")}
+        job_id = live.post("/v1/scans", files=files).json()["id"]
+        start = time.monotonic()
+        r = live.get(f"/v1/scans/{job_id}?wait=0.6")
+        assert r.status_code == 200 and r.json()["status"] == "queued"
+        assert 0.5 <= time.monotonic() - start < 5
+        assert live.get(f"/v1/scans/{job_id}?wait=11").status_code == 422
+        assert live.get(f"/v1/scans/{'f' * 32}?wait=1").status_code == 404
+    finally:
+        live.stop()
