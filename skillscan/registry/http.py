@@ -216,6 +216,9 @@ class Transport:
             json=json_body,
             stream=True,
             timeout=(self.connect_timeout_s, self.timeout_s),
+            # The registry answers directly; following a redirect would fetch from a host nobody
+            # configured (SSRF), so a 3xx is reported as the unexpected answer it is.
+            allow_redirects=False,
         ) as resp:
             declared = resp.headers.get("Content-Length")
             if resp.status_code < 300 and declared and declared.isdigit() and int(declared) > max_bytes:
