@@ -15,7 +15,7 @@ from skillscan.registry.clawhub import ClawHubClient
 class _Counting(BaseHTTPRequestHandler):
     hits = 0
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         type(self).hits += 1
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -46,7 +46,7 @@ def other_host() -> Iterator[str]:
 @pytest.fixture()
 def redirecting_registry(other_host: str) -> Iterator[str]:
     class Redirect(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self.send_response(302)
             self.send_header("Location", other_host + self.path)
             self.end_headers()
