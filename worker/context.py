@@ -53,8 +53,10 @@ class BatchSizer:
             sample = seconds / versions
             self.per_version_s = max(sample, 0.7 * self.per_version_s + 0.3 * sample)
 
-    def overran(self) -> None:
-        self.per_version_s *= 2
+    def overran(self, versions: int, seconds: float) -> None:
+        """A batch of `versions` was still running after `seconds`: each took at least that share."""
+        floor = seconds / versions if versions > 0 else 0.0
+        self.per_version_s = max(2 * self.per_version_s, 1.5 * floor)
 
 
 class WorkerContext:

@@ -255,7 +255,7 @@ def run_scan(
             exc=e, countdown=retry_countdown(task.request.retries), max_retries=MAX_RETRIES
         ) from e
     except (SoftTimeLimitExceeded, BatchOverrun):
-        ctx.sizer.overran()
+        ctx.sizer.overran(len(parsed), time.monotonic() - started)
         if len(parsed) > 1:
             split(parsed, sweep_id=sweep_id, source=source, registry=registry, force=force)
             return {"split": len(parsed), "reason": "time limit"}

@@ -17,8 +17,8 @@ def test_slow_batches_shrink_the_next_batch_at_once_and_fast_ones_grow_it_gradua
     for _ in range(20):
         sizer.observe(100, 2.5)
     assert sizer.fits() >= 700
-    sizer.overran()
-    assert sizer.fits() < 700
+    sizer.overran(100, 30.0)  # a batch of 100 still running at 30 s: at least 0.3 s each
+    assert sizer.fits() <= 44
     sizer.observe(0, 10.0)  # nothing scanned: nothing learned
     assert BatchSizer(budget_s=1.0, per_version_s=5.0).fits() == 1
 
