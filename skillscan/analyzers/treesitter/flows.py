@@ -93,6 +93,7 @@ class _Unit:
     features: frozenset[str] = frozenset()
     scopes: dict[int, str] = field(default_factory=dict)  # node id -> enclosing function name
     owners: dict[int, Node] = field(default_factory=dict)  # node id -> enclosing function node
+    namers: dict[int, Node] = field(default_factory=dict)  # function node id -> naming parent
 
     @property
     def path(self) -> str:
@@ -136,7 +137,7 @@ class _Engine:
                 if left is not None and value is not None and left.type in {"identifier", u.lang.member}:
                     self.constants.setdefault(node_text(left).rsplit(".", 1)[-1], value)
             elif n.type in u.lang.functions:
-                name = function_name(n)
+                name = function_name(n, u.namers)
                 if name:
                     self.functions.setdefault(name, []).append((u, n))
 
@@ -194,7 +195,7 @@ class _Engine:
                     value = body if body is not None and body.type != "statement_block" else None
                 src = self.source(value, u) if value is not None else None
                 fn = u.owners.get(n.id) if t == "return_statement" else n
-                name = function_name(fn) if fn is not None else None
+                name = function_name(fn, u.namers) if fn is not None else None
                 if src and name:
                     self.t.add(self.t.functions, name, src)
             elif t in u.lang.call:
@@ -445,7 +446,7 @@ class CredentialFlows:
             for f in ctx.files:
                 if f.file.kind in lang.kinds and f.tree is not None:
                     nodes = walk(f.tree.root_node, MAX_NODES_PER_UNIT)
-                    names, owners = scopes(nodes, lang, f.file.path)
+                    names, owners, namers = scopes(nodes, lang, f.file.path)
                     units.append(
                         _Unit(
                             fctx=f,
@@ -455,6 +456,7 @@ class CredentialFlows:
                             features=source_features(f.source),
                             scopes=names,
                             owners=owners,
+                            namers=namers,
                         )
                     )
             if units:
