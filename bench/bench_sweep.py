@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import redis
-from skillscan.rules import ruleset_digest
 
 from skillscan.config import Settings
 from skillscan.registry.fake import FakeServer
+from skillscan.rules import ruleset_digest
 from skillscan.store import VerdictStore
 from worker.celery_app import create_app
 
@@ -89,7 +89,9 @@ def main() -> None:
     parser.add_argument("--sweeps", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=50)
     parser.add_argument("--timeout", type=float, default=1800.0, help="per sweep")
-    parser.add_argument("--loglevel", default="WARNING", help="worker log level (INFO logs batch phase times)")
+    parser.add_argument(
+        "--loglevel", default="WARNING", help="worker log level (INFO logs batch phase times)"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-sweep-"))
