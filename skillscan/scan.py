@@ -15,7 +15,7 @@ from skillscan.analyzers.interface import Analyzer
 from skillscan.bundle import load_skills
 from skillscan.config import Settings
 from skillscan.errors import SkillscanError
-from skillscan.memory import release_free_memory
+from skillscan.memory import limit_heap_arenas, release_free_memory
 from skillscan.models import AnalysisResult, FileEntry, Finding, ScanError, ScanReport, Skill
 from skillscan.rules import ruleset_digest
 from skillscan.verdict import Policy, decide, load_policy
@@ -74,6 +74,7 @@ class Scanner:
         self.analyzers = list(analyzers) if analyzers is not None else default_analyzers(settings)
         self.policy = policy or load_policy(settings.policy_file)
         self.ruleset = ruleset_digest(settings)
+        limit_heap_arenas()  # before any analyzer thread: per-thread arenas fragment (memory.py)
 
     def close(self) -> None:
         for analyzer in self.analyzers:

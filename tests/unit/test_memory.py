@@ -50,3 +50,10 @@ def test_freed_heap_blocks_are_returned_to_the_os() -> None:
 def test_release_is_safe_to_call_repeatedly() -> None:
     results = {release_free_memory() for _ in range(3)}
     assert len(results) == 1  # the same answer each time, no error
+
+
+@pytest.mark.skipif(not _glibc(), reason="mallopt is a glibc call")
+def test_heap_arenas_can_be_capped() -> None:
+    from skillscan.memory import limit_heap_arenas
+
+    assert limit_heap_arenas() is True
