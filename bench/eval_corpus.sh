@@ -44,7 +44,8 @@ for key in ("misses", "false_alarms", "label_noise", "vulnerable", "errors"):
     for o in items:
         top = o["top_finding"]
         why = f"{top['rule_id']} ({top['severity']}) {top['path']}:{top['line']}" if top else (o["error"] or "-")
-        print(f"    {o['verdict']:<13} {o['path']} [{o['origin']}] {why}")
+        absent = f" (not in the corpus: {o['skipped']})" if o.get("skipped") else ""
+        print(f"    {o['verdict']:<13} {o['path']} [{o['origin']}] {why}{absent}")
 PY
 }
 

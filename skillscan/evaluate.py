@@ -1,7 +1,8 @@
 """Detection quality on a labelled manifest: recall, false-positive rates, misses, throughput.
 
 The manifest is a TSV with at least `path` and `label` (benign | malicious | vulnerable) and
-optionally `category`, `origin`, `skillmd_sha` and `notes`; paths are relative to the manifest.
+optionally `category`, `origin`, `skillmd_sha`, `notes` and `skipped` (files of the published skill
+left out of the corpus, e.g. binaries); paths are relative to the manifest.
 Skills are scanned in batches through the scanner (one Semgrep call per batch).
 
 Definitions (every figure is also given per origin class, i.e. the first word of `origin`):
@@ -12,7 +13,8 @@ Definitions (every figure is also given per origin class, i.e. the first word of
 - per distinct SKILL.md (`skillmd_sha`, or the path when empty): a group of near-duplicates is
   detected only when every sample in it is, and a benign group alarms when any sample does;
 - rows whose `notes` say "possible label noise" and rows labelled `vulnerable` are reported on
-  their own and left out of every headline figure.
+  their own and left out of every headline figure;
+- a miss whose row lists `skipped` files shows them: the evidence may be in what was left out.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class ManifestRow:
     origin: str = ""
     skillmd_sha: str = ""
     notes: str = ""
+    skipped: str = ""
 
     @property
     def origin_class(self) -> str:
@@ -83,6 +86,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                     origin=(r.get("origin") or "").strip(),
                     skillmd_sha=(r.get("skillmd_sha") or "").strip(),
                     notes=(r.get("notes") or "").strip(),
+                    skipped=(r.get("skipped") or "").strip(),
                 )
                 for r in reader
             ]
@@ -322,6 +326,7 @@ def _outcome_dict(o: Outcome) -> dict[str, Any]:
             "message": top.message,
         },
         "error": o.error,
+        "skipped": o.row.skipped,
     }
 
 

@@ -83,7 +83,8 @@ def _outcome_line(o: Outcome) -> str:
         if top is not None
         else (o.error or "no findings")
     )
-    return f"  {o.verdict:<13} {o.row.path}  [{o.row.origin_class}]  {why}"
+    absent = f"  (not in the corpus: {o.row.skipped})" if o.row.skipped else ""
+    return f"  {o.verdict:<13} {o.row.path}  [{o.row.origin_class}]  {why}{absent}"
 
 
 def render_text(report: EvalReport) -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from skillscan.cli.evaluation import render_text
 from skillscan.evaluate import (
     EvalReport,
     ManifestError,
@@ -245,3 +246,15 @@ def test_eval_command_end_to_end(tmp_path: Path) -> None:
     assert text.exit_code == 0 and "recall 100.0%" in text.stdout
     missing = runner.invoke(app, ["eval", str(tmp_path / "nope.tsv")])
     assert missing.exit_code == 2
+
+
+def test_a_miss_names_the_files_left_out_of_the_corpus(tmp_path: Path) -> None:
+    d = tmp_path / "malicious" / "m1"
+    d.mkdir(parents=True)
+    (d / "verdict.txt").write_text("clean", encoding="utf-8")
+    m = tmp_path / "MANIFEST.tsv"
+    m.write_text("path\tlabel\tskipped\nmalicious/m1\tmalicious\tassets/x.bin(binary)\n", encoding="utf-8")
+    report = evaluate(m, VerdictFileScanner())
+    (miss,) = report.to_dict()["misses"]
+    assert miss["skipped"] == "assets/x.bin(binary)"
+    assert "not in the corpus: assets/x.bin(binary)" in render_text(report)
