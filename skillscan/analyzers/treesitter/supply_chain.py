@@ -3,6 +3,8 @@
 - typosquats: an installed npm/PyPI name one edit (insertion, deletion, substitution or swap) away
   from a popular package, or carrying a misspelled developer word (`claw-validater`);
 - `npx -y` / `--yes` of an unscoped package nobody knows (runs its code without a prompt);
+- dependency confusion: a skill that calls what it installs internal or private, yet pulls an
+  unknown unscoped name from the public registry (whoever registers that name runs code there);
 - installs from URLs or git (`pip install git+https://…`, `npm i github:u/r`, `.whl` URLs);
 - npm lifecycle scripts (`preinstall`/`install`/`postinstall`) in a bundled package.json, and the
   ones that fetch or decode something;
@@ -57,6 +59,15 @@ _VALUE_OPTS = frozenset(
      "--workspace", "--save-prefix", "--cwd", "--filter", "--index", "--default-index", "--with", "--from"}
 )  # fmt: skip
 _LIFECYCLE = ("preinstall", "install", "postinstall", "prepare")
+# Prose presenting a package or its source as the organisation's own.
+_INTERNAL_CLAIM = re.compile(
+    r"\b(?:internal|private|in-house|proprietary|company|corporate|enterprise)(?:-only)?\s{1,3}"
+    r"(?:(?:npm|pypi|pip|python|node|package)\s{1,3})?"
+    r"(?:registry|registries|package|packages|feed|mirror|artifactory|index)\b",
+    re.I,
+)
+# Options that point an install at a registry of the caller's choosing.
+_REGISTRY_OPTS = frozenset({"--registry", "-i", "--index-url", "--index", "--default-index"})
 _REQ_SPECIAL = re.compile(
     r"^\s{0,8}(?:-e\s{1,4})?(?:git\+|https?://)|^\s{0,8}--(?:extra-index-url|index-url|trusted-host|find-links)\b|@\s{0,3}(?:git\+|https?://)",
     re.I,
@@ -160,9 +171,11 @@ class SupplyChain:
 
     def check_skill(self, ctx: SkillContext) -> Iterable[Hit]:
         popular = load_popular()
+        skill_md = ctx.skill.file("SKILL.md")
+        internal = bool(skill_md and skill_md.text and _INTERNAL_CLAIM.search(skill_md.text[:200_000]))
         for fctx in ctx.files:
             if fctx.file.kind is FileKind.SHELL and fctx.tree is not None:
-                yield from _shell_installs(fctx.file, fctx.tree.root_node, popular)
+                yield from _shell_installs(fctx.file, fctx.tree.root_node, popular, internal)
         for f in ctx.skill.real_files:
             name = f.path.rsplit("/", 1)[-1].lower()
             if f.text is None:
@@ -173,7 +186,7 @@ class SupplyChain:
                 yield from _requirements(f, popular)
 
 
-def _shell_installs(f: SkillFile, root: Node, popular: Popular) -> Iterator[Hit]:
+def _shell_installs(f: SkillFile, root: Node, popular: Popular, claims_internal: bool) -> Iterator[Hit]:
     for node in walk(root, 100_000):
         if node.type != "command" or not _installer_word(node):
             continue
@@ -206,6 +219,14 @@ def _shell_installs(f: SkillFile, root: Node, popular: Popular) -> Iterator[Hit]
                     f"Installs {name!r}, one edit away from {target!r}",
                     path=f.path,
                 )
+            elif claims_internal and _public_unknown(name, eco, popular) and not _names_registry(words):
+                yield Hit(
+                    "dependency-confusion-internal-name",
+                    line,
+                    evidence,
+                    f"The skill calls its package internal, yet {name!r} comes from the public registry",
+                    path=f.path,
+                )
             elif auto_yes and eco == "npm" and not name.startswith("@") and name not in popular.npm:
                 yield Hit(
                     "npx-auto-install-unknown",
@@ -214,6 +235,17 @@ def _shell_installs(f: SkillFile, root: Node, popular: Popular) -> Iterator[Hit]
                     f"npx -y runs {name!r} without a prompt",
                     path=f.path,
                 )
+
+
+def _public_unknown(name: str, eco: str, popular: Popular) -> bool:
+    """An unscoped name that no well-known package holds (a scope is owned; a bare name is first come)."""
+    if eco == "npm":
+        return not name.startswith("@") and name.lower() not in popular.npm
+    return _pep503(name) not in popular.pypi
+
+
+def _names_registry(words: list[str]) -> bool:
+    return any(w.split("=", 1)[0] in _REGISTRY_OPTS for w in words)
 
 
 def _installer_word(node: Node) -> bool:
