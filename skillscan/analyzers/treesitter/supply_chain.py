@@ -259,8 +259,7 @@ def _install_specs(name: str, words: list[str]) -> tuple[str | None, list[str], 
     args = [w for w in words if w]
     if name in _NPM_RUNNERS:
         auto = any(w in {"-y", "--yes"} for w in args)
-        rest = [w for w in args if not w.startswith("-")]
-        return "npm", rest[:1], auto
+        return "npm", _positionals(args)[:1], auto
     eco = _INSTALLERS.get(name)
     if eco is None and re.fullmatch(r"python\d?(?:\.\d{1,2})?", name) and args[:2] == ["-m", "pip"]:
         eco, args = "pypi", args[2:]
@@ -269,22 +268,24 @@ def _install_specs(name: str, words: list[str]) -> tuple[str | None, list[str], 
     if name == "uv" and args[:1] == ["pip"]:
         args = args[1:]
     if name == "uvx":
-        rest = [w for w in args if not w.startswith("-")]
-        return eco, rest[:1], True
+        return eco, _positionals(args)[:1], True
     if not args or args[0] not in _INSTALL_VERBS:
         return None, [], False
-    specs: list[str] = []
+    return eco, _positionals(args[1:]), False
+
+
+def _positionals(args: list[str]) -> list[str]:
+    """The words that are not options nor an option's value."""
+    out: list[str] = []
     skip = False
-    for w in args[1:]:
+    for w in args:
         if skip:
             skip = False
-            continue
-        if w in _VALUE_OPTS:
+        elif w in _VALUE_OPTS:
             skip = True
-            continue
-        if not w.startswith("-"):
-            specs.append(w)
-    return eco, specs, False
+        elif not w.startswith("-"):
+            out.append(w)
+    return out
 
 
 def _line_of(text: str, needle: str) -> int:
