@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/bench_gate.py [--runs 30] [--cold-runs 5] [--new-runs 8] [--skill DIR]
 
-Measures: a cold local scan (no service), and via a warm `skillscan serve` both a fingerprint the
-service has seen before and a skill it has never seen. Targets (issue 11): warm p95 ≤ 50 ms seen
+Measures, for both `skillscan gate` and `skillscan-gate` (the installed console scripts): a cold
+local scan (no service), and via a warm `skillscan serve` both a fingerprint the service has seen
+before and a skill it has never seen. Targets (issue 11): warm p95 ≤ 50 ms seen
 before, ≤ 1.0 s new skill; cold ≤ 3 s. Prints one line per case.
 """
 
@@ -20,6 +21,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -101,7 +103,28 @@ def summary(name: str, times: list[float], target: float, answers: list[dict[str
     print(
         f"{name:<38} n={len(times):<3} p50={p50:8.1f} ms  p95={p95:8.1f} ms  max={times_ms[-1]:8.1f} ms"
         f"  target p95<={target * 1000:.0f} ms {ok}  decisions={','.join(decisions)}  via={reasons[0]!r}"
+        f"  load {os.getloadavg()[0]:.1f}"
     )
+
+
+def interleaved(
+    commands: Sequence[tuple[str, list[str]]],
+    runs: int,
+    skill_for: Callable[[int], Path],
+    env: dict[str, str],
+    case: str,
+    target: float,
+) -> None:
+    """Run the commands in turn, so a burst of load from elsewhere hits them alike."""
+    times: dict[str, list[float]] = {label: [] for label, _ in commands}
+    answers: dict[str, list[dict[str, object]]] = {label: [] for label, _ in commands}
+    for i in range(runs):
+        for label, cmd in commands:
+            t, a = gate(cmd, skill_for(i), env)
+            times[label].append(t)
+            answers[label].append(a)
+    for label, _ in commands:
+        summary(f"{case} ({label})", times[label], target, answers[label])
 
 
 def free_port() -> int:
@@ -121,8 +144,10 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-gate-"))
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLSCAN_")}
     base_env["SKILLSCAN_DATA_DIR"] = str(tmp / "data")
+    # Both console scripts as pip installs them: what OpenClaw runs, wrapper included.
     typer_cmd = [str(BIN / "skillscan"), "gate"]
     lean_cmd = [str(BIN / "skillscan-gate")]
+    commands = (("skillscan gate", typer_cmd), ("skillscan-gate", lean_cmd))
     skill = args.skill.resolve() if args.skill else make_skill(tmp / "release-notes", 0)
     server = None
     try:
@@ -137,12 +162,7 @@ def main() -> None:
             f"{'baseline: python -c pass':<38} n={len(base):<3} p50={statistics.median(base_ms):8.1f} ms  "
             f"p95={base_ms[round(0.95 * (len(base_ms) - 1))]:8.1f} ms  (load average {os.getloadavg()[0]:.1f})"
         )
-        times, answers = [], []
-        for _ in range(args.cold_runs):
-            t, a = gate(lean_cmd, skill, base_env)
-            times.append(t)
-            answers.append(a)
-        summary("cold local scan (skillscan-gate)", times, 3.0, answers)
+        interleaved(commands, args.cold_runs, lambda _: skill, base_env, "cold local scan", 3.0)
 
         port = free_port()
         server_env = {
@@ -171,23 +191,14 @@ def main() -> None:
         gate(typer_cmd, make_skill(tmp / "warmup", 999), warm_env)
         gate(typer_cmd, skill, warm_env)
 
-        for name, cmd in (
-            ("warm, seen before (skillscan-gate)", lean_cmd),
-            ("warm, seen before (skillscan gate)", typer_cmd),
-        ):
-            times, answers = [], []
-            for _ in range(args.runs):
-                t, a = gate(cmd, skill, warm_env)
-                times.append(t)
-                answers.append(a)
-            summary(name, times, 0.05, answers)
+        interleaved(commands, args.runs, lambda _: skill, warm_env, "warm, seen before", 0.05)
+        fresh = iter(range(1, 1 + args.new_runs * len(commands)))
 
-        times, answers = [], []
-        for i in range(args.new_runs):
-            t, a = gate(lean_cmd, make_skill(tmp / f"new-{i}", i + 1), warm_env)
-            times.append(t)
-            answers.append(a)
-        summary("warm, new skill (skillscan-gate)", times, 1.0, answers)
+        def new_skill(_: int) -> Path:
+            n = next(fresh)
+            return make_skill(tmp / f"new-{n}", n)
+
+        interleaved(commands, args.new_runs, new_skill, warm_env, "warm, new skill", 1.0)
     finally:
         if server is not None:
             server.terminate()

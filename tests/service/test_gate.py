@@ -203,3 +203,65 @@ def test_answers_even_without_stderr(tmp_path: Path, gate_env: dict[str, str]) -
     )
     assert proc.returncode == 0
     assert json.loads(proc.stdout)["decision"] == "block"
+
+
+# `skillscan gate` skips Typer; the Typer app's own `gate` command must answer the same way.
+TYPER_APP = (
+    "import sys; sys.argv[0] = sys.argv[1]; del sys.argv[1]; from skillscan.cli.root import main; main()"
+)
+
+
+def _both_ways(args: list[str], stdin: bytes, env: dict[str, str]) -> list[tuple[int, str, str]]:
+    runs = []
+    for argv in ([str(SKILLSCAN), *args], [sys.executable, "-c", TYPER_APP, str(SKILLSCAN), *args]):
+        proc = subprocess.run(argv, input=stdin, capture_output=True, env=env, timeout=90, cwd=REPO_ROOT)
+        runs.append((proc.returncode, proc.stdout.decode(), proc.stderr.decode()))
+    return runs
+
+
+@pytest.mark.parametrize("case", ["benign", "malicious", "bad request", "bad configuration"])
+def test_skillscan_gate_answers_exactly_as_the_typer_command(
+    case: str, tmp_path: Path, gate_env: dict[str, str]
+) -> None:
+    env = gate_env
+    if case == "benign":
+        stdin = _request(skills.benign(tmp_path / "weather-brief"))
+    elif case == "malicious":
+        stdin = _request(skills.malicious(tmp_path / "wallet-tracker"))
+    elif case == "bad request":
+        stdin = b'{"protocolVersion": 1, "sourcePath": '
+    else:
+        stdin = _request(skills.benign(tmp_path / "weather-brief"))
+        env = {**gate_env, "SKILLSCAN_GATE_TIMEOUT_S": "soon"}
+    (fast_rc, fast_out, _), (typer_rc, typer_out, _) = _both_ways(["gate"], stdin, env)
+    assert fast_rc == typer_rc == 0
+    assert fast_out == typer_out
+    expected = {"benign": "allow", "malicious": "block"}.get(case, "block")
+    assert json.loads(fast_out)["decision"] == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "rc"), [(["gate", "--help"], 0), (["gate", "extra"], 2), (["gate", "-x"], 2)]
+)
+def test_other_gate_command_lines_go_through_typer(
+    args: list[str], rc: int, gate_env: dict[str, str]
+) -> None:
+    fast, typer_run = _both_ways(args, b"", gate_env)
+    assert fast == typer_run
+    assert fast[0] == rc
+    assert "Usage: skillscan gate" in fast[1] + fast[2]
+
+
+def test_skillscan_gate_imports_neither_typer_nor_rich(gate_env: dict[str, str]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", str(SKILLSCAN), "gate"],
+        input=_request("/nonexistent/skillscan/staged"),
+        capture_output=True,
+        env=gate_env,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(proc.stdout)["decision"] == "block"
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.decode().splitlines()}
+    assert "skillscan.service.gate" in imported
+    assert not {m for m in imported if m.split(".")[0] in ("typer", "rich", "click")}
