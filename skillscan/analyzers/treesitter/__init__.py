@@ -20,6 +20,7 @@ from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.treesitter.parsing import language
 from skillscan.analyzers.treesitter.registry import (
+    MAX_FINDINGS_PER_RULE_FILE,
     PACKAGE_DIR,
     FileCheck,
     FileContext,
@@ -48,6 +49,16 @@ def load_rule_metadata() -> dict[str, RuleMeta]:
                 raise RuleError(f"{path}: rule {rule_id!r} is defined twice")
             metas[rule_id] = meta_from_mapping(rule_id, ENGINE, meta, str(path))
     return metas
+
+
+@dataclass(frozen=True)
+class _Collected:
+    """What one skill's checks produced so far."""
+
+    findings: list[Finding]
+    errors: list[ScanError]
+    cap: FindingCap
+    files: dict[str, SkillFile]  # by SkillFile.path, for hits of skill checks
 
 
 @dataclass(frozen=True)
@@ -116,6 +127,39 @@ class NodeDispatcher:
                     yield from check.visit(node, ctx)
 
 
+class FindingCap:
+    """Per skill: at most MAX_FINDINGS_PER_RULE_FILE findings of a rule in one reported file (the
+    first ones; repeats of a rule, path and line are dropped as the report would); the rest are
+    counted into one note. Other rules of the file keep their own allowance."""
+
+    def __init__(self, limit: int = MAX_FINDINGS_PER_RULE_FILE) -> None:
+        self.limit = limit
+        self._kept: dict[tuple[str, str], int] = {}
+        self._more: dict[tuple[str, str], int] = {}
+        self._seen: set[tuple[str, str, int | None]] = set()
+
+    def admit(self, rule_id: str, path: str, line: int | None, more: int = 0) -> bool:
+        key = (rule_id, path)
+        if more:
+            self._more[key] = self._more.get(key, 0) + more
+        if (rule_id, path, line) in self._seen:
+            return False
+        kept = self._kept.get(key, 0)
+        if kept >= self.limit:
+            self._more[key] = self._more.get(key, 0) + 1
+            return False
+        self._seen.add((rule_id, path, line))
+        self._kept[key] = kept + 1
+        return True
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(
+            f"{rule_id}: {n:,} more match{'' if n == 1 else 'es'} in {path} not listed "
+            f"(first {self._kept.get((rule_id, path), 0)} reported)"
+            for (rule_id, path), n in self._more.items()
+        )
+
+
 class TreeSitterAnalyzer(Analyzer):
     name = ENGINE
 
@@ -135,52 +179,49 @@ class TreeSitterAnalyzer(Analyzer):
             for f in skill.files
             if f.text is not None and language(f.kind) is not None
         ]
-        findings: list[Finding] = []
-        errors: list[ScanError] = []
+        out = _Collected(
+            findings=[], errors=[], cap=FindingCap(), files={f.path: f for f in reversed(skill.files)}
+        )
         for fctx in ctx.files:
-            self._collect(partial(self._dispatcher.run, fctx), fctx.file, skill, findings, errors)
+            self._collect(partial(self._dispatcher.run, fctx), fctx.file, out)
             for check in self._checks.file:
                 if fctx.file.kind in check.languages:
-                    self._collect(partial(check.check, fctx), fctx.file, skill, findings, errors)
+                    self._collect(partial(check.check, fctx), fctx.file, out)
         for skill_check in self._checks.skill:
-            self._collect(partial(skill_check.check_skill, ctx), None, skill, findings, errors)
-        return AnalysisResult(findings=tuple(findings), errors=tuple(errors))
+            self._collect(partial(skill_check.check_skill, ctx), None, out)
+        return AnalysisResult(findings=tuple(out.findings), errors=tuple(out.errors), notes=out.cap.notes())
 
-    def _collect(
-        self,
-        run: Callable[[], Iterable[Hit]],
-        file: SkillFile | None,
-        skill: Skill,
-        findings: list[Finding],
-        errors: list[ScanError],
-    ) -> None:
+    def _collect(self, run: Callable[[], Iterable[Hit]], file: SkillFile | None, out: _Collected) -> None:
         """Findings of one check; a check that fails on hostile input costs an error for that file,
         not the other checks' evidence."""
         try:
             hits = list(run())
         except RecursionError:
-            errors.append(ScanError(ENGINE, file.real_path if file else None, "input nested too deeply"))
+            out.errors.append(ScanError(ENGINE, file.real_path if file else None, "input nested too deeply"))
             return
         except Exception as e:
             where = file.real_path if file else None
-            errors.append(ScanError(ENGINE, where, f"check failed: {type(e).__name__}: {e}"))
+            out.errors.append(ScanError(ENGINE, where, f"check failed: {type(e).__name__}: {e}"))
             return
         for hit in hits:
-            target = file if hit.path is None else skill.file(hit.path)
+            target = file if hit.path is None else out.files.get(hit.path)
             meta = self._metas.get(hit.rule_id)
             if target is None or meta is None:
-                errors.append(
+                out.errors.append(
                     ScanError(ENGINE, hit.path, f"check reported unknown rule or file: {hit.rule_id}")
                 )
                 continue
-            findings.append(
+            line = target.real_line(hit.line)
+            if not out.cap.admit(meta.id, target.real_path, line, hit.more):
+                continue
+            out.findings.append(
                 Finding(
                     rule_id=meta.id,
                     analyzer=ENGINE,
                     category=meta.category,
                     severity=meta.severity,
                     path=target.real_path,
-                    line=target.real_line(hit.line),
+                    line=line,
                     message=hit.message or meta.description,
                     evidence=" ".join(hit.evidence.split())[:200],
                     confidence=meta.confidence,

@@ -26,6 +26,9 @@ from skillscan.analyzers.treesitter.parsing import parse
 from skillscan.models import FileKind, Skill, SkillFile
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+# Findings kept per rule and reported file: thousands of identical hits are counted, not listed
+# (the engine adds a note with the count). Checks that can flood may stop listing at this many.
+MAX_FINDINGS_PER_RULE_FILE = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class Hit:
     evidence: str
     message: str | None = None  # defaults to the rule's description
     path: str | None = None  # only for SkillChecks: the skill file (`SkillFile.path`) the hit is in
+    more: int = 0  # further matches of this rule in this text that the check counted, not listed
 
 
 @dataclass
