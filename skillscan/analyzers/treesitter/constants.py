@@ -16,6 +16,7 @@ from skillscan.analyzers.treesitter.parsing import node_text
 
 MAX_DEPTH = 40
 MAX_LEN = 100_000
+_QUOTES = frozenset({"'''", '"""', "'", '"'})
 
 
 def resolve(node: Node | None, depth: int = 0) -> str | None:
@@ -87,6 +88,10 @@ def _string_literal(node: Node) -> str | None:
     raw = node_text(node)
     if any(c.type == "interpolation" for c in node.named_children):
         return None  # f-string with holes
+    if raw[:1] in ("'", '"') and "\\" not in raw:  # no prefix, no escape: the text inside the quotes
+        for quote in (raw[:3], raw[:1]):  # (spares ast.literal_eval, a compile per string)
+            if quote in _QUOTES and len(raw) >= 2 * len(quote) and raw.endswith(quote):
+                return raw[len(quote) : -len(quote)]
     try:
         value = ast.literal_eval(raw.lstrip("fF") if raw[:1] in "fF" else raw)
     except (ValueError, SyntaxError, MemoryError, RecursionError):

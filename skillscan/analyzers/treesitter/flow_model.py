@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -93,9 +94,30 @@ _KEYCHAIN = re.compile(
 )
 
 
+MAX_CALLEE_BYTES = 200
+
+
 def callee(call: Node) -> str:
     func = call.child_by_field_name("function") or call.child_by_field_name("constructor")
-    return node_text(func).replace(" ", "").replace("\n", "") if func is not None else ""
+    if func is None:
+        return ""
+    if func.end_byte - func.start_byte > MAX_CALLEE_BYTES and func.type != "identifier":
+        return _chain_tail(func)
+    return node_text(func).replace(" ", "").replace("\n", "")
+
+
+def _chain_tail(func: Node) -> str:
+    """`a(…).b(…).c` -> "….b.c": the last names of a long chain are all any check reads, and
+    copying the chain's text at each of its calls would cost quadratic time."""
+    names: list[str] = []
+    node: Node | None = func
+    while node is not None and node.type in {"attribute", "member_expression"} and len(names) < 3:
+        name = node.child_by_field_name("attribute") or node.child_by_field_name("property")
+        if name is None or name.end_byte - name.start_byte > MAX_CALLEE_BYTES:
+            break
+        names.append(node_text(name))
+        node = node.child_by_field_name("object")
+    return ".".join(["…", *reversed(names)])
 
 
 def call_args(call: Node) -> list[Node]:
@@ -126,57 +148,35 @@ def object_value(obj: Node | None, *keys: str) -> Node | None:
     return None
 
 
-def strings_in(node: Node, limit: int = 150) -> list[str]:
-    """Literal string contents in a subtree, in order (path fragments of a join or template)."""
-    out: list[str] = []
-    stack = [node]
-    seen = 0
-    while stack and seen < limit:
-        n = stack.pop()
-        seen += 1
-        if n.type in {"string", "template_string"}:
-            value = resolve(n)
-            out.append(value if value is not None else _fragments(n))
-            continue
-        stack.extend(reversed(n.children))
-    return out
+class PathParts(Protocol):
+    """Where a path expression's parts come from (`flow_index.FileIndex`: by bisection, no walk)."""
 
+    def strings_under(self, node: Node) -> list[str]: ...  # literal string contents, in order
 
-def _fragments(n: Node) -> str:
-    return "/".join(node_text(c) for c in n.named_children if c.type in {"string_content", "string_fragment"})
+    def names_under(self, node: Node) -> list[str]: ...  # identifiers and property names, in order
 
 
 _PROSE = re.compile(r"^[^/~\\]{0,200}\s\S{1,40}\s")  # words before the first path separator: a message
 
 
-def path_label(node: Node, constants: dict[str, str]) -> str | None:
+def path_label(node: Node, parts_of: PathParts, constants: dict[str, str]) -> str | None:
     """The secret a path expression names: literal fragments and known constants joined with '/'."""
-    parts = [p for p in strings_in(node) if p is not None and not _PROSE.match(p)]
-    for ident in (n for n in _idents(node) if n in constants):
-        parts.append(constants[ident])
+    parts = [p for p in parts_of.strings_under(node) if not _PROSE.match(p)]
+    if constants:
+        parts += [constants[n] for n in parts_of.names_under(node) if n in constants]
     if not parts:
         return None
-    joined = re.sub(r"/{2,}", "/", "/".join(p.strip() for p in parts if p is not None))
+    joined = re.sub(r"/{2,}", "/", "/".join(p.strip() for p in parts))
     return sensitive_path(joined) or next((lbl for p in parts if (lbl := sensitive_path(p))), None)
 
 
-def _idents(node: Node, limit: int = 200) -> list[str]:
-    out: list[str] = []
-    stack = [node]
-    visited = 0
-    while stack and len(out) < limit and visited < 150:  # a path expression is small: bound the walk
-        n = stack.pop()
-        visited += 1
-        if n.type in {"identifier", "property_identifier"}:
-            out.append(node_text(n))
-        stack.extend(n.children)
-    return out
-
-
-def env_source(node: Node, lang: Lang) -> Source | None:
-    """`os.environ` / `process.env` as a whole (harvest) or one variable of it."""
-    text = node_text(node).replace(" ", "")
-    whole = text in {"os.environ", "environ"} if lang is PY else text == "process.env"
+def env_source(node: Node, lang: Lang, name: str | None = None) -> Source | None:
+    """`os.environ` / `process.env` as a whole (harvest) or one variable of it. `name`: the
+    callee of a call node when the caller already has it."""
+    whole = False
+    if node.end_byte - node.start_byte <= 48:  # never copy a big expression's text to compare it
+        text = node_text(node).replace(" ", "")
+        whole = text in {"os.environ", "environ"} if lang is PY else text == "process.env"
     if whole:
         parent = node.parent
         if parent is not None and parent.type in {
@@ -198,7 +198,8 @@ def env_source(node: Node, lang: Lang) -> Source | None:
             return Source("envvar", f"${key}", key)
         return Source("env", "the whole environment")
     if node.type in lang.call:
-        name = callee(node)
+        if name is None:
+            name = callee(node)
         if name in {"os.getenv", "getenv", "os.environ.get"}:
             args = positional(node)
             var = resolve(args[0]) if args else None
@@ -216,16 +217,29 @@ def _member_key(parent: Node, obj: Node) -> str | None:
     return None
 
 
+def mentions_keychain(text: str) -> bool:
+    """Whether any call of a file can be a keychain read (checked once per file, not per call)."""
+    return bool(_KEYCHAIN.search(text))
+
+
 def read_source(
-    call: Node, lang: Lang, constants: dict[str, str], path_vars: dict[str, str]
+    call: Node,
+    lang: Lang,
+    constants: dict[str, str],
+    path_vars: dict[str, str],
+    parts_of: PathParts,
+    keychain: bool = True,
+    name: str | None = None,
 ) -> Source | None:
-    """A call that reads a secret file (or the keychain) given a path literal or a path variable."""
-    name = callee(call)
+    """A call that reads a secret file (or the keychain) given a path literal or a path variable.
+    `keychain`: whether the file mentions a keychain command at all; `name`: the call's callee."""
+    if name is None:
+        name = callee(call)
     leaf = name.rsplit(".", 1)[-1]
     if leaf in NON_READ or leaf in PATH_BUILDERS or leaf.endswith(("Error", "Exception")):
         return None
     # the keychain is asked for through a short command string; never copy a huge call's text
-    if call.end_byte - call.start_byte <= 4000 and _KEYCHAIN.search(node_text(call)):
+    if keychain and call.end_byte - call.start_byte <= 4000 and _KEYCHAIN.search(node_text(call)):
         return Source("keychain", "a macOS keychain secret")
     targets = call_args(call)
     func = call.child_by_field_name("function")
@@ -234,8 +248,10 @@ def read_source(
         if obj is not None:
             targets.append(obj)
     for arg in targets:
-        label = path_label(arg, constants) or next(
-            (path_vars[i] for i in _idents(arg, 40) if i in path_vars), None
+        label = path_label(arg, parts_of, constants) or (
+            next((path_vars[i] for i in parts_of.names_under(arg)[:40] if i in path_vars), None)
+            if path_vars
+            else None
         )
         if label:
             return Source(_kind(label, node_text(arg)), label)
@@ -271,9 +287,22 @@ _JS_NET = re.compile(
 )
 
 
-def sink(call: Node, lang: Lang, constants: dict[str, str], features: frozenset[str]) -> Send | None:
-    name = callee(call)
+# The last name of every call `sink` can accept: any other call is dismissed before its arguments are read.
+_SINK_LEAVES = frozenset(
+    {"post", "put", "patch", "get", "request", "urlopen", "Request", "stream", "sendall", "send", "sendto",
+     "sendmail", "send_message", "gethostbyname", "getaddrinfo", "resolve", "query", "fetch", "nodeFetch",
+     "sendBeacon", "axios", "got", "write", "end", "lookup", "resolve4", "resolveTxt"}
+)  # fmt: skip
+
+
+def sink(
+    call: Node, lang: Lang, constants: dict[str, str], features: frozenset[str], name: str | None = None
+) -> Send | None:
+    if name is None:
+        name = callee(call)
     leaf = name.rsplit(".", 1)[-1]
+    if leaf not in _SINK_LEAVES:
+        return None
     recv = name.rsplit(".", 1)[0] if "." in name else ""
     pos = positional(call)
     if lang is PY:

@@ -77,50 +77,20 @@ def bound_keys(left: Node, lang: Lang, scope: str, depth: int = 0) -> list[str]:
     return keys
 
 
-_NAMING_PARENTS = frozenset({"variable_declarator", "pair", "assignment_expression"})
+NAMING_PARENTS = frozenset({"variable_declarator", "pair", "assignment_expression"})
 
 
-def scopes(
-    nodes: list[Node], lang: Lang, path: str
-) -> tuple[dict[int, str], dict[int, Node], dict[int, Node]]:
-    """(node id -> name of the innermost enclosing function or `path`, node id -> that function
-    node, function node id -> the declarator/pair/assignment that names it) for pre-ordered
-    `nodes`, in one pass with a stack (no parent walks: those cost O(depth))."""
-    names: dict[int, str] = {}
-    owners: dict[int, Node] = {}
-    namers: dict[int, Node] = {}
-    stack: list[tuple[int, str, Node]] = []  # (end byte, name, function node)
-    for n in nodes:
-        while stack and n.start_byte >= stack[-1][0]:
-            stack.pop()
-        if stack:
-            names[n.id] = stack[-1][1]
-            owners[n.id] = stack[-1][2]
-        else:
-            names[n.id] = path
-        if n.type in _NAMING_PARENTS:  # a parent comes before its children in pre-order
-            for c in n.named_children:
-                if c.type in lang.functions:
-                    namers[c.id] = n
-        if n.type in lang.functions:
-            stack.append((n.end_byte, function_name(n, namers) or path, n))
-    return names, owners, namers
-
-
-def function_name(fn: Node | None, namers: dict[int, Node] | None = None) -> str | None:
-    """`namers` (from `scopes`) spares the `fn.parent` lookup, which costs O(depth) in tree-sitter:
-    without it, 10k nested arrow functions took minutes."""
-    if fn is None:
-        return None
+def function_name(fn: Node, namer: Node | None) -> str | None:
+    """A function's own name, else the name it is bound to by `namer`, the innermost declarator /
+    pair / assignment around it (found by the caller's scope sweep: `fn.parent` costs O(depth) in
+    tree-sitter, and 10k nested arrow functions took minutes)."""
     name = fn.child_by_field_name("name")
-    if name is None:
-        parent = namers.get(fn.id) if namers is not None else fn.parent
-        if parent is not None and parent.type in _NAMING_PARENTS:
-            name = (
-                parent.child_by_field_name("name")
-                or parent.child_by_field_name("key")
-                or parent.child_by_field_name("left")
-            )
+    if name is None and namer is not None and any(c.id == fn.id for c in namer.named_children):
+        name = (
+            namer.child_by_field_name("name")
+            or namer.child_by_field_name("key")
+            or namer.child_by_field_name("left")
+        )
     return node_text(name).rsplit(".", 1)[-1] if name is not None else None
 
 

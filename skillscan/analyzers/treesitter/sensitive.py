@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
+from functools import lru_cache
 from typing import Any
 
 from skillscan.analyzers.delivery import (
@@ -74,6 +75,11 @@ EXFIL_CLASSES = frozenset({"capture", "tunnel", "paste", "raw-ip", "file-share",
 
 def sensitive_path(path: str) -> str | None:
     """The kind of secret a path names (`~/.ssh/id_rsa` -> "SSH private key"), or None."""
+    # the same fragments recur across the calls and files of a skill; long text is never kept
+    return _cached_label(path) if len(path) <= 2000 else _label(path)
+
+
+def _label(path: str) -> str | None:
     p = path.replace("\\", "/").strip().strip("\"'`")
     if not p or len(p) > 1000:
         return None
@@ -81,6 +87,9 @@ def sensitive_path(path: str) -> str | None:
         if rx.search(p):
             return label
     return None
+
+
+_cached_label = lru_cache(maxsize=4096)(_label)
 
 
 def is_credential_env(name: str) -> bool:

@@ -1,0 +1,153 @@
+"""Findings of the flow checks once taint has settled: secret-store reads, sends of secrets graded
+by where they go, and shell command strings handed to `os.system` / `subprocess` / `child_process`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from tree_sitter import Node
+
+from skillscan.analyzers.delivery import UrlRef
+from skillscan.analyzers.treesitter.flow_index import Unit
+from skillscan.analyzers.treesitter.flow_model import Send
+from skillscan.analyzers.treesitter.flow_syntax import built_hostname, command_string, line_of
+from skillscan.analyzers.treesitter.flow_taint import RANK, WHOLE
+from skillscan.analyzers.treesitter.parsing import node_text
+from skillscan.analyzers.treesitter.registry import Hit
+from skillscan.analyzers.treesitter.sensitive import Sink, ThreatContext, is_credential_env, var_matches_host
+from skillscan.analyzers.treesitter.shell import Detection
+from skillscan.analyzers.treesitter.shell_threats import scan_shell_threats
+
+if TYPE_CHECKING:
+    from skillscan.analyzers.treesitter.flows import _Engine
+
+_ENDPOINT = re.compile(
+    r"(?i)\bwss?://[^\s'\"`]{1,200}|\b(?:https?://)?(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?"
+)
+_ENV_NAME = re.compile(r"\b[A-Z][A-Z0-9]{1,30}_(?:API_KEY|KEY|TOKEN|SECRET|API_TOKEN|ACCESS_TOKEN)\b")
+_SHELL_CALLS = frozenset({"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.Popen",
+                          "subprocess.check_output", "subprocess.check_call", "subprocess.getoutput",
+                          "exec", "execSync", "child_process.exec", "child_process.execSync", "cp.exec",
+                          "cp.execSync", "spawn", "spawnSync", "child_process.spawn", "child_process.spawnSync"})  # fmt: skip
+_MAX_CACHED_COMMANDS = 1000
+
+
+class Findings:
+    def __init__(self, engine: _Engine, threat: ThreatContext) -> None:
+        self.engine = engine
+        self.threat = threat
+        self._dests: dict[str, tuple[Sink, UrlRef] | None] = {}  # destination URL -> its class
+        self._implied: dict[str, tuple[Sink, UrlRef] | None] = {}  # file path -> socket endpoint class
+        self._env_names: dict[str, set[str]] = {}  # file path -> credential variable names it mentions
+        self._shell: dict[str, list[Detection]] = {}  # command -> its shell findings
+
+    def hits(self) -> Iterator[Hit]:
+        e = self.engine
+        reads: set[str] = set()
+        for u in e.units:
+            for i in u.ix.buckets.get("call", []):
+                n = u.ix.nodes[i]
+                if u.path not in reads:
+                    src = e.read(n, u)
+                    if src and src.kind in {"file", "keychain"}:
+                        reads.add(u.path)
+                        yield Hit(
+                            "credential-store-read",
+                            line_of(n),
+                            node_text(n),
+                            f"Reads {src.label}",
+                            path=u.path,
+                        )
+                send = e.sink(n, u)
+                if send is not None:
+                    hit = self._judge(n, u, u.scopes.of[i], send)
+                    if hit is not None:
+                        yield hit
+                if e.name(n) in _SHELL_CALLS:
+                    yield from self._embedded_shell(n, u)
+
+    def _judge(self, call: Node, u: Unit, scope: str, send: Send) -> Hit | None:
+        found = [(p, s) for p in send.payload if (s := self.engine.source(p, u, scope))]
+        if not found:
+            return None
+        # a key in the URL (`?key=…`) or a header is how APIs authenticate: only bodies count for
+        # single variables and config fields; whole secret files count wherever they go.
+        body = [
+            (p, s)
+            for p, s in found
+            if send.kind != "http" or p.type not in {"string", "template_string"} or s.kind in WHOLE
+        ]
+        if not body:
+            return None
+        node, src = max(body, key=lambda ps: RANK[ps[1].kind])
+        where = self._sink(send.dest) if send.dest else self._implied_dest(u, send)
+        if where is not None and "local" in self.threat.policy.catalog.classify(where[1]):
+            return None  # the data stays on this machine (a local gateway, a dev server)
+        kind, host = (where[0], where[1].host) if where else (None, None)
+        to = host or f"a {send.kind} destination"
+        ev = node_text(call)
+        line = line_of(call)
+        if send.kind == "dns":
+            if src.kind in WHOLE | {"envvar"} and built_hostname(node):
+                return Hit(
+                    "exfil-dns-lookup", line, ev, f"Resolves a hostname built from {src.label}", path=u.path
+                )
+            return None
+        if src.kind in WHOLE:
+            if kind is Sink.OWN:
+                return Hit(
+                    "exfil-credential-flow-own-host", line, ev, f"Sends {src.label} to {to}", path=u.path
+                )
+            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+        if src.kind == "envvar" and src.var and is_credential_env(src.var):
+            if kind is Sink.EXFIL or (
+                kind is Sink.ORDINARY and self.threat.undeclared_credential(src.var, host)
+            ):
+                return Hit(
+                    "exfil-credential-env", line, ev, f"Sends {src.label} to {to}, not its API", path=u.path
+                )
+            return None
+        if kind is Sink.EXFIL and src.kind in {"memory", "envfile", "field"}:
+            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+        if src.kind == "envfile" and kind is Sink.ORDINARY and host and not self._names_host(u, host):
+            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+        if src.kind == "memory" and kind is Sink.ORDINARY:
+            return Hit("agent-memory-upload", line, ev, f"Sends {src.label} to {to}", path=u.path)
+        return None
+
+    def _sink(self, dest: str) -> tuple[Sink, UrlRef] | None:
+        if dest not in self._dests:
+            self._dests[dest] = self.threat.sink(dest)
+        return self._dests[dest]
+
+    def _implied_dest(self, u: Unit, send: Send) -> tuple[Sink, UrlRef] | None:
+        """Sockets and WebSockets: when every endpoint the file opens is local, so is the send."""
+        if send.kind != "socket":
+            return None
+        if u.path not in self._implied:
+            urls = [m.group(0) for m in _ENDPOINT.finditer(u.text[:500_000])]
+            judged = [self.threat.sink(re.sub(r"^ws(s?)://", r"http\1://", x)) for x in urls[:50]]
+            own = bool(judged) and all(j is not None and j[0] is Sink.OWN for j in judged)
+            self._implied[u.path] = judged[0] if own else None
+        return self._implied[u.path]
+
+    def _names_host(self, u: Unit, host: str) -> bool:
+        """The file names a credential variable that belongs to `host` (TAVILY_API_KEY, api.tavily.com)."""
+        if u.path not in self._env_names:
+            self._env_names[u.path] = set(_ENV_NAME.findall(u.text[:500_000]))
+        return any(var_matches_host(v, host) for v in self._env_names[u.path])
+
+    def _embedded_shell(self, call: Node, u: Unit) -> Iterator[Hit]:
+        """`os.system("…")`, `subprocess.run(["bash", "-c", "…"])`, `execSync("…")`: check the shell."""
+        command = command_string(call)
+        if not command:
+            return
+        found = self._shell.get(command)
+        if found is None:
+            found = list(scan_shell_threats(command, self.threat, depth=1))
+            if len(self._shell) < _MAX_CACHED_COMMANDS and len(command) <= 4096:
+                self._shell[command] = found
+        for d in found:
+            yield Hit(d.rule_id, line_of(call), node_text(call), d.message, path=u.path)

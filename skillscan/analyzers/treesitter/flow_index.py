@@ -1,0 +1,248 @@
+"""One walk of a script for the flow checks, and the lookups that spare further walks.
+
+The walk sorts the nodes the taint engine visits into buckets by grammar symbol (an int compare
+per node, not a type string). Literal strings and names are kept in source order with their start
+bytes, so "the strings and names under this expression" is a bisection instead of a walk of the
+expression, and `Heat` answers "could anything tainted lie under this node" the same way: a value
+with no tainted name, secret read or tainted call beneath it carries no secret and is dismissed
+without walking it. Every lookup is bounded, so the work stays linear in the file.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from math import isqrt
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_model import Lang
+from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS, function_name
+from skillscan.analyzers.treesitter.parsing import language, node_text
+from skillscan.analyzers.treesitter.registry import FileContext
+from skillscan.models import FileKind
+
+WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
+WINDOW_PARTS = 50
+STRINGS = frozenset({"string", "template_string"})
+NAMES = frozenset({"identifier", "property_identifier"})
+
+
+@cache
+def _symbols(kind: FileKind, lang: Lang) -> dict[int, tuple[str, ...]]:
+    """Grammar symbol -> its buckets. A type name can have several symbols (aliases): take all."""
+    buckets = {
+        "assign": lang.assign,
+        "loop": lang.loop,
+        "as": frozenset({"as_pattern"}),
+        "return": frozenset({"return_statement"}),
+        "arrow": frozenset({"arrow_function"}),
+        "call": lang.call,
+        "function": lang.functions,
+        "namer": NAMING_PARENTS,
+        "member": frozenset({lang.member}),
+        "subscript": frozenset({"subscript", "subscript_expression"}),
+        "name": NAMES,
+        "string": STRINGS,
+    }
+    grammar = language(kind)
+    out: dict[int, tuple[str, ...]] = {}
+    for sym in range(grammar.node_kind_count if grammar is not None else 0):
+        type_name = grammar.node_kind_for_id(sym) if grammar is not None else None
+        found = tuple(b for b, names in buckets.items() if type_name in names)
+        if found:
+            out[sym] = found
+    return out
+
+
+STATEMENTS = frozenset({"assign", "loop", "as", "return", "arrow", "call"})
+
+
+class FileIndex:
+    """The nodes of one file in pre-order (bounded), bucketed, with strings and names by position."""
+
+    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int) -> None:
+        symbols = _symbols(kind, lang)
+        self.nodes: list[Node] = []
+        self.buckets: dict[str, list[int]] = {b: [] for bs in symbols.values() for b in bs}
+        # (node index, bucket) of assignments, loops, returns, calls … in document order
+        self.statements: list[tuple[int, str]] = []
+        nodes, buckets, statements = self.nodes, self.buckets, self.statements
+        cursor = root.walk()
+        self.truncated = True
+        while len(nodes) < limit:
+            node = cursor.node
+            if node is None:
+                break
+            found = symbols.get(node.kind_id)
+            if found is not None:
+                for bucket in found:
+                    buckets[bucket].append(len(nodes))
+                    if bucket in STATEMENTS:
+                        statements.append((len(nodes), bucket))
+            nodes.append(node)
+            if cursor.goto_first_child():
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    self.truncated = False
+                    break
+            else:
+                continue
+            break
+        # past the last walked node nothing is indexed: a node reaching there is never dismissed
+        self.horizon = nodes[-1].start_byte if self.truncated and nodes else None
+        self._string_starts = [nodes[i].start_byte for i in buckets.get("string", [])]
+        self._name_starts = [nodes[i].start_byte for i in buckets.get("name", [])]
+        self._string_values: dict[int, str] = {}
+        self._name_texts: dict[int, str] = {}
+        self._names_by_text: dict[str, list[int]] | None = None
+
+    def bucket(self, name: str) -> list[Node]:
+        return [self.nodes[i] for i in self.buckets.get(name, [])]
+
+    # --- strings and names under a node --------------------------------------------------
+    def strings_under(self, node: Node) -> list[str]:
+        """Literal string contents under `node` (not inside another string), in order."""
+        start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
+        positions = self.buckets.get("string", [])
+        out: list[str] = []
+        covered = -1  # end byte of the last string taken: strings inside it are its own parts
+        k = bisect_left(self._string_starts, start)
+        while k < len(positions) and self._string_starts[k] < end and len(out) < WINDOW_PARTS:
+            if self._string_starts[k] >= covered:
+                i = positions[k]
+                covered = self.nodes[i].end_byte
+                out.append(self._string_value(i))
+            k += 1
+        return out
+
+    def _string_value(self, i: int) -> str:
+        value = self._string_values.get(i)
+        if value is None:
+            n = self.nodes[i]
+            resolved = resolve(n)
+            value = resolved if resolved is not None else _fragments(n)
+            self._string_values[i] = value
+        return value
+
+    def names_under(self, node: Node) -> list[str]:
+        """Identifiers and property names under `node`, in order."""
+        start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
+        positions = self.buckets.get("name", [])
+        k = bisect_left(self._name_starts, start)
+        out: list[str] = []
+        while k < len(positions) and self._name_starts[k] < end and len(out) < WINDOW_PARTS:
+            out.append(self.name_text(positions[k]))
+            k += 1
+        return out
+
+    def name_text(self, i: int) -> str:
+        text = self._name_texts.get(i)
+        if text is None:
+            text = self._name_texts[i] = node_text(self.nodes[i])
+        return text
+
+    def names_by_text(self) -> dict[str, list[int]]:
+        if self._names_by_text is None:
+            self._names_by_text = {}
+            for i in self.buckets.get("name", []):
+                self._names_by_text.setdefault(self.name_text(i), []).append(i)
+        return self._names_by_text
+
+
+def _fragments(n: Node) -> str:
+    return "/".join(node_text(c) for c in n.named_children if c.type in {"string_content", "string_fragment"})
+
+
+class Heat:
+    """Start bytes of the tainted leaves of one file (names, secret reads, tainted calls): a node
+    can carry a secret only when one of them lies in its byte range. Sorted, with a small sorted
+    overflow merged in once it outgrows the square root of the rest (amortised sub-linear adds)."""
+
+    def __init__(self, horizon: int | None) -> None:
+        self._main: list[int] = []
+        self._extra: list[int] = []
+        self._horizon = horizon
+
+    def add(self, starts: Iterable[int]) -> None:
+        batch = list(starts)
+        if len(self._extra) + len(batch) > 32 + isqrt(len(self._main)):
+            self._main = sorted(self._main + self._extra + batch)
+            self._extra = []
+            return
+        for s in batch:
+            insort(self._extra, s)
+
+    def under(self, node: Node) -> bool:
+        start, end = node.start_byte, node.end_byte
+        if self._horizon is not None and end > self._horizon:
+            return True
+        for arr in (self._main, self._extra):
+            k = bisect_left(arr, start)
+            if k < len(arr) and arr[k] < end:
+                return True
+        return False
+
+
+@dataclass
+class Scopes:
+    """Per statement: the name of the innermost function around it (else the file path) and that
+    function; per function: its name. One sweep with a stack over the bucketed nodes (no parent
+    walks: `node.parent` costs O(depth) in tree-sitter)."""
+
+    of: dict[int, str] = field(default_factory=dict)  # statement index -> scope name
+    owner: dict[int, int] = field(default_factory=dict)  # statement index -> function index
+    names: dict[int, str | None] = field(default_factory=dict)  # function index -> its name
+
+    @classmethod
+    def sweep(cls, ix: FileIndex, path: str) -> Scopes:
+        out = cls()
+        functions = set(ix.buckets.get("function", []))
+        namers = set(ix.buckets.get("namer", []))
+        statements = {i for i, _ in ix.statements}
+        stack: list[tuple[int, str, int]] = []  # (end byte, scope name, function index)
+        namer_stack: list[tuple[int, Node]] = []  # (end byte, declarator / pair / assignment)
+        for i in sorted(functions | namers | statements):
+            n = ix.nodes[i]
+            start = n.start_byte
+            while stack and start >= stack[-1][0]:
+                stack.pop()
+            while namer_stack and start >= namer_stack[-1][0]:
+                namer_stack.pop()
+            if i in statements:
+                out.of[i] = stack[-1][1] if stack else path
+                if stack:
+                    out.owner[i] = stack[-1][2]
+            if i in functions:
+                name = function_name(n, namer_stack[-1][1] if namer_stack else None)
+                out.names[i] = name
+                stack.append((n.end_byte, name or path, i))
+            if i in namers:
+                namer_stack.append((n.end_byte, n))
+        return out
+
+
+@dataclass
+class Unit:
+    """One script as the flow engine sees it."""
+
+    fctx: FileContext
+    lang: Lang
+    ix: FileIndex
+    text: str
+    features: frozenset[str]  # what decides whether `.send` / `.post` talk to the network
+    keychain: bool  # the file mentions a keychain command at all
+    env_words: bool  # the file can name the environment at all
+    scopes: Scopes
+    heat: Heat = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.heat = Heat(self.ix.horizon)
+
+    @property
+    def path(self) -> str:
+        return self.fctx.file.path
