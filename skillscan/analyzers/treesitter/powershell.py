@@ -26,13 +26,13 @@ from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
-from skillscan.analyzers.treesitter.shell import (
+from skillscan.analyzers.treesitter.shell_text import (
     REMOTE_LOADERS,
-    RULE_BY_TRUST,
     RULE_ENCODED,
     RULE_PS_ENCODED,
     Detection,
     evidence_of,
+    grade,
 )
 from skillscan.analyzers.treesitter.shell_words import text, walk
 from skillscan.models import FileKind
@@ -114,22 +114,7 @@ class _PsScan:
         return [m.group(0) for m in _URL.finditer(resolved)]
 
     def graded(self, node: Node, urls: list[str], shape: str) -> None:
-        found = self.policy.worst(urls)
-        if found is None:
-            msg, rule = f"{shape} from a URL computed at run time", RULE_BY_TRUST[Trust.UNDECLARED]
-        else:
-            trust, url = found
-            target = (url.host + url.path)[:120]
-            rule = RULE_BY_TRUST[trust]
-            if trust is Trust.DELIVERY:
-                kinds = ", ".join(sorted(self.policy.catalog.classify(url) - {"archive", "executable"}))
-                msg = f"{shape}: code fetched from {target} ({kinds}) is executed"
-            elif trust is Trust.UNDECLARED:
-                msg = f"{shape}: code fetched from {target}, a host the skill does not declare, is executed"
-            else:
-                msg = (
-                    f"{shape}: code fetched from {target} (declared or well-known installer host) is executed"
-                )
+        rule, msg = grade(self.policy, self.policy.worst(urls), shape)
         self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), msg))
 
 

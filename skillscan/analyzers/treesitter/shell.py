@@ -17,14 +17,16 @@ through. Everything is parsed, nothing is run.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.scan_hits import StatementMemo
+from skillscan.analyzers.treesitter.shell_scan import MAX_VISITED, DownloadScan
 from skillscan.analyzers.treesitter.shell_text import (
     DECODERS,
     DO_SHELL_SCRIPT,
@@ -32,75 +34,34 @@ from skillscan.analyzers.treesitter.shell_text import (
     INLINE_EXEC,
     INLINE_FETCH,
     REMOTE_LOADERS,
-    TRIGGER,
+    RULE_ENCODED,
+    RULE_PS_ENCODED,
     URL_IN_CODE,
     Detection,
     defuse_long_pipelines,
-    evidence_of,
     logical_lines,
+    may_fetch_or_decode,
 )
 from skillscan.analyzers.treesitter.shell_words import (
     FETCHERS,
     SHELLS,
     Cmd,
-    assignments,
+    LazyEnv,
     base_name,
     fetch_targets,
     is_interpreter,
     literal,
-    peel,
     reads_stdin_as_code,
-    same_file,
     text,
 )
 from skillscan.models import FileKind
 
-RULE_BY_TRUST = {
-    Trust.DELIVERY: "download-exec-delivery-host",
-    Trust.UNDECLARED: "download-exec-undeclared-host",
-    Trust.DECLARED: "download-exec-declared-host",
-}
-RULE_ENCODED = "encoded-payload-pipe-shell"
-RULE_PS_ENCODED = "powershell-encoded-command"
 MAX_DEPTH = 3
 MAX_SOURCE = 2 * 1024 * 1024
 MAX_LINES_REPARSED = 20_000
 
 BASH = Language(tree_sitter_bash.language())
 _PS_NAMES = frozenset({"powershell", "pwsh", "powershell.exe", "pwsh.exe"})
-
-
-@dataclass
-class _Scan:
-    policy: HostPolicy
-    env: Mapping[str, str]
-    depth: int
-    powershell: Callable[[str, HostPolicy, int], list[Detection]] | None
-    out: list[Detection] = field(default_factory=list)
-    # files written by a downloader (with the least trusted URL) or from a decoded payload (True)
-    downloads: list[tuple[str, tuple[Trust, UrlRef] | None, bool]] = field(default_factory=list)
-    line_offset: int = 0  # added to node rows when a single logical line is parsed on its own
-
-    def line(self, node: Node) -> int:
-        return self.line_offset + node.start_point[0] + 1
-
-    def hit(self, node: Node, rule: str, message: str) -> None:
-        self.out.append(Detection(rule, self.line(node), evidence_of(node), message))
-
-    def graded(self, node: Node, found: tuple[Trust, UrlRef] | None, shape: str) -> None:
-        if found is None:
-            self.hit(node, RULE_BY_TRUST[Trust.UNDECLARED], f"{shape} from a URL computed at run time")
-            return
-        trust, url = found
-        target = (url.host + url.path)[:120]
-        if trust is Trust.DELIVERY:
-            kinds = ", ".join(sorted(self.policy.catalog.classify(url) - {"archive", "executable"}))
-            msg = f"{shape}: code fetched from {target} ({kinds}) is executed"
-        elif trust is Trust.UNDECLARED:
-            msg = f"{shape}: code fetched from {target}, a host the skill does not declare, is executed"
-        else:
-            msg = f"{shape}: code fetched from {target} (declared or well-known installer host) is executed"
-        self.hit(node, RULE_BY_TRUST[trust], msg)
 
 
 def scan_bash(
@@ -113,68 +74,83 @@ def scan_bash(
     """Every download-and-execute shape in a shell text (lines are 1-based in `source`).
 
     `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
-    if depth > MAX_DEPTH or not TRIGGER.search(_unquoted(source)):
+    if depth > MAX_DEPTH or not may_fetch_or_decode(source):
         return []
     parser = Parser(BASH)
     source = source[:MAX_SOURCE]
     if root is None:
         source = defuse_long_pipelines(source)
         root = parser.parse(source.encode("utf-8", "replace")).root_node
-    scan = _Scan(policy=policy, env=assignments(root), depth=depth, powershell=powershell)
-    logical = logical_lines(source) if source.count("\n") < MAX_LINES_REPARSED else []
-    starts = [first for first, _ in logical]
-    suspect = _visit(scan, root, 0, starts)
+    scan = DownloadScan(policy=policy, env=LazyEnv(root), depth=depth, powershell=powershell)
+    memo = StatementMemo(scan.hits, scan.replay)
+    scan.spans = [] if source.count("\n") < MAX_LINES_REPARSED else None
+    _visit(scan, memo, root, 0)
+    spans, scan.spans = scan.spans, None
+    if not spans:
+        return scan.hits.result()
     # tree-sitter-bash can run a pipeline on past its newline and swallow the next line into a
     # redirect: the logical lines under a statement that crosses a line end are parsed again alone.
+    logical = logical_lines(source)
+    starts = [first for first, _ in logical]
+    suspect: set[int] = set()
+    for first_row, last_row in spans:
+        lo = bisect.bisect_right(starts, first_row) - 1
+        hi = bisect.bisect_right(starts, last_row) - 1
+        if hi > lo:
+            suspect.update(range(max(lo, 0), hi + 1))
     for index in sorted(suspect):
         first_line, chunk = logical[index]
         if chunk.strip() and not chunk.lstrip().startswith("#"):
-            _visit(scan, parser.parse(chunk.encode("utf-8", "replace")).root_node, first_line, [])
-    seen: set[tuple[str, int]] = set()
-    unique = []
-    for d in scan.out:
-        if (d.rule_id, d.line) not in seen:
-            seen.add((d.rule_id, d.line))
-            unique.append(d)
-    return unique
+            key = ("chunk", chunk, scan.downloads.version)
+            if not memo.replay(key, first_line + 1):
+                memo.record(key, first_line + 1, partial(_visit_chunk, scan, memo, parser, chunk, first_line))
+    return scan.hits.result()
 
 
 _CROSSING = frozenset({"pipeline", "redirected_statement", "list", "command"})
 
 
-def _unquoted(source: str) -> str:
-    return source.replace("'", "").replace('"', "").replace("\\", "")
+def _visit_chunk(
+    scan: DownloadScan, memo: StatementMemo, parser: Parser, chunk: str, first_line: int
+) -> None:
+    _visit(scan, memo, parser.parse(chunk.encode("utf-8", "replace")).root_node, first_line)
 
 
-def _visit(scan: _Scan, root: Node, line_offset: int, starts: list[int]) -> set[int]:
-    """Dispatch every node; return the logical lines (indexes into `starts`) that a simple
-    statement runs across, which only a misparse (or a multi-line string) does."""
+def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int) -> None:
+    """Each top-level statement once per distinct text (and downloads state): a repeat replays."""
     scan.line_offset = line_offset
-    suspect: set[int] = set()
-    stack: list[tuple[Node, int]] = [(root, 0)]
-    path: list[Node] = []
-    budget = 500_000
-    while stack and budget > 0:
-        budget -= 1
+    scan.budget = MAX_VISITED
+    for unit in root.named_children:
+        if scan.budget <= 0:
+            break
+        key, line = (unit.text, scan.downloads.version), scan.line(unit)
+        if not memo.replay(key, line):
+            memo.record(key, line, partial(_statement, scan, root, unit))
+
+
+def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
+    """Dispatch every node of one statement; note the ones that run across a line end, which
+    only a misparse (or a multi-line string) does."""
+    scan.cmds = {}
+    stack: list[tuple[Node, int]] = [(unit, 1)]
+    path: list[Node] = [root]
+    while stack and scan.budget > 0:
+        scan.budget -= 1
         node, depth = stack.pop()
         del path[depth:]
-        parent = path[-1] if path else None
+        parent = path[-1]
         path.append(node)
         kind = node.type
         if kind == "pipeline":
-            if parent is None or parent.type not in {"pipeline", "redirected_statement"}:
+            if parent.type not in {"pipeline", "redirected_statement"}:
                 _pipeline(scan, node)
         elif kind == "redirected_statement":
             _redirected(scan, node)
         elif kind == "command":
             _command(scan, node, path)
-        if starts and kind in _CROSSING and node.end_point[0] > node.start_point[0]:
-            lo = bisect.bisect_right(starts, node.start_point[0]) - 1
-            hi = bisect.bisect_right(starts, node.end_point[0]) - 1
-            if hi > lo:
-                suspect.update(range(max(lo, 0), hi + 1))
+        if kind in _CROSSING and node.end_point[0] > node.start_point[0]:
+            scan.crossing(node)
         stack.extend((c, depth + 1) for c in reversed(node.children))
-    return suspect
 
 
 _SUBST = frozenset({"command_substitution", "process_substitution"})
@@ -196,15 +172,18 @@ def _direct(node: Node, types: frozenset[str]) -> list[Node]:
     return out
 
 
-def _commands_in(node: Node, env: Mapping[str, str]) -> list[Cmd]:
-    return [peel(n, env) for n in _direct(node, frozenset({"command"}))]
+def _commands_in(node: Node, scan: DownloadScan) -> list[Cmd]:
+    return [scan.peel(n) for n in _direct(node, _COMMAND)]
 
 
-def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlRef] | None]:
+_COMMAND = frozenset({"command"})
+
+
+def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, tuple[Trust, UrlRef] | None]:
     """Whether `node` contains a downloader writing to stdout, and the least trusted URL."""
     found = False
     worst: tuple[Trust, UrlRef] | None = None
-    for cmd in _commands_in(node, scan.env):
+    for cmd in _commands_in(node, scan):
         if cmd.name not in FETCHERS:
             continue
         urls, _out, stdout = fetch_targets(cmd, scan.env)
@@ -217,10 +196,10 @@ def _fetch_into_stdout(node: Node, scan: _Scan) -> tuple[bool, tuple[Trust, UrlR
     return found, worst
 
 
-def _decodes(node: Node, env: Mapping[str, str]) -> bool:
-    for cmd in _commands_in(node, env):
+def _decodes(node: Node, scan: DownloadScan) -> bool:
+    for cmd in _commands_in(node, scan):
         check = DECODERS.get(cmd.name)
-        if check is not None and check([literal(a, env) or "" for a in cmd.args]):
+        if check is not None and check([literal(a, scan.env) or "" for a in cmd.args]):
             return True
     return False
 
@@ -251,7 +230,7 @@ def _stages(node: Node, depth: int = 0) -> list[Node]:
     return out
 
 
-def _pipeline(scan: _Scan, node: Node) -> None:
+def _pipeline(scan: DownloadScan, node: Node) -> None:
     stages = _stages(node)
     fetched = False
     worst: tuple[Trust, UrlRef] | None = None
@@ -259,7 +238,7 @@ def _pipeline(scan: _Scan, node: Node) -> None:
     for stage in stages:
         body = _body_command(stage)
         if body is not None and (fetched or decoded):
-            cmd = peel(body, scan.env)
+            cmd = scan.peel(body)
             if reads_stdin_as_code(cmd, scan.env):
                 into = cmd.name
                 if fetched:
@@ -272,17 +251,17 @@ def _pipeline(scan: _Scan, node: Node) -> None:
             fetched = True
             if w is not None and (worst is None or w[0] > worst[0]):
                 worst = w
-        decoded = decoded or _decodes(stage, scan.env)
+        decoded = decoded or _decodes(stage, scan)
 
 
-def _redirected(scan: _Scan, node: Node) -> None:
+def _redirected(scan: DownloadScan, node: Node) -> None:
     """`bash <<< "$(curl …)"`, `bash < <(curl …)`; and `curl … > x.sh` / `… | base64 -d > x`
     (remembered, so that running `x.sh` later counts as running the download)."""
     _written_to_file(scan, node)
     body = _body_command(node)
     if body is None:
         return
-    cmd = peel(body, scan.env)
+    cmd = scan.peel(body)
     if not reads_stdin_as_code(cmd, scan.env):
         return
     for redirect in node.children_by_field_name("redirect"):
@@ -292,16 +271,16 @@ def _redirected(scan: _Scan, node: Node) -> None:
             fetched, worst = _fetch_into_stdout(sub, scan)
             if fetched:
                 scan.graded(node, worst, f"download redirected into {cmd.name}")
-            if _decodes(sub, scan.env):
+            if _decodes(sub, scan):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
 
-def _written_to_file(scan: _Scan, node: Node) -> None:
+def _written_to_file(scan: DownloadScan, node: Node) -> None:
     body = node.child_by_field_name("body")
     if body is None or body.type not in {"command", "pipeline"}:
         return
     fetched, worst = _fetch_into_stdout(body, scan)
-    decoded = _decodes(body, scan.env)
+    decoded = _decodes(body, scan)
     if not (fetched or decoded):
         return
     for redirect in node.children_by_field_name("redirect"):
@@ -310,11 +289,11 @@ def _written_to_file(scan: _Scan, node: Node) -> None:
         dest = redirect.child_by_field_name("destination")
         target = literal(dest, scan.env) if dest is not None else None
         if target and not target.startswith("/dev/"):
-            scan.downloads.append((target, worst, decoded and not fetched))
+            scan.downloaded(target, worst, decoded and not fetched)
 
 
-def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
-    cmd = peel(node, scan.env)
+def _command(scan: DownloadScan, node: Node, path: list[Node]) -> None:
+    cmd = scan.peel(node)
     name_node = node.child_by_field_name("name")
     if cmd.name == "" and name_node is not None:
         # `$(curl -s …)` as the command itself runs whatever the server returns
@@ -326,7 +305,7 @@ def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     if cmd.name in FETCHERS:
         urls, out_file, _stdout = fetch_targets(cmd, scan.env)
         if out_file:
-            scan.downloads.append((out_file, scan.policy.worst(urls), False))
+            scan.downloaded(out_file, scan.policy.worst(urls), False)
         return
     if cmd.name in _PS_NAMES:
         _powershell_cli(scan, node, cmd)
@@ -344,7 +323,7 @@ def _command(scan: _Scan, node: Node, path: list[Node]) -> None:
     _runs_download(scan, node, cmd, path)
 
 
-def _substituted_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
+def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     """`bash -c "$(curl …)"`, `sh <(curl …)`, `source <(curl …)`, `eval "$(… | base64 -d)"`."""
     herestrings = [c for c in node.children if c.type == "herestring_redirect"]
     if herestrings and not reads_stdin_as_code(cmd, scan.env):
@@ -356,11 +335,11 @@ def _substituted_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
             shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
             if fetched:
                 scan.graded(node, worst, f"download run by {cmd.name} via {shape}")
-            if _decodes(sub, scan.env):
+            if _decodes(sub, scan):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and run by {cmd.name} via {shape}")
 
 
-def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
+def _inline_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     """The string of `bash -c '…'` (parsed again) or `python -c` / `node -e` / `perl -e`."""
     words = [literal(a, scan.env) for a in cmd.args]
     for i, w in enumerate(words[:-1]):
@@ -373,7 +352,7 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
             code = " ; ".join(m.group(1) for m in DO_SHELL_SCRIPT.finditer(code))
         if cmd.name in SHELLS or (cmd.name == "osascript" and code):
             for d in scan_bash(code, scan.policy, scan.depth + 1, scan.powershell):
-                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+                scan.hit(node, d.rule_id, d.message)
         elif INLINE_FETCH.search(code) and INLINE_EXEC.search(code):
             urls = [m.group(0) for m in URL_IN_CODE.finditer(code)]
             scan.graded(node, scan.policy.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
@@ -382,7 +361,7 @@ def _inline_code(scan: _Scan, node: Node, cmd: Cmd) -> None:
         return
 
 
-def _runs_download(scan: _Scan, node: Node, cmd: Cmd, path: list[Node]) -> None:
+def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, path: list[Node]) -> None:
     """A file written by an earlier downloader run as a program, a script or an installer."""
     if not scan.downloads:
         return
@@ -393,21 +372,22 @@ def _runs_download(scan: _Scan, node: Node, cmd: Cmd, path: list[Node]) -> None:
             if w and not w.startswith("-"):
                 candidates.append(w)
                 break
-    for target, origin, encoded in reversed(scan.downloads):
-        if any(same_file(target, c) for c in candidates):
-            chain = node  # report the whole `curl … && chmod … && ./x` chain
-            for ancestor in reversed(path[:-1]):
-                if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
-                    break
-                chain = ancestor
-            if encoded:
-                scan.hit(chain, RULE_ENCODED, f"decoded payload written to {base_name(target)} is executed")
-            else:
-                scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
-            return
+    found = scan.downloads.find(candidates)
+    if found is None:
+        return
+    target, origin, encoded = found
+    chain = node  # report the whole `curl … && chmod … && ./x` chain
+    for ancestor in reversed(path[:-1]):
+        if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
+            break
+        chain = ancestor
+    if encoded:
+        scan.hit(chain, RULE_ENCODED, f"decoded payload written to {base_name(target)} is executed")
+    else:
+        scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
 
 
-def _powershell_cli(scan: _Scan, node: Node, cmd: Cmd) -> None:
+def _powershell_cli(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     """`powershell -EncodedCommand <b64>` / `pwsh -c "iwr … | iex"` from a shell."""
     if scan.powershell is None:
         return
@@ -420,12 +400,12 @@ def _powershell_cli(scan: _Scan, node: Node, cmd: Cmd) -> None:
         scan.hit(node, RULE_PS_ENCODED, "PowerShell run with a base64 -EncodedCommand that hides its script")
         if decoded:
             for d in scan.powershell(decoded, scan.policy, scan.depth + 1):
-                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+                scan.hit(node, d.rule_id, d.message)
         return
     for i, w in enumerate(words[:-1]):
         if w.lower() in {"-c", "-command", "-com"}:
             for d in scan.powershell(" ".join(words[i + 1 :]), scan.policy, scan.depth + 1):
-                scan.out.append(Detection(d.rule_id, scan.line(node), evidence_of(node), d.message))
+                scan.hit(node, d.rule_id, d.message)
             return
 
 
@@ -440,7 +420,7 @@ class ShellDownloadExec:
         tree = ctx.tree
         root = tree.root_node if tree is not None else None
         for d in scan_bash(ctx.source, ctx.skill.host_policy, powershell=scan_powershell, root=root):
-            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+            yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 
 CHECKS = [ShellDownloadExec()]

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.shell_words import text
+
+RULE_BY_TRUST = {
+    Trust.DELIVERY: "download-exec-delivery-host",
+    Trust.UNDECLARED: "download-exec-undeclared-host",
+    Trust.DECLARED: "download-exec-declared-host",
+}
+RULE_ENCODED = "encoded-payload-pipe-shell"
+RULE_PS_ENCODED = "powershell-encoded-command"
 
 DECODERS: dict[str, Callable[[list[str]], bool]] = {
     "base64": lambda a: any(x in {"-d", "-D", "--decode"} or re.match(r"^-[a-zA-Z]{0,4}[dD]$", x) for x in a),
@@ -37,12 +46,24 @@ INLINE_DECODE = re.compile(
 DO_SHELL_SCRIPT = re.compile(r'(?i)do\s{1,3}shell\s{1,3}script\s{1,3}"((?:[^"\\]|\\.){1,4000})"')
 URL_IN_CODE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>]{1,2000}")
 # Text without any of these (quotes and backslashes removed first: `c''url`, `c\\url`) cannot
-# fetch, decode or hand code to PowerShell: not worth a walk.
-TRIGGER = re.compile(
-    r"(?i)curl|wget|fetch|aria2c|lwp-|\bxh\b|\bhttps?\s|base64|base32|basenc|xxd|uudecode|openssl|"
-    r"powershell|pwsh|urlopen|urllib|requests|http\.|https\.|axios|socket|mshta|msiexec|regsvr32|rundll32|"
-    r"b64decode|decode_base64|atob|fromhex|://|<\(|\|\s{0,4}(?:sudo\s{1,4})?\S{0,20}(?:sh|bash|zsh)\b"
+# fetch, decode or hand code to PowerShell: not worth a walk. Plain substrings of the lower-cased
+# text are found by fast search; one alternation over 1 MB would try every branch at every offset.
+_TRIGGER_WORDS = (
+    "curl", "wget", "fetch", "aria2c", "lwp-", "base64", "base32", "basenc", "xxd", "uudecode", "openssl",
+    "powershell", "pwsh", "urlopen", "urllib", "requests", "http.", "https.", "axios", "socket", "mshta",
+    "msiexec", "regsvr32", "rundll32", "b64decode", "decode_base64", "atob", "fromhex", "://", "<(",
+)  # fmt: skip
+# `\bxh\b`, `\bhttps? ` and `| sudo bash`, each starting with a literal so the search skips ahead
+_TRIGGER_SHAPES = re.compile(
+    r"xh(?<!\wxh)\b|http(?<!\whttp)s?\s|\|\s{0,4}(?:sudo\s{1,4})?\S{0,20}(?:sh|bash|zsh)\b"
 )
+
+
+def may_fetch_or_decode(source: str) -> bool:
+    low = source.replace("'", "").replace('"', "").replace("\\", "").lower()
+    return any(w in low for w in _TRIGGER_WORDS) or _TRIGGER_SHAPES.search(low) is not None
+
+
 # Windows programs that fetch and run a remote script or package given its URL (ClickFix lures).
 REMOTE_LOADERS = frozenset(
     {"mshta", "mshta.exe", "msiexec", "msiexec.exe", "regsvr32", "regsvr32.exe", "rundll32", "rundll32.exe"}
@@ -57,12 +78,34 @@ class Detection:
     line: int
     evidence: str
     message: str
+    more: int = 0  # further matches of the rule that were counted, not listed (scan_hits.Hits)
+
+
+def grade(
+    policy: HostPolicy, found: tuple[Trust, UrlRef] | None, shape: str, with_message: bool = True
+) -> tuple[str, str]:
+    """(rule, message) of executed code fetched from `found` (the least trusted URL, or None when
+    it is computed at run time); the message only `with_message` (a counted hit needs none)."""
+    rule = RULE_BY_TRUST[found[0] if found is not None else Trust.UNDECLARED]
+    if not with_message:
+        return rule, ""
+    if found is None:
+        return rule, f"{shape} from a URL computed at run time"
+    trust, url = found
+    target = (url.host + url.path)[:120]
+    if trust is Trust.DELIVERY:
+        kinds = ", ".join(sorted(policy.catalog.classify(url) - {"archive", "executable"}))
+        return rule, f"{shape}: code fetched from {target} ({kinds}) is executed"
+    if trust is Trust.UNDECLARED:
+        return rule, f"{shape}: code fetched from {target}, a host the skill does not declare, is executed"
+    return rule, f"{shape}: code fetched from {target} (declared or well-known installer host) is executed"
 
 
 def evidence_of(node: Node) -> str:
-    first = " ".join(text(node).split("\n", 1)[0].split()) if node.text else ""
-    if "\n" in text(node):
-        joined = " ".join(text(node).replace("\\\n", " ").split())
+    whole = text(node)
+    first = " ".join(whole.split("\n", 1)[0].split())
+    if "\n" in whole:
+        joined = " ".join(whole.replace("\\\n", " ").split())
         first = joined if len(joined) <= 200 else first
     return first if len(first) <= 200 else first[:197] + "..."
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from tree_sitter import Node
 
@@ -207,7 +208,8 @@ def literal(node: Node, env: Mapping[str, str]) -> str | None:
     if t == "command_name":
         return literal(node.named_children[0], env) if node.named_child_count == 1 else None
     if t == "word":
-        return _BACKSLASH.sub(r"\1", text(node)[:MAX_LITERAL])  # `c\url` is `curl` to bash
+        w = text(node)[:MAX_LITERAL]
+        return _BACKSLASH.sub(r"\1", w) if "\\" in w else w  # `c\url` is `curl` to bash
     if t == "number":
         return text(node)[:MAX_LITERAL]
     if t == "raw_string":
@@ -236,6 +238,29 @@ def literal(node: Node, env: Mapping[str, str]) -> str | None:
 
 def resolve_vars(s: str, env: Mapping[str, str]) -> str:
     return _VAR.sub(lambda m: env.get(m.group(1) or m.group(2), m.group(0)), s)
+
+
+class LazyEnv(Mapping[str, str]):
+    """`assignments(root)`, computed at the first lookup: most texts never resolve a variable, and
+    collecting assignments walks the whole tree."""
+
+    def __init__(self, root: Node) -> None:
+        self._root: Node | None = root
+        self._env: dict[str, str] = {}
+
+    def _get(self) -> dict[str, str]:
+        if self._root is not None:
+            self._env, self._root = assignments(self._root), None
+        return self._env
+
+    def __getitem__(self, key: str) -> str:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
 
 
 def assignments(root: Node) -> dict[str, str]:
@@ -340,8 +365,42 @@ def reads_stdin_as_code(cmd: Cmd, env: Mapping[str, str]) -> bool:
     return True
 
 
-def same_file(a: str, b: str) -> bool:
-    """Whether two shell path spellings name the same downloaded file (`./x`, `x`, `$PWD/x`)."""
-    na = a.strip("\"'").removeprefix("./")
-    nb = b.strip("\"'").removeprefix("./")
-    return bool(na) and (na == nb or (na.rsplit("/", 1)[-1] == nb.rsplit("/", 1)[-1] and "/" not in nb))
+def _path_key(word: str) -> str:
+    return word.strip("\"'").removeprefix("./")
+
+
+class Downloads:
+    """Files written by a downloader or a decoder, newest last, looked up by how a later command
+    spells the path (`./x`, `x`, `$PWD/x`: a bare name matches the downloaded file's base name).
+
+    Indexed by full and base name, so a lookup costs O(1), not a scan of every earlier download.
+    `version` changes exactly when a lookup could answer differently."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self._last: object = None
+        self._by_path: dict[str, tuple[int, Any]] = {}
+        self._by_base: dict[str, tuple[int, Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_path)
+
+    def add(self, target: str, entry: Any) -> bool:
+        """Remember `entry` for the file `target`; False when nothing changed."""
+        key = _path_key(target)
+        if not key or self._last == (key, entry):
+            return False
+        self.version += 1
+        self._last = (key, entry)
+        self._by_path[key] = self._by_base[key.rsplit("/", 1)[-1]] = (self.version, entry)
+        return True
+
+    def find(self, words: list[str]) -> Any:
+        """The newest entry whose file one of `words` names, or None."""
+        best: tuple[int, Any] | None = None
+        for w in words:
+            key = _path_key(w)
+            for found in (self._by_path.get(key), None if "/" in key else self._by_base.get(key)):
+                if found is not None and (best is None or found[0] > best[0]):
+                    best = found
+        return best[1] if best is not None else None

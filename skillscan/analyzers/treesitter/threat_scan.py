@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.sensitive import ThreatContext, sensitive_path
-from skillscan.analyzers.treesitter.shell import Detection, evidence_of
+from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
 from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, base_name, literal, peel, text, walk
 
 NETCATS = frozenset({"nc", "ncat", "netcat", "nc.traditional", "nc.openbsd", "telnet"})

@@ -1,0 +1,109 @@
+"""Detections of one scanned shell or PowerShell text, and replay of repeated statements.
+
+- `Hits` keeps the first detection per rule and line and lists at most
+  MAX_FINDINGS_PER_RULE_FILE per rule; further matches are only counted (reported in
+  `Detection.more`), so their evidence and messages are never built.
+- `StatementMemo` analyses each distinct top-level statement once: a statement whose text (and
+  the scan state it reads) was seen before replays what it did, shifted to its own line. A file
+  of one cradle repeated 35,000 times costs one analysis and 35,000 dictionary lookups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE
+from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
+
+MAX_MEMO_ENTRIES = 50_000  # distinct statements remembered per text; beyond, new ones are analysed
+
+
+@dataclass
+class Recording:
+    """What analysing one statement did, with lines relative to the statement's first line."""
+
+    hits: list[tuple[str, int, str | None, str]] = field(default_factory=list)
+    effects: list[tuple[Any, ...]] = field(default_factory=list)  # scanner state changes, in order
+
+
+class Hits:
+    def __init__(self, limit: int = MAX_FINDINGS_PER_RULE_FILE) -> None:
+        self.limit = limit
+        self.recording: Recording | None = None
+        self.base = 0
+        self._out: list[Detection] = []
+        self._seen: set[tuple[str, int]] = set()
+        self._listed: dict[str, int] = {}
+        self._more: dict[str, int] = {}
+
+    def full(self, rule: str) -> bool:
+        return self._listed.get(rule, 0) >= self.limit
+
+    def add(self, rule: str, line: int, message: str, evidence: Node | str) -> None:
+        """A detection; `evidence` is the node (its text is read only when the hit is listed)."""
+        ev: str | None = None
+        if not self.full(rule):
+            ev = evidence if isinstance(evidence, str) else evidence_of(evidence)
+        if self.recording is not None:
+            self.recording.hits.append((rule, line - self.base, ev, message))
+        self.emit(rule, line, ev, message)
+
+    def emit(self, rule: str, line: int, evidence: str | None, message: str) -> None:
+        key = (rule, line)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        listed = self._listed.get(rule, 0)
+        if evidence is None or listed >= self.limit:  # no evidence: the rule was full when recorded
+            self._more[rule] = self._more.get(rule, 0) + 1
+            return
+        self._listed[rule] = listed + 1
+        self._out.append(Detection(rule, line, evidence, message))
+
+    def result(self) -> list[Detection]:
+        """Listed detections in order; the last of each rule carries the count of the rest."""
+        out = list(self._out)
+        last = {d.rule_id: i for i, d in enumerate(out)}
+        for rule, n in self._more.items():
+            out[last[rule]] = replace(out[last[rule]], more=n)
+        return out
+
+
+class StatementMemo:
+    """Replays a statement already analysed with the same key (its text plus the version of any
+    state it reads); `apply` replays the scanner's own effects (`Recording.effects`)."""
+
+    def __init__(self, hits: Hits, apply: Callable[[tuple[Any, ...], int], None]) -> None:
+        self._hits = hits
+        self._apply = apply
+        self._done: dict[Hashable, Recording] = {}
+
+    def replay(self, key: Hashable, base_line: int) -> bool:
+        """Replay the statement remembered under `key` at `base_line`; False when there is none
+        (or a statement is being recorded, which includes everything inside it)."""
+        done = None if self._hits.recording is not None else self._done.get(key)
+        if done is None:
+            return False
+        for rule, rel, ev, message in done.hits:
+            self._hits.emit(rule, base_line + rel, ev, message)
+        for effect in done.effects:
+            self._apply(effect, base_line)
+        return True
+
+    def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:
+        """Run `analyse` and remember what it did under `key`."""
+        if self._hits.recording is not None:
+            analyse()
+            return
+        rec = Recording()
+        self._hits.recording, self._hits.base = rec, base_line
+        try:
+            analyse()
+        finally:
+            self._hits.recording = None
+        if len(self._done) < MAX_MEMO_ENTRIES:
+            self._done[key] = rec
