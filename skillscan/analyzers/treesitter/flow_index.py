@@ -10,7 +10,7 @@ without walking it. Every lookup is bounded, so the work stays linear in the fil
 
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -246,3 +246,41 @@ class Unit:
     @property
     def path(self) -> str:
         return self.fctx.file.path
+
+
+class Spans:
+    """A union of byte ranges (the values the current taint round has looked at), for asking
+    whether a leaf lies in one of them. Ranges arrive mostly in source order: appending is O(1)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+
+    def add(self, start: int, end: int) -> None:
+        starts, ends = self._starts, self._ends
+        if not starts or start > ends[-1]:
+            starts.append(start)
+            ends.append(end)
+            return
+        if start >= starts[-1]:
+            ends[-1] = max(ends[-1], end)
+            return
+        # out of order: insert, then merge with the neighbours it touches
+        k = bisect_left(starts, start)
+        if k > 0 and ends[k - 1] >= start:
+            k -= 1
+            start = starts[k]
+        j = k
+        while j < len(starts) and starts[j] <= end:
+            end = max(end, ends[j])
+            j += 1
+        starts[k:j] = [start]
+        ends[k:j] = [end]
+
+    def hits(self, positions: list[int]) -> bool:
+        starts, ends = self._starts, self._ends
+        for p in positions:
+            k = bisect_right(starts, p) - 1
+            if k >= 0 and p < ends[k]:
+                return True
+        return False

@@ -23,7 +23,7 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_findings import Findings
-from skillscan.analyzers.treesitter.flow_index import FileIndex, Scopes, Unit
+from skillscan.analyzers.treesitter.flow_index import FileIndex, Scopes, Spans, Unit
 from skillscan.analyzers.treesitter.flow_model import (
     FIELD_STORES,
     JS,
@@ -70,6 +70,7 @@ MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
 MAX_NODES_PER_UNIT = 300_000
 MAX_EXPR_NODES = 3000
+MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reaching back
 
 
 class _Engine:
@@ -85,8 +86,15 @@ class _Engine:
         self._sinks: dict[int, Send | None] = {}
         self._reads: dict[int, Source | None] = {}
         self._envs: dict[int, Source | None] = {}
+        self._args: dict[int, list[Node]] = {}
         self._staged_args: dict[str, list[tuple[Unit, Node]]] | None = None
-        self._heated: set[tuple[str, str]] = set()
+        # start bytes of the nodes that mention a tainted (table, name), per unit
+        self._mentions: dict[tuple[str, str], dict[int, list[int]]] = {}
+        # this round: the values looked at so far, per unit (id), and whether a later change
+        # reached back into one of them (only then can another round change anything)
+        self._looked: dict[int, Spans] = {}
+        self._again = False
+        self._work = 0
         for u in units:
             self._index(u)
 
@@ -195,30 +203,52 @@ class _Engine:
         return found
 
     def run(self) -> None:
-        self.t.on_add = self._heat
+        """Rounds until nothing changes. A round ends the fixed point early when every change it
+        made was to names no value already looked at in that round mentions: the rest of the round
+        saw them, so another round would only confirm."""
+        self.t.on_add = self._changed
         for _ in range(MAX_ROUNDS):
-            self.t.changed = False
+            self.t.changed = self._again = False
+            self._looked = {}
+            self._work = 0
             for u in self.units:
                 self._memo.clear()
+                self._looked[id(u)] = Spans()
                 self._round(u)
-            if not self.t.changed:
+            if not self.t.changed or not self._again:
                 break
+        self._looked = {}
         self._memo.clear()
 
-    def _heat(self, table: str, key: str) -> None:
-        """A new tainted name, function or staging file: the nodes that mention it may now carry it."""
+    def _changed(self, table: str, key: str) -> None:
+        """A new or worse tainted name, function or staging file: heat the nodes that mention it,
+        and note whether a value this round already looked at mentions it."""
         bare = key.rsplit(":", 1)[-1] if table == "names" else key
-        if (table, bare) in self._heated:
+        mentions = self._mentions.get((table, bare))
+        if mentions is None:
+            mentions = self._mentions[(table, bare)] = self._find_mentions(table, bare)
+            for u in self.units:
+                u.heat.add(mentions.get(id(u), []))
+        if self._again:
             return
-        self._heated.add((table, bare))
+        for uid, looked in self._looked.items():
+            positions = mentions.get(uid, [])
+            self._work += len(positions)
+            if self._work > MAX_BACKWARD_CHECKS or looked.hits(positions):
+                self._again = True  # (past the budget: assume it did)
+                return
+
+    def _find_mentions(self, table: str, bare: str) -> dict[int, list[int]]:
+        found: dict[int, list[int]] = {}
         for u in self.units:
             if table == "names":
-                u.heat.add(u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, []))
+                found[id(u)] = [u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, [])]
             elif table == "functions":
-                u.heat.add(c.start_byte for c in u.ix.bucket("call") if self.leaf(c) == bare)
+                found[id(u)] = [c.start_byte for c in u.ix.bucket("call") if self.leaf(c) == bare]
         if table == "staged":
-            for u, c in self._staging_reads().get(key, []):
-                u.heat.add([c.start_byte])
+            for u, c in self._staging_reads().get(bare, []):
+                found.setdefault(id(u), []).append(c.start_byte)
+        return found
 
     def leaf(self, call: Node) -> str:
         return self.name(call).rsplit(".", 1)[-1]
@@ -282,12 +312,19 @@ class _Engine:
         if src and name:
             self.t.add("functions", name, src)
 
+    def positional(self, call: Node) -> list[Node]:
+        found = self._args.get(call.id)
+        if found is None:
+            found = self._args[call.id] = positional(call)
+        return found
+
     def _call(self, call: Node, u: Unit, scope: str) -> None:
         """Arguments into parameters of known functions; writes of secrets into staging files."""
         if not u.heat.under(call):
+            self._look(call, u)
             return
         name = self.leaf(call)
-        args = positional(call)
+        args = self.positional(call)
         tainted = [(i, s) for i, a in enumerate(args) if (s := self.source(a, u, scope))]
         if not tainted:
             return
@@ -304,9 +341,17 @@ class _Engine:
 
     def source(self, node: Node | None, u: Unit, scope: str) -> Source | None:
         """The worst secret a value expression carries, if any."""
-        if node is None or not u.heat.under(node):
+        if node is None:
+            return None
+        self._look(node, u)
+        if not u.heat.under(node):
             return None
         return self._walk_source(node, u, scope, [MAX_EXPR_NODES], 0)
+
+    def _look(self, node: Node, u: Unit) -> None:
+        looked = self._looked.get(id(u))
+        if looked is not None:
+            looked.add(node.start_byte, node.end_byte)
 
     def _walk_source(self, n: Node, u: Unit, scope: str, budget: list[int], depth: int) -> Source | None:
         if n.id in self._memo:
