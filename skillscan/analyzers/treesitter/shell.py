@@ -52,6 +52,7 @@ from skillscan.analyzers.treesitter.shell_words import (
     is_interpreter,
     literal,
     reads_stdin_as_code,
+    run_keys,
     text,
 )
 from skillscan.models import FileKind
@@ -101,7 +102,7 @@ def scan_bash(
     for index in sorted(suspect):
         first_line, chunk = logical[index]
         if chunk.strip() and not chunk.lstrip().startswith("#"):
-            key = ("chunk", chunk, scan.downloads.version)
+            key = ("chunk", chunk, scan.version)
             if not memo.replay(key, first_line + 1):
                 memo.record(key, first_line + 1, partial(_visit_chunk, scan, memo, parser, chunk, first_line))
     return scan.hits.result()
@@ -123,7 +124,7 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
     for unit in root.named_children:
         if scan.budget <= 0:
             break
-        key, line = (unit.text, scan.downloads.version), scan.line(unit)
+        key, line = (unit.text, scan.version), scan.line(unit)
         if not memo.replay(key, line):
             memo.record(key, line, partial(_statement, scan, root, unit))
 
@@ -372,7 +373,7 @@ def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, path: list[Node]) -
             if w and not w.startswith("-"):
                 candidates.append(w)
                 break
-    found = scan.downloads.find(candidates)
+    found = scan.downloads.find(k for c in candidates for k in run_keys(c))
     if found is None:
         return
     target, origin, encoded = found

@@ -10,9 +10,9 @@ from typing import Any
 from tree_sitter import Node
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
-from skillscan.analyzers.treesitter.scan_hits import Hits
-from skillscan.analyzers.treesitter.shell_text import RULE_BY_TRUST, Detection, grade
-from skillscan.analyzers.treesitter.shell_words import Cmd, Downloads, peel
+from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits
+from skillscan.analyzers.treesitter.shell_text import Detection, grade, rule_for
+from skillscan.analyzers.treesitter.shell_words import Cmd, download_keys, peel
 
 MAX_VISITED = 500_000  # nodes walked per text (statements replayed from the memo are not walked)
 
@@ -31,6 +31,7 @@ class DownloadScan:
     downloads: Downloads = field(default_factory=Downloads)
     line_offset: int = 0  # added to node rows when a single logical line is parsed on its own
     spans: list[tuple[int, int]] | None = None  # rows of statements that cross a line end
+    version: int = 0  # changes with `downloads`: a statement's memo key (scan_hits.StatementMemo)
     budget: int = MAX_VISITED
     cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
 
@@ -47,9 +48,11 @@ class DownloadScan:
         return cmd
 
     def downloaded(self, target: str, origin: tuple[Trust, UrlRef] | None, decoded: bool) -> None:
-        entry = (target, origin, decoded)
-        if self.downloads.add(target, entry) and self.hits.recording is not None:
-            self.hits.recording.effects.append(("download", target, entry))
+        keys, entry = download_keys(target), (target, origin, decoded)
+        if self.downloads.add(keys, entry):
+            self.version += 1
+            if self.hits.recording is not None:
+                self.hits.recording.effects.append(("download", keys, entry))
 
     def crossing(self, node: Node) -> None:
         if self.spans is not None:
@@ -61,11 +64,10 @@ class DownloadScan:
     def replay(self, effect: tuple[Any, ...], base_line: int) -> None:
         """A remembered statement's effect on the scan state, at its new line (StatementMemo)."""
         if effect[0] == "download":
-            self.downloads.add(effect[1], effect[2])
+            self.version += self.downloads.add(effect[1], effect[2])
         elif self.spans is not None:  # ("span", line relative to the statement, rows spanned)
             first = base_line + effect[1] - self.line_offset - 1
             self.spans.append((first, first + effect[2]))
 
     def graded(self, node: Node, found: tuple[Trust, UrlRef] | None, shape: str) -> None:
-        rule = RULE_BY_TRUST[found[0] if found is not None else Trust.UNDECLARED]
-        self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule)))
+        self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found))))

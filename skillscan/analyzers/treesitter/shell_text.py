@@ -81,12 +81,17 @@ class Detection:
     more: int = 0  # further matches of the rule that were counted, not listed (scan_hits.Hits)
 
 
+def rule_for(found: tuple[Trust, UrlRef] | None) -> str:
+    """The download-exec rule for code fetched from `found` (None: a URL computed at run time)."""
+    return RULE_BY_TRUST[found[0] if found is not None else Trust.UNDECLARED]
+
+
 def grade(
     policy: HostPolicy, found: tuple[Trust, UrlRef] | None, shape: str, with_message: bool = True
 ) -> tuple[str, str]:
     """(rule, message) of executed code fetched from `found` (the least trusted URL, or None when
     it is computed at run time); the message only `with_message` (a counted hit needs none)."""
-    rule = RULE_BY_TRUST[found[0] if found is not None else Trust.UNDECLARED]
+    rule = rule_for(found)
     if not with_message:
         return rule, ""
     if found is None:

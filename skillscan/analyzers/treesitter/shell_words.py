@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from tree_sitter import Node
 
@@ -369,38 +368,14 @@ def _path_key(word: str) -> str:
     return word.strip("\"'").removeprefix("./")
 
 
-class Downloads:
-    """Files written by a downloader or a decoder, newest last, looked up by how a later command
-    spells the path (`./x`, `x`, `$PWD/x`: a bare name matches the downloaded file's base name).
+def download_keys(target: str) -> tuple[tuple[str, str], ...]:
+    """Lookup keys of a file written at `target` (scan_hits.Downloads): its path and base name."""
+    key = _path_key(target)
+    return (("path", key), ("base", key.rsplit("/", 1)[-1])) if key else ()
 
-    Indexed by full and base name, so a lookup costs O(1), not a scan of every earlier download.
-    `version` changes exactly when a lookup could answer differently."""
 
-    def __init__(self) -> None:
-        self.version = 0
-        self._last: object = None
-        self._by_path: dict[str, tuple[int, Any]] = {}
-        self._by_base: dict[str, tuple[int, Any]] = {}
-
-    def __bool__(self) -> bool:
-        return bool(self._by_path)
-
-    def add(self, target: str, entry: Any) -> bool:
-        """Remember `entry` for the file `target`; False when nothing changed."""
-        key = _path_key(target)
-        if not key or self._last == (key, entry):
-            return False
-        self.version += 1
-        self._last = (key, entry)
-        self._by_path[key] = self._by_base[key.rsplit("/", 1)[-1]] = (self.version, entry)
-        return True
-
-    def find(self, words: list[str]) -> Any:
-        """The newest entry whose file one of `words` names, or None."""
-        best: tuple[int, Any] | None = None
-        for w in words:
-            key = _path_key(w)
-            for found in (self._by_path.get(key), None if "/" in key else self._by_base.get(key)):
-                if found is not None and (best is None or found[0] > best[0]):
-                    best = found
-        return best[1] if best is not None else None
+def run_keys(word: str) -> tuple[tuple[str, str], ...]:
+    """Keys under which a later command's word names a downloaded file (`./x`, `x`, `$PWD/x`): a
+    path names the file written there, a bare name also any file of that base name."""
+    key = _path_key(word)
+    return (("path", key),) if "/" in key else (("path", key), ("base", key))
