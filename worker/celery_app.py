@@ -22,6 +22,16 @@ stays "unacked" in Redis for as long as a worker holds it:
 * The unacked-restore mutex expires after ``RESTORE_MUTEX_EXPIRE_S`` rather than kombu's 5
   minutes, so a worker killed while restoring does not block restores for long.
 
+Broker restarts. Queued and unacked messages live only in Redis: the broker Redis must persist
+them (``appendonly yes``; ``appendfsync always`` also survives a crash of Redis itself, ``everysec``
+may lose its last second), or a restart loses every queued task. Workers reconnect by themselves,
+at startup too, for as long as it takes (retries 2, 4, 6 … s apart, at most 30 s). A task running
+while Redis is away finishes and stores its result; its ack waits until the worker has reconnected
+(running tasks are not cancelled: they would only be redone). An ack lost with the connection
+leaves the message to the visibility timeout, and its repeat stores nothing new. A task that
+cannot send its messages (the publish gives up after ≈1 s) puts its own message back and runs
+again (`worker.tasks`). tests/worker/test_faults.py kills and restarts such a Redis mid-sweep.
+
 The poll task is the exception: it is acked early (beat sends another one each interval and the
 mark only advances after its versions are enqueued), so its longer limits do not meet the
 visibility timeout.

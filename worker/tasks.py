@@ -2,7 +2,8 @@
 
 Every task is acked late, redelivered when its worker dies, and counted per delivery in the
 store: a message delivered more than `task_max_deliveries` times (it keeps killing workers) is
-split (batches) or recorded as a failure instead of running again.
+split (batches) or recorded as a failure instead of running again. A task that cannot send its
+messages because the broker is down puts its own message back and runs again later.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import task_postrun, worker_process_init
+from kombu.exceptions import OperationalError
 
 from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
 from skillscan.errors import RegistryError, StoreError
@@ -78,7 +80,15 @@ class SkillscanTask(Task):
                 return self.gave_up(
                     list(args), kwargs, f"delivered {deliveries} times: its worker died each time"
                 )
-        return super().__call__(*args, **kwargs)
+        try:
+            return super().__call__(*args, **kwargs)
+        except OperationalError as e:
+            # The broker went away while this task was sending messages (batches, its next step, a
+            # split or retry), after the driver's own short retries. Acking would lose what was not
+            # sent; the message goes back to its queue instead (once the worker has reconnected, or
+            # by the visibility timeout) and the task runs again: what it already did is idempotent.
+            log.warning("%s[%s] could not reach the broker (%s): it will run again", self.name, request.id, e)
+            raise Reject(e, requeue=True) from e
 
     def gave_up(self, args: list[Any], kwargs: dict[str, Any], error: str) -> dict[str, Any]:
         if self.record_failures:
@@ -467,6 +477,7 @@ def sweep_list(
         return {"stale": step}
     client = ctx.pipeline(registry).client
     batch_size = ctx.settings.sweep_batch_size
+    started_from = {"cursor": cursor, "carry": carry, "force": force}  # this step's state, as stored
     pending = [Target.from_args(t) for t in carry]
     deadline = time.monotonic() + LIST_BUDGET_S
     listed = 0
@@ -498,15 +509,21 @@ def sweep_list(
         return {"listed": listed, "done": True}
     carry_out = [t.to_args() for t in pending]
     if store.compare_and_set(key, step, step + 1, {"cursor": cursor, "carry": carry_out, "force": force}):
-        app.send_task(
-            "skillscan.sweep_list",
-            kwargs={
-                "sweep_id": sweep_id,
-                "step": step + 1,
-                "cursor": cursor,
-                "carry": carry_out,
-                "registry": registry,
-                "force": force,
-            },
-        )
+        try:
+            app.send_task(
+                "skillscan.sweep_list",
+                kwargs={
+                    "sweep_id": sweep_id,
+                    "step": step + 1,
+                    "cursor": cursor,
+                    "carry": carry_out,
+                    "registry": registry,
+                    "force": force,
+                },
+            )
+        except OperationalError:
+            # No step + 1 is queued: give the counter back so this step, run again, continues the
+            # chain (a step + 1 that did arrive after all finds the counter at `step`: stale).
+            store.compare_and_set(key, step + 1, step, started_from)
+            raise
     return {"listed": listed, "done": False}
