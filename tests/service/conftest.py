@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,18 +14,13 @@ import pytest
 import requests
 
 from skillscan.config import Settings
+from tests.conftest import free_port
 from tests.service import skills
 
 ALICE_TOKEN = "alice-maintainer-token-7c1f3a9e"
 CI_TOKEN = "ci-token-5b2d8e6f0a4c9d1e7f3a"
 TOKENS = f"alice:{ALICE_TOKEN},{CI_TOKEN}"
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -1,28 +1,35 @@
-"""Real parts for worker tests: Redis DB 1, the fake ClawHub over HTTP, `skillscan worker` processes."""
+"""Real parts for worker tests: Redis DB 1 (or a private redis-server), the fake ClawHub over HTTP,
+`skillscan worker` processes."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from skillscan.config import Settings
-from tests.conftest import REPO_ROOT, port_open
-from worker.celery_app import SkillscanCelery, create_app
+from skillscan.registry.fake import FakeServer
+from skillscan.store import VerdictStore
+from tests.conftest import REPO_ROOT, free_port, port_open
+from worker.celery_app import QUEUES, SkillscanCelery, create_app
 
 BROKER_URL = "redis://127.0.0.1:6379/1"
 SKILLSCAN = str(Path(sys.executable).with_name("skillscan"))
 CELERY = str(Path(sys.executable).with_name("celery"))
+REDIS_SERVER = shutil.which("redis-server")
 
 BENIGN_MD = """---
 name: {slug}
@@ -78,6 +85,33 @@ def write_skill(root: Path, slug: str, version: str, *, kind: str = "benign", ow
     return folder
 
 
+# What the `registry` fixture's sweep scans: the other versions are held back upstream.
+SCANNABLE = {("weather", "1.0.0"), ("weather", "1.1.0"), ("notes", "1.0.0"), ("lure", "2.0.0")}
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[FakeServer]:
+    seeds = tmp_path / "seeds"
+    write_skill(seeds, "weather", "1.0.0")
+    write_skill(seeds, "weather", "1.1.0", kind="revshell")
+    write_skill(seeds, "notes", "1.0.0")
+    write_skill(seeds, "lure", "2.0.0", kind="lure")
+    write_skill(seeds, "waiting", "1.0.0")
+    write_skill(seeds, "flagged", "1.0.0")
+    write_skill(seeds, "mirrored", "1.0.0")
+    moderation = {"waiting": "pending", "flagged": "malicious", "mirrored": "github"}
+    with FakeServer.seeded([seeds], moderation=moderation) as server:
+        yield server
+
+
+def run_cli(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SKILLSCAN, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def versions_scanned(store: VerdictStore) -> Counter[tuple[str, str]]:
+    return Counter((s.slug, s.version) for s in store.recent(limit=10_000))
+
+
 @pytest.fixture
 def redis_db(redis_available: None) -> Iterator[str]:
     """Redis DB 1, with this test's keys under a unique prefix: concurrent runs never meet."""
@@ -89,6 +123,88 @@ def redis_db(redis_available: None) -> Iterator[str]:
     for key in client.scan_iter(match=prefix + "*", count=500):
         client.delete(key)
     client.close()
+
+
+@dataclass
+class PrivateRedis:
+    """A redis-server of one test's own on a free loopback port, which the test may kill and restart.
+
+    Its AOF is fsynced on every write, so whatever Redis acknowledged survives even SIGKILL.
+    """
+
+    dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> Any:
+        import redis
+
+        return redis.Redis.from_url(self.url, socket_timeout=5)
+
+    def start(self) -> None:
+        options = {
+            "bind": "127.0.0.1",
+            "port": str(self.port),
+            "dir": str(self.dir),
+            "appendonly": "yes",
+            "appendfsync": "always",
+            "save": "",
+            "daemonize": "no",
+        }
+        args = [str(REDIS_SERVER), *(x for name, value in options.items() for x in (f"--{name}", value))]
+        log = (self.dir / "redis.log").open("ab")
+        self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        wait_until(self._ready, 20, f"redis-server on port {self.port}", interval=0.05)
+
+    def _ready(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            log = (self.dir / "redis.log").read_text(errors="replace")[-2000:]
+            raise AssertionError(f"redis-server exited with {self.proc.returncode}:\n{log}")
+        client = self.client()
+        try:
+            return bool(client.ping())  # raises while the server is still loading its AOF
+        except Exception:
+            return False
+        finally:
+            client.close()
+
+    def kill(self, sig: signal.Signals = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    if REDIS_SERVER is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    folder = tmp_path / "redis"
+    folder.mkdir()
+    server = PrivateRedis(folder)
+    server.start()
+    yield server
+    server.kill()
+
+
+def broker_backlog(client: Any, prefix: str = "") -> dict[str, int]:
+    """Messages waiting in each queue and held unacked by workers (kombu's Redis key layout)."""
+    counts = {
+        queue: sum(client.llen(key) for key in client.scan_iter(match=f"{prefix}{queue}*"))
+        for queue in QUEUES
+    }
+    counts["unacked"] = int(client.hlen(f"{prefix}unacked"))
+    return counts
+
+
+def unacked(client: Any, prefix: str = "") -> dict[str, float]:
+    """Delivery tags held by workers, with the time each was fetched."""
+    held = client.zrange(f"{prefix}unacked_index", 0, -1, withscores=True)
+    return {tag.decode(): float(score) for tag, score in held}
 
 
 def split_broker(value: str) -> tuple[str, str]:
@@ -168,20 +284,24 @@ class Workers:
             if proc.poll() is None:
                 self.kill(proc)
 
-    def log_text(self) -> str:
+    def log_text(self, tail: int = 4000) -> str:
+        """The last `tail` characters of each worker's log (0: all of it)."""
         return "\n".join(
-            p.read_text(errors="replace")[-4000:] for p in sorted(self.logs.glob("worker-*.log"))
+            p.read_text(errors="replace")[-tail:] for p in sorted(self.logs.glob("worker-*.log"))
         )
 
 
 @pytest.fixture
-def make_env(tmp_path: Path, redis_db: str) -> Callable[..., dict[str, str]]:
-    def build(registry_url: str, database_url: str | None = None, **extra: str) -> dict[str, str]:
+def make_env(tmp_path: Path, request: pytest.FixtureRequest) -> Callable[..., dict[str, str]]:
+    def build(
+        registry_url: str, database_url: str | None = None, *, broker: str | None = None, **extra: str
+    ) -> dict[str, str]:
+        """Worker environment; `broker` ("url#prefix") defaults to a fresh prefix in Redis DB 1."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("SKILLSCAN_")}
-        broker, prefix = split_broker(redis_db)
+        broker_url, prefix = split_broker(broker or request.getfixturevalue("redis_db"))
         env.update(
             {
-                "SKILLSCAN_BROKER_URL": broker,
+                "SKILLSCAN_BROKER_URL": broker_url,
                 "SKILLSCAN_BROKER_KEY_PREFIX": prefix,
                 "SKILLSCAN_DATABASE_URL": database_url or f"sqlite:///{tmp_path / 'verdicts.db'}",
                 "SKILLSCAN_REGISTRY_URL": registry_url,
