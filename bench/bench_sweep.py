@@ -5,7 +5,8 @@
 Seeds the fake registry (real HTTP on loopback) from the corpus, starts `skillscan worker` with
 N pool processes on Redis DB 2 and a fresh SQLite store, then runs forced sweeps (every version
 downloaded, verified, scanned and stored each time) and prints, per sweep, versions/second end to
-end, and for the pool processes the peak RSS and the RSS after the first and the last sweep.
+end, the CPU time each version cost (worker tree incl. Semgrep, and the fake registry), and for the
+pool processes the peak RSS and the RSS after the first and the last sweep.
 """
 
 from __future__ import annotations
@@ -44,18 +45,38 @@ def proc_status(pid: int) -> dict[str, int]:
     return out
 
 
+def cpu_s(pid: int, *, reaped: bool = True) -> float:
+    """CPU seconds of a process (utime + stime), plus its reaped children's with `reaped` (0 when gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = sum(int(v) for v in fields[11 : 15 if reaped else 13])  # utime stime cutime cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def worker_cpu(root: int) -> tuple[float, float, float]:
+    """CPU seconds of the worker tree, of the main process alone, of the pool processes alone (the
+    rest is Semgrep and other children; a dead pool process's time moves into the main process's
+    reaped-children time, so the total stays monotonic)."""
+    pool = children(root)
+    total = cpu_s(root) + sum(cpu_s(pid) for pid in pool)
+    return total, cpu_s(root, reaped=False), sum(cpu_s(pid, reaped=False) for pid in pool)
+
+
 def children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
+    """Child process ids, from each thread's `children` list (a walk of all of /proc every half
+    second cost this script more CPU than the fake registry's serving)."""
+    found: list[int] = []
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except OSError:
+        return found
+    for task in tasks:
         try:
-            stat = (entry / "stat").read_text()
+            found += [int(child) for child in (task / "children").read_text().split()]
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid:
-            found.append(int(entry.name))
     return found
 
 
@@ -148,6 +169,8 @@ def run_sweeps(args: argparse.Namespace, registry_url: str, db_url: str, worker_
     for n in range(1, args.sweeps + 1):
         sweep_id = store.start_sweep(registry_url, ruleset)
         started = time.monotonic()
+        before = worker_cpu(worker_pid)
+        here_before = time.process_time()
         app.send_task(
             "skillscan.nightly_sweep",
             kwargs={"registry": registry_url, "sweep_id": sweep_id, "force": True},
@@ -161,6 +184,8 @@ def run_sweeps(args: argparse.Namespace, registry_url: str, db_url: str, worker_
                 raise SystemExit(f"sweep {n} did not finish within {args.timeout:.0f}s: {progress}")
             time.sleep(0.25)
         took = time.monotonic() - started
+        after_cpu = worker_cpu(worker_pid)
+        registry_cpu = time.process_time() - here_before
         rate = progress.done / took
         rates.append(rate)
         time.sleep(1.0)  # let pool processes settle before reading RSS
@@ -170,6 +195,15 @@ def run_sweeps(args: argparse.Namespace, registry_url: str, db_url: str, worker_
             f"sweep {n}: {progress.done} versions in {took:.1f}s = {rate:.1f} versions/s "
             f"(scanned {progress.scanned}, already stored {progress.unchanged}, outcomes {progress.outcomes}, "
             f"failed {progress.failed}); pool RSS MB: {sorted(round(v / 1024) for v in rss.values())}"
+        )
+        # CPU per version is steadier than wall time on a shared machine: it is what two cores divide.
+        per = 1000 / max(1, progress.done)
+        tree, main_cpu, pool_cpu = (a - b for a, b in zip(after_cpu, before, strict=True))
+        print(
+            f"  CPU ms/version: worker tree {tree * per:.1f} = pool processes {pool_cpu * per:.1f} "
+            f"+ their children (Semgrep) {(tree - main_cpu - pool_cpu) * per:.1f} + main process "
+            f"{main_cpu * per:.1f}; fake registry and this script {registry_cpu * per:.1f}; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
     sampler.stop.set()
     sampler.join()

@@ -190,6 +190,7 @@ class Pipeline:
             # Update diffs: what each version can do that the version it updates could not.
             diffs = UpdateDiffs(self.store, settings=self.settings)
             reports = diffs.apply([t.key for t, _, _ in skills], [s for _, _, s in skills], reports)
+            clock.lap("diff")  # capability profiles: a visible share of a batch, logged apart from the writes
             recorded = self._record(skills, reports, source, force)
             for (target, got, _), result in zip(skills, recorded, strict=True):
                 results[target] = result

@@ -143,6 +143,10 @@ class FakeStore:
         self._zip_bytes = 0
         self._zip_hashes: dict[tuple[int, str], str] = {}
         self._baseline: dict[int, FakeSkill] | None = None
+        # Skill ids by lowercased slug: lookups are per request, a scan of every skill made a sweep
+        # quadratic in the registry's size. Skills are only added (`add_version`) or all replaced
+        # (`reset`), and a slug never changes.
+        self._by_slug: dict[str, list[int]] = {}
 
     # -- building -------------------------------------------------------------------------------
 
@@ -163,6 +167,7 @@ class FakeStore:
                     self._next_sid, owner, slug, display_name or slug, summary, metadata=metadata
                 )
                 self.skills[skill.sid] = skill
+                self._by_slug.setdefault(slug.lower(), []).append(skill.sid)
                 self._next_sid += 1
             if version.version in skill.versions:
                 raise FakeStoreError(
@@ -191,6 +196,9 @@ class FakeStore:
             if self._baseline is not None:
                 self.skills = self._copy_skills(self._baseline)
                 self._next_sid = max(self.skills, default=0) + 1
+                self._by_slug = {}
+                for skill in self.skills.values():
+                    self._by_slug.setdefault(skill.slug.lower(), []).append(skill.sid)
             self.tampered.clear()
             self.posts.clear()
             self._zips.clear()
@@ -208,17 +216,23 @@ class FakeStore:
 
     def find_exact(self, owner: str, slug: str) -> FakeSkill | None:
         with self.lock:
-            return next((s for s in self.skills.values() if s.owner == owner and s.slug == slug), None)
+            return next(
+                (s for s in self._with_slug(slug.lower()) if s.owner == owner and s.slug == slug), None
+            )
 
     def candidates(self, slug: str, owner: str | None) -> list[FakeSkill]:
         """Skills a lookup can mean: by owner if given, else the listed ones (hidden ones if none)."""
         slug = slug.strip().lower()
         with self.lock:
-            same = [s for s in self.skills.values() if s.slug.lower() == slug]
+            same = self._with_slug(slug)
         if owner:
             return [s for s in same if s.owner == owner]
         listed = [s for s in same if s.moderation not in ("removed", "hidden")]
         return listed or same[:1]
+
+    def _with_slug(self, lowered: str) -> list[FakeSkill]:
+        """Skills whose lowercased slug is `lowered`, oldest first (call with the lock held)."""
+        return [self.skills[sid] for sid in self._by_slug.get(lowered, ())]
 
     def listed_skills(self) -> list[FakeSkill]:
         with self.lock:
