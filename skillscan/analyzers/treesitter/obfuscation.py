@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, positional
 from skillscan.analyzers.treesitter.parsing import node_text, walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
@@ -79,13 +80,21 @@ class _Vars:
     params: set[str] = field(default_factory=set)
 
 
-def _leaf(call: Node) -> str:
-    return callee(call).rsplit(".", 1)[-1]
+_HIDDEN_CALLS = {"python": frozenset({"__import__", "importlib.import_module", "import_module", "getattr",
+                                      "builtins.getattr"}), "javascript": frozenset({"require"})}  # fmt: skip
+_READS = frozenset({"open", "read_text", "read_bytes", "readFileSync", "readFile", "get_data"})
+# A file can only hold a finding when one of these occurs in it: the names every rule needs (the
+# exec and shell callees, the name-building calls) and the escapes of escaped-code-string.
+_NEEDLES = {
+    "python": ("exec", "eval", "compile", "run_path", "run_module", "FunctionType", "system", "popen",
+               "subprocess", "spawn", "__import__", "import_module", "getattr", "\\x", "\\u"),
+    "javascript": ("eval", "Function", "runIn", "Script", "setTimeout", "setInterval", "child_process",
+                   "require", "\\x", "\\u"),
+}  # fmt: skip
 
 
-def _is_decoder(call: Node, lang: Lang) -> bool:
-    leaf = _leaf(call)
-    name = callee(call)
+def _is_decoder(call: Node, name: str, lang: Lang) -> bool:
+    leaf = name.rsplit(".", 1)[-1]
     if leaf == "loads" and not name.startswith(("marshal", "pickle", "dill", "cloudpickle")):
         return False  # json.loads is parsing, not unpacking code
     if leaf == "decompress" or leaf in _DECODERS - {"loads", "decode"}:
@@ -98,16 +107,41 @@ def _is_decoder(call: Node, lang: Lang) -> bool:
     return False
 
 
+def _reads_data_ext(call: Node, name: str) -> bool:
+    """`open("logo.png")`, `Path("x.json").read_text()`: a read of a data file."""
+    if name.rsplit(".", 1)[-1] not in _READS:
+        return False
+    target = positional(call)[:1] or [call.child_by_field_name("function") or call]
+    text = resolve(target[0]) or node_text(target[0])
+    return bool(_DATA_EXT.search(text.strip("\"'` )")))
+
+
+def _reversal(sub: Node) -> bool:
+    return node_text(sub.child_by_field_name("subscript") or sub).replace(" ", "") == "::-1"
+
+
 class _FileScan:
-    def __init__(self, ctx: FileContext, lang: Lang, nodes: list[Node]) -> None:
+    """Which values are decoded or read from a data file: the decoder calls, reversals, data-file
+    reads and the variables assigned from them are marked by position once (`Heat`), so asking
+    about a value is a bisection, not a walk of it."""
+
+    def __init__(self, ctx: FileContext, lang: Lang, ix: FileIndex) -> None:
         self.ctx = ctx
         self.lang = lang
-        self.nodes = nodes
+        self.ix = ix
         self.v = _Vars()
-        self.memo: dict[tuple[str, int], bool] = {}  # cleared whenever the variable sets change
+        self.child_process = "child_process" in ctx.source
+        self.calls = [(c, callee(c)) for c in ix.bucket("call")]
+        self.decoders = Heat(None)  # decoder calls, `[::-1]` reversals, variables holding them
+        self.decoders.add(c.start_byte for c, name in self.calls if _is_decoder(c, name, lang))
+        self.decoders.add(
+            n.start_byte for n in ix.bucket("subscript") if n.type == "subscript" and _reversal(n)
+        )
+        self.datafile = Heat(None)  # data-file reads and variables holding them
+        self.datafile.add(c.start_byte for c, name in self.calls if _reads_data_ext(c, name))
 
     def taint_vars(self) -> None:
-        for fn in (n for n in self.nodes if n.type in self.lang.functions):
+        for fn in self.ix.bucket("function"):
             params = fn.child_by_field_name("parameters")
             for p in params.named_children if params is not None else []:
                 ident = (
@@ -117,71 +151,48 @@ class _FileScan:
                 )
                 if ident is not None and node_text(ident) not in {"self", "cls"}:
                     self.v.params.add(node_text(ident))
+        bindings: list[tuple[str, Node]] = []
+        for i in sorted(self.ix.buckets.get("assign", []) + self.ix.buckets.get("as", [])):
+            n = self.ix.nodes[i]
+            left = (
+                n.child_by_field_name("left")
+                or n.child_by_field_name("name")
+                or n.child_by_field_name("alias")
+            )
+            right = n.child_by_field_name("right") or n.child_by_field_name("value")
+            if n.type == "as_pattern":
+                right = n.named_children[0] if n.named_children else None
+            if left is not None and right is not None and left.type == "identifier":
+                bindings.append((node_text(left), right))
         for _ in range(2):  # twice: a use may come before its definition in file order
-            self.memo.clear()
-            for n in self.nodes:
-                if n.type not in self.lang.assign and n.type != "as_pattern":
-                    continue
-                left = (
-                    n.child_by_field_name("left")
-                    or n.child_by_field_name("name")
-                    or n.child_by_field_name("alias")
-                )
-                right = n.child_by_field_name("right") or n.child_by_field_name("value")
-                if n.type == "as_pattern":
-                    right = n.named_children[0] if n.named_children else None
-                if left is None or right is None or left.type != "identifier":
-                    continue
-                name = node_text(left)
-                if self.decoded(right):
+            for name, right in bindings:
+                if name not in self.v.decoded and self.decoded(right):
                     self.v.decoded.add(name)
-                if self.reads_data_file(right):
+                    self.decoders.add(self._identifiers(name))
+                if name not in self.v.datafile and self.reads_data_file(right):
                     self.v.datafile.add(name)
-        self.memo.clear()
+                    self.datafile.add(self._identifiers(name))
+
+    def _identifiers(self, name: str) -> list[int]:
+        nodes = self.ix.nodes
+        found = self.ix.names_by_text().get(name, [])
+        return [nodes[i].start_byte for i in found if nodes[i].type == "identifier"]
 
     def _mentions(self, node: Node, names: set[str]) -> bool:
         return bool(names) and any(n.type == "identifier" and node_text(n) in names for n in walk(node, 2000))
 
     def decoded(self, node: Node) -> bool:
         """The value is produced by a decoder (directly, through a decoded variable, or a reversal)."""
-        key = ("decoded", node.id)
-        if key not in self.memo:
-            self.memo[key] = self._decoded(node)
-        return self.memo[key]
-
-    def _decoded(self, node: Node) -> bool:
-        for n in walk(node, 2000):
-            if n.type in self.lang.call and _is_decoder(n, self.lang):
-                return True
-            if (
-                n.type == "subscript"
-                and node_text(n.child_by_field_name("subscript") or n).replace(" ", "") == "::-1"
-            ):
-                return True
-        return self._mentions(node, self.v.decoded)
+        return self.decoders.under(node)
 
     def reads_data_file(self, node: Node) -> bool:
-        key = ("datafile", node.id)
-        if key not in self.memo:
-            self.memo[key] = self._reads_data_file(node)
-        return self.memo[key]
-
-    def _reads_data_file(self, node: Node) -> bool:
-        for n in walk(node, 2000):
-            if n.type not in self.lang.call:
-                continue
-            if _leaf(n) in {"open", "read_text", "read_bytes", "readFileSync", "readFile", "get_data"}:
-                target = positional(n)[:1] or [n.child_by_field_name("function") or n]
-                text = resolve(target[0]) or node_text(target[0])
-                if _DATA_EXT.search(text.strip("\"'` )")):
-                    return True
-        return self._mentions(node, self.v.datafile)
+        return self.datafile.under(node)
 
     def hits(self) -> Iterator[Hit]:
-        for n in self.nodes:
-            if n.type in self.lang.call:
-                yield from self._call(n)
-            elif n.type in {"string", "template_string"} and n.end_byte - n.start_byte > 40:
+        for call, name in self.calls:
+            yield from self._call(call, name)
+        for n in self.ix.bucket("string"):
+            if n.end_byte - n.start_byte > 40:
                 raw = node_text(n)
                 if _ESCAPES.search(raw):
                     decoded = _unescape(raw)
@@ -193,15 +204,16 @@ class _FileScan:
                             f"Escaped string spells code: {decoded[:80]}",
                         )
 
-    def _call(self, call: Node) -> Iterator[Hit]:
-        name = callee(call)
+    def _call(self, call: Node, name: str) -> Iterator[Hit]:
         leaf = name.rsplit(".", 1)[-1]
-        args = positional(call)
         execs = _PY_EXEC if self.lang is PY else _JS_EXEC
         is_exec = leaf in execs and (
             self.lang is JS or "." not in name or name.startswith(("runpy.", "types.", "builtins."))
         )
-        is_shell = name in _SHELL_EXEC and (self.lang is PY or "child_process" in self.ctx.source)
+        is_shell = name in _SHELL_EXEC and (self.lang is PY or self.child_process)
+        if not (is_exec or is_shell or name in _HIDDEN_CALLS[self.lang.name]):
+            return
+        args = positional(call)
         if (is_exec or is_shell) and args:
             first = args[0]
             if self.reads_data_file(first):
@@ -285,10 +297,10 @@ class Obfuscation:
 
     def check(self, ctx: FileContext) -> Iterator[Hit]:
         tree = ctx.tree
-        if tree is None:
-            return
         lang = PY if ctx.file.kind is FileKind.PYTHON else JS
-        scan = _FileScan(ctx, lang, walk(tree.root_node, _MAX_NODES))
+        if tree is None or not any(n in ctx.source for n in _NEEDLES[lang.name]):
+            return
+        scan = _FileScan(ctx, lang, FileIndex(tree.root_node, ctx.file.kind, lang, _MAX_NODES))
         scan.taint_vars()
         seen: set[tuple[str, int | None]] = set()
         per_rule: dict[str, int] = {}
