@@ -178,15 +178,15 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
                     _statement(scan, statement)
             stack.extend(reversed(node.children))
         else:
-            children = [(c, c.text, c.start_point[0] + 1) for c in node.children]
-            for c, code, line in children:
+            children = [(c, c.text) for c in node.children]
+            for c, code in children:
                 key = ("statement", code, scan.version)
-                if c.type == "pipeline" and not memo.replay(key, line):
-                    memo.record(key, line, partial(_statement, scan, c))
-            for c, code, line in children:
+                if c.type == "pipeline" and not memo.replay(key, c):
+                    memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
+            for c, code in children:
                 key = ("nested", code, scan.version)
-                if not memo.replay(key, line):
-                    memo.record(key, line, partial(_walk, scan, memo, c, False))
+                if not memo.replay(key, c):
+                    memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
 
 
 def _command_name(cmd: Node) -> str:

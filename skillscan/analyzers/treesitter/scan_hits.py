@@ -32,8 +32,11 @@ class Recording:
 
 
 class Hits:
-    def __init__(self, limit: int = MAX_FINDINGS_PER_RULE_FILE) -> None:
+    def __init__(
+        self, limit: int = MAX_FINDINGS_PER_RULE_FILE, keep: Callable[[int], bool] | None = None
+    ) -> None:
         self.limit = limit
+        self.keep = keep  # lines whose detections count at all (None: every line)
         self.recording: Recording | None = None
         self.base = 0
         self._out: list[Detection] = []
@@ -55,7 +58,7 @@ class Hits:
 
     def emit(self, rule: str, line: int, evidence: str | None, message: str) -> None:
         key = (rule, line)
-        if key in self._seen:
+        if key in self._seen or (self.keep is not None and not self.keep(line)):
             return
         self._seen.add(key)
         listed = self._listed.get(rule, 0)
@@ -116,16 +119,19 @@ class StatementMemo:
         self._apply = apply
         self._done: dict[Hashable, Recording] = {}
 
-    def replay(self, key: Hashable, base_line: int) -> bool:
-        """Replay the statement remembered under `key` at `base_line`; False when there is none
-        (or a statement is being recorded, which includes everything inside it)."""
+    def replay(self, key: Hashable, at: Node | int, line_offset: int = 0) -> bool:
+        """Replay the statement remembered under `key` at line `at` (a line, or the statement's node
+        whose line plus `line_offset` is read only when there is something to replay); False when
+        there is none (or a statement is being recorded, which includes everything inside it)."""
         done = None if self._hits.recording is not None else self._done.get(key)
         if done is None:
             return False
-        for rule, rel, ev, message in done.hits:
-            self._hits.emit(rule, base_line + rel, ev, message)
-        for effect in done.effects:
-            self._apply(effect, base_line)
+        if done.hits or done.effects:
+            base_line = at if isinstance(at, int) else line_offset + at.start_point[0] + 1
+            for rule, rel, ev, message in done.hits:
+                self._hits.emit(rule, base_line + rel, ev, message)
+            for effect in done.effects:
+                self._apply(effect, base_line)
         return True
 
     def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:

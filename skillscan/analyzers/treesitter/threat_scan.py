@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.scan_hits import Hits
 from skillscan.analyzers.treesitter.sensitive import ThreatContext, sensitive_path
-from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
+from skillscan.analyzers.treesitter.shell_text import evidence_of
 from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, base_name, literal, peel, text, walk
 
 NETCATS = frozenset({"nc", "ncat", "netcat", "nc.traditional", "nc.openbsd", "telnet"})
@@ -38,22 +41,58 @@ CREDENTIAL_WORDS = re.compile(
     r"(?i)\b(?:credentials?|passwords?|passwd|secrets?|tokens?|api[_-]?keys?|private[_-]?keys?|mnemonic|seed[_ ]phrase)\b"
 )
 _VAR_REF = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]{0,63})")
+MAX_VISITED = 200_000  # nodes walked per text (statements replayed from the memo are not walked)
 
 
 @dataclass
 class ShellScan:
-    """One shell text being scanned: its context, literal assignments and hits so far."""
+    """One shell text being scanned: its context, literal assignments and hits so far.
+
+    Statements are analysed once per distinct text (scan_hits.StatementMemo): what one does to
+    the scan besides hits (`fetched_at`, `decodes_file`) is recorded so a repeat can replay it."""
 
     ctx: ThreatContext
     env: Mapping[str, str]
     depth: int = 0
-    out: list[Detection] = field(default_factory=list)
-    assigned: frozenset[str] = frozenset()  # names the script sets itself (not inherited env)
-    fetch_rows: set[int] = field(default_factory=set)  # source rows holding a download
-    file_decodes: list[Node] = field(default_factory=list)  # `base64 -d <file>` commands
+    hits: Hits = field(default_factory=Hits)
+    root: Node | None = None  # the script, whose own variable names `assigned` collects when needed
+    more_assigned: frozenset[str] = frozenset()  # names set elsewhere (other blocks of a document)
+    fetch_lines: set[int] = field(default_factory=set)  # lines holding a download
+    file_decodes: list[tuple[int, Node | str]] = field(default_factory=list)  # `base64 -d <file>`
+    cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
+    budget: int = MAX_VISITED
+
+    @cached_property
+    def assigned(self) -> frozenset[str]:
+        """Names the script sets itself (not inherited env)."""
+        return (assigned_names(self.root) if self.root is not None else frozenset()) | self.more_assigned
 
     def hit(self, node: Node, rule: str, message: str) -> None:
-        self.out.append(Detection(rule, node.start_point[0] + 1, evidence_of(node), message))
+        self.hits.add(rule, node.start_point[0] + 1, message, node)
+
+    def peel(self, node: Node) -> Cmd:
+        cmd = self.cmds.get(node.id)
+        if cmd is None:
+            cmd = self.cmds[node.id] = peel(node, self.env)
+        return cmd
+
+    def fetched_at(self, node: Node) -> None:
+        self.fetch_lines.add(node.start_point[0] + 1)
+        if self.hits.recording is not None:
+            self.hits.recording.effects.append(("fetch", node.start_point[0] + 1 - self.hits.base))
+
+    def decodes_file(self, node: Node) -> None:
+        self.file_decodes.append((node.start_point[0] + 1, node))
+        if self.hits.recording is not None:
+            rel = node.start_point[0] + 1 - self.hits.base
+            self.hits.recording.effects.append(("decode", rel, evidence_of(node)))
+
+    def replay(self, effect: tuple[Any, ...], base_line: int) -> None:
+        """A remembered statement's effect, at its new line (StatementMemo)."""
+        if effect[0] == "fetch":
+            self.fetch_lines.add(base_line + effect[1])
+        else:
+            self.file_decodes.append((base_line + effect[1], effect[2]))
 
     def env_vars(self, s: str, depth: int = 0) -> list[str]:
         """Inherited environment variables a text refers to, seen through local aliases
@@ -83,11 +122,11 @@ def stages(pipeline: Node) -> list[Node]:
     return [c for c in pipeline.named_children[:MAX_STAGES] if c.type not in {"comment"}]
 
 
-def stage_commands(stage: Node, env: Mapping[str, str]) -> list[Cmd]:
+def stage_commands(stage: Node, scan: ShellScan) -> list[Cmd]:
     """Commands inside one pipeline stage (a subshell stage may hold several)."""
     if stage.type == "command":
-        return [peel(stage, env)]
-    return [peel(n, env) for n in walk(stage, 5000) if n.type == "command"]
+        return [scan.peel(stage)]
+    return [scan.peel(n) for n in walk(stage, 5000) if n.type == "command"]
 
 
 def enclosing(node: Node, types: frozenset[str], limit: int = 6) -> Node | None:
@@ -165,7 +204,7 @@ def is_shell(cmd: Cmd) -> bool:
     return cmd.name in SHELLS or base_name(cmd.word) in SHELLS
 
 
-def iter_commands(node: Node, env: Mapping[str, str], limit: int = 5000) -> Iterator[Cmd]:
+def iter_commands(node: Node, scan: ShellScan, limit: int = 5000) -> Iterator[Cmd]:
     for n in walk(node, limit):
         if n.type == "command":
-            yield peel(n, env)
+            yield scan.peel(n)

