@@ -31,89 +31,117 @@ STRINGS = frozenset({"string", "template_string"})
 NAMES = frozenset({"identifier", "property_identifier"})
 
 
+Buckets = tuple[tuple[str, frozenset[str]], ...]  # (bucket, node types): hashable, for the cache
+
+
 @cache
-def _symbols(kind: FileKind, lang: Lang) -> dict[int, tuple[str, ...]]:
+def _symbols(kind: FileKind, spec: Buckets) -> dict[int, tuple[str, ...]]:
     """Grammar symbol -> its buckets. A type name can have several symbols (aliases): take all."""
-    buckets = {
-        "assign": lang.assign,
-        "loop": lang.loop,
-        "as": frozenset({"as_pattern"}),
-        "return": frozenset({"return_statement"}),
-        "arrow": frozenset({"arrow_function"}),
-        "call": lang.call,
-        "function": lang.functions,
-        "namer": NAMING_PARENTS,
-        "member": frozenset({lang.member}),
-        "subscript": frozenset({"subscript", "subscript_expression"}),
-        "name": NAMES,
-        "string": STRINGS,
-    }
     grammar = language(kind)
     out: dict[int, tuple[str, ...]] = {}
     for sym in range(grammar.node_kind_count if grammar is not None else 0):
         type_name = grammar.node_kind_for_id(sym) if grammar is not None else None
-        found = tuple(b for b, names in buckets.items() if type_name in names)
+        found = tuple(b for b, types in spec if type_name in types)
         if found:
             out[sym] = found
     return out
 
 
-STATEMENTS = frozenset({"assign", "loop", "as", "return", "arrow", "call"})
+class Walk:
+    """The nodes of a tree in pre-order (at most `limit`), the ones of interest sorted into buckets
+    (node indices, in document order) by grammar symbol: an int lookup per node, not a type
+    string. `depths` (when asked for): the tree depth of each bucketed node."""
 
-
-class FileIndex:
-    """The nodes of one file in pre-order (bounded), bucketed, with strings and names by position."""
-
-    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int) -> None:
-        symbols = _symbols(kind, lang)
+    def __init__(self, root: Node, kind: FileKind, spec: Buckets, limit: int, depths: bool = False) -> None:
+        symbols = _symbols(kind, spec)
         self.nodes: list[Node] = []
-        self.buckets: dict[str, list[int]] = {b: [] for bs in symbols.values() for b in bs}
-        # (node index, bucket) of assignments, loops, returns, calls … in document order
-        self.statements: list[tuple[int, str]] = []
-        nodes, buckets, statements = self.nodes, self.buckets, self.statements
+        self.buckets: dict[str, list[int]] = {b: [] for b, _ in spec}
+        self.depths: dict[int, int] = {}
+        targets = {sym: tuple(self.buckets[b] for b in names) for sym, names in symbols.items()}
+        nodes, depth_of = self.nodes, self.depths
         cursor = root.walk()
         self.truncated = True
+        depth = 0
         while len(nodes) < limit:
             node = cursor.node
             if node is None:
                 break
-            found = symbols.get(node.kind_id)
+            found = targets.get(node.kind_id)
             if found is not None:
                 for bucket in found:
-                    buckets[bucket].append(len(nodes))
-                    if bucket in STATEMENTS:
-                        statements.append((len(nodes), bucket))
+                    bucket.append(len(nodes))
+                if depths:
+                    depth_of[len(nodes)] = depth
             nodes.append(node)
             if cursor.goto_first_child():
+                depth += 1
                 continue
             while not cursor.goto_next_sibling():
                 if not cursor.goto_parent():
                     self.truncated = False
                     break
+                depth -= 1
             else:
                 continue
             break
         # past the last walked node nothing is indexed: a node reaching there is never dismissed
         self.horizon = nodes[-1].start_byte if self.truncated and nodes else None
-        self._string_starts = [nodes[i].start_byte for i in buckets.get("string", [])]
-        self._name_starts = [nodes[i].start_byte for i in buckets.get("name", [])]
+
+    def bucket(self, name: str) -> list[Node]:
+        return [self.nodes[i] for i in self.buckets.get(name, [])]
+
+
+@cache
+def flow_buckets(lang: Lang) -> Buckets:
+    return (
+        ("assign", lang.assign),
+        ("loop", lang.loop),
+        ("as", frozenset({"as_pattern"})),
+        ("return", frozenset({"return_statement"})),
+        ("arrow", frozenset({"arrow_function"})),
+        ("call", lang.call),
+        ("function", lang.functions),
+        ("namer", NAMING_PARENTS),
+        ("member", frozenset({lang.member})),
+        ("subscript", frozenset({"subscript", "subscript_expression"})),
+        ("name", NAMES),
+        ("string", STRINGS),
+    )
+
+
+STATEMENTS = ("assign", "loop", "as", "return", "arrow", "call")
+
+
+class FileIndex(Walk):
+    """A script walked for the flow and obfuscation checks: its statements in document order, and
+    the strings and names under any node by bisection."""
+
+    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int) -> None:
+        super().__init__(root, kind, flow_buckets(lang), limit)
+        # (node index, bucket) of assignments, loops, returns, calls … in document order
+        self.statements: list[tuple[int, str]] = sorted(
+            (i, b) for b in STATEMENTS for i in self.buckets.get(b, [])
+        )
+        self._string_starts: list[int] | None = None
+        self._name_starts: list[int] | None = None
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
 
-    def bucket(self, name: str) -> list[Node]:
-        return [self.nodes[i] for i in self.buckets.get(name, [])]
 
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
         """Literal string contents under `node` (not inside another string), in order."""
         start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
         positions = self.buckets.get("string", [])
+        if self._string_starts is None:
+            self._string_starts = [self.nodes[i].start_byte for i in positions]
+        starts = self._string_starts
         out: list[str] = []
         covered = -1  # end byte of the last string taken: strings inside it are its own parts
-        k = bisect_left(self._string_starts, start)
-        while k < len(positions) and self._string_starts[k] < end and len(out) < WINDOW_PARTS:
-            if self._string_starts[k] >= covered:
+        k = bisect_left(starts, start)
+        while k < len(positions) and starts[k] < end and len(out) < WINDOW_PARTS:
+            if starts[k] >= covered:
                 i = positions[k]
                 covered = self.nodes[i].end_byte
                 out.append(self._string_value(i))
@@ -133,9 +161,12 @@ class FileIndex:
         """Identifiers and property names under `node`, in order."""
         start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
         positions = self.buckets.get("name", [])
-        k = bisect_left(self._name_starts, start)
+        if self._name_starts is None:
+            self._name_starts = [self.nodes[i].start_byte for i in positions]
+        starts = self._name_starts
+        k = bisect_left(starts, start)
         out: list[str] = []
-        while k < len(positions) and self._name_starts[k] < end and len(out) < WINDOW_PARTS:
+        while k < len(positions) and starts[k] < end and len(out) < WINDOW_PARTS:
             out.append(self.name_text(positions[k]))
             k += 1
         return out

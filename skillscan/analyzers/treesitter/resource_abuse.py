@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import islice
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.parsing import node_text, walk
+from skillscan.analyzers.treesitter.flow_index import Walk
+from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
@@ -32,6 +34,32 @@ _EXIT_OR_WAIT = re.compile(
     r"process\.exit|os\._exit|time\.sleep|asyncio)\b"
 )
 _LOOP_TYPES = frozenset({"while_statement", "for_statement"})
+_FUNCTIONS = frozenset({"function_definition", "function_declaration", "method_definition"})
+_BUCKETS = (
+    ("loop", _LOOP_TYPES),
+    ("try", frozenset({"try_statement"})),
+    ("function", _FUNCTIONS),
+    (
+        "bomb",
+        frozenset({"binary_operator", "binary_expression", "call", "new_expression", "call_expression"}),
+    ),
+)
+# A file can only hold a finding when it has a loop that can be endless (`while`, `for (;;)`), or
+# a count of ten million or more (8+ digits, a power, an exponent).
+# (separate searches: an alternation would defeat the regex engine's fast scans, 5x slower)
+_EMPTY_FOR = re.compile(r";\s*;")
+_LONG_NUMBER = re.compile(r"[0-9][0-9_]{7}")
+_EXPONENT = re.compile(r"[0-9][eE][0-9]")
+
+
+def _may_loop(text: str) -> bool:
+    return "while" in text or bool(_EMPTY_FOR.search(text))
+
+
+def _may_bomb(text: str) -> bool:
+    return "**" in text or bool(_LONG_NUMBER.search(text)) or bool(_EXPONENT.search(text))
+
+
 _NUMBER = re.compile(r"^\d[\d_]{0,20}$|^\d{1,3}\s{0,2}\*\*\s{0,2}\d{1,2}$|^\d(?:\.\d{1,6})?e\d{1,2}$", re.I)
 
 
@@ -51,7 +79,12 @@ def _number(text: str) -> int | None:
 def _infinite(loop: Node) -> bool:
     if loop.type == "while_statement":
         cond = loop.child_by_field_name("condition")
-        return cond is not None and bool(_ALWAYS.match(node_text(cond)))
+        # `(True)` and the like are short: never copy a long condition's text to compare it
+        return (
+            cond is not None
+            and cond.end_byte - cond.start_byte <= 12
+            and bool(_ALWAYS.match(node_text(cond)))
+        )
     # JS `for (;;)`: no condition at all
     return (
         loop.type == "for_statement"
@@ -60,21 +93,33 @@ def _infinite(loop: Node) -> bool:
     )
 
 
-def _in_try(loop: Node) -> bool:
-    """`try: while True: it.seek(n) … except EOFError:` ends by exception: a normal idiom."""
-    cur, steps = loop.parent, 0
-    while cur is not None and steps < 6:
-        if cur.type == "try_statement":
-            return True
-        if cur.type in {"function_definition", "function_declaration", "method_definition"}:
-            return False
-        cur, steps = cur.parent, steps + 1
-    return False
+def _loops_in_try(walk: Walk) -> set[int]:
+    """Loops with a `try` at most six levels up and no function in between: `try: while True:
+    it.seek(n) … except EOFError:` ends by exception, a normal idiom. One sweep over the loops,
+    tries and functions with a stack (`node.parent` costs O(depth) in tree-sitter)."""
+    out: set[int] = set()
+    kinds = {i: b for b in ("loop", "try", "function") for i in walk.buckets[b]}
+    stack: list[tuple[int, str, int]] = []  # (end byte, bucket, depth) of enclosing tries/functions
+    for i in sorted(kinds):
+        n = walk.nodes[i]
+        while stack and n.start_byte >= stack[-1][0]:
+            stack.pop()
+        if kinds[i] == "loop":
+            depth = walk.depths[i]
+            for _, kind, d in reversed(stack):
+                if d < depth - 6:
+                    break
+                if kind == "try":
+                    out.add(i)
+                    break
+                if kind == "function":
+                    break
+        else:
+            stack.append((n.end_byte, kinds[i], walk.depths[i]))
+    return out
 
 
 def _busy(loop: Node) -> bool:
-    if _in_try(loop):
-        return False
     body = loop.child_by_field_name("body")
     if body is None or body.end_byte - body.start_byte > 20_000:
         return False  # a long body does real work; judge only small spinning loops
@@ -92,7 +137,8 @@ def _bomb(node: Node) -> int | None:
             return None
         for seq, count in ((left, right), (right, left)):
             if seq.type in {"list", "string", "array"}:
-                return _number(node_text(count))
+                # a count is a short literal: never copy a long operand's text to find out
+                return _number(node_text(count)) if count.end_byte - count.start_byte <= 64 else None
         return None
     if node.type in {"call", "new_expression", "call_expression"}:
         func = node.child_by_field_name("function") or node.child_by_field_name("constructor")
@@ -100,6 +146,7 @@ def _bomb(node: Node) -> int | None:
         if (
             func is None
             or args is None
+            or func.end_byte - func.start_byte > 12
             or node_text(func) not in {"bytearray", "bytes", "Array", "Buffer.alloc"}
         ):
             return None
@@ -115,20 +162,29 @@ class ResourceAbuse:
 
     def check(self, ctx: FileContext) -> Iterator[Hit]:
         tree = ctx.tree
-        if tree is None:
+        endless, bombs = _may_loop(ctx.source), _may_bomb(ctx.source)
+        if tree is None or not (endless or bombs):
             return
-        counts = {"unbounded-busy-loop": 0, "memory-bomb": 0}
-        for n in walk(tree.root_node, MAX_NODES):
-            if n.type in _LOOP_TYPES and _infinite(n) and _busy(n):
-                rule, msg = "unbounded-busy-loop", "Endless loop with no exit and no wait: pins a CPU"
-            else:
-                size = _bomb(n)
-                if size is None or size < BOMB_ELEMENTS:
-                    continue
-                rule, msg = "memory-bomb", f"Allocates {size:,} elements at once: exhausts memory"
-            if counts[rule] < MAX_HITS_PER_RULE:
-                counts[rule] += 1
-                yield Hit(rule, n.start_point[0] + 1, node_text(n)[:200], msg)
+        walk = Walk(tree.root_node, ctx.file.kind, _BUCKETS, MAX_NODES, depths=True)
+        if endless:
+            in_try = _loops_in_try(walk)
+            busy = (
+                n
+                for i in walk.buckets["loop"]
+                if _infinite(n := walk.nodes[i]) and i not in in_try and _busy(n)
+            )
+            for n in islice(busy, MAX_HITS_PER_RULE):
+                msg = "Endless loop with no exit and no wait: pins a CPU"
+                yield Hit("unbounded-busy-loop", n.start_point[0] + 1, node_text(n)[:200], msg)
+        if bombs:
+            sized = (
+                (n, size)
+                for n in walk.bucket("bomb")
+                if (size := _bomb(n)) is not None and size >= BOMB_ELEMENTS
+            )
+            for n, size in islice(sized, MAX_HITS_PER_RULE):
+                msg = f"Allocates {size:,} elements at once: exhausts memory"
+                yield Hit("memory-bomb", n.start_point[0] + 1, node_text(n)[:200], msg)
 
 
 CHECKS = [ResourceAbuse()]
