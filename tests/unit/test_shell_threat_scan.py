@@ -1,4 +1,4 @@
-"""Shell threat scanning of repeated statements: each is reported at its own line, effects that
+"""Shell threat and install checks on repeated statements: each is reported at its own line, effects
 pair statements (a download and a decode on one line) still pair, 20 hits per rule are listed
 and the rest counted."""
 
@@ -41,3 +41,23 @@ def test_lines_left_out_do_not_use_up_the_listing() -> None:
     src = "rm -rf /\n" * 25
     found = _found(src, keep=lambda line: line > 22)
     assert found == [(23, "destructive-rm-root"), (24, "destructive-rm-root"), (25, "destructive-rm-root")]
+
+
+def test_repeated_installs_are_listed_once_per_line_up_to_twenty() -> None:
+    from skillscan.analyzers.delivery import DeliveryCatalog
+    from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
+    from skillscan.analyzers.treesitter.supply_chain import SupplyChain
+    from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+
+    text = "echo setup\n" + "npm install reqeusts\n" * 30 + "pip install git+https://git.example/x.git\n"
+    f = SkillFile(path="install.sh", kind=FileKind.SHELL, data=text.encode(), sha256="0" * 64, text=text)
+    ctx = SkillContext(
+        skill=Skill(source="mem", identity=SkillIdentity(), files=(f,)), catalog=DeliveryCatalog.load()
+    )
+    ctx.files = [FileContext(file=f, skill=ctx)]
+    hits = list(SupplyChain().check_skill(ctx))
+    squats = [h for h in hits if h.rule_id == "typosquat-package"]
+    assert [h.line for h in squats] == list(range(2, 22)) and squats[-1].more == 10
+    assert [(h.line, h.rule_id) for h in hits if h.rule_id != "typosquat-package"] == [
+        (32, "install-from-url")
+    ]

@@ -20,14 +20,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import cache
+from dataclasses import dataclass, field
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.registry import Hit, SkillContext
+from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
 from skillscan.analyzers.treesitter.shell_words import WRAPPERS, base_name, literal, peel, text, walk
 from skillscan.analyzers.treesitter.threat_scan import PAYLOAD
 from skillscan.models import FileKind, SkillFile
@@ -46,6 +47,8 @@ _INSTALLERS = {
     "uv": "pypi",
     "uvx": "pypi",
 }
+# Substrings of every installer name above (pnpx, pip3, uvx, …): a text without them installs nothing.
+_INSTALLER_WORDS = ("npx", "npm", "yarn", "bun", "pip", "uv", "python")
 _INSTALL_VERBS = frozenset({"install", "i", "add", "x", "dlx", "exec"})
 _URL_SPEC = re.compile(
     r"^(?:git\+|https?://|github:|gitlab:|bitbucket:|git://|ssh://|file:)|\.(?:whl|tar\.gz|tgz|zip)$", re.I
@@ -174,7 +177,7 @@ class SupplyChain:
         skill_md = ctx.skill.file("SKILL.md")
         internal = bool(skill_md and skill_md.text and _INTERNAL_CLAIM.search(skill_md.text[:200_000]))
         for fctx in ctx.files:
-            if fctx.file.kind is FileKind.SHELL and fctx.tree is not None:
+            if fctx.file.kind is FileKind.SHELL and _may_install(fctx.source) and fctx.tree is not None:
                 yield from _shell_installs(fctx.file, fctx.tree.root_node, popular, internal)
         for f in ctx.skill.real_files:
             name = f.path.rsplit("/", 1)[-1].lower()
@@ -186,55 +189,69 @@ class SupplyChain:
                 yield from _requirements(f, popular)
 
 
+def _may_install(source: str) -> bool:
+    """Whether any installer can be named in the text (`n\\px`, `"np"m` spell npx, npm too)."""
+    plain = source.replace("'", "").replace('"', "").replace("\\", "")
+    return any(w in plain for w in _INSTALLER_WORDS)
+
+
 def _shell_installs(f: SkillFile, root: Node, popular: Popular, claims_internal: bool) -> Iterator[Hit]:
-    for node in walk(root, 100_000):
-        if node.type != "command" or not _installer_word(node):
-            continue
+    scan = _InstallScan(popular, claims_internal)
+    memo = StatementMemo(scan.hits, lambda effect, line: None)
+    for unit in root.named_children:  # each distinct statement once: a repeat replays its hits
+        if scan.budget <= 0:
+            break
+        if not memo.replay(unit.text, unit):
+            memo.record(unit.text, unit.start_point[0] + 1, partial(scan.statement, unit))
+    for d in scan.hits.result():
+        yield Hit(d.rule_id, d.line, d.evidence, d.message, path=f.path, more=d.more)
+
+
+@dataclass
+class _InstallScan:
+    """Install commands of one shell text; 20 hits per rule are listed, the rest counted."""
+
+    popular: Popular
+    claims_internal: bool
+    hits: Hits = field(default_factory=Hits)
+    budget: int = 100_000  # nodes walked
+
+    def statement(self, unit: Node) -> None:
+        for node in walk(unit, self.budget):
+            self.budget -= 1
+            if node.type == "command" and _installer_word(node):
+                self.command(node)
+
+    def command(self, node: Node) -> None:
+        hits, popular = self.hits, self.popular
         cmd = peel(node, {})
         words = [literal(a, {}) or "" for a in cmd.args]
         eco, specs, auto_yes = _install_specs(cmd.name, words)
         if eco is None:
-            continue
+            return
         line = node.start_point[0] + 1
-        evidence = (node.text or b"").decode("utf-8", "replace")
+        evidence = text(node)
         for spec in specs:
             if _URL_SPEC.search(spec):
-                yield Hit(
-                    "install-from-url",
-                    line,
-                    evidence,
-                    f"Installs a package straight from {spec[:80]}",
-                    path=f.path,
-                )
+                hits.add("install-from-url", line, f"Installs a package straight from {spec[:80]}", evidence)
                 continue
             name = _package_name(spec)
             if not name or name.startswith("-"):
                 continue
             target = typosquat_of(name, eco, popular)
             if target:
-                yield Hit(
-                    "typosquat-package",
-                    line,
-                    evidence,
-                    f"Installs {name!r}, one edit away from {target!r}",
-                    path=f.path,
+                hits.add(
+                    "typosquat-package", line, f"Installs {name!r}, one edit away from {target!r}", evidence
                 )
-            elif claims_internal and _public_unknown(name, eco, popular) and not _names_registry(words):
-                yield Hit(
+            elif self.claims_internal and _public_unknown(name, eco, popular) and not _names_registry(words):
+                hits.add(
                     "dependency-confusion-internal-name",
                     line,
-                    evidence,
                     f"The skill calls its package internal, yet {name!r} comes from the public registry",
-                    path=f.path,
+                    evidence,
                 )
             elif auto_yes and eco == "npm" and not name.startswith("@") and name not in popular.npm:
-                yield Hit(
-                    "npx-auto-install-unknown",
-                    line,
-                    evidence,
-                    f"npx -y runs {name!r} without a prompt",
-                    path=f.path,
-                )
+                hits.add("npx-auto-install-unknown", line, f"npx -y runs {name!r} without a prompt", evidence)
 
 
 def _public_unknown(name: str, eco: str, popular: Popular) -> bool:
