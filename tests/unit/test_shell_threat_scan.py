@@ -61,3 +61,22 @@ def test_repeated_installs_are_listed_once_per_line_up_to_twenty() -> None:
     assert [(h.line, h.rule_id) for h in hits if h.rule_id != "typosquat-package"] == [
         (32, "install-from-url")
     ]
+
+
+def test_shell_walk_is_preorder_bounded_and_stays_in_its_subtree() -> None:
+    from skillscan.analyzers.treesitter.parsing import parse
+    from skillscan.analyzers.treesitter.shell_words import walk
+    from skillscan.models import FileKind
+
+    tree = parse(FileKind.SHELL, "a | b\nc\n")
+    assert tree is not None
+    first = tree.root_node.named_children[0]
+    assert [n.type for n in walk(first)][:2] == ["pipeline", "command"]
+    assert "c" not in {n.text.decode() for n in walk(first) if n.text}
+    everything = list(walk(tree.root_node))
+    starts = [n.start_byte for n in everything]
+    assert (
+        everything[0] == tree.root_node
+        and starts == sorted(starts)
+        and len(list(walk(tree.root_node, 3))) == 3
+    )

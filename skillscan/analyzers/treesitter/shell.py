@@ -101,7 +101,7 @@ def scan_bash(
             suspect.update(range(max(lo, 0), hi + 1))
     for index in sorted(suspect):
         first_line, chunk = logical[index]
-        if chunk.strip() and not chunk.lstrip().startswith("#"):
+        if chunk.strip() and not chunk.lstrip().startswith("#") and _may_add(scan, chunk):
             key = ("chunk", chunk, scan.version)
             if not memo.replay(key, first_line + 1):
                 memo.record(key, first_line + 1, partial(_visit_chunk, scan, memo, parser, chunk, first_line))
@@ -109,6 +109,21 @@ def scan_bash(
 
 
 _CROSSING = frozenset({"pipeline", "redirected_statement", "list", "command"})
+
+
+def _may_add(scan: DownloadScan, chunk: str) -> bool:
+    """Whether parsing a line again could find anything: a line that names no fetcher or decoder,
+    holds no variable, substitution or code that fetches or decodes, cannot fetch, decode or write
+    a download, and without an earlier download it cannot run one either."""
+    return bool(
+        scan.downloads
+        or "$" in chunk
+        or "`" in chunk
+        or may_fetch_or_decode(chunk)
+        or any(f in chunk for f in FETCHERS)
+        or INLINE_FETCH.search(chunk)
+        or INLINE_DECODE.search(chunk)
+    )
 
 
 def _visit_chunk(
@@ -130,28 +145,32 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
 
 
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
-    """Dispatch every node of one statement; note the ones that run across a line end, which
-    only a misparse (or a multi-line string) does."""
+    """Dispatch every node of one statement in tree order; note the ones that run across a line
+    end, which only a misparse (or a multi-line string) does."""
     scan.cmds = {}
-    stack: list[tuple[Node, int]] = [(unit, 1)]
-    path: list[Node] = [root]
-    while stack and scan.budget > 0:
+    cursor = unit.walk()  # cannot climb above `unit`
+    ancestors: list[Node] = [root]
+    while scan.budget > 0:
         scan.budget -= 1
-        node, depth = stack.pop()
-        del path[depth:]
-        parent = path[-1]
-        path.append(node)
+        node = cursor.node
+        assert node is not None
         kind = node.type
         if kind == "pipeline":
-            if parent.type not in {"pipeline", "redirected_statement"}:
+            if ancestors[-1].type not in {"pipeline", "redirected_statement"}:
                 _pipeline(scan, node)
         elif kind == "redirected_statement":
             _redirected(scan, node)
         elif kind == "command":
-            _command(scan, node, path)
+            _command(scan, node, ancestors)
         if kind in _CROSSING and node.end_point[0] > node.start_point[0]:
             scan.crossing(node)
-        stack.extend((c, depth + 1) for c in reversed(node.children))
+        if cursor.goto_first_child():
+            ancestors.append(node)
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return
+            ancestors.pop()
 
 
 _SUBST = frozenset({"command_substitution", "process_substitution"})
@@ -293,7 +312,7 @@ def _written_to_file(scan: DownloadScan, node: Node) -> None:
             scan.downloaded(target, worst, decoded and not fetched)
 
 
-def _command(scan: DownloadScan, node: Node, path: list[Node]) -> None:
+def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
     cmd = scan.peel(node)
     name_node = node.child_by_field_name("name")
     if cmd.name == "" and name_node is not None:
@@ -321,7 +340,7 @@ def _command(scan: DownloadScan, node: Node, path: list[Node]) -> None:
     if code_runner:
         _substituted_code(scan, node, cmd)
         _inline_code(scan, node, cmd)
-    _runs_download(scan, node, cmd, path)
+    _runs_download(scan, node, cmd, ancestors)
 
 
 def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
@@ -362,7 +381,7 @@ def _inline_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
         return
 
 
-def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, path: list[Node]) -> None:
+def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, ancestors: list[Node]) -> None:
     """A file written by an earlier downloader run as a program, a script or an installer."""
     if not scan.downloads:
         return
@@ -378,7 +397,7 @@ def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, path: list[Node]) -
         return
     target, origin, encoded = found
     chain = node  # report the whole `curl … && chmod … && ./x` chain
-    for ancestor in reversed(path[:-1]):
+    for ancestor in reversed(ancestors):
         if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
             break
         chain = ancestor

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from functools import partial
 
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.treesitter import shell_exfil
-from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.analyzers.treesitter.shell import Detection
@@ -419,24 +420,60 @@ _ASSIGNED_IN_DOC = re.compile(
 )
 
 
+@dataclass
+class _PerSkill:
+    """What every shell file of one skill shares: computed once per skill, not per code block (a
+    document with 2,000 code blocks was read 2,000 times for its assignments)."""
+
+    skill: SkillContext
+    threat: ThreatContext
+    files: dict[str, SkillFile]
+    doc_assigned: dict[str, frozenset[str]] = field(default_factory=dict)  # by origin path
+    doc_lines: dict[str, list[str]] = field(default_factory=dict)
+
+    def assigned_in(self, origin: SkillFile) -> frozenset[str]:
+        if origin.path not in self.doc_assigned:
+            names = _ASSIGNED_IN_DOC.findall((origin.text or "")[:MAX_SOURCE])
+            self.doc_assigned[origin.path] = frozenset(names)
+        return self.doc_assigned[origin.path]
+
+    def lines_of(self, origin: SkillFile) -> list[str]:
+        if origin.path not in self.doc_lines:
+            self.doc_lines[origin.path] = (origin.text or "").splitlines()
+        return self.doc_lines[origin.path]
+
+
 class ShellThreats:
     """File check: reverse shells, persistence, destructive commands, exfiltration in shell text."""
 
     languages = frozenset({FileKind.SHELL})
 
+    def __init__(self) -> None:
+        # the skill of the last file checked (a skill's files come one after another); replaced
+        # whole, so a check shared by threads at worst recomputes it
+        self._last: _PerSkill | None = None
+
+    def _per_skill(self, ctx: SkillContext) -> _PerSkill:
+        last = self._last
+        if last is None or last.skill is not ctx:
+            threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
+            last = _PerSkill(ctx, threat, {f.path: f for f in reversed(ctx.skill.files)})
+            self._last = last
+        return last
+
     def check(self, ctx: FileContext) -> Iterator[Hit]:
         tree = ctx.tree
         f = ctx.file
-        threat_ctx = ThreatContext.from_skill(ctx.skill.skill, policy=ctx.skill.host_policy)
-        origin = ctx.skill.skill.file(f.origin_path) if f.origin_path else None
+        shared = self._per_skill(ctx.skill)
+        origin = shared.files.get(f.origin_path) if f.origin_path else None
         assigned: frozenset[str] = frozenset()
         if f.virtual is VirtualOrigin.CODE_BLOCK and origin is not None and origin.text:
-            assigned = frozenset(_ASSIGNED_IN_DOC.findall(origin.text[:MAX_SOURCE]))
+            assigned = shared.assigned_in(origin)
         root = tree.root_node if tree is not None else None
         keep = None
         if f.virtual is VirtualOrigin.INLINE_CODE and origin is not None and origin.text:
-            keep = partial(_not_in_warning, f, origin.text.splitlines())
-        for d in scan_shell_threats(ctx.source, threat_ctx, root=root, assigned=assigned, keep=keep):
+            keep = partial(_not_in_warning, f, shared.lines_of(origin))
+        for d in scan_shell_threats(ctx.source, shared.threat, root=root, assigned=assigned, keep=keep):
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 

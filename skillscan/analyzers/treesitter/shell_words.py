@@ -279,14 +279,19 @@ def assignments(root: Node) -> dict[str, str]:
 
 
 def walk(root: Node, limit: int = 200_000) -> Iterator[Node]:
-    """Pre-order traversal without recursion (deep hostile nesting cannot blow the stack)."""
-    stack = [root]
-    seen = 0
-    while stack and seen < limit:
-        node = stack.pop()
-        seen += 1
+    """Pre-order traversal of `root`'s subtree, at most `limit` nodes, without recursion (deep
+    hostile nesting cannot blow the stack); a tree cursor is faster than lists of children."""
+    cursor = root.walk()  # cannot climb above `root`
+    for _ in range(limit):
+        node = cursor.node
+        if node is None:
+            return
         yield node
-        stack.extend(reversed(node.children))
+        if cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return
 
 
 def fetch_targets(cmd: Cmd, env: Mapping[str, str]) -> tuple[list[str], str | None, bool]:
