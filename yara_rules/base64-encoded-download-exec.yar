@@ -26,6 +26,7 @@ rule base64_encoded_download_exec
         $pipe_sudo = "| sudo bash" base64
         $pipe_zsh = "| zsh" base64
     condition:
-        any of ($subst_*, $proc_*, $eval_*) or
-        (any of ($fetch_*) and any of ($pipe_*))
+        $subst_curl or $subst_wget or $subst_curl2 or $proc_curl or $proc_wget or $eval_curl or
+        (($fetch_curl or $fetch_curl2 or $fetch_wget or $fetch_wget2) and
+         ($pipe_sh1 or $pipe_sh2 or $pipe_bash1 or $pipe_bash2 or $pipe_sudo or $pipe_zsh))
 }

@@ -24,7 +24,7 @@ rule credential_crypto_wallet
         $idb = /IndexedDB[\/\\]chrome-extension_[a-p]{32}/
     condition:
         // extension ids alone also appear in web-store install links: require the storage path or a target list
-        ($les and any of ($metamask, $phantom, $coinbase, $tronlink, $binance, $rabby)) or
+        ($les and ($metamask or $phantom or $coinbase or $tronlink or $binance or $rabby)) or
         2 of ($metamask, $phantom, $coinbase, $tronlink, $binance, $rabby) or
-        any of ($walletdat, $exodus, $electrum, $atomic, $keystore, $ext, $idb)
+        $walletdat or $exodus or $electrum or $atomic or $keystore or $ext or $idb
 }

@@ -17,5 +17,5 @@ rule credential_os_store_dump
         $win3 = /comsvcs(\.dll)?[, ]{1,3}(#24|MiniDump)\b/ nocase
         $win4 = /\bprocdump(64)?(\.exe)?\s[^\n]{0,40}-ma\s{1,3}lsass/ nocase
     condition:
-        any of them
+        $mac1 or $mac2 or $mac3 or $win1 or $win2 or $win3 or $win4
 }

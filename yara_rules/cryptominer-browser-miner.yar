@@ -13,5 +13,5 @@ rule cryptominer_browser_miner
         $c = /\b(CRLT|CryptoLoot)\.Anonymous\s{0,3}\(/
         $d = /\bdeepMiner\.(Anonymous|Init)\s{0,3}\(/
     condition:
-        any of them
+        $a or $b or $c or $d
 }

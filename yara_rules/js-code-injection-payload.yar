@@ -14,5 +14,5 @@ rule js_code_injection_payload
         $ctor_escape = /constructor\.constructor\s{0,3}\(\s{0,3}\\{0,2}["']return\s{1,3}(this|process|global)/
         $return_require = /["']return\s{1,3}require\s{0,3}\(\s{0,3}\\{0,2}["']child_process\\{0,2}["']\s{0,3}\)\s{0,3}\.\s{0,3}(exec|execSync|spawn|spawnSync)/
     condition:
-        any of them
+        $escaped or $main_module or $ctor_escape or $return_require
 }

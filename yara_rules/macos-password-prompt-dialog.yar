@@ -12,5 +12,5 @@ rule macos_password_prompt_dialog
         $dialog2 = /display\s{1,3}dialog[^\n]{0,400}hidden\s{1,3}answer[^\n]{0,400}default\s{1,3}answer/ nocase
         $authonly = /dscl\s{1,3}(\/Local\/Default|\.)\s{1,3}-authonly\b/
     condition:
-        any of them
+        $dialog or $dialog2 or $authonly
 }

@@ -12,5 +12,5 @@ rule raw_ip_download_pipe_shell
         $subst = /(ba|z|da|k)?sh\s{1,4}(-[a-z]{1,3}\s{1,4}){0,2}-c\s{0,3}["']\$\((curl|wget)[^\n)]{0,200}https?:\/\/[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/
         $proc = /(ba|z|da|k)?sh\s{1,4}<\(\s{0,3}(curl|wget)[^\n)]{0,200}https?:\/\/[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}/
     condition:
-        any of them
+        $pipe or $subst or $proc
 }

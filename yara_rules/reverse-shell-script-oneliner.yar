@@ -14,5 +14,5 @@ rule reverse_shell_script_oneliner
         $sh_fd = /\/bin\/(ba|z|da)?sh\s{1,3}-i\s{1,3}<&\s{0,3}(%d|\d|#\{)/
         $awk = /\/inet\/tcp\/[0-9]{1,5}\/[A-Za-z0-9_.\-]{1,100}\/[0-9]{1,5}/
     condition:
-        any of them
+        $php or $perl or $ruby or $sh_fd or $awk
 }

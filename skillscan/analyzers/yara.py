@@ -68,7 +68,11 @@ class YaraAnalyzer(Analyzer):
             if not file.data:
                 continue
             try:
-                matches = compiled.match(data=file.data, timeout=30)
+                # Fast mode: a string stops being searched after its first match (a finding
+                # reports only the earliest), so a file repeating a match thousands of times costs
+                # what one match does. It applies to strings named alone in a condition, not to
+                # `any of (...)` sets, hence the rules' explicit `or` chains.
+                matches = compiled.match(data=file.data, timeout=30, fast=True)
             except yara.TimeoutError:
                 errors.append(ScanError(ENGINE, file.real_path, "YARA scan timed out"))
                 continue

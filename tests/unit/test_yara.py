@@ -103,3 +103,20 @@ def test_compiled_once_per_process(tmp_path: Path) -> None:
     assert analyzer._rules() is first
     analyzer._compiled_pid = os.getpid() + 1  # as seen from a forked child
     assert analyzer._rules() is not first
+
+
+def test_repeated_match_reports_its_first_line(tmp_path: Path) -> None:
+    analyzer = YaraAnalyzer(Settings(yara_rules_dir=rules_dir(tmp_path)))
+    body = "clean\n" + "evil-marker-test-marker\n" * 5000
+    result = analyzer.analyze(load_folder(skill(tmp_path, body), Limits()))
+    assert [(f.path, f.line) for f in result.findings] == [("SKILL.md", 7)]
+
+
+def test_shipped_conditions_name_strings_alone() -> None:
+    """YARA's fast mode stops at a string's first match only when the condition names the string
+    alone; inside `any of (...)` every match is still searched and stored (slow on hostile files)."""
+    rules = Path(__file__).resolve().parents[2] / "yara_rules"
+    offenders = [
+        p.name for p in sorted(rules.glob("*.yar")) if "any of" in p.read_text().split("condition:")[1]
+    ]
+    assert not offenders
