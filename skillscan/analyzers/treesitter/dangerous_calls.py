@@ -10,8 +10,9 @@ from strings (`getattr(os, 'sys' + 'tem')`) are followed.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from functools import lru_cache
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
 from tree_sitter import Node
 
@@ -20,6 +21,7 @@ from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
+T = TypeVar("T")
 _SUBPROCESS = frozenset(
     {"run", "call", "Popen", "check_output", "check_call", "getoutput", "getstatusoutput"}
 )
@@ -48,6 +50,36 @@ def _first_positional(call: Node) -> Node | None:
     )
 
 
+_EVIDENCE_BYTES = 2000  # the report keeps 200 characters of evidence
+
+
+def _evidence(node: Node, source: str) -> str:
+    """The start of a call's text. These checks hit every matching node (the engine caps what is
+    listed), so a nested `exec(exec(exec(…)))` must not copy each call's whole text: slice an
+    ASCII file in place (offsets are characters), else join the first tokens."""
+    start, end = node.start_byte, node.end_byte
+    if end - start <= _EVIDENCE_BYTES:
+        return node_text(node)
+    if source.isascii():
+        return source[start : start + _EVIDENCE_BYTES]
+    parts: list[str] = []
+    cursor, size, last_end = node.walk(), 0, start
+    while size < _EVIDENCE_BYTES:
+        leaf = cursor.node
+        if leaf is None:
+            break
+        if leaf.child_count == 0:
+            text = node_text(leaf)[:_EVIDENCE_BYTES]
+            parts.append((" " if leaf.start_byte > last_end else "") + text)
+            size, last_end = size + len(text) + 1, leaf.end_byte
+        elif cursor.goto_first_child():
+            continue
+        while not cursor.goto_next_sibling():
+            if not cursor.goto_parent():
+                return "".join(parts)
+    return "".join(parts)
+
+
 def _is_dynamic(node: Node | None) -> bool:
     return node is not None and resolve(node) is None
 
@@ -56,7 +88,24 @@ def _truthy(node: Node | None) -> bool:
     return node is not None and node_text(node) not in ("False", "0", "None", "false", "null", "undefined")
 
 
-@lru_cache(maxsize=256)  # keyed by the file's text object: its hash is computed once
+class _LastText(Generic[T]):
+    """`fn(text)` remembered for the last text object only: the dispatcher hands a check one
+    file's nodes in a row, so the text is never hashed and no earlier file is kept alive."""
+
+    def __init__(self, fn: Callable[[str], T]) -> None:
+        self._fn = fn
+        self._last: tuple[str, T] | None = None
+
+    def __call__(self, text: str) -> T:
+        last = self._last  # one read of a tuple: safe if two threads scan at once
+        if last is not None and last[0] is text:
+            return last[1]
+        value = self._fn(text)
+        self._last = (text, value)
+        return value
+
+
+@_LastText
 def _python_aliases(source: str) -> dict[str, str]:
     """Local name → qualified name, from import statements (`sp` → `subprocess`, `system` → `os.system`)."""
     out: dict[str, str] = {}
@@ -99,16 +148,34 @@ def _python_callee(func: Node, source: str) -> str:
     return _python_aliases(source).get(name, name)
 
 
+def _may_be(func: Node, source: str, leaves: frozenset[str]) -> bool:
+    """Whether `_python_callee(func)` can end in one of `leaves`: an attribute's own name, an
+    imported alias, or a name built by `getattr(…)` (resolved later). Spares resolving the
+    callee of every other call."""
+    if func.type == "attribute":
+        attr = func.child_by_field_name("attribute")
+        return attr is not None and node_text(attr) in leaves
+    if func.type == "identifier":
+        name = node_text(func)
+        return name in leaves or _python_aliases(source).get(name, "").rpartition(".")[2] in leaves
+    return func.type == "call"
+
+
+_SHELL_LEAVES = _SUBPROCESS | _OS_SHELL
+
+
 class PythonShellCommand:
     """subprocess with shell=True (or getoutput) and os.system/os.popen on a non-constant command."""
 
     languages = frozenset({FileKind.PYTHON})
     node_types = frozenset({"call"})
-    needles = ("subprocess", "os", "__import__")  # not the call names: they may be built from strings
+    # the module or function name, or a call that builds it (getattr(os, 'sys' + 'tem'),
+    # __import__('sub' + 'process')): one of them is in every file this check can flag
+    needles = ("subprocess", "system", "popen", "getattr", "__import__")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
         func = node.child_by_field_name("function")
-        if func is None:
+        if func is None or not _may_be(func, ctx.source, _SHELL_LEAVES):
             return
         name = _python_callee(func, ctx.source)
         module, _, leaf = name.rpartition(".")
@@ -117,7 +184,7 @@ class PythonShellCommand:
         else:
             uses_shell = module == "os" and leaf in _OS_SHELL
         if uses_shell and _is_dynamic(_first_positional(node)):
-            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, node_text(node))
+            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
 
 
 # Where hidden code comes from: decoders and fetchers. A value built from one of these and then
@@ -130,6 +197,9 @@ _CODE_SOURCE = re.compile(
 _MAX_SCOPE_CHARS = 200_000
 
 
+_ASSIGNMENT = re.compile(r"(?m)^[ \t]*(\w+)\s*(?::[^=\n]{0,80})?=(?!=)([^\n]{0,400})")
+
+
 def _enclosing_scope(node: Node) -> Node:
     cur: Node | None = node.parent
     while cur is not None and cur.type not in ("function_definition", "module"):
@@ -137,19 +207,57 @@ def _enclosing_scope(node: Node) -> Node:
     return cur if cur is not None else node
 
 
-def _from_decoder_or_fetch(arg: Node) -> bool:
+@_LastText  # one pass over a file, not one per exec
+def _code_assignments(source: str) -> dict[str, list[int]]:
+    """Name -> byte offsets of the lines assigning it a decoded or fetched value (`code =
+    base64.b64decode(blob)`), in order."""
+    out: dict[str, list[int]] = {}
+    chars = offset = 0  # the byte offset of character `chars`, advanced from match to match
+    for m in _ASSIGNMENT.finditer(source):
+        if _CODE_SOURCE.search(m.group(2)):
+            offset += len(source[chars : m.start()].encode("utf-8", "replace"))
+            chars = m.start()
+            out.setdefault(m.group(1), []).append(offset)
+    return out
+
+
+@_LastText  # one pass over a file, not a search of each argument's text
+def _code_sources(source: str) -> tuple[list[int], list[int]]:
+    """Byte spans of the `_CODE_SOURCE` words of a file, in order."""
+    starts: list[int] = []
+    ends: list[int] = []
+    chars = offset = 0  # the byte offset of character `chars`
+    for m in _CODE_SOURCE.finditer(source):
+        offset += len(source[chars : m.start()].encode("utf-8", "replace"))
+        chars = m.start()
+        starts.append(offset)
+        ends.append(offset + len(m.group(0).encode("utf-8", "replace")))
+    return starts, ends
+
+
+def _mentions_code_source(arg: Node, source: str) -> bool:
+    """A decoder or fetch word inside the argument. Found by position among the file's matches:
+    searching each argument's text costs quadratic time on `exec(exec(exec(…)))`."""
+    starts, ends = _code_sources(source)
+    k = bisect_left(starts, arg.start_byte)
+    return k < len(starts) and ends[k] <= arg.end_byte
+
+
+def _from_decoder_or_fetch(arg: Node, source: str) -> bool:
     """The executed value is decoded/fetched in the call itself, or one assignment away in the same
     function (`code = base64.b64decode(blob)` … `exec(code)`)."""
-    if _CODE_SOURCE.search(node_text(arg)):
+    if _mentions_code_source(arg, source):
         return True
     if arg.type != "identifier":
         return False
-    scope = node_text(_enclosing_scope(arg))[:_MAX_SCOPE_CHARS]
-    name = re.escape(node_text(arg))
-    return any(
-        _CODE_SOURCE.search(m.group(1))
-        for m in re.finditer(rf"(?m)^[ \t]*{name}\s*(?::[^=\n]{{0,80}})?=(?!=)([^\n]{{0,400}})", scope)
-    )
+    lines = _code_assignments(source).get(node_text(arg))
+    if not lines:
+        return False
+    scope = _enclosing_scope(arg)
+    start = scope.start_byte
+    end = min(scope.end_byte, start + _MAX_SCOPE_CHARS)
+    k = bisect_left(lines, start)
+    return k < len(lines) and lines[k] < end
 
 
 class PythonDynamicExec:
@@ -161,7 +269,7 @@ class PythonDynamicExec:
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
         func = node.child_by_field_name("function")
-        if func is None:
+        if func is None or not _may_be(func, ctx.source, _CODE_EXEC):
             return
         name = _python_callee(func, ctx.source)
         arg = _first_positional(node)
@@ -169,15 +277,17 @@ class PythonDynamicExec:
             return
         if arg.type == "call" and node_text(arg.child_by_field_name("function") or arg) == "compile":
             return  # exec(compile(src, ...)): the inner compile call is judged on its own
-        rule = "python-decoded-code-exec" if _from_decoder_or_fetch(arg) else "python-dynamic-code-exec"
-        yield Hit(rule, node.start_point[0] + 1, node_text(node))
+        decoded = _from_decoder_or_fetch(arg, ctx.source)
+        rule = "python-decoded-code-exec" if decoded else "python-dynamic-code-exec"
+        yield Hit(rule, node.start_point[0] + 1, _evidence(node, ctx.source))
 
 
 _REQUIRE = r"""(?:require\(\s*|from\s+)['"](?:node:)?child_process['"]"""
 _INLINE_REQUIRE = re.compile(r"""require\(\s*['"](?:node:)?child_process['"]\s*\)""")
+_MAX_REQUIRE_BYTES = 1000
 
 
-@lru_cache(maxsize=256)
+@_LastText
 def _js_bindings(source: str) -> tuple[frozenset[str], dict[str, str]]:
     """Module objects bound to child_process, and destructured/imported names → their export."""
     modules: set[str] = {"child_process"}
@@ -225,17 +335,25 @@ class JsChildProcessCommand:
             prop = func.child_by_field_name("property")
             if obj is None or prop is None:
                 return
-            if node_text(obj) not in modules and not _INLINE_REQUIRE.fullmatch(node_text(obj)):
-                return  # `.exec(` on regexes and database handles is not a shell
             export = node_text(prop)
-        elif func.type == "identifier" and node_text(func) in names:
+            if export not in _CHILD_SHELL and export not in _CHILD_SPAWN:
+                return
+            # a module object is a name, or `require('child_process')` itself: never copy the text of
+            # a long receiver (each call of a chain `a(…).b(…).c(…)` would copy the rest)
+            if not (obj.type == "identifier" and node_text(obj) in modules) and not (
+                obj.type == "call_expression"
+                and obj.end_byte - obj.start_byte <= _MAX_REQUIRE_BYTES
+                and _INLINE_REQUIRE.fullmatch(node_text(obj))
+            ):
+                return  # `.exec(` on regexes and database handles is not a shell
+        elif func.type == "identifier" and names and node_text(func) in names:
             export = names[node_text(func)]
         else:
             return
         shell = export in _CHILD_SHELL or (export in _CHILD_SPAWN and _js_options_shell(node))
         args = _args(node)
         if shell and args and resolve(args[0]) is None:
-            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, node_text(node))
+            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
 
 
 CHECKS = [PythonShellCommand(), PythonDynamicExec(), JsChildProcessCommand()]
