@@ -157,8 +157,9 @@ class Pipeline:
         deadline: float | None = None,
     ) -> list[Result]:
         """Scan a batch. Raises `StoreBusy` when the database is locked (the caller retries the batch)
-        and `BatchOverrun` when a batch of several finished its scan after `deadline` (monotonic):
-        its reports may carry timeouts that a smaller batch would not have, so none is stored."""
+        and `BatchOverrun` when a batch of several finished its scan after `deadline` (monotonic) or
+        an engine ran out of time on it: its reports may carry timeouts that a smaller batch would
+        not have, so none is stored."""
         clock = _Clock()
         unique = list(dict.fromkeys(targets))
         done = set() if force else self.store.scanned_versions(self.ruleset, [t.key for t in unique])
@@ -185,6 +186,8 @@ class Pipeline:
             clock.lap("scan")
             if deadline is not None and len(skills) > 1 and time.monotonic() > deadline:
                 raise BatchOverrun(f"a batch of {len(skills)} finished its scan past the task's deadline")
+            if len(skills) > 1 and (engine := self._out_of_time(reports)):
+                raise BatchOverrun(f"{engine} ran out of time on a batch of {len(skills)}")
             if len(reports) != len(skills):
                 raise RuntimeError(f"scanner returned {len(reports)} reports for {len(skills)} skills")
             # Update diffs: what each version can do that the version it updates could not.
@@ -206,6 +209,18 @@ class Pipeline:
         clock.lap("store")
         log.info("%d of %d versions scanned (%s)", len(skills), len(unique), clock)
         return ordered
+
+    def _out_of_time(self, reports: Sequence[ScanReport]) -> str | None:
+        """The engine that failed after running for a whole engine time limit: on a busy machine a
+        batch can outgrow the limit (Semgrep scans the whole batch in one call), and storing its
+        versions as indeterminate would waste the scan; smaller batches get complete verdicts."""
+        limits = self.settings.limits
+        limit = min(limits.analyzer_timeout_s, limits.semgrep_timeout_s)
+        for report in reports:
+            for error in report.errors:  # a time limit fails an engine's whole run: no file named
+                if error.path is None and report.timings.get(error.analyzer, 0.0) >= limit:
+                    return error.analyzer
+        return None
 
     def _download(self, targets: Sequence[Target]) -> dict[Target, DownloadOutcome | BaseException | None]:
         """Fetch bundles concurrently; whatever is not back within the budget stays None (retry later)."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from skillscan.config import Settings
+from skillscan.config import Limits, Settings
 from skillscan.pipeline import BatchOverrun, Status, Target
 from skillscan.registry.fake import FakeServer
 from tests.worker.conftest import write_skill
@@ -80,3 +81,29 @@ def test_bad_targets_are_refused() -> None:
     with pytest.raises(ValueError):
         Target.from_args(["owner", "slug"])
     assert Target.from_args(["", "slug", "1.0.0"]).to_args() == ["", "slug", "1.0.0"]
+
+
+def test_an_engine_out_of_time_on_a_batch_stores_nothing(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_skill(seeds, "sync-a", "1.0.0", kind="revshell")  # a script: Semgrep has work to do
+    write_skill(seeds, "sync-b", "1.0.0", kind="revshell")
+    with FakeServer.seeded([seeds]) as server:
+        limits = replace(Limits(), semgrep_timeout_s=0.001)  # no Semgrep run finishes in time
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'v.db'}", registry_url=server.url, limits=limits
+        )
+        ctx = WorkerContext(worker_settings(settings))
+        try:
+            pipeline = ctx.pipeline(server.url)
+            batch = [Target("tester", "sync-a", "1.0.0"), Target("tester", "sync-b", "1.0.0")]
+            with pytest.raises(BatchOverrun, match="semgrep ran out of time on a batch of 2"):
+                pipeline.scan_targets(batch)
+            assert ctx.store.count_scans() == 0
+            # Alone, a version keeps its incomplete verdict: there is nothing smaller to split into.
+            (one,) = pipeline.scan_targets(batch[:1])
+            assert one.status is Status.SCANNED
+            stored = ctx.store.get_scan(one.scan_id or 0)
+            assert stored is not None
+            assert [e.analyzer for e in stored.report.errors] == ["semgrep"]
+        finally:
+            ctx.close()
