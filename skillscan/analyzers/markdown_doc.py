@@ -20,10 +20,13 @@ URL_MASK = "<url>"
 MAX_LINE_CHARS = 20_000  # longer lines are read in overlapping chunks of this size
 CHUNK_OVERLAP = 1_000
 
+# Each per-line regex below needs a character ("``", "#", "**", "*" or "_") that a substring test
+# finds far faster than a match attempt, so parse_markdown checks for it first.
 _FENCE = re.compile(r"^(?:\s{0,12}>)*\s{0,12}(`{3,}|~{3,})")
 _ATX = re.compile(r"^(?:\s{0,3}>)*\s{0,3}(#{1,6})(?:\s+|$)(.{0,300})")
 _BOLD_LINE = re.compile(r"^(?:\s{0,3}>)*\s{0,3}(?:[^\w*]{0,4}\s{0,2})\*\*[^*\n]{1,160}\*\*:?\s{0,4}$")
 _EMPHASIS = re.compile(r"\*{1,3}|(?<!\w)_{1,3}|_{1,3}(?!\w)")
+_EMPHASIS_SCOPES = frozenset({"prose", "heading", "frontmatter"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +68,7 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold) -> MarkdownDoc:
     for idx, raw in _physical_lines(lines, start):
         number = idx + 1
         if fence is not None:
-            m = _FENCE.match(raw)
+            m = _FENCE.match(raw) if fence[:2] in raw else None
             if (
                 m
                 and m.group(1)[0] == fence[0]
@@ -83,7 +86,7 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold) -> MarkdownDoc:
                 continue
             in_comment = False
             raw = rest
-        m = _FENCE.match(raw)
+        m = _FENCE.match(raw) if "``" in raw or "~~" in raw else None
         if m:
             fence = m.group(1)
             continue
@@ -92,14 +95,14 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold) -> MarkdownDoc:
             segments.append(_segment(number, "html-comment", body, path, fold))
         if not prose.strip():
             continue
-        h = _ATX.match(prose)
+        h = _ATX.match(prose) if "#" in prose else None
         if h:
             level = len(h.group(1))
             title = fold(h.group(2)).strip().strip("#").strip()
             headings = [(lv, t) for lv, t in headings if lv < level] + [(level, title)]
             path = tuple(t for _, t in headings)
             segments.append(_segment(number, "heading", prose, path, fold))
-        elif _BOLD_LINE.match(prose):
+        elif "**" in prose and _BOLD_LINE.match(prose):
             segments.append(_segment(number, "heading", prose, path, fold))
         else:
             segments.append(_segment(number, "prose", prose, path, fold))
@@ -140,6 +143,7 @@ def _split_comments(raw: str) -> tuple[str, list[str], bool]:
 
 def _segment(number: int, scope: str, raw: str, path: tuple[str, ...], fold: Callable[[str], str]) -> Segment:
     norm = fold(raw)
-    text = _EMPHASIS.sub("", norm) if scope in {"prose", "heading", "frontmatter"} else norm
+    emphasis = ("*" in norm or "_" in norm) and scope in _EMPHASIS_SCOPES
+    text = _EMPHASIS.sub("", norm) if emphasis else norm
     masked = URL_RE.sub(URL_MASK, text) if "://" in text else text
     return Segment(line=number, scope=scope, raw=raw, norm=norm, text=text, masked=masked, headings=path)
