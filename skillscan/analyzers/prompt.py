@@ -43,7 +43,7 @@ from pathlib import Path
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.markdown_doc import parse_markdown
-from skillscan.analyzers.prompt_engine import DocContext, PromptRule, load_rules, match_rule
+from skillscan.analyzers.prompt_engine import DocContext, PromptRule, literal_index, load_rules, match_rule
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, Skill, SkillFile, VirtualOrigin
 
@@ -60,6 +60,7 @@ class PromptAnalyzer(Analyzer):
     def __init__(self, rules_dir: Path | None = None, catalog: DeliveryCatalog | None = None) -> None:
         self._catalog = catalog or DeliveryCatalog.load()
         self._rules = load_rules(rules_dir or RULES_DIR)
+        self._index = literal_index(self._rules)
         known = COMPUTED_URL_CLASSES | set(self._catalog.classes)
         for rule in self._rules:
             for cond in (rule.anchor, *rule.near, *rule.near_any, *rule.not_near):
@@ -87,7 +88,7 @@ class PromptAnalyzer(Analyzer):
     ) -> list[Finding]:
         assert file.text is not None
         doc = parse_markdown(file.text)
-        ctx = DocContext(doc=doc, catalog=self._catalog, declared=declared)
+        ctx = DocContext(doc=doc, catalog=self._catalog, declared=declared, index=self._index)
         out: list[Finding] = []
         for rule in rules:
             hit = match_rule(rule, ctx)

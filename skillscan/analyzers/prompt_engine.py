@@ -1,15 +1,17 @@
 """The markdown rule engine: rule files loaded from YAML and matched against a MarkdownDoc.
 
 The file format is documented at the top of `prompt.py`. Matching is line-oriented and linear:
-every condition is evaluated once per file into a sorted list of line numbers, and proximity is a
-binary search in that list.
+each segment is tested at most once per condition, and proximity is a binary search over line
+numbers. Conditions carry literal prefilters (`regex_prefilter`), all searched in one pass over
+the file (`literal_index`), so a regex runs only on the few segments holding a word it needs.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,9 @@ from typing import Any
 import yaml
 
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, UrlRef, find_urls
+from skillscan.analyzers.literal_index import LiteralIndex
 from skillscan.analyzers.markdown_doc import SCOPES, MarkdownDoc, Segment
+from skillscan.analyzers.regex_prefilter import Prefilter, fold_case, literal_prefilter
 from skillscan.analyzers.regex_safety import compile_bounded
 from skillscan.errors import RuleError
 from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
@@ -61,6 +65,7 @@ class Condition:
     scopes: frozenset[str]
     text: str
     within: int
+    prefilter: Prefilter | None = None  # literals every regex match contains
 
 
 @dataclass(frozen=True)
@@ -91,9 +96,14 @@ class DocContext:
     doc: MarkdownDoc
     catalog: DeliveryCatalog
     declared: DeclaredHosts
+    index: LiteralIndex | None = None  # the prefilters of the rules that will run (literal_index)
     _urls: dict[int, list[tuple[UrlRef, frozenset[str], bool]]] | None = None
     _memo: dict[str, bytearray] = field(default_factory=dict)
     _lines: list[int] = field(default_factory=list)
+    _joined: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
+    _folded: dict[str, str] = field(default_factory=dict)
+    _found: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    _scanned: dict[str, list[list[int]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._lines = [seg.line for seg in self.doc.segments]  # non-decreasing
@@ -108,12 +118,63 @@ class DocContext:
                     ]
         return self._urls.get(index, [])
 
+    def candidates(self, cond: Condition) -> list[int] | None:
+        """Indices (ascending) of the segments that may match `cond`; None when any may."""
+        if cond.url is not None:
+            self.urls(0)
+            assert self._urls is not None
+            return list(self._urls)
+        if cond.prefilter is None:
+            return None
+        slot = self.index.slot(cond.prefilter) if self.index is not None else None
+        if slot is not None:
+            scanned = self._scanned.get(cond.text)
+            if scanned is None:
+                assert self.index is not None
+                starts = self._joined_view(cond.text)[1]
+                scanned = self._scanned[cond.text] = self.index.scan(self._folded_view(cond.text), starts)
+            return scanned[slot]
+        key = (cond.prefilter.pattern.pattern, cond.text)
+        found = self._found.get(key)
+        if found is None:
+            found = self._found[key] = self._search(cond.prefilter, cond.text)
+        return found
+
+    def _joined_view(self, view: str) -> tuple[str, list[int]]:
+        """The segments' `view` texts joined by newlines, with each segment's start offset."""
+        joined = self._joined.get(view)
+        if joined is None:
+            texts = [_view(seg, view) for seg in self.doc.segments]
+            starts = list(itertools.accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+            joined = self._joined[view] = ("\n".join(texts), starts)
+        return joined
+
+    def _folded_view(self, view: str) -> str:
+        folded = self._folded.get(view)
+        if folded is None:
+            folded = self._folded[view] = fold_case(self._joined_view(view)[0])
+        return folded
+
+    def _search(self, prefilter: Prefilter, view: str) -> list[int]:
+        """Segments holding a prefilter literal: one search per hit segment, resumed after it."""
+        text, starts = self._joined_view(view)
+        folded = self._folded_view(view) if prefilter.folded else ""
+        found: list[int] = []
+        pos = 0
+        while (m := prefilter.search(text, folded, pos)) is not None:
+            i = bisect.bisect_right(starts, m.start()) - 1
+            found.append(i)
+            if i + 1 >= len(starts):
+                break
+            pos = starts[i + 1]
+        return found
+
     def near(self, rule_id: str, cond: Condition, line: int) -> bool:
         """Whether `cond` matches a segment within `cond.within` lines of `line`. Each segment is
         tested at most once per condition, so a rule stays linear however many anchors it has."""
         memo = self._memo.get(f"{rule_id}/{cond.key}")
         if memo is None:
-            memo = self._memo[f"{rule_id}/{cond.key}"] = bytearray(len(self._lines))
+            memo = self._memo[f"{rule_id}/{cond.key}"] = self._fresh_memo(cond)
         lo = bisect.bisect_left(self._lines, line - cond.within)
         hi = bisect.bisect_right(self._lines, line + cond.within)
         segments = self.doc.segments
@@ -124,6 +185,16 @@ class DocContext:
             if state == 1:
                 return True
         return False
+
+    def _fresh_memo(self, cond: Condition) -> bytearray:
+        """0 = untested, 1 = matches, 2 = does not; segments the prefilter rules out start at 2."""
+        found = self.candidates(cond)
+        if found is None:
+            return bytearray(len(self._lines))
+        memo = bytearray(b"\x02") * len(self._lines)
+        for i in found:
+            memo[i] = 0
+        return memo
 
 
 def _view(seg: Segment, text: str) -> str:
@@ -144,7 +215,10 @@ def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
     first: Segment | None = None
     hits: set[int] = set()
     rid = rule.meta.id
-    for i, seg in enumerate(ctx.doc.segments):
+    segments = ctx.doc.segments
+    found = ctx.candidates(rule.anchor)
+    for i in range(len(segments)) if found is None else found:
+        seg = segments[i]
         if seg.line in hits or not _segment_matches(ctx, i, seg, rule.anchor):
             continue
         if rule.heading is not None and not any(rule.heading.search(h) for h in seg.headings):
@@ -160,6 +234,16 @@ def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
     if first is None or len(hits) < rule.min_count:
         return None
     return RuleHit(rule=rule, segment=first, count=len(hits))
+
+
+def literal_index(rules: Iterable[PromptRule]) -> LiteralIndex:
+    """One combined literal search for every prefilter of `rules` (pass it to DocContext)."""
+    return LiteralIndex(
+        c.prefilter
+        for r in rules
+        for c in (r.anchor, *r.near, *r.near_any, *r.not_near)
+        if c.prefilter is not None
+    )
 
 
 # ---------------------------------------------------------------- loading
@@ -289,6 +373,7 @@ def _condition(value: Any, key: str, scopes: frozenset[str], text: str, within: 
         scopes=_scopes(value.get("scope"), scopes, where),
         text=view,
         within=within,
+        prefilter=literal_prefilter(regex.pattern) if regex is not None else None,
     )
 
 
