@@ -48,7 +48,6 @@ from skillscan.analyzers.treesitter.shell_words import (
     Cmd,
     LazyEnv,
     base_name,
-    fetch_targets,
     is_interpreter,
     literal,
     reads_stdin_as_code,
@@ -147,7 +146,7 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
     """Dispatch every node of one statement in tree order; note the ones that run across a line
     end, which only a misparse (or a multi-line string) does."""
-    scan.cmds = {}
+    scan.cmds, scan.fetches = {}, {}
     cursor = unit.walk()  # cannot climb above `unit`
     ancestors: list[Node] = [root]
     while scan.budget > 0:
@@ -206,7 +205,7 @@ def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, tuple[Trus
     for cmd in _commands_in(node, scan):
         if cmd.name not in FETCHERS:
             continue
-        urls, _out, stdout = fetch_targets(cmd, scan.env)
+        urls, _out, stdout = scan.fetch_targets(cmd)
         if not stdout or not urls:
             continue  # `curl | bash` as a phrase in prose names the pattern; it fetches nothing
         found = True
@@ -323,7 +322,7 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
                 scan.graded(node, worst, "downloaded text run as a command")
         return
     if cmd.name in FETCHERS:
-        urls, out_file, _stdout = fetch_targets(cmd, scan.env)
+        urls, out_file, _stdout = scan.fetch_targets(cmd)
         if out_file:
             scan.downloaded(out_file, scan.policy.worst(urls), False)
         return

@@ -12,7 +12,7 @@ from tree_sitter import Node
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits
 from skillscan.analyzers.treesitter.shell_text import Detection, grade, rule_for
-from skillscan.analyzers.treesitter.shell_words import Cmd, download_keys, peel
+from skillscan.analyzers.treesitter.shell_words import Cmd, download_keys, fetch_targets, peel
 
 MAX_VISITED = 500_000  # nodes walked per text (statements replayed from the memo are not walked)
 
@@ -34,6 +34,7 @@ class DownloadScan:
     version: int = 0  # changes with `downloads`: a statement's memo key (scan_hits.StatementMemo)
     budget: int = MAX_VISITED
     cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
+    fetches: dict[int, tuple[list[str], str | None, bool]] = field(default_factory=dict)  # fetch_targets()
 
     def line(self, node: Node) -> int:
         return self.line_offset + node.start_point[0] + 1
@@ -46,6 +47,12 @@ class DownloadScan:
         if cmd is None:
             cmd = self.cmds[node.id] = peel(node, self.env)
         return cmd
+
+    def fetch_targets(self, cmd: Cmd) -> tuple[list[str], str | None, bool]:
+        found = self.fetches.get(cmd.node.id)
+        if found is None:
+            found = self.fetches[cmd.node.id] = fetch_targets(cmd, self.env)
+        return found
 
     def downloaded(self, target: str, origin: tuple[Trust, UrlRef] | None, decoded: bool) -> None:
         keys, entry = download_keys(target), (target, origin, decoded)

@@ -129,6 +129,11 @@ _WGET_VALUE_OPTS = frozenset(
         "--quota",
     ]
 )
+_DIGIT = re.compile(r"^\d")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}=")
+_SHORT_FLAGS = re.compile(r"^-[A-Za-z0-9]")
+_STDIN_FLAG = re.compile(r"^-[a-z]{0,6}s[a-z]{0,6}$")  # `bash -s`, `sh -es`: the script is stdin
+_CODE_FLAG = re.compile(r"^-[a-z]{0,6}c[a-z]{0,6}$")  # `bash -c`, `sh -ec`: the script is an argument
 _VAR = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|([A-Za-z_][A-Za-z0-9_]{0,63}))")
 MAX_LITERAL = 4000
 _BACKSLASH = re.compile(r"\\(.)")
@@ -183,7 +188,7 @@ def peel(cmd: Node, env: Mapping[str, str]) -> Cmd:
             value_opts = _WRAPPER_VALUE_OPTS.get(name, set())
             while i < len(words):
                 w = literal(words[i], env) or ""
-                if name == "timeout" and re.match(r"^\d", w):
+                if name == "timeout" and _DIGIT.match(w):
                     i += 1
                     continue
                 if name == "arch" and w.startswith("-"):
@@ -192,7 +197,7 @@ def peel(cmd: Node, env: Mapping[str, str]) -> Cmd:
                 if w in value_opts:
                     i += 2
                     continue
-                if w.startswith("-") or re.match(r"^[A-Za-z_][A-Za-z0-9_]{0,63}=", w):
+                if w.startswith("-") or _ASSIGNMENT.match(w):
                     i += 1
                     continue
                 break
@@ -319,7 +324,7 @@ def fetch_targets(cmd: Cmd, env: Mapping[str, str]) -> tuple[list[str], str | No
                 remote_name, stdout = True, False
             elif a in value_opts:
                 i += 1
-        elif re.match(r"^-[A-Za-z0-9]", a):
+        elif _SHORT_FLAGS.match(a):
             # a bundle of short flags; a value-taking flag ends it (`-qO-`, `-fsSLo x`)
             out_flag = "O" if wget else "o"
             for k, c in enumerate(a[1:], start=1):
@@ -359,9 +364,9 @@ def reads_stdin_as_code(cmd: Cmd, env: Mapping[str, str]) -> bool:
             return False
         if w in {"-", "/dev/stdin", "--"}:
             return True
-        if shell and re.match(r"^-[a-z]{0,6}s[a-z]{0,6}$", w):
+        if shell and _STDIN_FLAG.match(w):
             return True
-        if w in code_opts or (shell and re.match(r"^-[a-z]{0,6}c[a-z]{0,6}$", w)):
+        if w in code_opts or (shell and _CODE_FLAG.match(w)):
             return False
         if w.startswith("-"):
             continue
