@@ -39,7 +39,9 @@ _CAPTURE_CLASSES = frozenset({"capture", "tunnel"})
 # Virtual files whose text is not a substring of a real file (code blocks and normalized copies are).
 _NEW_CONTENT = frozenset({VirtualOrigin.DECODED, VirtualOrigin.ARCHIVE})
 
-_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d|/\d)")
+# A digit first (with the look-behind after it) lets the engine skip to digits instead of trying
+# the look-behind at every offset: the same matches, about three times faster.
+_IPV4 = re.compile(r"\d(?<![\w.]\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?![\w]|\.\d|/\d)")
 # Private DNS suffixes are found first (a literal '.' prefix keeps the scan fast); the host name is
 # then read backwards from each one with str.rstrip, never with a regex that may start anywhere.
 _PRIVATE_TLD = re.compile(

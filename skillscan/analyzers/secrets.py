@@ -9,14 +9,16 @@ from __future__ import annotations
 import base64
 import binascii
 import bisect
+import itertools
 import json
 import math
 import re
-import string
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from skillscan.analyzers.regex_prefilter import fold_case
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +53,9 @@ class SecretPatterns:
         for rule_id, specs in patterns.items():
             for spec in specs:
                 entry = (rule_id, int(spec.get("back", 0)), re.compile(spec["regex"]))
-                by_trigger.setdefault(str(spec["trigger"]), []).append(entry)
+                trigger = spec["trigger"]  # one literal, or a list of them sharing the regex
+                for t in [trigger] if isinstance(trigger, str) else trigger:
+                    by_trigger.setdefault(str(t), []).append(entry)
         # longest first so that "sk-ant-" wins over "sk-" at the same offset
         ordered = sorted(by_trigger, key=len, reverse=True)
         triggers = re.compile("|".join(re.escape(t) for t in ordered))
@@ -71,7 +75,6 @@ _ASSIGN_TAIL = re.compile(
     r"(?P<rest>[\w-]{0,20})[\"']?\s{0,3}(?:=|:|=>|:=)\s{0,3}(?:[\w.]{1,20}\()?" + _VALUE
 )
 _BEARER_TAIL = re.compile(r"\s{1,3}" + _VALUE)
-_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 _KEY_HEAD = re.compile(r"[\w-]{0,30}$")
 
 
@@ -135,14 +138,9 @@ _PEM = re.compile(
 
 
 _MAX_SECRET = 3100  # longest secret any pattern can match (JWT), bounds each anchored match
-
-
-def _candidates(patterns: SecretPatterns, trigger: str) -> tuple[tuple[str, int, re.Pattern[str]], ...]:
-    found = patterns.by_trigger.get(trigger)
-    if found is not None:
-        return found
-    # "gh" style short triggers are stored as written; fall back to a prefix lookup
-    return next((v for k, v in patterns.by_trigger.items() if trigger.startswith(k)), ())
+# Trigger and name hits examined per text: bounds the per-hit Python work on a hostile file that
+# repeats a trigger (these findings are hygiene, never a verdict on their own).
+MAX_CANDIDATES = 2000
 
 
 def _match_near(rx: re.Pattern[str], text: str, pos: int, back: int) -> re.Match[str] | None:
@@ -159,10 +157,10 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
     """Yield live-looking secrets in `text` (placeholders and regular strings dropped)."""
     seen: list[tuple[int, int]] = []
     consumed = 0  # end of the last candidate examined, kept or not: never re-read a run twice
-    for t in patterns.triggers.finditer(text):
+    for t in itertools.islice(patterns.triggers.finditer(text), MAX_CANDIDATES):
         if t.start() < consumed:
             continue
-        for rule_id, back, rx in _candidates(patterns, t.group(0)):
+        for rule_id, back, rx in patterns.by_trigger[t.group(0)]:
             m = _match_near(rx, text, t.start(), back)
             if m is None:
                 continue
@@ -183,8 +181,8 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
         if len(body) >= 60 and shannon_entropy(body) >= 4.5:
             yield SecretMatch("private-key-block", m.start(), m.end(), body[:40])
     last_end = -1
-    # ASCII-only lowering keeps offsets; a case-sensitive alternation is twice as fast as (?i).
-    for n in patterns.names.finditer(text.translate(_ASCII_LOWER)):
+    # Case folding that keeps offsets; a case-sensitive alternation is twice as fast as (?i).
+    for n in itertools.islice(patterns.names.finditer(fold_case(text)), MAX_CANDIDATES):
         if n.start() < last_end:
             continue
         tail = _BEARER_TAIL if n.group(0) == "bearer" else _ASSIGN_TAIL

@@ -88,6 +88,7 @@ def test_capture_endpoints_in_code_and_config(
     [
         ('URL = "http://10.20.30.40:8080/api"', "private-network-host"),
         ('URL = "http://172.20.1.9/api"', "private-network-host"),
+        ("10.20.30.40 is the build box", "private-network-host"),  # at the very start of the text
         ('URL = "http://100.102.77.110:8012"', "cgnat-host"),
         ('HOST = "169.254.3.4"', "link-local-host"),
         ("curl http://169.254.169.254/latest/meta-data/", "cloud-metadata-endpoint"),
@@ -109,6 +110,7 @@ def test_host_leaks_found(analyzer: HostsAnalyzer, text: str, rule: str) -> None
         'URL = "http://203.0.113.5/x"',
         'URL = "http://127.0.0.1:3000"',
         'NETS = ["10.0.0.0/8", "192.168.0.0/16"]',  # CIDR ranges, not hosts
+        "build.10.20.30.40 and v2.10.20.30.40 and a10.20.30.40",  # inside longer dotted names
         "version 10.2.3.4",
         'P = "/Users/you/project/"',
         'P = "/home/user/.config/"',
@@ -150,6 +152,18 @@ def test_secret_found_and_redacted(analyzer: HostsAnalyzer) -> None:
 )
 def test_secret_placeholders_are_clean(analyzer: HostsAnalyzer, text: str) -> None:
     assert _scan(analyzer, _file("a.py", text)) == []
+
+
+@pytest.mark.parametrize("prefix", ["ghp_", "gho_", "ghs_", "ghu_", "ghr_"])
+def test_every_github_token_prefix_is_a_trigger(analyzer: HostsAnalyzer, prefix: str) -> None:
+    text = f'GH = "{prefix}{_token(36, seed=3)}"\n'
+    assert "github-token-literal" in _ids(_scan(analyzer, _file("a.py", text)))
+
+
+def test_secret_after_many_decoy_triggers_is_found(analyzer: HostsAnalyzer) -> None:
+    decoys = "eyJa.sk-short.AKIA " * 400  # 1,200 trigger hits that are no secret
+    key = "sk-proj-" + _token(48)
+    assert "openai-api-key-literal" in _ids(_scan(analyzer, _file("a.py", f'{decoys}\nk = "{key}"\n')))
 
 
 def test_high_entropy_assignment(analyzer: HostsAnalyzer) -> None:
