@@ -128,7 +128,6 @@ class FileIndex(Walk):
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
 
-
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
         """Literal string contents under `node` (not inside another string), in order."""
@@ -209,7 +208,10 @@ class Heat:
             insort(self._extra, s)
 
     def under(self, node: Node) -> bool:
-        start, end = node.start_byte, node.end_byte
+        return self.hot(node.start_byte, node.end_byte)
+
+    def hot(self, start: int, end: int) -> bool:
+        """Whether a tainted leaf starts in [start, end)."""
         if self._horizon is not None and end > self._horizon:
             return True
         for arr in (self._main, self._extra):

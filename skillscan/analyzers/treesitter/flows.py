@@ -17,7 +17,8 @@ skips the taint rounds, and a value with no tainted leaf beneath it is dismissed
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from tree_sitter import Node
 
@@ -71,6 +72,8 @@ MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is repor
 MAX_NODES_PER_UNIT = 300_000
 MAX_EXPR_NODES = 3000
 MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reaching back
+# (kind: bind | return | call, value, start byte, end byte, scope, bound target | function name)
+_Step = tuple[str, Node, int, int, str, Any]
 
 
 class _Engine:
@@ -87,6 +90,7 @@ class _Engine:
         self._reads: dict[int, Source | None] = {}
         self._envs: dict[int, Source | None] = {}
         self._args: dict[int, list[Node]] = {}
+        self._steps: dict[int, list[_Step]] = {}  # per unit (id): its statements, worked out once
         self._staged_args: dict[str, list[tuple[Unit, Node]]] | None = None
         # start bytes of the nodes that mention a tainted (table, name), per unit
         self._mentions: dict[tuple[str, str], dict[int, list[int]]] = {}
@@ -270,47 +274,60 @@ class _Engine:
                 yield value
 
     def _round(self, u: Unit) -> None:
-        nodes = u.ix.nodes
+        steps = self._steps.get(id(u))
+        if steps is None:
+            steps = self._steps[id(u)] = list(self._steps_of(u))
+        heat, looked = u.heat, self._looked[id(u)]
+        for kind, value, start, end, scope, target in steps:
+            if kind == "call":
+                if heat.hot(start, end):
+                    self._call(value, u, scope)
+                else:
+                    looked.add(start, end)
+                continue
+            looked.add(start, end)
+            if not heat.hot(start, end):
+                continue
+            src = self._walk_source(value, u, scope, [MAX_EXPR_NODES], 0)
+            if not src:
+                continue
+            if kind == "return":
+                self.t.add("functions", target, src)
+            else:
+                for key in bound_keys(target, u.lang, scope):
+                    self.t.add("names", key, src)
+
+    def _steps_of(self, u: Unit) -> Iterator[_Step]:
+        """What each statement of a unit contributes to a round, worked out once: (kind, the value
+        looked at, its byte range, the scope it is read in, where its secret goes: the bound
+        target, or the name of the function it returns from)."""
         for i, kind in u.ix.statements:
-            n = nodes[i]
+            n = u.ix.nodes[i]
             scope = u.scopes.of[i]
+            target: Node | str | None = None
+            value: Node | None = None
             if kind == "assign":
-                left, right = assign_sides(n)
-                if left is not None and right is not None:
-                    self._bind(left, self.source(right, u, scope), u, scope)
+                target, value = assign_sides(n)
             elif kind == "loop":
-                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-                if left is not None and right is not None:
-                    self._bind(left, self.source(right, u, scope), u, scope)
+                target, value = n.child_by_field_name("left"), n.child_by_field_name("right")
             elif kind == "as":
+                target = n.child_by_field_name("alias")
                 value = n.named_children[0] if n.named_children else None
-                alias = n.child_by_field_name("alias")
-                if value is not None and alias is not None:
-                    self._bind(alias, self.source(value, u, scope), u, scope)
-            elif kind in {"return", "arrow"}:
-                self._returns(i, kind, u, scope)
-            elif kind == "call":
-                self._call(n, u, scope)
-
-    def _bind(self, target: Node, src: Source | None, u: Unit, scope: str) -> None:
-        if src:
-            for key in bound_keys(target, u.lang, scope):
-                self.t.add("names", key, src)
-
-    def _returns(self, i: int, kind: str, u: Unit, scope: str) -> None:
-        n = u.ix.nodes[i]
-        if kind == "return":
-            value = n.named_children[0] if n.named_children else None
-            fn = u.scopes.owner.get(i)
-        else:
-            body = n.child_by_field_name("body")
-            value = body if body is not None and body.type != "statement_block" else None
-            fn = i
-            scope = u.scopes.names.get(i) or u.path  # the body is inside the arrow function
-        src = self.source(value, u, scope) if value is not None else None
-        name = u.scopes.names.get(fn) if fn is not None else None
-        if src and name:
-            self.t.add("functions", name, src)
+            elif kind == "return":
+                value = n.named_children[0] if n.named_children else None
+                owner = u.scopes.owner.get(i)
+                target = u.scopes.names.get(owner) if owner is not None else None
+            elif kind == "arrow":
+                body = n.child_by_field_name("body")
+                value = body if body is not None and body.type != "statement_block" else None
+                target = u.scopes.names.get(i)
+                scope = target or u.path  # the body is inside the arrow function
+                kind = "return"
+            else:
+                yield kind, n, n.start_byte, n.end_byte, scope, None
+                continue
+            if value is not None and target is not None:  # else nothing can come of it
+                yield kind, value, value.start_byte, value.end_byte, scope, target
 
     def positional(self, call: Node) -> list[Node]:
         found = self._args.get(call.id)
@@ -320,9 +337,6 @@ class _Engine:
 
     def _call(self, call: Node, u: Unit, scope: str) -> None:
         """Arguments into parameters of known functions; writes of secrets into staging files."""
-        if not u.heat.under(call):
-            self._look(call, u)
-            return
         name = self.leaf(call)
         args = self.positional(call)
         tainted = [(i, s) for i, a in enumerate(args) if (s := self.source(a, u, scope))]
