@@ -120,6 +120,25 @@ def fold(text: str) -> str:
     return out
 
 
+# Every non-ASCII character that IGNORECASE equates with an ASCII letter (checked against all of
+# Unicode in the tests), so a folded text loses no case-insensitive match of an ASCII literal.
+ASCII_FOLD = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"} | {
+    0x130: "i",  # İ
+    0x131: "i",  # ı
+    0x17F: "s",  # ſ
+    0x212A: "k",  # Kelvin sign
+}
+
+
+def fold_case(text: str) -> str:
+    """`text` with ASCII letters and their Unicode case-equivalents lowercased, length unchanged."""
+    if text.isascii():
+        return text.lower()
+    # str.lower() is fast and keeps the length once U+0130 (lowercased to two characters) is gone.
+    lowered = text.replace("\u0130", "i").lower().replace("\u0131", "i").replace("\u017f", "s")
+    return lowered if len(lowered) == len(text) else text.translate(ASCII_FOLD)
+
+
 # Emoji presentation selectors and joiners are invisible but hide nothing in a word.
 _EMOJI_FORMAT = frozenset("\ufe0e\ufe0f\u200d")
 

@@ -44,6 +44,7 @@ class Segment:
 class MarkdownDoc:
     segments: tuple[Segment, ...]
     line_count: int
+    ascii: bool = False  # the whole text is ASCII, so is every view of every segment
 
     def in_scopes(self, scopes: frozenset[str]) -> list[Segment]:
         return [s for s in self.segments if s.scope in scopes]
@@ -106,7 +107,7 @@ def parse_markdown(text: str, fold: Callable[[str], str] = fold) -> MarkdownDoc:
             segments.append(_segment(number, "heading", prose, path, fold))
         else:
             segments.append(_segment(number, "prose", prose, path, fold))
-    return MarkdownDoc(segments=tuple(segments), line_count=len(lines))
+    return MarkdownDoc(segments=tuple(segments), line_count=len(lines), ascii=text.isascii())
 
 
 def _physical_lines(lines: list[str], start: int) -> list[tuple[int, str]]:

@@ -21,10 +21,11 @@ import yaml
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, UrlRef, find_urls
 from skillscan.analyzers.literal_index import LiteralIndex
 from skillscan.analyzers.markdown_doc import SCOPES, MarkdownDoc, Segment
-from skillscan.analyzers.regex_prefilter import Prefilter, fold_case, literal_prefilter
+from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
 from skillscan.analyzers.regex_safety import compile_bounded
 from skillscan.errors import RuleError
 from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
+from skillscan.normalize import fold_case
 from skillscan.rules import load_yaml
 
 ENGINE = "prompt"
@@ -96,7 +97,7 @@ class DocContext:
     doc: MarkdownDoc
     catalog: DeliveryCatalog
     declared: DeclaredHosts
-    index: LiteralIndex | None = None  # the prefilters of the rules that will run (literal_index)
+    index: Mapping[str, LiteralIndex] | None = None  # per text view, from literal_index(rules)
     _urls: dict[int, list[tuple[UrlRef, frozenset[str], bool]]] | None = None
     _memo: dict[str, bytearray] = field(default_factory=dict)
     _lines: list[int] = field(default_factory=list)
@@ -126,13 +127,16 @@ class DocContext:
             return list(self._urls)
         if cond.prefilter is None:
             return None
-        slot = self.index.slot(cond.prefilter) if self.index is not None else None
+        if cond.prefilter.non_ascii and self.doc.ascii:
+            return []
+        index = self.index.get(cond.text) if self.index is not None else None
+        slot = index.slot(cond.prefilter) if index is not None else None
         if slot is not None:
+            assert index is not None
             scanned = self._scanned.get(cond.text)
             if scanned is None:
-                assert self.index is not None
                 starts = self._joined_view(cond.text)[1]
-                scanned = self._scanned[cond.text] = self.index.scan(self._folded_view(cond.text), starts)
+                scanned = self._scanned[cond.text] = index.scan(self._folded_view(cond.text), starts)
             return scanned[slot]
         key = (cond.prefilter.pattern.pattern, cond.text)
         found = self._found.get(key)
@@ -236,14 +240,15 @@ def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
     return RuleHit(rule=rule, segment=first, count=len(hits))
 
 
-def literal_index(rules: Iterable[PromptRule]) -> LiteralIndex:
-    """One combined literal search for every prefilter of `rules` (pass it to DocContext)."""
-    return LiteralIndex(
-        c.prefilter
-        for r in rules
-        for c in (r.anchor, *r.near, *r.near_any, *r.not_near)
-        if c.prefilter is not None
-    )
+def literal_index(rules: Iterable[PromptRule]) -> dict[str, LiteralIndex]:
+    """Per text view, one combined literal search for the prefilters of `rules` that read it
+    (pass it to DocContext)."""
+    by_view: dict[str, list[Prefilter]] = {}
+    for r in rules:
+        for c in (r.anchor, *r.near, *r.near_any, *r.not_near):
+            if c.prefilter is not None:
+                by_view.setdefault(c.text, []).append(c.prefilter)
+    return {view: LiteralIndex(prefilters) for view, prefilters in by_view.items()}
 
 
 # ---------------------------------------------------------------- loading

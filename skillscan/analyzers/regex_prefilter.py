@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # the parser behind re.compile
 from typing import Any
 
+from skillscan.normalize import ASCII_FOLD
+
 MAX_STRINGS = 64  # largest set of alternative strings tracked for one part of a pattern
 MAX_CLASS = 16  # a character class of at most this many characters counts as alternatives
 MIN_USEFUL = 3  # shorter ASCII strings (a lone "e") occur on nearly every line: no use
@@ -24,14 +26,6 @@ MIN_USEFUL = 3  # shorter ASCII strings (a lone "e") occur on nearly every line:
 _REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", object())}
 _ZERO_WIDTH = {sre_parse.AT, sre_parse.ASSERT, sre_parse.ASSERT_NOT}
 _EMPTY = frozenset({""})
-# Every non-ASCII character that IGNORECASE equates with an ASCII letter (checked against all of
-# Unicode in the tests), so a folded text loses no case-insensitive match of an ASCII literal.
-_ASCII_FOLD = {ord(c): c.lower() for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ"} | {
-    0x130: "i",  # İ
-    0x131: "i",  # ı
-    0x17F: "s",  # ſ
-    0x212A: "k",  # Kelvin sign
-}
 
 
 @dataclass(frozen=True)
@@ -39,18 +33,10 @@ class Prefilter:
     literals: frozenset[str]  # lowercase when `folded`; empty for the any-non-ASCII filter
     pattern: re.Pattern[str]  # the literals as one alternation
     folded: bool  # ASCII literals: search `fold_case(text)`, not `text`
+    non_ascii: bool = False  # every match holds a non-ASCII character (none in an ASCII text)
 
     def search(self, text: str, folded: str, pos: int) -> re.Match[str] | None:
         return self.pattern.search(folded if self.folded else text, pos)
-
-
-def fold_case(text: str) -> str:
-    """`text` with ASCII letters and their Unicode case-equivalents lowercased, length unchanged."""
-    if text.isascii():
-        return text.lower()
-    # str.lower() is fast and keeps the length once U+0130 (lowercased to two characters) is gone.
-    lowered = text.replace("\u0130", "i").lower().replace("\u0131", "i").replace("\u017f", "s")
-    return lowered if len(lowered) == len(text) else text.translate(_ASCII_FOLD)
 
 
 @dataclass(frozen=True)
@@ -75,11 +61,12 @@ def literal_prefilter(pattern: str) -> Prefilter | None:
     info = _sequence(sre_parse.parse(pattern))
     needs = info.needs()
     if needs is None or any("\n" in s or (len(s) < MIN_USEFUL and s.isascii()) for s in needs):
-        return Prefilter(frozenset(), _NON_ASCII, folded=False) if info.non_ascii else None
+        return Prefilter(frozenset(), _NON_ASCII, folded=False, non_ascii=True) if info.non_ascii else None
     folded = all(s.isascii() for s in needs)
     literals = frozenset(s.lower() for s in needs) if folded else needs
     alternation = "|".join(map(re.escape, sorted(literals, key=lambda s: (-len(s), s))))
-    return Prefilter(literals, re.compile(alternation, 0 if folded else re.IGNORECASE), folded)
+    flags = 0 if folded else re.IGNORECASE
+    return Prefilter(literals, re.compile(alternation, flags), folded, info.non_ascii)
 
 
 def _score(strings: frozenset[str] | None) -> tuple[int, int]:
@@ -153,7 +140,7 @@ def _char_class(items: Any) -> _Info:
 
 def _non_ascii(lo: int, hi: int) -> bool:
     """Whether characters lo..hi are all non-ASCII, even under IGNORECASE."""
-    return lo > 0x7F and not any(lo <= c <= hi for c in _ASCII_FOLD)
+    return lo > 0x7F and not any(lo <= c <= hi for c in ASCII_FOLD)
 
 
 def _branch(branches: list[_Info]) -> _Info:

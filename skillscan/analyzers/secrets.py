@@ -18,7 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from skillscan.analyzers.regex_prefilter import fold_case
+from skillscan.normalize import fold_case
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,7 +23,8 @@ from skillscan.analyzers.prompt_engine import (
     load_rules,
     match_rule,
 )
-from skillscan.analyzers.regex_prefilter import _ASCII_FOLD, Prefilter, fold_case, literal_prefilter
+from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
+from skillscan.normalize import ASCII_FOLD, fold_case
 
 FIXTURES = Path(__file__).resolve().parent.parent / "rules" / "prompt"
 
@@ -79,9 +80,9 @@ def test_no_prefilter_without_a_useful_literal(pattern: str) -> None:
 def test_ascii_fold_covers_every_case_equivalent_of_an_ascii_letter() -> None:
     everything = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF)
     equivalents = {m.group() for m in re.finditer("(?i)[a-z]", everything)}
-    assert equivalents == {chr(c) for c in _ASCII_FOLD if c > 0x7F}
+    assert equivalents == {chr(c) for c in ASCII_FOLD if c > 0x7F}
     for ch in equivalents:
-        assert re.fullmatch(f"(?i){_ASCII_FOLD[ord(ch)]}", ch)
+        assert re.fullmatch(f"(?i){ASCII_FOLD[ord(ch)]}", ch)
     sample = "A\u0130b\u0131\u017f\u212a\u00c9\u03a3x\U0001f600"
     assert len(fold_case(sample)) == len(sample)
     assert fold_case(sample)[:6] == "aibisk"
@@ -203,4 +204,4 @@ def _without_prefilters(rule: PromptRule) -> PromptRule:
 
 
 def test_ascii_letters_are_the_fold_table_keys() -> None:
-    assert all(chr(c) in string.ascii_uppercase for c in _ASCII_FOLD if c <= 0x7F)
+    assert all(chr(c) in string.ascii_uppercase for c in ASCII_FOLD if c <= 0x7F)
