@@ -28,6 +28,7 @@ _DIGIT = re.compile(r"\d")
 _HEX_ESC = re.compile(r"\\x[0-9a-fA-F]{2}(?:\\x[0-9a-fA-F]{2}){7,}")
 _UNI_ESC = re.compile(r"\\u00[0-9a-fA-F]{2}(?:\\u00[0-9a-fA-F]{2}){7,}")
 _HEX_PLAIN = re.compile(r"(?<![0-9A-Za-z])(?:[0-9a-fA-F]{2}){16,}(?![0-9A-Za-z])")
+_HEX_PLAIN_MIN = 32
 _HEX_ARRAY = re.compile(r"0x[0-9a-fA-F]{1,2}\s*,\s*(?:0x[0-9a-fA-F]{1,2}\s*,\s*){6,}0x[0-9a-fA-F]{1,2}")
 _FROM_CHAR_CODE = re.compile(r"fromCharCode\(\s*((?:\d{1,7}\s*,\s*){3,}\d{1,7})\s*\)")
 _CHR_ONE = r"(?:chr\(\s*\d{1,7}\s*\)|\[[cC][hH][aA][rR]\]\s*\(?\d{1,7}\)?)"
@@ -139,6 +140,13 @@ def _wrapped_b64_blocks(text: str, lines: LineCounter) -> Iterator[tuple[int, in
                 chunk_first = first + i + 1
 
 
+def _hex_plain(text: str, runs: list[tuple[int, int]]) -> Iterator[re.Match[str]]:
+    """_HEX_PLAIN matches within base64-alphabet runs; each run is maximal, so the characters
+    around it are not alphanumeric and the run's bounds change no look-around."""
+    for start, end in runs:
+        yield from _HEX_PLAIN.finditer(text, start, end)
+
+
 def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
     """Every decodable payload in `text`, at most `max_bytes` each, in order of appearance."""
     lines = LineCounter(text)  # each pass below visits offsets in order
@@ -156,11 +164,16 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
     def covered(line: int) -> bool:
         return any(a <= line <= b for a, b in seen_spans)
 
+    # A plain hex blob is an alphanumeric run, so it lies inside one of these runs: the hex pass
+    # below reads only the long ones instead of the whole text.
+    hex_runs: list[tuple[int, int]] = []
     for m in _B64_RUN.finditer(text):
         budget -= 1
         if budget < 0:
             return
         token = m.group(0)
+        if len(token) >= _HEX_PLAIN_MIN:
+            hex_runs.append(m.span())
         if not (_DIGIT.search(token) or (token.lower() != token and token.upper() != token)):
             continue
         line = lines.at(m.start())
@@ -178,7 +191,7 @@ def find_payloads(text: str, max_bytes: int) -> Iterator[Payload]:
     ]
     for rx in hex_passes:
         kind = "hex"
-        for m in rx.finditer(text):
+        for m in _hex_plain(text, hex_runs) if rx is _HEX_PLAIN else rx.finditer(text):
             budget -= 1
             if budget < 0:
                 return

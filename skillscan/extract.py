@@ -137,7 +137,9 @@ def iter_markdown_virtual_files(md: SkillFile) -> Iterator[SkillFile]:
     if md.text is None:
         return
     pin = md.virtual is not None
+    fenced: list[tuple[int, int]] = []  # all blocks, once the loop ends: the inline pass skips them
     for block in code_blocks(md.text):
+        fenced.append(block.span)
         if not any(line.strip() for line in block.lines):
             continue
         body = fold("\n".join(block.lines))
@@ -154,7 +156,7 @@ def iter_markdown_virtual_files(md: SkillFile) -> Iterator[SkillFile]:
         yield _pin_to(md, vf) if pin else vf
     shell: list[tuple[int, str]] = []
     ps: list[tuple[int, str]] = []
-    for line, cmd in inline_commands(md.text):
+    for line, cmd in inline_commands(md.text, fenced):
         (ps if PS_WORDS.search(fold(cmd)) else shell).append((line, cmd))
     for group, kind in ((shell, FileKind.SHELL), (ps, FileKind.POWERSHELL)):
         if not group:

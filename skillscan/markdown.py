@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from skillscan.normalize import fold
+from skillscan.normalize import fold, fold_case
 from skillscan.textlines import LineCounter
 
 _FENCE_LINE = re.compile(r"^([ \t>]*)(`{3,}|~{3,})([^\n]*)$", re.M)
@@ -29,8 +29,8 @@ _COMMAND_HINT = re.compile(
     r"\bnc\s+-[a-z]*e\b|\$\(\s*(?:curl|wget)\b|\bosascript\s+-e\b|\b(?:certutil|bitsadmin|mshta)\b",
     re.I,
 )
-# Literal-first superset of _COMMAND_HINT, run over lower-cased text: Python's regex engine skips
-# positions whose first character cannot start a branch, which makes this ~7x faster.
+# Literal-first superset of _COMMAND_HINT, run over case-folded text (fold_case): Python's regex
+# engine skips positions whose first character cannot start a branch, which makes this ~7x faster.
 _HINT_PREFILTER = re.compile(
     r"curl|wget|iwr|irm|invoke-|base64|powershell|pwsh|python|node|osascript|certutil|bitsadmin|mshta|"
     r"sh\s+-c|\$\(|nc\s+-|\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh|\|\s*(?:perl|ruby|iex)"
@@ -55,6 +55,11 @@ class CodeBlock:
     info: str
     lines: tuple[str, ...]
     closed: bool
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """First and last real line the block covers, its fences included (EOF when unclosed)."""
+        return self.start_line, self.start_line + len(self.lines) + 1 if self.closed else 1 << 62
 
 
 @lru_cache(maxsize=64)
@@ -102,22 +107,19 @@ def code_blocks(text: str) -> Iterator[CodeBlock]:
         pos = close.end() + 1
 
 
-def inline_commands(text: str) -> Iterator[tuple[int, str]]:
-    """(real line, command) for command-like inline spans and prose commands outside fences."""
-    folded_text = fold(text)
+def inline_commands(text: str, fenced: list[tuple[int, int]] | None = None) -> Iterator[tuple[int, str]]:
+    """(real line, command) for command-like inline spans and prose commands outside fences.
+
+    `fenced` are the spans of the text's code blocks when the caller has them already."""
     # Only lines with a backtick or a command word are worth a closer look; find them in one pass
-    # each (the prefilter is literal-first, fast on lower-cased text).
-    lowered = folded_text.lower()  # may differ in length from folded_text: count lines in it
-    counter = LineCounter(lowered)
-    hint_lines = {counter.at(m.start()) for m in _HINT_PREFILTER.finditer(lowered)}
-    counter = LineCounter(text)
-    tick_lines = {counter.at(m.start()) for m in _BACKTICK.finditer(text)}
+    # each (the prefilter is literal-first, fast on case-folded text).
+    hint_lines = set(_lines_with(_HINT_PREFILTER, fold_case(fold(text))))
+    tick_lines = set(_lines_with(_BACKTICK, text))
     candidates = sorted(hint_lines | tick_lines)
     if not candidates:
         return
-    fenced = [
-        (b.start_line, b.start_line + len(b.lines) + 1 if b.closed else 1 << 62) for b in code_blocks(text)
-    ]
+    if fenced is None:
+        fenced = [b.span for b in code_blocks(text)]
     fence_starts = [a for a, _ in fenced]
     all_lines = text.split("\n")
     for no in candidates:
@@ -133,11 +135,29 @@ def inline_commands(text: str) -> Iterator[tuple[int, str]]:
                 if not span:
                     continue
                 folded = fold(span)
-                if _COMMAND_START.match(folded) or _COMMAND_HINT.search(folded):
+                if _COMMAND_START.match(folded) or _command_hint(folded):
                     yield no, span
         if no not in hint_lines:
             continue
         folded_line = fold(masked)
-        pm = _PROSE_COMMAND.search(folded_line) if _COMMAND_HINT.search(folded_line) else None
-        if pm and _COMMAND_HINT.search(pm.group(1)):
+        pm = _PROSE_COMMAND.search(folded_line) if _command_hint(folded_line) else None
+        if pm and _command_hint(pm.group(1)):
             yield no, pm.group(1).strip().rstrip("*_")
+
+
+def _command_hint(text: str) -> bool:
+    return _HINT_PREFILTER.search(fold_case(text)) is not None and _COMMAND_HINT.search(text) is not None
+
+
+def _lines_with(rx: re.Pattern[str], text: str) -> list[int]:
+    """Lines (1-based, ascending) on which a match of `rx` starts: one search per such line, the
+    next one from the following line, so a line full of matches costs one."""
+    counter = LineCounter(text)
+    found: list[int] = []
+    pos = 0
+    while (m := rx.search(text, pos)) is not None:
+        found.append(counter.at(m.start()))
+        pos = text.find("\n", m.start()) + 1
+        if pos == 0:
+            break
+    return found

@@ -131,6 +131,13 @@ def test_inline_spans_and_prose_commands_with_line_map() -> None:
     assert sh.path == "SKILL.md#inline.sh" and ps.path == "SKILL.md#inline.ps1"
 
 
+def test_prose_command_after_a_hint_that_ends_on_the_line_before() -> None:
+    text = "Pipe the output |\nsh -c 'id'\n"  # "|\nsh" reads as one hint, and only it
+    vfs = markdown_virtual_files(_md(text))
+    sh = next(f for f in vfs if f.virtual is VirtualOrigin.INLINE_CODE and f.kind is FileKind.SHELL)
+    assert sh.line_map == (2,)
+
+
 def test_plain_words_in_backticks_are_not_commands() -> None:
     text = 'Set `curl` as the client, see `base64` and `Type = "base64"` and `npm`.\n'
     assert not [f for f in markdown_virtual_files(_md(text)) if f.virtual is VirtualOrigin.INLINE_CODE]
@@ -179,6 +186,9 @@ def test_urlsafe_base64() -> None:
     [
         ("s = '" + "".join(f"\\x{b:02x}" for b in b"os.system('id')") + "'", b"os.system('id')", "hex"),
         ("h = '" + b"require('child_process')".hex() + "'", b"require('child_process')", "hex"),
+        # a hex blob between other base64-alphabet characters, and one at the very start
+        ("k=x-" + b"require('child_process')".hex() + "_y", b"require('child_process')", "hex"),
+        (b"require('child_process')".hex() + " is the key", b"require('child_process')", "hex"),
         (
             "String.fromCharCode(" + ",".join(str(b) for b in b"eval(atob(x))") + ")",
             b"eval(atob(x))",
