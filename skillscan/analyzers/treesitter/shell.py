@@ -110,18 +110,20 @@ def scan_bash(
 _CROSSING = frozenset({"pipeline", "redirected_statement", "list", "command"})
 
 
-def _may_add(scan: DownloadScan, chunk: str) -> bool:
-    """Whether parsing a line again could find anything: a line that names no fetcher or decoder,
-    holds no variable, substitution or code that fetches or decodes, cannot fetch, decode or write
-    a download, and without an earlier download it cannot run one either."""
+def _may_add(scan: DownloadScan, code: str) -> bool:
+    """Whether parsing a line again could find anything: text that names no fetcher or decoder
+    and holds no variable, substitution or code that fetches or decodes cannot fetch, decode or
+    write a download; without an earlier download it cannot run one either. (Quotes and
+    backslashes are seen through, as the shell does.)"""
+    if scan.downloads or "$" in code or "`" in code or may_fetch_or_decode(code):
+        return True
+    plain = code.replace("\\", "")
     return bool(
-        scan.downloads
-        or "$" in chunk
-        or "`" in chunk
-        or may_fetch_or_decode(chunk)
-        or any(f in chunk for f in FETCHERS)
-        or INLINE_FETCH.search(chunk)
-        or INLINE_DECODE.search(chunk)
+        any(f in plain for f in FETCHERS)
+        or INLINE_FETCH.search(code)
+        or INLINE_DECODE.search(code)
+        or INLINE_FETCH.search(plain)
+        or INLINE_DECODE.search(plain)
     )
 
 
@@ -146,7 +148,7 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
     """Dispatch every node of one statement in tree order; note the ones that run across a line
     end, which only a misparse (or a multi-line string) does."""
-    scan.cmds, scan.fetches = {}, {}
+    scan.cmds, scan.fetches, scan.stage_cmds = {}, {}, {}
     cursor = unit.walk()  # cannot climb above `unit`
     ancestors: list[Node] = [root]
     while scan.budget > 0:
@@ -192,7 +194,10 @@ def _direct(node: Node, types: frozenset[str]) -> list[Node]:
 
 
 def _commands_in(node: Node, scan: DownloadScan) -> list[Cmd]:
-    return [scan.peel(n) for n in _direct(node, _COMMAND)]
+    found = scan.stage_cmds.get(node.id)
+    if found is None:
+        found = scan.stage_cmds[node.id] = [scan.peel(n) for n in _direct(node, _COMMAND)]
+    return found
 
 
 _COMMAND = frozenset({"command"})

@@ -147,9 +147,9 @@ def _worst_sink(scan: ShellScan, urls: list[str]) -> tuple[Sink, str | None]:
 
 def _http_send(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
     data, other, urls = _curl_parts(scan, cmd)
+    if not urls or not (data or any(_may_carry(text(a)) for a in other)):
+        return  # sends no body, and no other argument holds a variable or substitution
     sink, host = _worst_sink(scan, urls)
-    if host is None and not urls:
-        return
     for opt, arg in data:
         path = _upload_path(opt, text(arg).strip("\"'"))
         label = sensitive_path(_home(path)) if path and path != "-" else None
@@ -175,6 +175,10 @@ def _http_send(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
             if any(is_credential_env(v) for v in scan.env_vars(text(arg))):
                 scan.hit(node, "exfil-credential-env", f"Sends a credential to {host} (capture/tunnel host)")
                 return
+
+
+def _may_carry(arg: str) -> bool:
+    return "$" in arg or "`" in arg or "<(" in arg or ">(" in arg
 
 
 def _substituted_secret(scan: ShellScan, node: Node, arg: Node, host: str | None) -> bool:

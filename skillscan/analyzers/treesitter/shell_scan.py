@@ -35,6 +35,7 @@ class DownloadScan:
     budget: int = MAX_VISITED
     cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
     fetches: dict[int, tuple[list[str], str | None, bool]] = field(default_factory=dict)  # fetch_targets()
+    stage_cmds: dict[int, list[Cmd]] = field(default_factory=dict)  # commands directly under a node
 
     def line(self, node: Node) -> int:
         return self.line_offset + node.start_point[0] + 1
