@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from tree_sitter import Node, Tree
 
@@ -62,6 +62,8 @@ class SkillContext:
     skill: Skill
     catalog: DeliveryCatalog
     files: list[FileContext] = field(default_factory=list)  # one per parsable file, parsed lazily once
+    # what a check computes once per skill and reuses for each of its files, under the check's name
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @cached_property
     def host_policy(self) -> HostPolicy:

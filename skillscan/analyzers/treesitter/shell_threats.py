@@ -425,11 +425,18 @@ class _PerSkill:
     """What every shell file of one skill shares: computed once per skill, not per code block (a
     document with 2,000 code blocks was read 2,000 times for its assignments)."""
 
-    skill: SkillContext
     threat: ThreatContext
     files: dict[str, SkillFile]
     doc_assigned: dict[str, frozenset[str]] = field(default_factory=dict)  # by origin path
     doc_lines: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, ctx: SkillContext) -> _PerSkill:
+        found = ctx.shared.get(__name__)
+        if found is None:
+            threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
+            found = ctx.shared[__name__] = cls(threat, {f.path: f for f in reversed(ctx.skill.files)})
+        return found
 
     def assigned_in(self, origin: SkillFile) -> frozenset[str]:
         if origin.path not in self.doc_assigned:
@@ -448,23 +455,10 @@ class ShellThreats:
 
     languages = frozenset({FileKind.SHELL})
 
-    def __init__(self) -> None:
-        # the skill of the last file checked (a skill's files come one after another); replaced
-        # whole, so a check shared by threads at worst recomputes it
-        self._last: _PerSkill | None = None
-
-    def _per_skill(self, ctx: SkillContext) -> _PerSkill:
-        last = self._last
-        if last is None or last.skill is not ctx:
-            threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
-            last = _PerSkill(ctx, threat, {f.path: f for f in reversed(ctx.skill.files)})
-            self._last = last
-        return last
-
     def check(self, ctx: FileContext) -> Iterator[Hit]:
         tree = ctx.tree
         f = ctx.file
-        shared = self._per_skill(ctx.skill)
+        shared = _PerSkill.of(ctx.skill)
         origin = shared.files.get(f.origin_path) if f.origin_path else None
         assigned: frozenset[str] = frozenset()
         if f.virtual is VirtualOrigin.CODE_BLOCK and origin is not None and origin.text:
