@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from skillscan.analyzers.treesitter import TreeSitterAnalyzer
 from skillscan.analyzers.treesitter.sensitive import (
     ThreatContext,
     declared_env,
+    may_name_secret,
     sensitive_path,
     var_matches_host,
 )
@@ -190,6 +192,43 @@ def test_hostile_nesting_does_not_crash(analyzer: TreeSitterAnalyzer, tmp_path: 
 )
 def test_sensitive_paths(path: str, label: str | None) -> None:
     assert sensitive_path(path) == label
+
+
+SECRET_PATHS = [
+    "~/.ssh/id_rsa", "~/.aws/credentials", "~/.openclaw/openclaw.json", "~/.clawdbot/credentials/a.json",
+    "~/.openclaw/agents/a/sessions/x", "clawhub/config.json", "~/.codex/auth.json", "MEMORY.md", ".env.local",
+    "Library/Keychains/login.keychain-db", "~/.config/gcloud/credentials.db", "~/.azure/msal_token_cache.bin",
+    "~/.kube/config", "~/.docker/config.json", "~/.git-credentials", "~/.config/gh/hosts.yml", "key4.db",
+    "Chrome/Default/Login Data", "wallet.dat", "~/.electrum/wallets/w", "x/keystore/UTC--1", "/etc/shadow",
+    "~/.config/solana/id.json", "/proc/self/environ", "~/.zsh_history", "C:\\Users\\a\\.aws\\config",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", SECRET_PATHS)
+def test_path_screen_keeps_every_split_of_a_secret_path(path: str) -> None:
+    """The flow checks only assemble paths whose literal parts pass `may_name_secret`: however a
+    secret path is cut into parts (literals, constants), one part must pass."""
+    assert sensitive_path(path) is not None
+    pieces = path.split("/")
+    for cuts in itertools.product([False, True], repeat=len(pieces) - 1):
+        parts, current = [], [pieces[0]]
+        for cut, piece in zip(cuts, pieces[1:], strict=True):
+            if cut:
+                parts.append("/".join(current))
+                current = []
+            current.append(piece)
+        parts.append("/".join(current))
+        assert any(may_name_secret(part) for part in parts), parts
+    assert not may_name_secret("Fetching the latest report")
+
+
+def test_escaped_secret_path_is_still_read(analyzer: TreeSitterAnalyzer, tmp_path: Path) -> None:
+    """An escape can spell the path word the screen looks for: a string with escapes always passes."""
+    code = 'import os\nkey = open(os.path.expanduser("~/\\x2essh/id_rsa")).read()\n'
+    result = analyzer.analyze(load_folder(_skill(tmp_path, {"k.py": code}), Limits()))
+    assert [f.rule_id for f in result.findings if f.rule_id == "credential-store-read"] == [
+        "credential-store-read"
+    ]
 
 
 def test_declared_env_reads_every_declaration_form() -> None:

@@ -10,6 +10,7 @@ without walking it. Every lookup is bounded, so the work stays linear in the fil
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from skillscan.analyzers.treesitter.flow_model import Lang
 from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS, function_name
 from skillscan.analyzers.treesitter.parsing import language, node_text
 from skillscan.analyzers.treesitter.registry import FileContext
+from skillscan.analyzers.treesitter.sensitive import fold_case, may_name_secret
 from skillscan.models import FileKind
 
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
@@ -116,8 +118,9 @@ class FileIndex(Walk):
     """A script walked for the flow and obfuscation checks: its statements in document order, and
     the strings and names under any node by bisection."""
 
-    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int) -> None:
+    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int, text: str = "") -> None:
         super().__init__(root, kind, flow_buckets(lang), limit)
+        self.text = text  # the source, for finding names by text
         # (node index, bucket) of assignments, loops, returns, calls … in document order
         self.statements: list[tuple[int, str]] = sorted(
             (i, b) for b in STATEMENTS for i in self.buckets.get(b, [])
@@ -127,6 +130,8 @@ class FileIndex(Walk):
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
+        self._secret: list[int] | None = None
+        self._word_starts: dict[frozenset[str], list[int] | None] = {}
 
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
@@ -176,12 +181,67 @@ class FileIndex(Walk):
             text = self._name_texts[i] = node_text(self.nodes[i])
         return text
 
+    def may_name_secret(self, start: int, end: int, names: frozenset[str]) -> bool:
+        """Whether a path in [start, end) can name a secret: a string there holds a path word or an
+        escape (`sensitive.may_name_secret`), or one of `names` (constants and path variables that
+        can) occurs there."""
+        secret = self._secret_strings()
+        k = bisect_left(secret, start)
+        if k < len(secret) and secret[k] < end:
+            return True
+        if not names:
+            return False
+        found = self._word_starts.get(names)
+        if found is None and names not in self._word_starts:
+            found = self._word_starts[names] = word_starts(self.text, names)
+        if found is None:
+            return True
+        k = bisect_left(found, start)
+        return k < len(found) and found[k] < end
+
+    def _secret_strings(self) -> list[int]:
+        """Start bytes of the string literals that hold a path word or an escape (their raw text
+        is searched: an escape can spell a word, and a word never spans an interpolation)."""
+        if self._secret is None:
+            nodes, strings = self.nodes, self.buckets.get("string", [])
+            if self.text.isascii():  # offsets are characters: search the folded file in place
+                folded = fold_case(self.text)
+                self._secret = [
+                    n.start_byte
+                    for i in strings
+                    if may_name_secret(folded, (n := nodes[i]).start_byte, n.end_byte)
+                ]
+            else:
+                self._secret = [nodes[i].start_byte for i in strings if may_name_secret(node_text(nodes[i]))]
+        return self._secret
+
     def names_by_text(self) -> dict[str, list[int]]:
         if self._names_by_text is None:
             self._names_by_text = {}
             for i in self.buckets.get("name", []):
                 self._names_by_text.setdefault(self.name_text(i), []).append(i)
         return self._names_by_text
+
+
+MAX_WORDS = 200
+
+
+def word_starts(text: str, words: frozenset[str]) -> list[int] | None:
+    """Byte offsets of `words` occurring as whole names in `text`, in order (also inside strings
+    and comments: a superset of the names). None when there are too many words to search for."""
+    if len(words) > MAX_WORDS:
+        return None
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])")
+    if text.isascii():
+        return [m.start() for m in pattern.finditer(text)]
+    out: list[int] = []
+    chars = offset = 0  # the byte offset of character `chars`
+    for m in pattern.finditer(text):
+        offset += len(text[chars : m.start()].encode("utf-8", "replace"))
+        chars = m.start()
+        out.append(offset)
+    return out
 
 
 def _fragments(n: Node) -> str:

@@ -53,7 +53,7 @@ from skillscan.analyzers.treesitter.flow_syntax import (
 from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
-from skillscan.analyzers.treesitter.sensitive import ThreatContext
+from skillscan.analyzers.treesitter.sensitive import ThreatContext, may_name_secret
 
 _SEQUENCES = frozenset({"list", "tuple", "array", "set"})
 # Calls whose result still is (an encoding of) their argument.
@@ -101,6 +101,9 @@ class _Engine:
         self._work = 0
         for u in units:
             self._index(u)
+        # names whose value may take part in a secret path: the constants that pass the screen,
+        # then (once settled) the path variables too
+        self._path_names = frozenset(k for k, v in self.constants.items() if may_name_secret(v))
 
     def _index(self, u: Unit) -> None:
         for n in u.ix.bucket("assign"):
@@ -128,8 +131,11 @@ class _Engine:
     def read(self, call: Node, u: Unit) -> Source | None:
         """Valid once path variables are settled (`settle_paths`)."""
         if call.id not in self._reads:
-            self._reads[call.id] = read_source(
-                call, u.lang, self.constants, self.t.path_vars, u.ix, u.keychain, self.name(call)
+            may = u.keychain or u.ix.may_name_secret(call.start_byte, call.end_byte, self._path_names)
+            self._reads[call.id] = (
+                read_source(call, u.lang, self.constants, self.t.path_vars, u.ix, u.keychain, self.name(call))
+                if may
+                else None
             )
         return self._reads[call.id]
 
@@ -154,6 +160,7 @@ class _Engine:
                         self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
             if len(self.t.path_vars) == before:
                 break
+        self._path_names |= frozenset(self.t.path_vars)
 
     def _path_steps(self, u: Unit) -> Iterable[tuple[list[str], str | None, Node | None]]:
         """(bound keys, fixed label, node whose label depends on other path variables)."""
@@ -163,6 +170,8 @@ class _Engine:
                 left, right = assign_sides(n)
                 if left is None or right is None:
                     continue
+                if not u.ix.may_name_secret(right.start_byte, right.end_byte, self._path_names):
+                    continue
                 label = path_label(right, u.ix, self.constants) if is_path_like(right, u.lang) else None
                 if label is None and right.type in _SEQUENCES:
                     label = self._paths_in(right, u)
@@ -171,7 +180,8 @@ class _Engine:
             elif kind == "loop":
                 left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
                 if left is not None and right is not None:
-                    label = self._paths_in(right, u) if right.type in _SEQUENCES else None
+                    may = u.ix.may_name_secret(right.start_byte, right.end_byte, self._path_names)
+                    label = self._paths_in(right, u) if may and right.type in _SEQUENCES else None
                     dynamic = right if right.type == "identifier" else None
                     if label or dynamic is not None:
                         yield bound_keys(left, u.lang, u.scopes.of[i]), label, dynamic
@@ -457,7 +467,7 @@ def _unit(fctx: FileContext, lang: Lang) -> Unit | None:
     tree = fctx.tree
     if fctx.file.kind not in lang.kinds or tree is None:
         return None
-    ix = FileIndex(tree.root_node, fctx.file.kind, lang, MAX_NODES_PER_UNIT)
+    ix = FileIndex(tree.root_node, fctx.file.kind, lang, MAX_NODES_PER_UNIT, fctx.source)
     text = fctx.source
     return Unit(
         fctx=fctx,

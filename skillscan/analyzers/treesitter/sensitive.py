@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # the parser behind re.compile
 from typing import Any
 
 from skillscan.analyzers.delivery import (
@@ -90,6 +91,89 @@ def _label(path: str) -> str | None:
 
 
 _cached_label = lru_cache(maxsize=4096)(_label)
+
+
+# --- a cheap screen for the parts of a path -------------------------------------------------
+# A path expression's label is `sensitive_path` of its literal parts joined with "/" (or of one
+# part). Every pattern above needs one of a few literal words that hold no "/" (".ssh", "claw",
+# "keychain" …), and a word without "/" lies inside a single part: a value none of whose parts
+# contains one of those words cannot name a secret. The words are read off the patterns' parse
+# trees, so the screen only ever lets extra values through.
+_REPEATS = {sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)}
+
+
+def _required(items: Any) -> frozenset[str] | None:
+    """Lowercase words without "/", one of which every match of the parsed pattern contains
+    (None: nothing known). Of several choices, punctuated words first, then the longest."""
+    best: frozenset[str] | None = None
+    run: list[str] = []
+
+    def score(words: frozenset[str]) -> tuple[bool, int]:
+        # words of 3+ characters with punctuation (".ssh", "wallet.dat") are rarer in code than
+        # plain ones ("key")
+        shortest = min(map(len, words))
+        return shortest >= 3 and all(not w.isalnum() for w in words), shortest
+
+    def pick(found: frozenset[str] | None) -> None:
+        nonlocal best
+        if found and (best is None or score(found) > score(best)):
+            best = found
+
+    def close_run() -> None:
+        for piece in "".join(run).split("/"):
+            pick(frozenset({piece}) if piece else None)
+        run.clear()
+
+    for op, arg in items:
+        if op is sre_parse.LITERAL:
+            run.append(chr(arg).lower())
+            continue
+        close_run()
+        if op is sre_parse.SUBPATTERN:
+            pick(_required(arg[3]))
+        elif op is sre_parse.BRANCH:
+            alternatives = [_required(a) for a in arg[1]]
+            if all(alternatives):
+                pick(frozenset().union(*(a for a in alternatives if a)))
+        elif op in _REPEATS and arg[0] >= 1:
+            pick(_required(arg[2]))
+    close_run()
+    return best
+
+
+def _path_words() -> frozenset[str] | None:
+    words: set[str] = set()
+    for rx, _ in _SENSITIVE_PATHS:
+        found = _required(sre_parse.parse(rx.pattern, rx.flags))
+        if not found:
+            return None  # a pattern with no known word: screen nothing out
+        words |= found
+    return frozenset(words)
+
+
+PATH_WORDS = _path_words()
+# the words, and backslashes (an escape can spell a word: "\\x2essh"), in case-folded text
+_PATH_WORDS_RX = re.compile(
+    "|".join([re.escape("\\"), *(re.escape(w) for w in sorted(PATH_WORDS or (), key=len, reverse=True))])
+)
+
+
+def fold_case(text: str) -> str:
+    """`text` lowercased as IGNORECASE compares it, same length (str.lower() changes the length
+    only of U+0130, replaced first)."""
+    if text.isascii():
+        return text.lower()
+    return text.replace("\u0130", "i").lower().replace("\u0131", "i").replace("\u017f", "s")
+
+
+def may_name_secret(part: str, start: int = 0, end: int | None = None) -> bool:
+    """False only when no path built with `part` (or its [start, end) slice: then `part` must be
+    case-folded already) among its parts can be a `sensitive_path`."""
+    if PATH_WORDS is None:
+        return True
+    if end is None:
+        return _PATH_WORDS_RX.search(fold_case(part)) is not None
+    return _PATH_WORDS_RX.search(part, start, end) is not None
 
 
 def is_credential_env(name: str) -> bool:
