@@ -133,6 +133,19 @@ class FileIndex(Walk):
         self._secret: list[int] | None = None
         self._word_starts: dict[frozenset[str], list[int] | None] = {}
 
+    @classmethod
+    def of(cls, fctx: FileContext, lang: Lang, limit: int) -> FileIndex | None:
+        """The file's index, built once per skill scan and shared by the checks that walk Python
+        and JavaScript (obfuscation, then the flows)."""
+        tree = fctx.tree
+        if tree is None:
+            return None
+        built: dict[tuple[int, str, int], FileIndex] = fctx.skill.shared.setdefault(__name__, {})
+        key = (id(fctx), lang.name, limit)
+        if key not in built:
+            built[key] = cls(tree.root_node, fctx.file.kind, lang, limit, fctx.source)
+        return built[key]
+
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
         """Literal string contents under `node` (not inside another string), in order."""

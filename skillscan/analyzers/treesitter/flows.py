@@ -86,6 +86,7 @@ class _Engine:
         self._memo: dict[int, Source | None] = {}
         # static facts of a node, by node id: computed once, not once per round
         self._names: dict[int, str] = {}
+        self._leaves: dict[int, str] = {}
         self._sinks: dict[int, Send | None] = {}
         self._reads: dict[int, Source | None] = {}
         self._envs: dict[int, Source | None] = {}
@@ -265,7 +266,10 @@ class _Engine:
         return found
 
     def leaf(self, call: Node) -> str:
-        return self.name(call).rsplit(".", 1)[-1]
+        found = self._leaves.get(call.id)
+        if found is None:
+            found = self._leaves[call.id] = self.name(call).rsplit(".", 1)[-1]
+        return found
 
     def _staging_reads(self) -> dict[str, list[tuple[Unit, Node]]]:
         """Calls by the constant paths they are given (reads of a staging file)."""
@@ -396,7 +400,7 @@ class _Engine:
         if (found is not None and RANK[found.kind] >= 5) or not descend:
             return found
         best = found
-        for c in n.children:
+        for c in n.named_children:  # a token carries nothing
             sub = self._walk_source(c, u, scope, budget, depth + 1)
             if sub is None:
                 continue
@@ -464,10 +468,9 @@ class _Engine:
 
 
 def _unit(fctx: FileContext, lang: Lang) -> Unit | None:
-    tree = fctx.tree
-    if fctx.file.kind not in lang.kinds or tree is None:
+    ix = FileIndex.of(fctx, lang, MAX_NODES_PER_UNIT) if fctx.file.kind in lang.kinds else None
+    if ix is None:
         return None
-    ix = FileIndex(tree.root_node, fctx.file.kind, lang, MAX_NODES_PER_UNIT, fctx.source)
     text = fctx.source
     return Unit(
         fctx=fctx,

@@ -300,7 +300,10 @@ class Obfuscation:
         lang = PY if ctx.file.kind is FileKind.PYTHON else JS
         if tree is None or not any(n in ctx.source for n in _NEEDLES[lang.name]):
             return
-        scan = _FileScan(ctx, lang, FileIndex(tree.root_node, ctx.file.kind, lang, _MAX_NODES))
+        ix = FileIndex.of(ctx, lang, _MAX_NODES)  # the flow checks reuse this walk
+        if ix is None:
+            return
+        scan = _FileScan(ctx, lang, ix)
         scan.taint_vars()
         seen: set[tuple[str, int | None]] = set()
         per_rule: dict[str, int] = {}
