@@ -30,15 +30,15 @@ def resolve(node: Node | None, depth: int = 0) -> str | None:
             return None
         return node_text(node)[1:-1]
     if t == "concatenated_string":  # python implicit 'a' 'b'
-        parts = [resolve(c, depth + 1) for c in node.named_children]
-        return None if any(p is None for p in parts) else _cap("".join(p for p in parts if p))
+        parts = _all_resolved(node.named_children, depth + 1)
+        return None if parts is None else _cap("".join(parts))
     if t in ("parenthesized_expression",) and node.named_child_count == 1:
         return resolve(node.named_children[0], depth + 1)
     if t in ("binary_expression", "binary_operator"):
         op = node.child_by_field_name("operator")
         if op is not None and node_text(op) == "+":
             left = resolve(node.child_by_field_name("left"), depth + 1)
-            right = resolve(node.child_by_field_name("right"), depth + 1)
+            right = resolve(node.child_by_field_name("right"), depth + 1) if left is not None else None
             if left is not None and right is not None:
                 return _cap(left + right)
         return None
@@ -73,8 +73,8 @@ def _resolve_call(node: Node, depth: int) -> str | None:
         items = values[0]
         if sep is None or items.type not in ("list", "tuple"):
             return None
-        parts = [resolve(c, depth + 1) for c in items.named_children]
-        return None if any(p is None for p in parts) else _cap(sep.join(p for p in parts if p is not None))
+        parts = _all_resolved(items.named_children, depth + 1)
+        return None if parts is None else _cap(sep.join(parts))
     if name == "bytes.fromhex" and len(values) == 1:
         hexed = resolve(values[0], depth + 1)
         try:
@@ -82,6 +82,17 @@ def _resolve_call(node: Node, depth: int) -> str | None:
         except ValueError:
             return None
     return None
+
+
+def _all_resolved(nodes: list[Node], depth: int) -> list[str] | None:
+    """Every node's constant value, or None at the first that has none (no use resolving the rest)."""
+    out: list[str] = []
+    for n in nodes:
+        value = resolve(n, depth)
+        if value is None:
+            return None
+        out.append(value)
+    return out
 
 
 def _string_literal(node: Node) -> str | None:
