@@ -19,7 +19,6 @@ class Taint:
 
     names: dict[str, Source] = field(default_factory=dict)
     functions: dict[str, Source] = field(default_factory=dict)
-    path_vars: dict[str, str] = field(default_factory=dict)
     staged: dict[str, Source] = field(default_factory=dict)
     changed: bool = False
     on_add: Callable[[str, str], None] | None = None

@@ -22,7 +22,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_facts import Facts
 from skillscan.analyzers.treesitter.flow_findings import Findings
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Scopes, Spans, Unit
 from skillscan.analyzers.treesitter.flow_model import (
@@ -30,22 +30,13 @@ from skillscan.analyzers.treesitter.flow_model import (
     JS,
     PY,
     Lang,
-    Send,
     Source,
-    call_args,
-    callee,
-    env_source,
     mentions_keychain,
-    path_label,
-    positional,
-    read_source,
-    sink,
     source_features,
 )
 from skillscan.analyzers.treesitter.flow_syntax import (
     assign_sides,
     bound_keys,
-    is_path_like,
     param_names,
     path_value,
     receiver_of,
@@ -53,9 +44,8 @@ from skillscan.analyzers.treesitter.flow_syntax import (
 from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
-from skillscan.analyzers.treesitter.sensitive import ThreatContext, may_name_secret
+from skillscan.analyzers.treesitter.sensitive import ThreatContext
 
-_SEQUENCES = frozenset({"list", "tuple", "array", "set"})
 # Calls whose result still is (an encoding of) their argument.
 _TRANSFORMS = frozenset(
     {"str", "String", "format", "encode", "decode", "b64encode", "urlsafe_b64encode", "b32encode", "hexlify",
@@ -76,23 +66,16 @@ MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reach
 _Step = tuple[str, Node, int, int, str, Any]
 
 
-class _Engine:
+class _Engine(Facts):
+    """Taint over the scripts of one language: rounds over their statements until nothing new is
+    tainted, each value judged by walking only what may carry a secret (`Heat`)."""
+
     def __init__(self, units: list[Unit]) -> None:
-        self.units = units
+        super().__init__(units)
         self.t = Taint()
-        self.constants: dict[str, str] = {}
-        self.functions: dict[str, list[tuple[Unit, Node]]] = {}
         # per-round memo of source() by node id: every node is judged once per round (linear)
         self._memo: dict[int, Source | None] = {}
-        # static facts of a node, by node id: computed once, not once per round
-        self._names: dict[int, str] = {}
-        self._leaves: dict[int, str] = {}
-        self._sinks: dict[int, Send | None] = {}
-        self._reads: dict[int, Source | None] = {}
-        self._envs: dict[int, Source | None] = {}
-        self._args: dict[int, list[Node]] = {}
         self._steps: dict[int, list[_Step]] = {}  # per unit (id): its statements, worked out once
-        self._staged_args: dict[str, list[tuple[Unit, Node]]] | None = None
         # start bytes of the nodes that mention a tainted (table, name), per unit
         self._mentions: dict[tuple[str, str], dict[int, list[int]]] = {}
         # this round: the values looked at so far, per unit (id), and whether a later change
@@ -100,104 +83,6 @@ class _Engine:
         self._looked: dict[int, Spans] = {}
         self._again = False
         self._work = 0
-        for u in units:
-            self._index(u)
-        # names whose value may take part in a secret path: the constants that pass the screen,
-        # then (once settled) the path variables too
-        self._path_names = frozenset(k for k, v in self.constants.items() if may_name_secret(v))
-
-    def _index(self, u: Unit) -> None:
-        for n in u.ix.bucket("assign"):
-            left, right = assign_sides(n)
-            if left is not None and right is not None and left.type in {"identifier", u.lang.member}:
-                value = resolve(right)
-                if value is not None:
-                    self.constants.setdefault(node_text(left).rsplit(".", 1)[-1], value)
-        for i, name in u.scopes.names.items():
-            if name:
-                self.functions.setdefault(name, []).append((u, u.ix.nodes[i]))
-
-    # --- static facts --------------------------------------------------------------------
-    def name(self, call: Node) -> str:
-        found = self._names.get(call.id)
-        if found is None:
-            found = self._names[call.id] = callee(call)
-        return found
-
-    def sink(self, call: Node, u: Unit) -> Send | None:
-        if call.id not in self._sinks:
-            self._sinks[call.id] = sink(call, u.lang, self.constants, u.features, self.name(call))
-        return self._sinks[call.id]
-
-    def read(self, call: Node, u: Unit) -> Source | None:
-        """Valid once path variables are settled (`settle_paths`)."""
-        if call.id not in self._reads:
-            may = u.keychain or u.ix.may_name_secret(call.start_byte, call.end_byte, self._path_names)
-            self._reads[call.id] = (
-                read_source(call, u.lang, self.constants, self.t.path_vars, u.ix, u.keychain, self.name(call))
-                if may
-                else None
-            )
-        return self._reads[call.id]
-
-    def env(self, n: Node, u: Unit) -> Source | None:
-        if not u.env_words:
-            return None
-        if n.id not in self._envs:
-            self._envs[n.id] = env_source(n, u.lang, self.name(n) if n.type in u.lang.call else None)
-        return self._envs[n.id]
-
-    # --- path variables ----------------------------------------------------------------
-    def settle_paths(self) -> None:
-        """Variables holding a secret path (`p = "~/.ssh/id_rsa"`, `for p in paths`), to a fixed
-        point before any taint: they only depend on each other."""
-        steps = [step for u in self.units for step in self._path_steps(u)]
-        for _ in range(MAX_ROUNDS):
-            before = len(self.t.path_vars)
-            for keys, label, right in steps:
-                label = label or (self._paths_in(right) if right is not None else None)
-                if label:
-                    for key in keys:
-                        self.t.path_vars.setdefault(key.split(":", 1)[-1], label)
-            if len(self.t.path_vars) == before:
-                break
-        self._path_names |= frozenset(self.t.path_vars)
-
-    def _path_steps(self, u: Unit) -> Iterable[tuple[list[str], str | None, Node | None]]:
-        """(bound keys, fixed label, node whose label depends on other path variables)."""
-        for i, kind in u.ix.statements:
-            n = u.ix.nodes[i]
-            if kind == "assign":
-                left, right = assign_sides(n)
-                if left is None or right is None:
-                    continue
-                if not u.ix.may_name_secret(right.start_byte, right.end_byte, self._path_names):
-                    continue
-                label = path_label(right, u.ix, self.constants) if is_path_like(right, u.lang) else None
-                if label is None and right.type in _SEQUENCES:
-                    label = self._paths_in(right, u)
-                if label:
-                    yield bound_keys(left, u.lang, u.scopes.of[i]), label, None
-            elif kind == "loop":
-                left, right = n.child_by_field_name("left"), n.child_by_field_name("right")
-                if left is not None and right is not None:
-                    may = u.ix.may_name_secret(right.start_byte, right.end_byte, self._path_names)
-                    label = self._paths_in(right, u) if may and right.type in _SEQUENCES else None
-                    dynamic = right if right.type == "identifier" else None
-                    if label or dynamic is not None:
-                        yield bound_keys(left, u.lang, u.scopes.of[i]), label, dynamic
-
-    def _paths_in(self, node: Node, u: Unit | None = None) -> str | None:
-        """A list of paths (or a variable holding one) with a secret among its elements."""
-        if node.type == "identifier":
-            return self.t.path_vars.get(node_text(node))
-        if node.type not in _SEQUENCES or u is None:
-            return None
-        for el in node.named_children[:200]:
-            label = path_label(el, u.ix, self.constants) if el.type not in _SEQUENCES else None
-            if label:
-                return label
-        return None
 
     # --- taint propagation -------------------------------------------------------------
     def needs_taint(self) -> bool:
@@ -265,28 +150,6 @@ class _Engine:
                 found.setdefault(id(u), []).append(c.start_byte)
         return found
 
-    def leaf(self, call: Node) -> str:
-        found = self._leaves.get(call.id)
-        if found is None:
-            found = self._leaves[call.id] = self.name(call).rsplit(".", 1)[-1]
-        return found
-
-    def _staging_reads(self) -> dict[str, list[tuple[Unit, Node]]]:
-        """Calls by the constant paths they are given (reads of a staging file)."""
-        if self._staged_args is None:
-            self._staged_args = {}
-            for u in self.units:
-                for c in u.ix.bucket("call"):
-                    for value in self._arg_values(c):
-                        self._staged_args.setdefault(value, []).append((u, c))
-        return self._staged_args
-
-    def _arg_values(self, call: Node) -> Iterable[str]:
-        for a in call_args(call):
-            value = resolve(a) or (self.constants.get(node_text(a)) if a.type == "identifier" else None)
-            if value is not None:
-                yield value
-
     def _round(self, u: Unit) -> None:
         steps = self._steps.get(id(u))
         if steps is None:
@@ -342,12 +205,6 @@ class _Engine:
                 continue
             if value is not None and target is not None:  # else nothing can come of it
                 yield kind, value, value.start_byte, value.end_byte, scope, target
-
-    def positional(self, call: Node) -> list[Node]:
-        found = self._args.get(call.id)
-        if found is None:
-            found = self._args[call.id] = positional(call)
-        return found
 
     def _call(self, call: Node, u: Unit, scope: str) -> None:
         """Arguments into parameters of known functions; writes of secrets into staging files."""
