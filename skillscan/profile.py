@@ -13,9 +13,12 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
+from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
 from skillscan.models import Category, FileKind, Finding, Skill, SkillFile, VirtualOrigin
+from skillscan.normalize import fold_case
 
 NETWORK_HOSTS = "network_hosts"
 PROCESS_EXEC = "process_exec"
@@ -230,6 +233,31 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
+@cache
+def _prefilter(pattern: re.Pattern[str]) -> Prefilter | None:
+    return literal_prefilter(pattern.pattern)
+
+
+class _Text:
+    """A file's text, and its case-folded copy made once when a prefilter needs it. Most detectors
+    need a word most files lack: one literal search in C rules them out before their regex runs."""
+
+    __slots__ = ("_folded", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: str | None = None
+
+    def may_match(self, pattern: re.Pattern[str]) -> bool:
+        """False only when `pattern` cannot match (a prefilter never drops a match)."""
+        prefilter = _prefilter(pattern)
+        if prefilter is None:
+            return True
+        if prefilter.folded and self._folded is None:
+            self._folded = fold_case(self.text)
+        return prefilter.search(self.text, self._folded or "", 0) is not None
+
+
 class _Builder:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Location]] = {cap: {} for cap in CAPABILITIES}
@@ -268,8 +296,11 @@ def _is_agent_instruction(f: SkillFile) -> bool:
     )
 
 
-def _hosts(b: _Builder, f: SkillFile, text: str) -> None:
+def _hosts(b: _Builder, f: SkillFile, t: _Text) -> None:
+    text = t.text
     for pattern in _HOST_RES:
+        if not t.may_match(pattern):
+            continue
         for m in pattern.finditer(text):
             host = m.group(1).lower().rstrip(".")
             if (
@@ -282,30 +313,36 @@ def _hosts(b: _Builder, f: SkillFile, text: str) -> None:
 
 
 def _patterns(
-    b: _Builder, cap: str, table: Iterable[tuple[re.Pattern[str], str]], f: SkillFile, text: str
+    b: _Builder, cap: str, table: Iterable[tuple[re.Pattern[str], str]], f: SkillFile, t: _Text
 ) -> None:
     for pattern, name in table:
-        m = pattern.search(text)
+        m = pattern.search(t.text) if t.may_match(pattern) else None
         if m:
-            b.add(cap, name, f, _line_of(text, m.start()))
+            b.add(cap, name, f, _line_of(t.text, m.start()))
 
 
-def _env(b: _Builder, f: SkillFile, text: str) -> None:
+def _env(b: _Builder, f: SkillFile, t: _Text) -> None:
+    text = t.text
     shellish = f.kind in (FileKind.SHELL, FileKind.POWERSHELL) or f.virtual is not None
     for i, pattern in enumerate(_ENV_RES):
         if i == len(_ENV_RES) - 1 and not shellish:
             continue  # $NAME is a shell read; in Python/JS it is usually a template
+        if not t.may_match(pattern):
+            continue
         for m in pattern.finditer(text):
             name = next(g for g in m.groups() if g)
             if i == len(_ENV_RES) - 1 and name in _SHELL_NOISE:
                 continue
             b.add(ENV_VARS, name, f, _line_of(text, m.start()))
-    whole = _WHOLE_ENV.search(text)
+    whole = _WHOLE_ENV.search(text) if t.may_match(_WHOLE_ENV) else None
     if whole:
         b.add(ENV_VARS, "(entire environment)", f, _line_of(text, whole.start()))
 
 
-def _installs_in_text(b: _Builder, f: SkillFile, text: str) -> None:
+def _installs_in_text(b: _Builder, f: SkillFile, t: _Text) -> None:
+    if not t.may_match(_PKG_INSTALL):
+        return
+    text = t.text
     for m in _PKG_INSTALL.finditer(text):
         manager = m.group(1).split()[0]
         for token in m.group(2).split()[:8]:
@@ -392,14 +429,15 @@ def extract_profile(skill: Skill, findings: Sequence[Finding] = ()) -> Capabilit
         text = _scan_text(f)
         if not text:
             continue
+        t = _Text(text)
         if _is_code(f) or _is_config(f):
-            _hosts(b, f, text)
+            _hosts(b, f, t)
         if _is_code(f):
-            _patterns(b, PROCESS_EXEC, _EXEC, f, text)
-            _patterns(b, CREDENTIAL_PATHS, _CREDENTIALS, f, text)
-            _patterns(b, PERSISTENCE, _PERSISTENCE, f, text)
-            _env(b, f, text)
-            _installs_in_text(b, f, text)
+            _patterns(b, PROCESS_EXEC, _EXEC, f, t)
+            _patterns(b, CREDENTIAL_PATHS, _CREDENTIALS, f, t)
+            _patterns(b, PERSISTENCE, _PERSISTENCE, f, t)
+            _env(b, f, t)
+            _installs_in_text(b, f, t)
             if f.virtual is None and f.kind in (FileKind.SHELL, FileKind.POWERSHELL):
                 b.add(PROCESS_EXEC, f"{f.kind} script", f, 1)
         if _is_agent_instruction(f):

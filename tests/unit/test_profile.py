@@ -5,6 +5,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skillscan import profile
 from skillscan.bundle import load_folder
 from skillscan.config import Limits
 from skillscan.models import Category, Finding, Severity
@@ -127,3 +131,40 @@ def test_hostile_input_is_bounded(tmp_path: Path) -> None:
     p = extract_profile(skill)
     assert time.monotonic() - started < 10
     assert len(p.get(NETWORK_HOSTS)) == MAX_ITEMS_PER_CAPABILITY
+
+
+# Words the detectors look for, in other cases and with the Unicode letters IGNORECASE equates
+# with ASCII ones, between separators: texts that match some detectors and nearly match others.
+_PIECES = [
+    "subprocess.run", "SUBPROCESS.Popen", "os.system(", "os.execvp (", "pty.spawn(", "child_process",
+    "execSync(", "eval(", "new Function(", "/dev/tcp/10.0.0.1/4444", "nc -e /bin/sh", "bash -i",
+    "| sudo sh", "sh -c \"$(", "Invoke-Expression", "iex", "base64 -d x | bash", ".ssh/", "id_rsa",
+    ".aws/credentials", ".kube/config", ".netrc", ".env", "Login Data", "wallet.dat", "ELECTRUM",
+    "/etc/shadow", "MEMORY.md", "crontab", "systemctl --user enable", "LaunchAgents", ">> ~/.bashrc",
+    "CurrentVersion\\Run", ".git/hooks/", "tee -a AGENTS.md", "cp x .openclaw/skills",
+    "os.environ['TOKEN']", "os.getenv(\"KEY\")", "process.env.API_KEY", "$env:Path", "${SECRET_KEY}",
+    "printenv", "dict(os.environ)", "pip install requests", "npm i left-pad", "https://evil.example",
+    "ws://[::1]", "connect(('h.example', 80", "socat - tcp:h.example:9", "İ", "ı", "ſ", "\u212a",
+    " ", "\n", "'", '"', "(", ")", ";", "|", "/", ".", "=",
+]  # fmt: skip
+_DETECTORS = [
+    *profile._HOST_RES,
+    *(p for p, _ in (*profile._EXEC, *profile._CREDENTIALS, *profile._PERSISTENCE)),
+    *profile._ENV_RES,
+    profile._WHOLE_ENV,
+    profile._PKG_INSTALL,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_a_literal_prefilter_never_hides_a_match(text: str) -> None:
+    for pattern in _DETECTORS:
+        if pattern.search(text):
+            assert profile._Text(text).may_match(pattern), (pattern.pattern, text)
+
+
+def test_the_prefilter_rules_out_texts_without_the_words() -> None:
+    plain = profile._Text("print('hello world')\n")
+    assert not plain.may_match(profile._WHOLE_ENV)
+    assert not any(plain.may_match(p) for p, _ in profile._CREDENTIALS)
