@@ -17,7 +17,8 @@ import time
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
 from skillscan.analyzers.markdown_doc import parse_markdown
 from skillscan.analyzers.prompt import RULES_DIR
-from skillscan.analyzers.prompt_engine import DocContext, literal_index, load_rules, match_rule
+from skillscan.analyzers.prompt_engine import DocContext, literal_index, match_rule
+from skillscan.analyzers.prompt_loader import load_rules
 from skillscan.analyzers.treesitter.powershell import scan_powershell
 from skillscan.analyzers.treesitter.shell import scan_bash
 

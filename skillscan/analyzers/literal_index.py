@@ -4,8 +4,8 @@ Searching a file once per condition costs a full pass each; one pass over a trie
 alternation of all their (lowercase ASCII) literals finds every literal in every piece (line),
 resuming one character after each hit so overlapping literals are all seen. The set of literals in
 a piece tells which prefilters it passes. A piece dense with hits has the rest of its literals
-listed by one C-level pass, so Python work per piece stays bounded: a line repeating a word
-10,000 times costs little more than a line holding it once.
+listed by one C-level pass (a look-ahead at every offset), so Python work per piece stays bounded:
+a line repeating a word 10,000 times costs little more than a line holding it once.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from skillscan.analyzers.regex_prefilter import Prefilter
 
-DENSE = 32  # hits in one piece after which every prefilter passes it (a bound on the work)
+DENSE = 32  # hits in one piece after which the rest of its literals are listed in one pass
 
 
 class LiteralIndex:
@@ -37,7 +37,7 @@ class LiteralIndex:
         }
         trie = _trie(set(by_literal))
         self._pattern = re.compile(trie) if by_literal else None
-        self._all = set(by_literal)
+        self._every = re.compile(f"(?=({trie}))")  # the literal starting at each offset
         self._slots_of: dict[frozenset[str], tuple[int, ...]] = {}
 
     def slot(self, prefilter: Prefilter) -> int | None:
@@ -50,7 +50,7 @@ class LiteralIndex:
         found: list[list[int]] = [[] for _ in self._slots]
         if self._pattern is None:
             return found
-        search = self._pattern.search
+        search, every = self._pattern.search, self._every.findall
         pos = 0
         while (m := search(folded, pos)) is not None:
             piece = bisect.bisect_right(starts, m.start()) - 1
@@ -60,8 +60,8 @@ class LiteralIndex:
             while (m := search(folded, at, end)) is not None:
                 literals.add(m.group())
                 at, hits = m.start() + 1, hits + 1
-                if hits == DENSE:  # crowded with literals: let every prefilter pass it
-                    literals = self._all
+                if hits == DENSE:
+                    literals.update(every(folded, at, end))
                     break
             for slot in self._slots_for(frozenset(literals)):
                 found[slot].append(piece)

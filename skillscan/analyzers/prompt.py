@@ -43,7 +43,8 @@ from pathlib import Path
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.markdown_doc import parse_markdown
-from skillscan.analyzers.prompt_engine import DocContext, PromptRule, literal_index, load_rules, match_rule
+from skillscan.analyzers.prompt_engine import DocContext, PromptRule, literal_index, match_rule
+from skillscan.analyzers.prompt_loader import load_rules
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, Skill, SkillFile, VirtualOrigin
 

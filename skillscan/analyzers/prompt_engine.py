@@ -1,9 +1,10 @@
-"""The markdown rule engine: rule files loaded from YAML and matched against a MarkdownDoc.
+"""The markdown rule engine: rules (read by `prompt_loader`) matched against a MarkdownDoc.
 
 The file format is documented at the top of `prompt.py`. Matching is line-oriented and linear:
 each segment is tested at most once per condition, and proximity is a binary search over line
 numbers. Conditions carry literal prefilters (`regex_prefilter`), all searched in one pass over
-the file (`literal_index`), so a regex runs only on the few segments holding a word it needs.
+the file (`literal_index`), so a regex runs only on the few segments holding a word it needs; a
+case-insensitive regex runs as its case-sensitive twin on case-folded text (`regex_casefold`).
 """
 
 from __future__ import annotations
@@ -13,30 +14,13 @@ import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
-
-import yaml
 
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, UrlRef, find_urls
 from skillscan.analyzers.literal_index import LiteralIndex
-from skillscan.analyzers.markdown_doc import SCOPES, MarkdownDoc, Segment
-from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
-from skillscan.analyzers.regex_safety import compile_bounded
-from skillscan.errors import RuleError
-from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
+from skillscan.analyzers.markdown_doc import MarkdownDoc, Segment
+from skillscan.analyzers.regex_prefilter import Prefilter
+from skillscan.models import RuleMeta
 from skillscan.normalize import fold_case
-from skillscan.rules import load_yaml
-
-ENGINE = "prompt"
-TEXT_VIEWS = frozenset({"masked", "normalized", "raw"})
-DEFAULT_SCOPES = frozenset({"frontmatter", "heading", "prose"})
-_RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_KEYS = {
-    "id", "category", "severity", "confidence", "description", "status", "message", "files", "scope",
-    "text", "match", "near", "near_any", "not_near", "heading", "min_count", "decoded",
-}  # fmt: skip
-_COND_KEYS = {"regex", "phrases", "url", "within", "scope", "text"}
 
 
 @dataclass(frozen=True)
@@ -67,6 +51,7 @@ class Condition:
     text: str
     within: int
     prefilter: Prefilter | None = None  # literals every regex match contains
+    folded: re.Pattern[str] | None = None  # `regex` for case-folded text (regex_casefold)
 
 
 @dataclass(frozen=True)
@@ -103,6 +88,7 @@ class DocContext:
     _lines: list[int] = field(default_factory=list)
     _joined: dict[str, tuple[str, list[int]]] = field(default_factory=dict)
     _folded: dict[str, str] = field(default_factory=dict)
+    _folded_pieces: dict[str, list[str]] = field(default_factory=dict)
     _found: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     _scanned: dict[str, list[list[int]]] = field(default_factory=dict)
 
@@ -159,6 +145,13 @@ class DocContext:
             folded = self._folded[view] = fold_case(self._joined_view(view)[0])
         return folded
 
+    def folded_segments(self, view: str) -> list[str] | None:
+        """Each segment's `view` text case-folded (one fold of the whole file), or None."""
+        pieces = self._folded_pieces.get(view)
+        if pieces is None:
+            pieces = self._folded_pieces[view] = self._folded_view(view).split("\n")
+        return pieces if len(pieces) == len(self._lines) else None
+
     def _search(self, prefilter: Prefilter, view: str) -> list[int]:
         """Segments holding a prefilter literal: one search per hit segment, resumed after it."""
         text, starts = self._joined_view(view)
@@ -209,6 +202,10 @@ def _segment_matches(ctx: DocContext, index: int, seg: Segment, cond: Condition)
     if seg.scope not in cond.scopes:
         return False
     if cond.regex is not None:
+        folded = ctx.folded_segments(cond.text) if cond.folded is not None else None
+        if folded is not None:
+            assert cond.folded is not None
+            return cond.folded.search(folded[index]) is not None
         return cond.regex.search(_view(seg, cond.text)) is not None
     assert cond.url is not None
     return any(cond.url.accepts(classes, u, declared) for u, classes, declared in ctx.urls(index))
@@ -249,160 +246,3 @@ def literal_index(rules: Iterable[PromptRule]) -> dict[str, LiteralIndex]:
             if c.prefilter is not None:
                 by_view.setdefault(c.text, []).append(c.prefilter)
     return {view: LiteralIndex(prefilters) for view, prefilters in by_view.items()}
-
-
-# ---------------------------------------------------------------- loading
-
-
-def load_rules(rules_dir: Path) -> list[PromptRule]:
-    if not rules_dir.is_dir():
-        raise RuleError(f"prompt rules folder not found: {rules_dir}")
-    rules = [load_rule_file(p) for p in sorted(rules_dir.glob("*.yaml"))]
-    seen: set[str] = set()
-    for r in rules:
-        if r.meta.id in seen:
-            raise RuleError(f"duplicate prompt rule id {r.meta.id}")
-        seen.add(r.meta.id)
-    return rules
-
-
-def load_rule_file(path: Path) -> PromptRule:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleError(f"{path.name}: {e}") from e
-    if not isinstance(data, dict):
-        raise RuleError(f"{path.name}: a rule file must be a mapping")
-    rule = parse_rule(data, path.name)
-    if rule.meta.id != path.stem:
-        raise RuleError(f"{path.name}: id {rule.meta.id!r} must equal the file name")
-    return rule
-
-
-def parse_rule(data: Mapping[str, Any], where: str) -> PromptRule:
-    unknown = set(data) - _KEYS
-    if unknown:
-        raise RuleError(f"{where}: unknown keys {sorted(unknown)}")
-    rid = str(data.get("id", ""))
-    if not _RULE_ID.match(rid):
-        raise RuleError(f"{where}: id must be lowercase kebab-case")
-    try:
-        meta = RuleMeta(
-            id=rid,
-            engine=ENGINE,
-            category=Category(data["category"]),
-            severity=Severity(data["severity"]),
-            confidence=Confidence(data["confidence"]),
-            description=" ".join(str(data["description"]).split()),
-            status=RuleStatus(data.get("status", "stable")),
-        )
-    except (KeyError, ValueError) as e:
-        raise RuleError(f"{where}: bad or missing metadata: {e}") from e
-    scopes = _scopes(data.get("scope"), DEFAULT_SCOPES, where)
-    text = str(data.get("text", "masked"))
-    if text not in TEXT_VIEWS:
-        raise RuleError(f"{where}: text must be one of {sorted(TEXT_VIEWS)}")
-    files = str(data.get("files", "markdown"))
-    if files not in {"markdown", "skill-md"}:
-        raise RuleError(f"{where}: files must be markdown or skill-md")
-    if "match" not in data:
-        raise RuleError(f"{where}: a rule needs a match")
-    heading = data.get("heading")
-    min_count = int(data.get("min_count", 1))
-    if not 1 <= min_count <= 1000:
-        raise RuleError(f"{where}: min_count out of range")
-    return PromptRule(
-        meta=meta,
-        message=" ".join(str(data.get("message") or meta.description).split()),
-        skill_md_only=files == "skill-md",
-        decoded=bool(data.get("decoded", False)),
-        anchor=_condition(data["match"], "match", scopes, text, 0, where),
-        near=_conditions(data.get("near"), "near", scopes, text, where),
-        near_any=_conditions(data.get("near_any"), "near_any", scopes, text, where),
-        not_near=_conditions(data.get("not_near"), "not_near", scopes, text, where),
-        heading=compile_bounded(str(heading), f"{where}: heading") if heading else None,
-        min_count=min_count,
-    )
-
-
-def _scopes(value: Any, default: frozenset[str], where: str) -> frozenset[str]:
-    if value is None:
-        return default
-    items = frozenset([value] if isinstance(value, str) else value)
-    if not items or not items <= SCOPES:
-        raise RuleError(f"{where}: scope must be a subset of {sorted(SCOPES)}")
-    return items
-
-
-def _conditions(
-    value: Any, name: str, scopes: frozenset[str], text: str, where: str
-) -> tuple[Condition, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise RuleError(f"{where}: {name} must be a list")
-    return tuple(_condition(v, f"{name}{i}", scopes, text, 3, where) for i, v in enumerate(value))
-
-
-def _condition(value: Any, key: str, scopes: frozenset[str], text: str, within: int, where: str) -> Condition:
-    if not isinstance(value, dict):
-        raise RuleError(f"{where}: {key} must be a mapping")
-    unknown = set(value) - _COND_KEYS
-    if unknown:
-        raise RuleError(f"{where}: {key}: unknown keys {sorted(unknown)}")
-    kinds = [k for k in ("regex", "phrases", "url") if k in value]
-    if len(kinds) != 1:
-        raise RuleError(f"{where}: {key} needs exactly one of regex, phrases, url")
-    regex: re.Pattern[str] | None = None
-    url: UrlCondition | None = None
-    if "regex" in value:
-        regex = compile_bounded(str(value["regex"]), f"{where}: {key}")
-    elif "phrases" in value:
-        phrases = value["phrases"]
-        if not isinstance(phrases, list) or not phrases:
-            raise RuleError(f"{where}: {key}: phrases must be a non-empty list")
-        alternation = "|".join(_phrase_regex(str(p)) for p in phrases)
-        regex = compile_bounded(rf"(?i)(?<!\w)(?:{alternation})(?!\w)", f"{where}: {key}")
-    else:
-        url = _url_condition(value["url"], f"{where}: {key}")
-    view = str(value.get("text", text))
-    if view not in TEXT_VIEWS:
-        raise RuleError(f"{where}: {key}: text must be one of {sorted(TEXT_VIEWS)}")
-    within = int(value.get("within", within))
-    if not 0 <= within <= 200:
-        raise RuleError(f"{where}: {key}: within must be 0..200 lines")
-    return Condition(
-        key=key,
-        regex=regex,
-        url=url,
-        scopes=_scopes(value.get("scope"), scopes, where),
-        text=view,
-        within=within,
-        prefilter=literal_prefilter(regex.pattern) if regex is not None else None,
-    )
-
-
-def _phrase_regex(phrase: str) -> str:
-    """A literal phrase whose spaces match up to three whitespace characters."""
-    return r"\s{1,3}".join(re.escape(w) for w in phrase.split())
-
-
-def _url_condition(value: Any, where: str) -> UrlCondition:
-    if not isinstance(value, dict):
-        raise RuleError(f"{where}: url must be a mapping")
-    unknown = set(value) - {"class", "not_class", "path", "undeclared"}
-    if unknown:
-        raise RuleError(f"{where}: url: unknown keys {sorted(unknown)}")
-
-    def names(v: Any) -> frozenset[str]:
-        if v is None:
-            return frozenset()
-        return frozenset([v] if isinstance(v, str) else [str(x) for x in v])
-
-    path = value.get("path")
-    return UrlCondition(
-        classes=names(value.get("class")),
-        not_classes=names(value.get("not_class")),
-        path=compile_bounded(str(path), f"{where}: url path") if path else None,
-        undeclared=bool(value.get("undeclared", False)),
-    )

@@ -15,14 +15,8 @@ from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog
 from skillscan.analyzers.literal_index import LiteralIndex
 from skillscan.analyzers.markdown_doc import parse_markdown
 from skillscan.analyzers.prompt import RULES_DIR
-from skillscan.analyzers.prompt_engine import (
-    Condition,
-    DocContext,
-    PromptRule,
-    literal_index,
-    load_rules,
-    match_rule,
-)
+from skillscan.analyzers.prompt_engine import Condition, DocContext, PromptRule, literal_index, match_rule
+from skillscan.analyzers.prompt_loader import load_rules
 from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
 from skillscan.normalize import ASCII_FOLD, fold_case
 
@@ -130,7 +124,8 @@ def test_combined_search_finds_what_each_prefilter_finds(patterns: tuple[str, ..
     index = LiteralIndex(p for p in prefilters if p is not None)
     rng = random.Random(11)
     for _ in range(300):
-        pieces = ["".join(rng.choice("sendigSEND ") for _ in range(rng.randint(0, 12))) for _ in range(5)]
+        sizes = [rng.choice([rng.randint(0, 12), rng.randint(100, 300)]) for _ in range(5)]  # some dense
+        pieces = ["".join(rng.choice("sendigSEND ") for _ in range(n)) for n in sizes]
         text = "\n".join(pieces)
         starts = [sum(len(p) + 1 for p in pieces[:i]) for i in range(len(pieces))]
         found = index.scan(fold_case(text), starts)
@@ -143,6 +138,16 @@ def test_combined_search_finds_what_each_prefilter_finds(patterns: tuple[str, ..
             assert set(alone) <= set(found[slot]), (pf.literals, pieces)
             if exact:
                 assert found[slot] == alone, (pf.literals, pieces)
+
+
+def test_combined_search_reads_a_crowded_line_to_its_end() -> None:
+    send, ndi = literal_prefilter("send"), literal_prefilter("ndi")
+    assert send is not None and ndi is not None
+    index = LiteralIndex([send, ndi])
+    pieces = ["send " * 50 + "xndi", "ndi", "send"]
+    starts = [0, len(pieces[0]) + 1, len(pieces[0]) + len(pieces[1]) + 2]
+    found = index.scan(fold_case("\n".join(pieces)), starts)
+    assert [found[s] for s in (index.slot(ndi), index.slot(send)) if s is not None] == [[0, 1], [0, 2]]
 
 
 def _hostile_docs() -> list[str]:
