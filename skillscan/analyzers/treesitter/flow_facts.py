@@ -28,6 +28,8 @@ from skillscan.analyzers.treesitter.sensitive import may_name_secret
 
 _SEQUENCES = frozenset({"list", "tuple", "array", "set"})
 MAX_PATH_ROUNDS = 6
+_MAX_LABEL_KEY = 200  # bytes of an argument's text worth keeping as a key
+_MAX_LABELS = 10_000
 
 
 class Facts:
@@ -46,6 +48,7 @@ class Facts:
         self._envs: dict[int, Source | None] = {}
         self._args: dict[int, list[Node]] = {}
         self._staged_args: dict[str, list[tuple[Unit, Node]]] | None = None
+        self._labels: dict[str, str | None] = {}  # read argument text -> its label
         for u in units:
             self._index(u)
         # names whose value may take part in a secret path: the constants that pass the screen,
@@ -92,11 +95,26 @@ class Facts:
         if call.id not in self._reads:
             may = u.keychain or u.ix.may_name_secret(call.start_byte, call.end_byte, self._path_names)
             self._reads[call.id] = (
-                read_source(call, u.lang, self.constants, self.path_vars, u.ix, u.keychain, self.name(call))
+                read_source(call, u.lang, lambda arg: self._label(arg, u), u.keychain, self.name(call))
                 if may
                 else None
             )
         return self._reads[call.id]
+
+    def _label(self, arg: Node, u: Unit) -> str | None:
+        """The secret a read's argument names: by its path, or as a path variable. A short
+        argument's label is remembered by its text (the same `open(KEY_FILE)` recurs)."""
+        text = node_text(arg) if arg.end_byte - arg.start_byte <= _MAX_LABEL_KEY else None
+        if text is not None and text in self._labels:
+            return self._labels[text]
+        label = path_label(arg, u.ix, self.constants) or (
+            next((self.path_vars[n] for n in u.ix.names_under(arg)[:40] if n in self.path_vars), None)
+            if self.path_vars
+            else None
+        )
+        if text is not None and len(self._labels) < _MAX_LABELS:
+            self._labels[text] = label
+        return label
 
     def env(self, n: Node, u: Unit) -> Source | None:
         if not u.env_words:

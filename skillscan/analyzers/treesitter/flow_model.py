@@ -8,6 +8,7 @@ language-neutral. Everything here is a pure function of syntax nodes.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -225,13 +226,12 @@ def mentions_keychain(text: str) -> bool:
 def read_source(
     call: Node,
     lang: Lang,
-    constants: dict[str, str],
-    path_vars: dict[str, str],
-    parts_of: PathParts,
+    label_of: Callable[[Node], str | None],
     keychain: bool = True,
     name: str | None = None,
 ) -> Source | None:
     """A call that reads a secret file (or the keychain) given a path literal or a path variable.
+    `label_of`: the secret an argument's path names (`path_label`, or a path variable's label);
     `keychain`: whether the file mentions a keychain command at all; `name`: the call's callee."""
     if name is None:
         name = callee(call)
@@ -248,20 +248,18 @@ def read_source(
         if obj is not None:
             targets.append(obj)
     for arg in targets:
-        label = path_label(arg, parts_of, constants) or (
-            next((path_vars[i] for i in parts_of.names_under(arg)[:40] if i in path_vars), None)
-            if path_vars
-            else None
-        )
+        label = label_of(arg)
         if label:
-            return Source(_kind(label, node_text(arg)), label)
+            return Source(_kind(label, arg), label)
     return None
 
 
-def _kind(label: str, text: str) -> str:
+def _kind(label: str, arg: Node) -> str:
     if label == "agent memory file":
         return "memory"
-    if label == ".env secrets file" and not re.search(r"\.(?:openclaw|clawdbot|moltbot)|~|home|HOME", text):
+    if label == ".env secrets file" and not re.search(
+        r"\.(?:openclaw|clawdbot|moltbot)|~|home|HOME", node_text(arg)
+    ):
         return "envfile"  # the skill's own .env next to it
     return "file"
 
