@@ -4,7 +4,7 @@ by where they go, and shell command strings handed to `os.system` / `subprocess`
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
@@ -43,7 +43,9 @@ class Findings:
         self._env_names: dict[str, set[str]] = {}  # file path -> credential variable names it mentions
         self._shell: dict[str, list[Detection]] = {}  # command -> its shell findings
 
-    def hits(self) -> Iterator[Hit]:
+    def hits(self, admit: Callable[[str, str, int], bool]) -> Iterator[Hit]:
+        """Findings in document order; `admit(rule, path, line)` says whether one is still listed
+        (a capped rule's matches cost no evidence text)."""
         e = self.engine
         reads: set[str] = set()
         for u in e.units:
@@ -53,22 +55,22 @@ class Findings:
                     src = e.read(n, u)
                     if src and src.kind in {"file", "keychain"}:
                         reads.add(u.path)
-                        yield Hit(
-                            "credential-store-read",
-                            line_of(n),
-                            node_text(n),
-                            f"Reads {src.label}",
-                            path=u.path,
-                        )
+                        if admit("credential-store-read", u.path, line := line_of(n)):
+                            yield Hit(
+                                "credential-store-read", line, node_text(n), f"Reads {src.label}", path=u.path
+                            )
                 send = e.sink(n, u)
                 if send is not None:
-                    hit = self._judge(n, u, u.scopes.of[i], send)
-                    if hit is not None:
-                        yield hit
+                    found = self._judge(n, u, u.scopes.of[i], send)
+                    if found is not None and admit(found[0], u.path, line := line_of(n)):
+                        yield Hit(found[0], line, node_text(n), found[1], path=u.path)
                 if e.name(n) in _SHELL_CALLS:
-                    yield from self._embedded_shell(n, u)
+                    for d in self._embedded_shell(n):
+                        if admit(d.rule_id, u.path, line := line_of(n)):
+                            yield Hit(d.rule_id, line, node_text(n), d.message, path=u.path)
 
-    def _judge(self, call: Node, u: Unit, scope: str, send: Send) -> Hit | None:
+    def _judge(self, call: Node, u: Unit, scope: str, send: Send) -> tuple[str, str] | None:
+        """(rule, message) of a send, if what it sends is a secret that must not go there."""
         found = [(p, s) for p in send.payload if (s := self.engine.source(p, u, scope))]
         if not found:
             return None
@@ -87,34 +89,26 @@ class Findings:
             return None  # the data stays on this machine (a local gateway, a dev server)
         kind, host = (where[0], where[1].host) if where else (None, None)
         to = host or f"a {send.kind} destination"
-        ev = node_text(call)
-        line = line_of(call)
         if send.kind == "dns":
             if src.kind in WHOLE | {"envvar"} and built_hostname(node):
-                return Hit(
-                    "exfil-dns-lookup", line, ev, f"Resolves a hostname built from {src.label}", path=u.path
-                )
+                return "exfil-dns-lookup", f"Resolves a hostname built from {src.label}"
             return None
         if src.kind in WHOLE:
             if kind is Sink.OWN:
-                return Hit(
-                    "exfil-credential-flow-own-host", line, ev, f"Sends {src.label} to {to}", path=u.path
-                )
-            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+                return "exfil-credential-flow-own-host", f"Sends {src.label} to {to}"
+            return "exfil-credential-flow", f"Sends {src.label} to {to}"
         if src.kind == "envvar" and src.var and is_credential_env(src.var):
             if kind is Sink.EXFIL or (
                 kind is Sink.ORDINARY and self.threat.undeclared_credential(src.var, host)
             ):
-                return Hit(
-                    "exfil-credential-env", line, ev, f"Sends {src.label} to {to}, not its API", path=u.path
-                )
+                return "exfil-credential-env", f"Sends {src.label} to {to}, not its API"
             return None
         if kind is Sink.EXFIL and src.kind in {"memory", "envfile", "field"}:
-            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+            return "exfil-credential-flow", f"Sends {src.label} to {to}"
         if src.kind == "envfile" and kind is Sink.ORDINARY and host and not self._names_host(u, host):
-            return Hit("exfil-credential-flow", line, ev, f"Sends {src.label} to {to}", path=u.path)
+            return "exfil-credential-flow", f"Sends {src.label} to {to}"
         if src.kind == "memory" and kind is Sink.ORDINARY:
-            return Hit("agent-memory-upload", line, ev, f"Sends {src.label} to {to}", path=u.path)
+            return "agent-memory-upload", f"Sends {src.label} to {to}"
         return None
 
     def _sink(self, dest: str) -> tuple[Sink, UrlRef] | None:
@@ -139,15 +133,14 @@ class Findings:
             self._env_names[u.path] = set(_ENV_NAME.findall(u.text[:500_000]))
         return any(var_matches_host(v, host) for v in self._env_names[u.path])
 
-    def _embedded_shell(self, call: Node, u: Unit) -> Iterator[Hit]:
+    def _embedded_shell(self, call: Node) -> list[Detection]:
         """`os.system("…")`, `subprocess.run(["bash", "-c", "…"])`, `execSync("…")`: check the shell."""
         command = command_string(call)
         if not command:
-            return
+            return []
         found = self._shell.get(command)
         if found is None:
             found = list(scan_shell_threats(command, self.threat, depth=1))
             if len(self._shell) < _MAX_CACHED_COMMANDS and len(command) <= 4096:
                 self._shell[command] = found
-        for d in found:
-            yield Hit(d.rule_id, line_of(call), node_text(call), d.message, path=u.path)
+        return found

@@ -346,7 +346,16 @@ class CredentialFlows:
 
     def check_skill(self, ctx: SkillContext) -> Iterable[Hit]:
         threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
-        out: list[Hit] = []
+        seen: set[tuple[str, str, int]] = set()
+        per_file: dict[tuple[str, str], int] = {}
+
+        def admit(rule: str, path: str, line: int) -> bool:
+            if (rule, path, line) in seen or per_file.get((rule, path), 0) >= MAX_HITS_PER_RULE_FILE:
+                return False
+            seen.add((rule, path, line))
+            per_file[(rule, path)] = per_file.get((rule, path), 0) + 1
+            return True
+
         for lang in (PY, JS):
             units = [u for f in ctx.files if (u := _unit(f, lang)) is not None]
             if units:
@@ -354,16 +363,7 @@ class CredentialFlows:
                 engine.settle_paths()
                 if engine.needs_taint():
                     engine.run()
-                out.extend(Findings(engine, threat).hits())
-        seen: set[tuple[str, str | None, int | None]] = set()
-        per_file: dict[tuple[str, str | None], int] = {}
-        for h in out:
-            key = (h.rule_id, h.path, h.line)
-            count = per_file.get((h.rule_id, h.path), 0)
-            if key not in seen and count < MAX_HITS_PER_RULE_FILE:
-                seen.add(key)
-                per_file[(h.rule_id, h.path)] = count + 1
-                yield h
+                yield from Findings(engine, threat).hits(admit)
 
 
 CHECKS = [CredentialFlows()]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tree_sitter import Node
@@ -188,15 +188,19 @@ class _FileScan:
     def reads_data_file(self, node: Node) -> bool:
         return self.datafile.under(node)
 
-    def hits(self) -> Iterator[Hit]:
+    def hits(self, admit: Callable[[str, int], bool]) -> Iterator[Hit]:
+        """Findings in document order per rule; `admit(rule, line)` says whether one is still
+        listed (a capped rule's matches cost no evidence text)."""
         for call, name in self.calls:
-            yield from self._call(call, name)
+            found = self._finding(call, name)
+            if found is not None and admit(found[0], line := _line(call)):
+                yield Hit(found[0], line, node_text(call), found[1])
         for n in self.ix.bucket("string"):
             if n.end_byte - n.start_byte > 40:
                 raw = node_text(n)
                 if _ESCAPES.search(raw):
                     decoded = _unescape(raw)
-                    if decoded and _CODE_WORDS.search(decoded):
+                    if decoded and _CODE_WORDS.search(decoded) and admit("escaped-code-string", _line(n)):
                         yield Hit(
                             "escaped-code-string",
                             _line(n),
@@ -204,7 +208,8 @@ class _FileScan:
                             f"Escaped string spells code: {decoded[:80]}",
                         )
 
-    def _call(self, call: Node, name: str) -> Iterator[Hit]:
+    def _finding(self, call: Node, name: str) -> tuple[str, str] | None:
+        """(rule, message) of a call, if any."""
         leaf = name.rsplit(".", 1)[-1]
         execs = _PY_EXEC if self.lang is PY else _JS_EXEC
         is_exec = leaf in execs and (
@@ -212,37 +217,20 @@ class _FileScan:
         )
         is_shell = name in _SHELL_EXEC and (self.lang is PY or self.child_process)
         if not (is_exec or is_shell or name in _HIDDEN_CALLS[self.lang.name]):
-            return
+            return None
         args = positional(call)
         if (is_exec or is_shell) and args:
             first = args[0]
             if self.reads_data_file(first):
-                yield Hit(
-                    "exec-data-file",
-                    _line(call),
-                    node_text(call),
-                    f"{name}() runs code read from a data file",
-                )
-                return
+                return "exec-data-file", f"{name}() runs code read from a data file"
             if self.decoded(first):
-                yield Hit("obfuscated-exec", _line(call), node_text(call), f"{name}() runs decoded data")
-                return
+                return "obfuscated-exec", f"{name}() runs decoded data"
             if is_exec and self.lang is PY and leaf in {"exec", "eval"} and self._from_params(first):
-                yield Hit(
-                    "eval-of-input",
-                    _line(call),
-                    node_text(call),
-                    f"{name}() runs a function argument as code",
-                )
-                return
+                return "eval-of-input", f"{name}() runs a function argument as code"
         hidden = self._hidden_name(call, name, leaf, args)
         if hidden:
-            yield Hit(
-                "hidden-dangerous-name",
-                _line(call),
-                node_text(call),
-                f"Builds the name {hidden!r} so no literal shows it",
-            )
+            return "hidden-dangerous-name", f"Builds the name {hidden!r} so no literal shows it"
+        return None
 
     def _from_params(self, node: Node) -> bool:
         if node.type == "identifier":
@@ -305,13 +293,17 @@ class Obfuscation:
             return
         scan = _FileScan(ctx, lang, ix)
         scan.taint_vars()
-        seen: set[tuple[str, int | None]] = set()
+        seen: set[tuple[str, int]] = set()
         per_rule: dict[str, int] = {}
-        for h in scan.hits():
-            if (h.rule_id, h.line) not in seen and per_rule.get(h.rule_id, 0) < MAX_HITS_PER_RULE:
-                seen.add((h.rule_id, h.line))
-                per_rule[h.rule_id] = per_rule.get(h.rule_id, 0) + 1
-                yield h
+
+        def admit(rule: str, line: int) -> bool:
+            if (rule, line) in seen or per_rule.get(rule, 0) >= MAX_HITS_PER_RULE:
+                return False
+            seen.add((rule, line))
+            per_rule[rule] = per_rule.get(rule, 0) + 1
+            return True
+
+        yield from scan.hits(admit)
 
 
 CHECKS = [Obfuscation()]
