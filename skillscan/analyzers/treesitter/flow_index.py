@@ -1,11 +1,13 @@
-"""One walk of a script for the flow checks, and the lookups that spare further walks.
+"""One walk of a script, and the lookups that spare further walks (flow, obfuscation and
+resource checks).
 
-The walk sorts the nodes the taint engine visits into buckets by grammar symbol (an int compare
-per node, not a type string). Literal strings and names are kept in source order with their start
-bytes, so "the strings and names under this expression" is a bisection instead of a walk of the
-expression, and `Heat` answers "could anything tainted lie under this node" the same way: a value
-with no tainted name, secret read or tainted call beneath it carries no secret and is dismissed
-without walking it. Every lookup is bounded, so the work stays linear in the file.
+`Walk` sorts the nodes a check needs into buckets by grammar symbol (an int lookup per node, not
+a type string). `FileIndex`, built once per file and shared by the obfuscation and flow checks,
+keeps literal strings and names in source order with their start bytes, so "the strings and
+names under this expression" is a bisection instead of a walk of the expression; `Heat` answers
+"could anything tainted lie under this node" the same way: a value with no tainted name, secret
+read or tainted call beneath it carries no secret and is dismissed without walking it. Every
+lookup is bounded, so the work stays linear in the file.
 """
 
 from __future__ import annotations
