@@ -17,7 +17,7 @@ from typing import Generic, TypeVar
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
-from skillscan.analyzers.treesitter.parsing import node_text
+from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
@@ -224,15 +224,8 @@ def _code_assignments(source: str) -> dict[str, list[int]]:
 @_LastText  # one pass over a file, not a search of each argument's text
 def _code_sources(source: str) -> tuple[list[int], list[int]]:
     """Byte spans of the `_CODE_SOURCE` words of a file, in order."""
-    starts: list[int] = []
-    ends: list[int] = []
-    chars = offset = 0  # the byte offset of character `chars`
-    for m in _CODE_SOURCE.finditer(source):
-        offset += len(source[chars : m.start()].encode("utf-8", "replace"))
-        chars = m.start()
-        starts.append(offset)
-        ends.append(offset + len(m.group(0).encode("utf-8", "replace")))
-    return starts, ends
+    spans = list(byte_spans(source, _CODE_SOURCE.finditer(source)))
+    return [a for a, _ in spans], [b for _, b in spans]
 
 
 def _mentions_code_source(arg: Node, source: str) -> bool:

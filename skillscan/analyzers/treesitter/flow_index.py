@@ -24,7 +24,7 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_model import Lang
 from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS, function_name
-from skillscan.analyzers.treesitter.parsing import language, node_text
+from skillscan.analyzers.treesitter.parsing import byte_spans, language, node_text
 from skillscan.analyzers.treesitter.registry import FileContext
 from skillscan.analyzers.treesitter.sensitive import fold_case, may_name_secret
 from skillscan.models import FileKind
@@ -250,13 +250,7 @@ def word_starts(text: str, words: frozenset[str]) -> list[int] | None:
     pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])")
     if text.isascii():
         return [m.start() for m in pattern.finditer(text)]
-    out: list[int] = []
-    chars = offset = 0  # the byte offset of character `chars`
-    for m in pattern.finditer(text):
-        offset += len(text[chars : m.start()].encode("utf-8", "replace"))
-        chars = m.start()
-        out.append(offset)
-    return out
+    return [start for start, _ in byte_spans(text, pattern.finditer(text))]
 
 
 def _fragments(n: Node) -> str:

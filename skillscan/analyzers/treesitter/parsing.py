@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable, Iterator
 from functools import cache
 
 import tree_sitter_bash
@@ -59,3 +61,13 @@ def walk(root: Node, limit: int = 500_000) -> list[Node]:
             if not cursor.goto_parent():
                 return out
     return out
+
+
+def byte_spans(text: str, matches: Iterable[re.Match[str]]) -> Iterator[tuple[int, int]]:
+    """UTF-8 byte (start, end) of regex matches over `text`, in order: tree-sitter counts bytes,
+    Python characters. One pass, whatever the number of matches."""
+    chars = offset = 0  # the byte offset of character `chars`
+    for m in matches:
+        offset += len(text[chars : m.start()].encode("utf-8", "replace"))
+        chars = m.start()
+        yield offset, offset + len(m.group(0).encode("utf-8", "replace"))
