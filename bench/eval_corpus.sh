@@ -50,4 +50,4 @@ PY
 }
 
 run shared ../shared/corpus/MANIFEST.tsv
-run own corpus/MANIFEST.tsv
+run own corpus/labels.tsv

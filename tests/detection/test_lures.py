@@ -19,7 +19,7 @@ from skillscan.models import ScanReport, Verdict
 from skillscan.scan import Scanner
 
 CORPUS = Path(__file__).resolve().parents[2] / "corpus"
-MANIFEST = CORPUS / "MANIFEST.tsv"
+MANIFEST = CORPUS / "labels.tsv"
 DETECTED = {Verdict.SUSPICIOUS, Verdict.MALICIOUS}
 
 
