@@ -23,7 +23,6 @@ from skillscan.models import (
     Decision,
     Finding,
     RuleMeta,
-    RuleStatus,
     ScanError,
     ScanReport,
     Severity,
@@ -45,6 +44,7 @@ from skillscan.profile import (
     Location,
     extract_profile,
 )
+from skillscan.rules import meta_from_mapping
 
 RULE_ID = "update-capability-added"
 ANALYZER = "update-diff"
@@ -83,18 +83,7 @@ class ProfileDiff:
 def rules() -> list[RuleMeta]:
     """Metadata of the update diff's rule, for rule listings and the ruleset digest."""
     raw = yaml.safe_load(RULES_FILE.read_text(encoding="utf-8"))
-    return [
-        RuleMeta(
-            id=r["id"],
-            engine=ANALYZER,
-            category=Category(r["category"]),
-            severity=Severity(r["severity"]),
-            confidence=Confidence(r["confidence"]),
-            description=" ".join(str(r["description"]).split()),
-            status=RuleStatus(r.get("status", "stable")),
-        )
-        for r in raw
-    ]
+    return [meta_from_mapping(r["id"], ANALYZER, {"status": "stable", **r}, RULES_FILE.name) for r in raw]
 
 
 def diff_profiles(

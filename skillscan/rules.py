@@ -40,11 +40,11 @@ def meta_from_mapping(rule_id: str, engine: str, meta: Mapping[str, Any], source
             category=Category(meta["category"]),
             severity=Severity(meta["severity"]),
             confidence=Confidence(meta["confidence"]),
-            description=str(meta["description"]).strip(),
+            description=" ".join(str(meta["description"]).split()),  # YAML block text on one line
             status=RuleStatus(meta["status"]),
         )
     except ValueError as e:
-        raise RuleError(f"{source}: {e}") from e
+        raise RuleError(f"{source}: bad metadata: {e}") from e
 
 
 def load_rule_data(path: Path, engine: str, required: tuple[str, ...]) -> dict[str, Any]:

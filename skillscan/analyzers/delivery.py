@@ -18,12 +18,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from skillscan.errors import RuleError
 from skillscan.frontmatter import split_frontmatter
 from skillscan.models import Skill
-from skillscan.rules import load_yaml
+from skillscan.rules import load_rule_data
 
 DATA_FILE = Path(__file__).resolve().parent / "data" / "delivery_hosts.yaml"
 
@@ -246,13 +244,7 @@ class DeliveryCatalog:
 
 @cache
 def _load_catalog(path: Path) -> DeliveryCatalog:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleError(f"delivery hosts file {path}: {e}") from e
-    if not isinstance(data, dict):
-        raise RuleError(f"delivery hosts file {path}: expected a mapping")
-    return DeliveryCatalog.from_mapping(data)
+    return DeliveryCatalog.from_mapping(load_rule_data(path, "delivery hosts", ()))
 
 
 def _is_documentation(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

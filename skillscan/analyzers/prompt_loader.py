@@ -11,16 +11,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from skillscan.analyzers.markdown_doc import SCOPES
 from skillscan.analyzers.prompt_engine import Condition, PromptRule, UrlCondition
 from skillscan.analyzers.regex_casefold import casefolded
 from skillscan.analyzers.regex_prefilter import literal_prefilter
 from skillscan.analyzers.regex_safety import compile_bounded
 from skillscan.errors import RuleError
-from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
-from skillscan.rules import load_yaml
+from skillscan.rules import load_rule_data, meta_from_mapping
 
 ENGINE = "prompt"
 TEXT_VIEWS = frozenset({"masked", "normalized", "raw"})
@@ -46,13 +43,7 @@ def load_rules(rules_dir: Path) -> list[PromptRule]:
 
 
 def load_rule_file(path: Path) -> PromptRule:
-    try:
-        data = load_yaml(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as e:
-        raise RuleError(f"{path.name}: {e}") from e
-    if not isinstance(data, dict):
-        raise RuleError(f"{path.name}: a rule file must be a mapping")
-    rule = parse_rule(data, path.name)
+    rule = parse_rule(load_rule_data(path, ENGINE, ()), path.name)
     if rule.meta.id != path.stem:
         raise RuleError(f"{path.name}: id {rule.meta.id!r} must equal the file name")
     return rule
@@ -65,18 +56,7 @@ def parse_rule(data: Mapping[str, Any], where: str) -> PromptRule:
     rid = str(data.get("id", ""))
     if not _RULE_ID.match(rid):
         raise RuleError(f"{where}: id must be lowercase kebab-case")
-    try:
-        meta = RuleMeta(
-            id=rid,
-            engine=ENGINE,
-            category=Category(data["category"]),
-            severity=Severity(data["severity"]),
-            confidence=Confidence(data["confidence"]),
-            description=" ".join(str(data["description"]).split()),
-            status=RuleStatus(data.get("status", "stable")),
-        )
-    except (KeyError, ValueError) as e:
-        raise RuleError(f"{where}: bad or missing metadata: {e}") from e
+    meta = meta_from_mapping(rid, ENGINE, {"status": "stable", **data}, where)
     scopes = _scopes(data.get("scope"), DEFAULT_SCOPES, where)
     text = str(data.get("text", "masked"))
     if text not in TEXT_VIEWS:
