@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from math import isqrt
 
 from tree_sitter import Node
@@ -127,8 +128,7 @@ class FileIndex(Walk):
         self.statements: list[tuple[int, str]] = sorted(
             (i, b) for b in STATEMENTS for i in self.buckets.get(b, [])
         )
-        self._string_starts: list[int] | None = None
-        self._name_starts: list[int] | None = None
+        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, on first use
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
@@ -151,21 +151,27 @@ class FileIndex(Walk):
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
         """Literal string contents under `node` (not inside another string), in order."""
-        start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
-        positions = self.buckets.get("string", [])
-        if self._string_starts is None:
-            self._string_starts = [self.nodes[i].start_byte for i in positions]
-        starts = self._string_starts
         out: list[str] = []
         covered = -1  # end byte of the last string taken: strings inside it are its own parts
-        k = bisect_left(starts, start)
-        while k < len(positions) and starts[k] < end and len(out) < WINDOW_PARTS:
-            if starts[k] >= covered:
-                i = positions[k]
+        for i in self._window("string", node):
+            if len(out) >= WINDOW_PARTS:
+                break
+            if self.nodes[i].start_byte >= covered:
                 covered = self.nodes[i].end_byte
                 out.append(self._string_value(i))
-            k += 1
         return out
+
+    def _window(self, bucket: str, node: Node) -> Iterator[int]:
+        """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
+        positions = self.buckets.get(bucket, [])
+        starts = self._starts.get(bucket)
+        if starts is None:
+            starts = self._starts[bucket] = [self.nodes[i].start_byte for i in positions]
+        end = min(node.end_byte, node.start_byte + WINDOW_BYTES)
+        k = bisect_left(starts, node.start_byte)
+        while k < len(positions) and starts[k] < end:
+            yield positions[k]
+            k += 1
 
     def _string_value(self, i: int) -> str:
         value = self._string_values.get(i)
@@ -178,17 +184,7 @@ class FileIndex(Walk):
 
     def names_under(self, node: Node) -> list[str]:
         """Identifiers and property names under `node`, in order."""
-        start, end = node.start_byte, min(node.end_byte, node.start_byte + WINDOW_BYTES)
-        positions = self.buckets.get("name", [])
-        if self._name_starts is None:
-            self._name_starts = [self.nodes[i].start_byte for i in positions]
-        starts = self._name_starts
-        k = bisect_left(starts, start)
-        out: list[str] = []
-        while k < len(positions) and starts[k] < end and len(out) < WINDOW_PARTS:
-            out.append(self.name_text(positions[k]))
-            k += 1
-        return out
+        return [self.name_text(i) for i in islice(self._window("name", node), WINDOW_PARTS)]
 
     def name_text(self, i: int) -> str:
         text = self._name_texts.get(i)
