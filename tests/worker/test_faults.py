@@ -89,19 +89,34 @@ def assert_all_handled_once(broker: PrivateRedis, store: VerdictStore, pool: Wor
     return f"broker idle {time.monotonic() - began:.1f}s later"
 
 
+def start_workers(
+    registry: FakeServer,
+    broker: PrivateRedis,
+    make_env: Callable[..., dict[str, str]],
+    workers: Callable[[dict[str, str]], Workers],
+    batch_size: int,
+    processes: int,
+) -> tuple[dict[str, str], Workers, VerdictStore]:
+    """Worker processes (one pool process each) on the private broker, and the store they fill."""
+    env = make_env(
+        registry.url,
+        broker=f"{broker.url}#",
+        sweep_batch_size=str(batch_size),
+        sweep_page_size=str(PAGE_SIZE),
+    )
+    pool = workers(env)
+    for _ in range(processes):
+        pool.start(concurrency=1)
+    return env, pool, VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+
+
 def test_redis_restart_mid_sweep_loses_and_duplicates_nothing(
     registry: FakeServer,
     private_redis: PrivateRedis,
     make_env: Callable[..., dict[str, str]],
     workers: Callable[[dict[str, str]], Workers],
 ) -> None:
-    env = make_env(
-        registry.url, broker=f"{private_redis.url}#", sweep_batch_size="1", sweep_page_size=str(PAGE_SIZE)
-    )
-    pool = workers(env)
-    pool.start(concurrency=1)
-    pool.start(concurrency=1)
-    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    env, pool, store = start_workers(registry, private_redis, make_env, workers, batch_size=1, processes=2)
     # The broker goes down while the listing fetches its second page (so it sends batches into the
     # outage) and while a scan downloads (so that task runs across the whole outage).
     _, on_second_page = first_slugs(registry)
@@ -121,12 +136,7 @@ def test_listing_step_cut_by_an_outage_continues_the_sweep(
     workers: Callable[[dict[str, str]], Workers],
 ) -> None:
     """The outage meets the listing between two steps: the next step's message cannot be sent."""
-    env = make_env(
-        registry.url, broker=f"{private_redis.url}#", sweep_batch_size="50", sweep_page_size=str(PAGE_SIZE)
-    )
-    pool = workers(env)
-    pool.start(concurrency=1)
-    store = VerdictStore(env["SKILLSCAN_DATABASE_URL"])
+    env, pool, store = start_workers(registry, private_redis, make_env, workers, batch_size=50, processes=1)
     # Three stalls in a row (each inside the registry client's timeout) spend the step's time
     # budget on the first page: its listing, then one of its skills' detail and versions calls. So
     # the step ends after page 1 and its only message is the next step's, sent into the outage.
