@@ -21,9 +21,9 @@ from kombu.exceptions import OperationalError
 
 from skillscan.crawl import chunks, discover_new, list_page, needing_scan, save_mark
 from skillscan.errors import RegistryError, StoreError
+from skillscan.memory import limit_heap_arenas, release_free_memory
 from skillscan.pipeline import RETRY_LATER_KINDS, BatchOverrun, Result, Status, Target, summarize
 from skillscan.store import StoreBusy, SweepItemResult, VerdictStore, schema
-from worker import memory
 from worker.celery_app import (
     LIST_BUDGET_S,
     POLL_HARD_TIME_LIMIT_S,
@@ -39,12 +39,12 @@ log = logging.getLogger("skillscan.worker")
 
 @worker_process_init.connect
 def _pool_process_started(**_: Any) -> None:
-    memory.limit_arenas()
+    limit_heap_arenas()  # before download and analyzer threads get arenas of their own
 
 
 @task_postrun.connect
 def _task_finished(**_: Any) -> None:
-    memory.trim()
+    release_free_memory()  # after any task, not only scans: downloads and posts free buffers too
 
 
 SCAN_VERSION = "skillscan.scan_version"
