@@ -3,13 +3,15 @@
 Files are copied into a private temp tree under synthetic names and semgrep runs on an explicit
 file list from a clean working dir with the hardening flags (DESIGN §5), so nothing a skill ships
 (`.semgrepignore`, `# nosemgrep`, `tests/` or `node_modules/` paths, extensionless scripts) can
-hide code from it.
+hide code from it. A file goes to semgrep only if some rule's `requires` regexes (words every match
+of that rule contains) all match it: most scripts have no sink word of any rule and cost nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -54,13 +56,15 @@ _LANGUAGE_KINDS: dict[str, frozenset[FileKind]] = {
     "generic": frozenset(_SUFFIX),
     "regex": frozenset(_SUFFIX),
 }
+# No `--scan-unknown-extensions`: every target is written under a synthetic name with its kind's
+# suffix, so extensionless scripts are scanned anyway, and the flag would run each rule once per
+# language on every file (the JS rules twice on .js, on .py too): three times the CPU.
 HARDENING_FLAGS = (
     "--metrics=off",
     "--disable-version-check",
     "--disable-nosem",
     "--no-git-ignore",
     "--x-ignore-semgrepignore-files",
-    "--scan-unknown-extensions",
     "--no-rewrite-rule-ids",
     "--json",
     "--quiet",
@@ -73,6 +77,17 @@ HARDENING_FLAGS = (
 # runs one job and leaves the other core to the in-process engines.
 # tests/rules/test_semgrep_fixtures.py checks that this path finds exactly the annotated lines.
 NATIVE_FLAGS = ("--experimental", "--jobs=1")
+
+
+@dataclass(frozen=True, slots=True)
+class _Prefilter:
+    """What every match of one rule contains: a file that lacks one of `required` cannot match it."""
+
+    kinds: frozenset[FileKind]
+    required: tuple[re.Pattern[str], ...]
+
+    def admits(self, file: SkillFile, text: str) -> bool:
+        return file.kind in self.kinds and all(p.search(text) for p in self.required)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +108,7 @@ class SemgrepAnalyzer(Analyzer):
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._rule_files = semgrep_rule_files(settings)
-        self._kinds: set[FileKind] = set()
+        self._prefilters: list[_Prefilter] = []
         self._metas = {m.id: m for m in (self._load_meta(p) for p in self._rule_files)}
 
     def _load_meta(self, path: Path) -> RuleMeta:
@@ -104,13 +119,21 @@ class SemgrepAnalyzer(Analyzer):
             raise RuleError(f"{path}: expected one semgrep rule: {e}") from e
         if rule.get("id") != path.stem:
             raise RuleError(f"{path}: rule id {rule.get('id')!r} must equal the file name")
+        kinds: frozenset[FileKind] = frozenset()
         for lang in rule.get("languages") or ():
             if lang not in _LANGUAGE_KINDS:
                 raise RuleError(f"{path}: language {lang!r} is not one skillscan feeds to semgrep")
-            self._kinds |= _LANGUAGE_KINDS[lang]
-        return meta_from_mapping(
-            path.stem, ENGINE, {"id": path.stem, **(rule.get("metadata") or {})}, str(path)
-        )
+            kinds |= _LANGUAGE_KINDS[lang]
+        metadata = rule.get("metadata") or {}
+        self._prefilters.append(_Prefilter(kinds, _compile_required(path, metadata.get("requires") or ())))
+        return meta_from_mapping(path.stem, ENGINE, {"id": path.stem, **metadata}, str(path))
+
+    def wanted(self, file: SkillFile) -> bool:
+        """Whether some rule can match this file (else semgrep need not parse it)."""
+        text = file.text
+        if not text or text.isspace():
+            return False
+        return any(p.admits(file, text) for p in self._prefilters)
 
     def rules(self) -> Sequence[RuleMeta]:
         return list(self._metas.values())
@@ -123,13 +146,9 @@ class SemgrepAnalyzer(Analyzer):
         return self.analyze_batch([skill])[0]
 
     def analyze_batch(self, skills: Sequence[Skill]) -> list[AnalysisResult]:
-        targets = [
-            _Target(i, f)
-            for i, skill in enumerate(skills)
-            for f in skill.files
-            # Only files some rule can match: a skill of Markdown and shell costs no semgrep start-up.
-            if f.text is not None and f.kind in self._kinds and f.text.strip()
-        ]
+        # Only files some rule can match: a skill of Markdown, shell and harmless scripts costs no
+        # semgrep start-up.
+        targets = [_Target(i, f) for i, skill in enumerate(skills) for f in skill.files if self.wanted(f)]
         if not self._metas or not targets:
             return [AnalysisResult() for _ in skills]
         with tempfile.TemporaryDirectory(prefix="skillscan-semgrep-") as tmp:
@@ -232,6 +251,15 @@ class SemgrepAnalyzer(Analyzer):
         return [
             AnalysisResult(findings=tuple(f), errors=tuple(e)) for f, e in zip(findings, errors, strict=True)
         ]
+
+
+def _compile_required(path: Path, patterns: object) -> tuple[re.Pattern[str], ...]:
+    if not isinstance(patterns, list | tuple) or not all(isinstance(p, str) for p in patterns):
+        raise RuleError(f"{path}: metadata.requires must be a list of regexes")
+    try:
+        return tuple(re.compile(p) for p in patterns)
+    except re.error as e:
+        raise RuleError(f"{path}: metadata.requires: {e}") from e
 
 
 def _line_at(text: str, line: int | None) -> str:

@@ -94,6 +94,23 @@ def test_no_targets_no_call(tmp_path: Path) -> None:
     assert not result.errors  # the impossible timeout was never exercised: semgrep did not run
 
 
+def test_files_no_rule_admits_never_reach_semgrep(tmp_path: Path) -> None:
+    s = settings(tmp_path, semgrep_timeout_s=0.0001)
+    rule = s.semgrep_rules_dir / "test-os-system.yaml"
+    rule.write_text(
+        rule.read_text().replace(
+            "      status: stable\n", "      status: stable\n      requires: ['\\bsystem\\b']\n"
+        )
+    )
+    analyzer = SemgrepAnalyzer(s)
+    quiet = load_folder(make_skill(tmp_path, "quiet", {"a.py": "import os\nprint(os.getcwd())\n"}), Limits())
+    loud = load_folder(make_skill(tmp_path, "loud", {"a.py": "import os\nos.system(c)\n"}), Limits())
+    (r_quiet,) = analyzer.analyze_batch([quiet])
+    assert not r_quiet.errors  # the impossible timeout was never exercised: semgrep did not run
+    (r_loud,) = analyzer.analyze_batch([loud])
+    assert r_loud.errors and "killed after" in r_loud.errors[0].detail
+
+
 def test_native_and_python_front_ends_agree(tmp_path: Path) -> None:
     folder = make_skill(
         tmp_path,
