@@ -1,9 +1,14 @@
-"""ClawHub's hashes (clawhub-api.md §2.6): per-file sha256 and the bundle fingerprint."""
+"""ClawHub's hashes (clawhub-api.md §2.6): per-file sha256 and the bundle fingerprint.
+
+The pre-install gate fingerprints a staged folder with this module in a fresh process, so importing
+it loads nothing: no `hashlib` (OpenSSL, ~2.5 ms) and no `collections`.
+"""
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Mapping
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Files that are not part of what the publisher uploaded: the ZIP's injected metadata, the
 # installer's bookkeeping, the generated card and macOS junk. Excluding them makes a staged install
@@ -13,7 +18,9 @@ _UNPUBLISHED_DIRS = frozenset({".clawhub", ".clawdhub", "__MACOSX"})
 
 
 def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    from hashlib import sha256
+
+    return sha256(data).hexdigest()
 
 
 def is_published_path(path: str) -> bool:
@@ -41,6 +48,10 @@ def locale_sort_key(path: str) -> tuple[tuple[tuple[int, str], ...], tuple[int, 
 
 def bundle_fingerprint(file_hashes: Mapping[str, str]) -> str:
     """sha256 over sorted ``path:sha256`` lines joined by newlines, published files only."""
+    return sha256_hex(fingerprint_input(file_hashes))
+
+
+def fingerprint_input(file_hashes: Mapping[str, str]) -> bytes:
+    """The text the bundle fingerprint hashes."""
     paths = sorted((p for p in file_hashes if is_published_path(p)), key=locale_sort_key)
-    lines = [f"{p}:{file_hashes[p]}" for p in paths]
-    return sha256_hex("\n".join(lines).encode())
+    return "\n".join(f"{p}:{file_hashes[p]}" for p in paths).encode()

@@ -5,15 +5,16 @@ happens: anything that prevents a real answer is a `block` with the reason. With
 configured (SKILLSCAN_URL) the stored verdict for the staged bundle's fingerprint answers in
 milliseconds; a new skill is scanned by the warm service; anything else falls back to a local scan.
 
-The fast path is a fresh process per install, so this module imports only light standard modules;
-the scanner and the full Settings load only when a local scan is needed.
+The fast path is a fresh process per install, so this module imports only modules built into the
+interpreter (`_thread`, not `threading`, whose imports cost ~3 ms); the scanner and the full
+Settings load only when a local scan is needed.
 """
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
-import threading
 import time
 
 from skillscan.service import gate_protocol as proto
@@ -222,7 +223,7 @@ class _OneAnswer:
 
     def __init__(self, out: IO[bytes]) -> None:
         self._out = out
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()
         self._done = False
 
     def write(self, obj: Mapping[str, Any]) -> None:
@@ -252,20 +253,19 @@ def main(argv: Sequence[str] | None = None) -> None:
         answer.write(proto.block(f"skillscan configuration error: {proto.clip(e, 300)}"))
         os._exit(0)
 
-    def too_late() -> None:
+    def too_late(seconds: float) -> None:
+        time.sleep(seconds)
         answer.write(proto.block(f"skillscan did not finish within {config.timeout_s:g} s; blocking"))
         os._exit(0)
 
-    watchdog = threading.Timer(max(0.1, config.timeout_s - (time.monotonic() - start)), too_late)
-    watchdog.daemon = True
-    watchdog.start()
+    # The watchdog is never cancelled: the process ends with os._exit once the answer is out.
+    _thread.start_new_thread(too_late, (max(0.1, config.timeout_s - (time.monotonic() - start)),))
     try:
         raw = sys.stdin.buffer.read(proto.MAX_REQUEST_BYTES + 1)
     except OSError as e:
         raw = b""
         _stderr_log(f"cannot read stdin: {e}")
     answer.write(run_gate(raw, config, start=start))
-    watchdog.cancel()
     sys.stderr.flush()
     os._exit(0)  # skip interpreter teardown (analyzer threads, atexit hooks): the answer is out
 

@@ -1,31 +1,39 @@
 """The gate's fast path: fingerprint the staged skill and ask a skillscan service about it.
 
-Kept to the standard library's light modules (socket, hashlib, json): the gate is a fresh process
-per install, and `http.client`/`requests` alone would cost more than the whole lookup.
+The gate is a fresh process per install, so this module sticks to modules that are built into the
+interpreter or already loaded at start-up (`_socket`, `_json`, CPython's own SHA-256): `socket`,
+`json`, `hashlib` and `urllib.parse` cost ~15 ms of imports together, more than the whole lookup.
 """
 
 from __future__ import annotations
 
-import hashlib
+import _socket
 import io
-import json
 import os
-import socket
 import stat
 import time
-from urllib.parse import quote, urlsplit
 
-from skillscan.hashing import bundle_fingerprint, is_published_path
+from skillscan.hashing import fingerprint_input, is_published_path
+from skillscan.service import gate_json
 
 TYPE_CHECKING = False  # see gate_protocol: the fast path avoids importing typing
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, Protocol
+
+    class _Hash(Protocol):
+        def update(self, data: bytes, /) -> None: ...
+        def hexdigest(self) -> str: ...
+
 
 # Unpublished files an installer legitimately adds to a staged skill. Anything else that the
 # fingerprint would not cover sends the gate to a local scan, so a stored verdict never vouches
 # for content it did not see.
 _BOOKKEEPING = frozenset({"_meta.json", ".clawhub/origin.json", ".clawdhub/origin.json"})
 _MAX_RESPONSE = 16 * 1024 * 1024
+# Up to this many bytes CPython's own SHA-256 beats loading OpenSSL's (~2.5 ms) for the whole skill.
+_SMALL_SKILL_BYTES = 1024 * 1024
+_URL_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_~/:")
 
 
 class ServiceError(Exception):
@@ -46,8 +54,8 @@ def stage_fingerprint(root: str, max_files: int, max_bytes: int) -> StagedSkill 
 
     (links, special files, unpublished extras, over the limits).
     """
-    hashes: dict[str, str] = {}
     files: list[tuple[str, str]] = []
+    published: list[tuple[str, str]] = []
     total = 0
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         for name in dirnames + filenames:
@@ -58,23 +66,40 @@ def stage_fingerprint(root: str, max_files: int, max_bytes: int) -> StagedSkill 
             if not stat.S_ISREG(st.st_mode):
                 return None  # symlink, fifo, device: leave it to the full scan
             rel = os.path.relpath(full, root).replace(os.sep, "/")
-            if not is_published_path(rel) and rel not in _BOOKKEEPING:
+            is_published = is_published_path(rel)
+            if not is_published and rel not in _BOOKKEEPING:
                 return None
             total += st.st_size
             if len(files) >= max_files or total > max_bytes:
                 return None
             files.append((rel, full))
-            if is_published_path(rel):
-                hashes[rel] = _sha256_file(full)
-    if not hashes:
+            if is_published:
+                published.append((rel, full))
+    if not published:
         return None
-    return StagedSkill(bundle_fingerprint(hashes), sorted(files), total)
+    sha256 = _sha256_for(total)
+    hashes = {rel: _hash_file(sha256(), full) for rel, full in published}
+    fingerprint = sha256()
+    fingerprint.update(fingerprint_input(hashes))
+    return StagedSkill(fingerprint.hexdigest(), sorted(files), total)
 
 
-def _sha256_file(path: str) -> str:
-    h = hashlib.sha256()
+def _sha256_for(total_bytes: int) -> Callable[[], _Hash]:
+    """CPython's built-in SHA-256 for a small skill, OpenSSL's (faster per byte) for a big one."""
+    if total_bytes <= _SMALL_SKILL_BYTES:
+        for module in ("_sha2", "_sha256"):  # Python 3.12+, 3.11; absent when built without them
+            try:
+                return __import__(module).sha256
+            except (ImportError, AttributeError):
+                pass
+    from hashlib import sha256
+
+    return sha256
+
+
+def _hash_file(h: _Hash, path: str) -> str:
     with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
+        while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
 
@@ -93,18 +118,19 @@ class ServiceClient:
     """Minimal HTTP/1.1 client for the three calls the gate makes."""
 
     def __init__(self, base_url: str, token: str | None) -> None:
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme, host, port, path = _split_url(base_url)
+        if scheme not in ("http", "https") or not host:
             raise ServiceError("SKILLSCAN_URL must be an http(s) URL")
-        self._tls = parts.scheme == "https"
-        self._host = parts.hostname
-        self._port = parts.port or (443 if self._tls else 80)
-        self._prefix = parts.path.rstrip("/")
+        self._tls = scheme == "https"
+        self._host = host
+        self._port = port or (443 if self._tls else 80)
+        self._prefix = path.rstrip("/")
         self._token = token
 
     def verdict(self, fingerprint: str, timeout: float) -> dict[str, Any] | None:
         """The stored verdict for a bundle fingerprint; None when the service has none."""
-        status, body = self._request("GET", f"/v1/verdicts/{quote(fingerprint)}", timeout=timeout)
+        # a fingerprint is hex: nothing to escape in the path
+        status, body = self._request("GET", f"/v1/verdicts/{fingerprint}", timeout=timeout)
         if status == 404:
             return None
         return self._json(status, body, 200)
@@ -127,6 +153,8 @@ class ServiceClient:
     def wait_scan(self, job_id: str, deadline: float) -> dict[str, Any]:
         """Wait for a submitted scan (the service holds each request until it is done, up to `wait`);
         raises ServiceError on failure or past the deadline."""
+        from urllib.parse import quote
+
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0.05:
@@ -147,7 +175,7 @@ class ServiceClient:
         if status != expected:
             raise ServiceError(f"service answered HTTP {status}")
         try:
-            data = json.loads(body)
+            data = gate_json.loads_bytes(body)
         except ValueError as e:
             raise ServiceError("service answered invalid JSON") from e
         if not isinstance(data, dict):
@@ -168,21 +196,65 @@ class ServiceClient:
             lines.append(f"Content-Length: {len(body)}")
         payload = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
         try:
-            sock = socket.create_connection((self._host, self._port), timeout=timeout)
-            if self._tls:
-                import ssl  # lazily: plain-http deployments on loopback never pay for it
-
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=self._host)
-            with sock:
+            sock = self._connect(timeout)
+            try:
                 sock.settimeout(max(0.01, deadline - time.monotonic()))
                 sock.sendall(payload)
                 raw = _read_all(sock, deadline)
+            finally:
+                sock.close()
         except OSError as e:
             raise ServiceError(f"service unreachable ({e.__class__.__name__})") from e
         return _parse_response(raw)
 
+    def _connect(self, timeout: float) -> _socket.socket:
+        if self._tls:  # `ssl` costs far more than `socket`: plain-http deployments on loopback never pay
+            import socket
+            import ssl
 
-def _read_all(sock: socket.socket, deadline: float) -> bytes:
+            plain = socket.create_connection((self._host, self._port), timeout=timeout)
+            return ssl.create_default_context().wrap_socket(plain, server_hostname=self._host)
+        return _connect(self._host, self._port, timeout)
+
+
+def _connect(host: str, port: int, timeout: float) -> _socket.socket:
+    """`socket.create_connection` on the built-in `_socket`: the same addresses in the same order."""
+    # An ASCII name goes as bytes: a str is run through the IDNA codec first, whose imports
+    # (stringprep, unicodedata, re) cost ~9 ms, for nothing when the name is ASCII or an address.
+    name: str | bytes = host.encode("ascii") if host.isascii() else host
+    error: OSError | None = None
+    for family, kind, proto, _, address in _socket.getaddrinfo(name, port, 0, _socket.SOCK_STREAM):
+        sock = _socket.socket(family, kind, proto)
+        try:
+            sock.settimeout(timeout)
+            sock.connect(address)
+            return sock
+        except OSError as e:
+            error = e
+            sock.close()
+    raise error or OSError("getaddrinfo returns an empty list")
+
+
+def _split_url(url: str) -> tuple[str, str | None, int | None, str]:
+    """Scheme, lower-cased host, port and path of a service URL, as `urllib.parse.urlsplit` gives them.
+
+    A plain `scheme://host[:port][/path]` is split here; anything else (IPv6 literals, user info,
+    queries, escapes, stray characters) goes to urllib.parse itself.
+    """
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    host, colon, port = netloc.partition(":")
+    if sep and scheme.isalpha() and host and set(url) <= _URL_SAFE and (not colon or port.isdigit()):
+        number = int(port) if colon else None
+        if number is None or number <= 65535:
+            return scheme.lower(), host.lower(), number, slash + path
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port, parts.path
+
+
+def _read_all(sock: _socket.socket, deadline: float) -> bytes:
     chunks: list[bytes] = []
     size = 0
     while True:

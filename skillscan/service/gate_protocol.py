@@ -6,7 +6,7 @@ Pure and import-light: the gate's fast path loads this module and nothing heavy.
 
 from __future__ import annotations
 
-import json
+from skillscan.service import gate_json
 
 TYPE_CHECKING = False  # not `typing.TYPE_CHECKING`: importing typing costs the fast path ~2 ms
 if TYPE_CHECKING:
@@ -64,15 +64,17 @@ def parse_request(raw: bytes) -> GateRequest:
     if not raw.strip():
         raise GateRequestError("empty install-policy request on stdin")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = gate_json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise GateRequestError(f"install-policy request is not valid JSON ({clip(e, 200)})") from e
+    except RecursionError as e:
+        raise GateRequestError("install-policy request is not valid JSON (nested too deeply)") from e
     if not isinstance(data, dict):
         raise GateRequestError("install-policy request must be a JSON object")
     version = data.get("protocolVersion")
     if isinstance(version, bool) or version != PROTOCOL_VERSION:
         raise GateRequestError(
-            f"unsupported install-policy protocolVersion {clip(json.dumps(version), 50)}; "
+            f"unsupported install-policy protocolVersion {clip(_shown(version), 50)}; "
             f"skillscan speaks version {PROTOCOL_VERSION}"
         )
     path = data.get("sourcePath")
@@ -82,7 +84,7 @@ def parse_request(raw: bytes) -> GateRequest:
         raise GateRequestError("sourcePath contains a NUL byte")
     kind = data.get("sourcePathKind")
     if kind is not None and kind not in ("directory", "file"):
-        raise GateRequestError(f"unknown sourcePathKind {clip(json.dumps(kind), 50)}")
+        raise GateRequestError(f"unknown sourcePathKind {clip(_shown(kind), 50)}")
     origin = data.get("origin")
     request = data.get("request")
     return GateRequest(
@@ -93,6 +95,12 @@ def parse_request(raw: bytes) -> GateRequest:
         mode=_opt_str(request.get("mode")) if isinstance(request, dict) else None,
         origin=origin if isinstance(origin, dict) else {},
     )
+
+
+def _shown(value: object) -> str:
+    import json  # only for a refusal: as the request spelled it
+
+    return json.dumps(value)
 
 
 def _opt_str(value: object) -> str | None:
@@ -170,4 +178,4 @@ def block(reason: str) -> dict[str, Any]:
 
 
 def encode(obj: Mapping[str, Any]) -> bytes:
-    return (json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return (gate_json.dumps_compact(obj) + "\n").encode("utf-8")

@@ -56,6 +56,7 @@ def test_parses_a_full_v1_request() -> None:
         (_request(sourcePath=42), "no sourcePath"),
         (_request(sourcePathKind="socket"), "sourcePathKind"),
         (b"\xff\xfe\x00garbage", "not valid JSON"),
+        (b"[" * 100_000, "nested too deeply"),
     ],
 )
 def test_bad_requests_are_refused_with_a_reason(raw: bytes, expected: str) -> None:
@@ -177,10 +178,20 @@ def test_gate_config_reads_the_same_variables_and_defaults_as_settings() -> None
 def test_gate_fast_path_imports_stay_light() -> None:
     import subprocess
     import sys
+    from pathlib import Path
 
-    code = "import sys, skillscan.service.gate as g; print(','.join(sorted(sys.modules)))"
+    # Without site (-S): an editable install's path finder would load re, pathlib and more itself.
+    # The gate connects to a listening socket of its own, so the connection's imports count too.
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1]); import _socket\n"
+        "import skillscan.service.gate, skillscan.service.gate_client as c\n"
+        "s = _socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(1)\n"
+        "c._connect('127.0.0.1', s.getsockname()[1], 5.0).close()\n"
+        "print(','.join(sorted(sys.modules)))"
+    )
+    repo = str(Path(__file__).resolve().parents[2])
     loaded = set(
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        subprocess.run([sys.executable, "-S", "-c", code, repo], capture_output=True, text=True, check=True)
         .stdout.strip()
         .split(",")
     )
@@ -193,5 +204,16 @@ def test_gate_fast_path_imports_stay_light() -> None:
         "requests",
         "http.client",
         "yara",
+        # each of these costs the gate 1-9 ms per install
+        "json",
+        "re",
+        "enum",
+        "collections",
+        "socket",
+        "hashlib",
+        "threading",
+        "urllib.parse",
+        "encodings.idna",
     }
+    assert "skillscan.service.gate_client" in loaded
     assert not heavy & loaded, heavy & loaded
