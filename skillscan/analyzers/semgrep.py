@@ -3,8 +3,8 @@
 Files are copied into a private temp tree under synthetic names and semgrep runs on an explicit
 file list from a clean working dir with the hardening flags (DESIGN §5), so nothing a skill ships
 (`.semgrepignore`, `# nosemgrep`, `tests/` or `node_modules/` paths, extensionless scripts) can
-hide code from it. A file goes to semgrep only if some rule's `requires` regexes (words every match
-of that rule contains) all match it: most scripts have no sink word of any rule and cost nothing.
+hide code from it. A file goes to semgrep only if it holds a word of each of some rule's `requires`
+lists (words every match of that rule contains): most scripts have no sink word of any rule.
 """
 
 from __future__ import annotations
@@ -80,14 +80,35 @@ NATIVE_FLAGS = ("--experimental", "--jobs=1")
 
 
 @dataclass(frozen=True, slots=True)
+class _Word:
+    """An identifier found only as a whole word (`system` is not in `filesystem`), anything else
+    (a path such as `.bashrc`) as a substring."""
+
+    pattern: re.Pattern[str]  # starts with the literal, so the search skips ahead in C
+    whole: bool
+
+    @classmethod
+    def of(cls, word: str) -> _Word:
+        whole = word.isidentifier()
+        return cls(re.compile(re.escape(word) + (r"(?!\w)" if whole else "")), whole)
+
+    def found_in(self, text: str) -> bool:
+        for m in self.pattern.finditer(text):
+            i = m.start()
+            if not self.whole or i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_"):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
 class _Prefilter:
-    """What every match of one rule contains: a file that lacks one of `required` cannot match it."""
+    """What every match of one rule contains: a word of each of `required`."""
 
     kinds: frozenset[FileKind]
-    required: tuple[re.Pattern[str], ...]
+    required: tuple[tuple[_Word, ...], ...]
 
     def admits(self, file: SkillFile, text: str) -> bool:
-        return file.kind in self.kinds and all(p.search(text) for p in self.required)
+        return file.kind in self.kinds and all(any(w.found_in(text) for w in ws) for ws in self.required)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +146,7 @@ class SemgrepAnalyzer(Analyzer):
                 raise RuleError(f"{path}: language {lang!r} is not one skillscan feeds to semgrep")
             kinds |= _LANGUAGE_KINDS[lang]
         metadata = rule.get("metadata") or {}
-        self._prefilters.append(_Prefilter(kinds, _compile_required(path, metadata.get("requires") or ())))
+        self._prefilters.append(_Prefilter(kinds, _required_words(path, metadata.get("requires", []))))
         return meta_from_mapping(path.stem, ENGINE, {"id": path.stem, **metadata}, str(path))
 
     def wanted(self, file: SkillFile) -> bool:
@@ -253,13 +274,12 @@ class SemgrepAnalyzer(Analyzer):
         ]
 
 
-def _compile_required(path: Path, patterns: object) -> tuple[re.Pattern[str], ...]:
-    if not isinstance(patterns, list | tuple) or not all(isinstance(p, str) for p in patterns):
-        raise RuleError(f"{path}: metadata.requires must be a list of regexes")
-    try:
-        return tuple(re.compile(p) for p in patterns)
-    except re.error as e:
-        raise RuleError(f"{path}: metadata.requires: {e}") from e
+def _required_words(path: Path, lists: object) -> tuple[tuple[_Word, ...], ...]:
+    if not isinstance(lists, list) or not all(
+        isinstance(words, list) and words and all(isinstance(w, str) and w for w in words) for words in lists
+    ):
+        raise RuleError(f"{path}: metadata.requires must be a list of non-empty lists of words")
+    return tuple(tuple(_Word.of(w) for w in words) for words in lists)
 
 
 def _line_at(text: str, line: int | None) -> str:

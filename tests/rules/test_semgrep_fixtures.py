@@ -171,16 +171,19 @@ def test_prefilter_skips_files_no_rule_can_match() -> None:
     assert not any(analyzer.wanted(f) for f in harmless.files)
     # A sink alone is not enough for the taint rule, but a shell call is enough for the pipe rule.
     assert not analyzer.wanted(_skill("calc.py", "print(eval('1+1'))\n").files[0])
+    # Identifiers count as whole words only; paths as substrings.
+    assert not analyzer.wanted(_skill("fs.py", "import os\nprint('filesystem', os.execute)\n").files[0])
     assert analyzer.wanted(_skill("run.py", "import subprocess\n").files[0])
+    assert analyzer.wanted(_skill("w.py", 'import os\nopen(home + "/.bashrc.d/x", "a")\n').files[0])
     assert analyzer.wanted(_skill("w.js", 'fs.writeFileSync(home + "/.bashrc", x)\n').files[0])
 
 
-def test_requires_must_be_a_list_of_regexes(tmp_path: Path) -> None:
+def test_requires_must_be_lists_of_words(tmp_path: Path) -> None:
     bad = tmp_path / "bad"
     bad.mkdir()
     rule = RULE_FILES[0].read_text(encoding="utf-8")
     start = rule.index("      requires:\n")
     end = rule.index("      description:")
-    (bad / RULE_FILES[0].name).write_text(rule[:start] + "      requires: '(unclosed'\n" + rule[end:])
+    (bad / RULE_FILES[0].name).write_text(rule[:start] + "      requires: [exec, eval]\n" + rule[end:])
     with pytest.raises(RuleError, match="requires"):
         SemgrepAnalyzer(replace(Settings(), semgrep_rules_dir=bad))

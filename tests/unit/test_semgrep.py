@@ -99,7 +99,7 @@ def test_files_no_rule_admits_never_reach_semgrep(tmp_path: Path) -> None:
     rule = s.semgrep_rules_dir / "test-os-system.yaml"
     rule.write_text(
         rule.read_text().replace(
-            "      status: stable\n", "      status: stable\n      requires: ['\\bsystem\\b']\n"
+            "      status: stable\n", "      status: stable\n      requires: [[system]]\n"
         )
     )
     analyzer = SemgrepAnalyzer(s)
