@@ -250,27 +250,31 @@ def _routes(app: FastAPI) -> None:
                 return await run_in_threadpool(job_view, st, job)
             await asyncio.sleep(min(WAIT_POLL_S, max(0.0, until - time.monotonic())))
 
-    @app.get("/v1/verdicts/{fingerprint}")
-    def get_verdict(fingerprint: str, request: Request, who: Principal = Auth) -> dict[str, Any]:
+    # The gate's lookup: the answer goes out as built, without a second pass through FastAPI's
+    # response validation (one more thread hop per call); the schema still documents it.
+    @app.get("/v1/verdicts/{fingerprint}", response_model=dict[str, Any])
+    def get_verdict(fingerprint: str, request: Request, who: Principal = Auth) -> JSONResponse:
         """The latest stored verdict for a bundle fingerprint (maintainer actions applied)."""
         st = state_of(request)
         stored = st.store.latest_by_fingerprint(fingerprint) if _FINGERPRINT.match(fingerprint) else None
         if stored is None:
             raise HTTPException(404, "no verdict for this fingerprint")
         report = st.verdicts.effective(stored).report
-        return {
-            "fingerprint": fingerprint,
-            "scan_id": stored.id,
-            "verdict": str(report.verdict),
-            "decision": str(report.decision),
-            "reason": report.reason,
-            "ruleset": stored.ruleset,
-            "scanned_at": stored.scanned_at.isoformat(),
-            "skill": {"owner": stored.owner, "slug": stored.slug, "version": stored.version},
-            "findings": [f.to_dict() for f in report.findings],
-            "errors": [e.to_dict() for e in report.errors],
-            "report_url": f"/reports/{stored.id}",
-        }
+        return JSONResponse(
+            {
+                "fingerprint": fingerprint,
+                "scan_id": stored.id,
+                "verdict": str(report.verdict),
+                "decision": str(report.decision),
+                "reason": report.reason,
+                "ruleset": stored.ruleset,
+                "scanned_at": stored.scanned_at.isoformat(),
+                "skill": {"owner": stored.owner, "slug": stored.slug, "version": stored.version},
+                "findings": [f.to_dict() for f in report.findings],
+                "errors": [e.to_dict() for e in report.errors],
+                "report_url": f"/reports/{stored.id}",
+            }
+        )
 
     @app.get("/v1/skills/{owner}/{slug}")
     def get_skill(owner: str, slug: str, request: Request, who: Principal = Auth) -> dict[str, Any]:
