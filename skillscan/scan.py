@@ -51,6 +51,15 @@ def default_analyzers(settings: Settings) -> list[Analyzer]:
     return analyzers
 
 
+def load_path(path: str | Path, settings: Settings) -> list[Skill]:
+    """Skills under one path; `clawhub:` references are fetched from the registry."""
+    if isinstance(path, str) and path.startswith(CLAWHUB_PREFIX):
+        from skillscan.registry.source import load_clawhub_ref
+
+        return [load_clawhub_ref(path, settings)]
+    return load_skills(path, settings.limits)
+
+
 def _optional(module: str, attr: str) -> Callable[..., Analyzer | None] | None:
     """An engine's factory when its module exists; any other import failure is a real bug."""
     try:
@@ -87,12 +96,7 @@ class Scanner:
         self.close()
 
     def load(self, path: str | Path) -> list[Skill]:
-        """Skills under one path; `clawhub:` references are fetched from the registry."""
-        if isinstance(path, str) and path.startswith(CLAWHUB_PREFIX):
-            from skillscan.registry.source import load_clawhub_ref
-
-            return [load_clawhub_ref(path, self.settings)]
-        return load_skills(path, self.settings.limits)
+        return load_path(path, self.settings)
 
     def scan_paths(self, paths: Sequence[str | Path]) -> list[ScanReport]:
         """Scan every skill found under `paths`. Raises SkillscanError for an unusable path."""

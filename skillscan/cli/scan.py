@@ -66,6 +66,15 @@ def scan(
             help="Upload files VirusTotal does not know (needs SKILLSCAN_VT_API_KEY; size-capped).",
         ),
     ] = False,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Processes for many skills (default: one per CPU, at most 8; 1 scans in this process).",
+        ),
+    ] = None,
 ) -> None:
     """Scan skills and print verdicts. Exit 0 below --fail-on, 1 at or above it, 2 on error."""
     from dataclasses import replace
@@ -73,7 +82,7 @@ def scan(
     from skillscan.config import Settings
     from skillscan.errors import SkillscanError
     from skillscan.report import render
-    from skillscan.scan import Scanner
+    from skillscan.scan_pool import default_jobs, iter_batches
 
     try:
         settings = Settings.from_env()
@@ -82,12 +91,11 @@ def scan(
         if vt_upload:
             settings = replace(settings, vt_upload=True)
         reports = []
-        with Scanner(settings) as scanner:
-            for batch in scanner.iter_batches(paths):
-                reports.extend(batch)
-                if fmt is OutputFormat.jsonl:  # stream: a long run shows results batch by batch
-                    sys.stdout.write(render(batch, "jsonl"))
-                    sys.stdout.flush()
+        for batch in iter_batches(settings, paths, jobs or default_jobs()):
+            reports.extend(batch)
+            if fmt is OutputFormat.jsonl:  # stream: a long run shows results batch by batch
+                sys.stdout.write(render(batch, "jsonl"))
+                sys.stdout.flush()
     except SkillscanError as e:
         raise fatal(str(e)) from None
     if fmt is not OutputFormat.jsonl:
