@@ -16,9 +16,25 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from skillscan.analyzers.regex_prefilter import Prefilter, literal_prefilter
+from skillscan.analyzers.regex_prefilter import literal_prefilter
+from skillscan.literal_gates import Gate, LiteralGates
 from skillscan.models import Category, FileKind, Finding, Skill, SkillFile, VirtualOrigin
 from skillscan.normalize import fold_case
+from skillscan.profile_patterns import (
+    CREDENTIAL_RES,
+    DETECTORS,
+    ENV_RES,
+    EXEC_RES,
+    HOST_OK,
+    HOST_RES,
+    LOOPBACK,
+    PERSISTENCE_RES,
+    PKG_INSTALL,
+    PKG_TOKEN,
+    SHELL_NOISE,
+    WHOLE_ENV,
+    WORD_GATES,
+)
 
 NETWORK_HOSTS = "network_hosts"
 PROCESS_EXEC = "process_exec"
@@ -95,133 +111,10 @@ class CapabilityProfile:
         return cls(items=items)
 
 
-# -- detectors: (compiled pattern, item name or None to use group 1) ----------------------------
-
-_HOST_RES = (
-    re.compile(
-        r"\b(?:https?|wss?|ftps?)://(?:[^\s/@'\"<>]{1,100}@)?(\[[0-9a-fA-F:]{2,45}\]|[A-Za-z0-9.\-]{1,253})"
-    ),
-    re.compile(r"/dev/(?:tcp|udp)/([A-Za-z0-9.\-]{1,253})/\d{1,5}"),
-    re.compile(
-        r"\b(?:nc|ncat|netcat)\s+(?:-[A-Za-z]{1,4}\s+(?:\S{1,60}\s+)?){0,4}([A-Za-z0-9.\-]{1,253})\s+\d{1,5}\b"
-    ),
-    re.compile(r"\bconnect\(\s*\(\s*['\"]([A-Za-z0-9.\-]{1,253})['\"]\s*,\s*\d{1,5}"),
-    re.compile(r"\bsocat\b[^\n]{0,200}?\btcp[46]?:([A-Za-z0-9.\-]{1,253}):\d{1,5}", re.I),
-)
-_LOOPBACK = frozenset({"localhost", "127.0.0.1", "0.0.0.0", "[::1]", "::1"})
-_HOST_OK = re.compile(r"^(?:\[[0-9a-f:]+\]|[a-z0-9](?:[a-z0-9\-]{0,62}\.){0,10}[a-z0-9\-]{1,63})$")
-
-_EXEC: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(r"\bsubprocess\.(?:run|call|Popen|check_output|check_call|getoutput|getstatusoutput)\b"),
-        "python subprocess",
-    ),
-    (
-        re.compile(r"\bos\.(?:system|popen|exec[lv]p?e?|spawn[lv]p?e?|posix_spawnp?)\s*\("),
-        "python os.system/exec",
-    ),
-    (re.compile(r"\bpty\.spawn\s*\("), "python pty.spawn"),
-    (re.compile(r"\bchild_process\b|\b(?:execSync|execFileSync|spawnSync)\s*\("), "node child_process"),
-    (
-        re.compile(r"(?<![.\w])(?:eval|exec)\s*\(|\bnew\s+Function\s*\(|\bexec_module\s*\("),
-        "dynamic code evaluation",
-    ),
-    (re.compile(r"/dev/(?:tcp|udp)/"), "shell /dev/tcp socket"),
-    (re.compile(r"\b(?:nc|ncat|netcat)\b[^\n|;&]{0,80}\s-[a-z]{0,3}[ec]\b"), "netcat command execution"),
-    (re.compile(r"\b(?:bash|sh|zsh)\s+-i\b"), "interactive shell"),
-    (re.compile(r"\|\s*(?:sudo\s+)?(?:ba|z|da|k)?sh\b|\b(?:ba|z)?sh\s+-c\s+[\"']?\$\("), "pipe to shell"),
-    (re.compile(r"\b(?:Invoke-Expression|iex)\b|\bStart-Process\b", re.I), "PowerShell execution"),
-    (re.compile(r"\bbase64\s+(?:-d|-D|--decode)\b[^\n]{0,80}\|\s*(?:ba|z)?sh\b"), "decoded payload to shell"),
-)
-
-_CREDENTIALS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\.ssh/|\bid_(?:rsa|ed25519|ecdsa|dsa)\b"), "~/.ssh"),
-    (re.compile(r"\.aws/(?:credentials|config)"), "~/.aws/credentials"),
-    (re.compile(r"\.config/gcloud|application_default_credentials\.json"), "~/.config/gcloud"),
-    (re.compile(r"\.kube/config"), "~/.kube/config"),
-    (re.compile(r"\.docker/config\.json"), "~/.docker/config.json"),
-    (
-        re.compile(r"(?<![\w.])\.(?:netrc|npmrc|pypirc|git-credentials)\b"),
-        "package/git credentials (.netrc, .npmrc, …)",
-    ),
-    (
-        re.compile(r"\.openclaw/(?:openclaw\.json|\.env|credentials|agents)"),
-        "~/.openclaw config and sessions",
-    ),
-    (re.compile(r"\.(?:clawdbot|clawdis)/"), "~/.clawdbot"),
-    (re.compile(r"clawhub/config\.json|CLAWHUB_(?:AUTH_)?TOKEN"), "ClawHub token"),
-    (re.compile(r"(?:^|[\s'\"/(=])\.env(?:\.local)?(?=[\s'\")]|$)", re.M), ".env file"),
-    (
-        re.compile(
-            r"Login Data|Local State|Cookies\.sqlite|logins\.json|key[34]\.db|Chrome/User Data|Firefox/Profiles",
-            re.I,
-        ),
-        "browser profile",
-    ),
-    (
-        re.compile(r"Library/Keychains|security\s+find-(?:generic|internet)-password|login\.keychain"),
-        "macOS keychain",
-    ),
-    (
-        re.compile(r"wallet\.dat|\bExodus\b|\bElectrum\b|MetaMask|solana/id\.json|\.bitcoin/", re.I),
-        "crypto wallet",
-    ),
-    (re.compile(r"/etc/(?:shadow|sudoers)\b"), "/etc/shadow"),
-    (re.compile(r"\b(?:MEMORY|SOUL|USER)\.md\b"), "agent memory files"),
-)
-
-_PERSISTENCE: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\bcrontab\b|/etc/cron\.|/var/spool/cron"), "cron"),
-    (re.compile(r"\bsystemctl\s+(?:--user\s+)?enable\b|/etc/systemd/|\.config/systemd/"), "systemd unit"),
-    (re.compile(r"LaunchAgents|LaunchDaemons|\blaunchctl\s+(?:load|bootstrap)\b"), "launchd agent"),
-    (
-        re.compile(r">>?\s*[\"']?(?:~|\$HOME|\$\{HOME\})/\.(?:bashrc|zshrc|profile|bash_profile|zprofile)"),
-        "shell rc file",
-    ),
-    (
-        re.compile(r"CurrentVersion\\+Run|\bschtasks\s+/create\b|Start Menu\\+Programs\\+Startup", re.I),
-        "Windows autorun",
-    ),
-    (re.compile(r"\.git/hooks/|core\.hooksPath"), "git hooks"),
-    (
-        re.compile(r"(?:>>?|tee\s+-a|write_text|writeFile\w*)[^\n]{0,80}\b(?:AGENTS|SOUL|MEMORY|TOOLS)\.md"),
-        "agent instruction files",
-    ),
-    (
-        re.compile(
-            r"(?:>>?|tee\s+-a|cp|mv|write_text|writeFile\w*)[^\n]{0,80}\.openclaw/(?:openclaw\.json|hooks|skills)"
-        ),
-        "OpenClaw config",
-    ),
-)
-
-_ENV_RES = (
-    re.compile(
-        r"\bos\.(?:environ\s*\[\s*|environ\.get\s*\(\s*|getenv\s*\(\s*)['\"]([A-Za-z_][A-Za-z0-9_]{0,80})['\"]"
-    ),
-    re.compile(
-        r"\bprocess\.env\.([A-Za-z_][A-Za-z0-9_]{0,80})|\bprocess\.env\[\s*['\"]([A-Za-z_][A-Za-z0-9_]{0,80})['\"]"
-    ),
-    re.compile(r"\$env:([A-Za-z_][A-Za-z0-9_]{0,80})", re.I),
-    re.compile(r"\$\{?([A-Z][A-Z0-9_]{2,80})\b"),
-)
-_WHOLE_ENV = re.compile(
-    r"\bdict\(\s*os\.environ\s*\)|\bos\.environ\.(?:items|copy)\(|JSON\.stringify\(\s*process\.env\s*\)|\bprintenv\b|(?:^|[;&|]\s*)env\s*(?:\||>)",
-    re.M,
-)
-_SHELL_NOISE = frozenset(
-    {"HOME", "PATH", "PWD", "OLDPWD", "USER", "SHELL", "TERM", "LANG", "TMPDIR", "HOSTNAME", "UID", "EUID",
-     "IFS", "RANDOM", "LINENO", "BASH_SOURCE", "BASH_VERSION", "SECONDS", "PPID", "OSTYPE", "LOGNAME",
-     "DISPLAY", "EDITOR", "PAGER", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_CACHE_HOME", "TMP", "TEMP"}
-)  # fmt: skip
-
-_PKG_INSTALL = re.compile(
-    r"\b(pip3?|uv\s+pip|pipx|npm|pnpm|yarn|bun|brew|cargo|go|gem|apt-get|apt|dnf|yum)\s+(?:install|add|i|get)\b([^\n;&|]{0,200})"
-)
-_PKG_TOKEN = re.compile(r"^[A-Za-z0-9@][A-Za-z0-9@/._+=<>~^\-]{0,100}$")
-
 _CMD_SPLIT = re.compile(r"\|\|?|&&|;")
 _CMD_TOKEN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]{0,60}$")
+_ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+_WRAPPERS = frozenset({"sudo", "env", "nohup", "exec", "time", "command"})
 _MARKDOWN_SUFFIXES = (".md", ".markdown", ".mdx")
 
 
@@ -234,28 +127,42 @@ def _line_of(text: str, offset: int) -> int:
 
 
 @cache
-def _prefilter(pattern: re.Pattern[str]) -> Prefilter | None:
-    return literal_prefilter(pattern.pattern)
+def _gates() -> LiteralGates[re.Pattern[str]]:
+    """Each detector's gate: its word gate, else its prefilter's literals, else none (always runs)."""
+    gates: dict[re.Pattern[str], Gate | None] = {}
+    for pattern in DETECTORS:
+        prefilter = literal_prefilter(pattern.pattern)
+        if pattern in WORD_GATES:
+            gates[pattern] = WORD_GATES[pattern]
+        elif prefilter is not None and prefilter.folded:
+            gates[pattern] = Gate(literals=prefilter.literals)
+        else:
+            gates[pattern] = None
+    return LiteralGates(gates)
 
 
 class _Text:
-    """A file's text, and its case-folded copy made once when a prefilter needs it. Most detectors
-    need a word most files lack: one literal search in C rules them out before their regex runs."""
+    """A file's text and the detectors whose gates it opens (one pass over it). Most detectors
+    need a word most files lack: the pass rules them out before their regex runs."""
 
-    __slots__ = ("_folded", "text")
+    __slots__ = ("open", "text")
 
     def __init__(self, text: str) -> None:
         self.text = text
-        self._folded: str | None = None
+        self.open = _gates().open(fold_case(text))
 
     def may_match(self, pattern: re.Pattern[str]) -> bool:
-        """False only when `pattern` cannot match (a prefilter never drops a match)."""
-        prefilter = _prefilter(pattern)
-        if prefilter is None:
-            return True
-        if prefilter.folded and self._folded is None:
-            self._folded = fold_case(self.text)
-        return prefilter.search(self.text, self._folded or "", 0) is not None
+        """False only when `pattern` cannot match (a gate never drops a match)."""
+        return pattern in self.open or pattern not in _gates().keys
+
+    def first(self, patterns: Iterable[re.Pattern[str]]) -> int | None:
+        """Where the earliest match of any of `patterns` starts (None: none matches)."""
+        start = None
+        for pattern in patterns:
+            m = pattern.search(self.text) if self.may_match(pattern) else None
+            if m is not None and (start is None or m.start() < start):
+                start = m.start()
+        return start
 
 
 class _Builder:
@@ -298,55 +205,70 @@ def _is_agent_instruction(f: SkillFile) -> bool:
 
 def _hosts(b: _Builder, f: SkillFile, t: _Text) -> None:
     text = t.text
-    for pattern in _HOST_RES:
+    for pattern in HOST_RES:
         if not t.may_match(pattern):
             continue
         for m in pattern.finditer(text):
             host = m.group(1).lower().rstrip(".")
-            if (
-                host in _LOOPBACK
-                or not _HOST_OK.match(host)
-                or ("." not in host and not host.startswith("["))
-            ):
+            if host in LOOPBACK or not HOST_OK.match(host) or ("." not in host and not host.startswith("[")):
                 continue
             b.add(NETWORK_HOSTS, host, f, _line_of(text, m.start()))
 
 
-def _patterns(
-    b: _Builder, cap: str, table: Iterable[tuple[re.Pattern[str], str]], f: SkillFile, t: _Text
-) -> None:
+def _parts(
+    table: Iterable[tuple[re.Pattern[str], str]],
+) -> tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]:
+    """(name, patterns) in table order: entries sharing a name are parts of one detector."""
+    parts: dict[str, list[re.Pattern[str]]] = {}
     for pattern, name in table:
-        m = pattern.search(t.text) if t.may_match(pattern) else None
-        if m:
-            b.add(cap, name, f, _line_of(t.text, m.start()))
+        parts.setdefault(name, []).append(pattern)
+    return tuple((name, tuple(patterns)) for name, patterns in parts.items())
+
+
+_EXEC_PARTS, _CREDENTIAL_PARTS, _PERSISTENCE_PARTS = (
+    _parts(EXEC_RES),
+    _parts(CREDENTIAL_RES),
+    _parts(PERSISTENCE_RES),
+)
+
+
+def _patterns(
+    b: _Builder, cap: str, parts: Iterable[tuple[str, tuple[re.Pattern[str], ...]]], f: SkillFile, t: _Text
+) -> None:
+    for name, patterns in parts:
+        if t.open.isdisjoint(patterns):
+            continue
+        start = t.first(patterns)
+        if start is not None:
+            b.add(cap, name, f, _line_of(t.text, start))
 
 
 def _env(b: _Builder, f: SkillFile, t: _Text) -> None:
     text = t.text
     shellish = f.kind in (FileKind.SHELL, FileKind.POWERSHELL) or f.virtual is not None
-    for i, pattern in enumerate(_ENV_RES):
-        if i == len(_ENV_RES) - 1 and not shellish:
+    for i, pattern in enumerate(ENV_RES):
+        if i == len(ENV_RES) - 1 and not shellish:
             continue  # $NAME is a shell read; in Python/JS it is usually a template
         if not t.may_match(pattern):
             continue
         for m in pattern.finditer(text):
             name = next(g for g in m.groups() if g)
-            if i == len(_ENV_RES) - 1 and name in _SHELL_NOISE:
+            if i == len(ENV_RES) - 1 and name in SHELL_NOISE:
                 continue
             b.add(ENV_VARS, name, f, _line_of(text, m.start()))
-    whole = _WHOLE_ENV.search(text) if t.may_match(_WHOLE_ENV) else None
-    if whole:
-        b.add(ENV_VARS, "(entire environment)", f, _line_of(text, whole.start()))
+    whole = t.first(WHOLE_ENV)
+    if whole is not None:
+        b.add(ENV_VARS, "(entire environment)", f, _line_of(text, whole))
 
 
 def _installs_in_text(b: _Builder, f: SkillFile, t: _Text) -> None:
-    if not t.may_match(_PKG_INSTALL):
+    if not t.may_match(PKG_INSTALL):
         return
     text = t.text
-    for m in _PKG_INSTALL.finditer(text):
+    for m in PKG_INSTALL.finditer(text):
         manager = m.group(1).split()[0]
         for token in m.group(2).split()[:8]:
-            if token.startswith("-") or not _PKG_TOKEN.match(token) or token in {"install", "add"}:
+            if token.startswith("-") or not PKG_TOKEN.match(token) or token in {"install", "add"}:
                 continue
             b.add(INSTALL_SPECS, f"{manager}:{token}", f, _line_of(text, m.start()))
 
@@ -357,11 +279,10 @@ def _agent_commands(b: _Builder, f: SkillFile, text: str) -> None:
         if not line or line.startswith("#"):
             continue
         for segment in _CMD_SPLIT.split(line):
-            words = [w for w in segment.split() if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", w)]
-            while words and words[0] in {"sudo", "env", "nohup", "exec", "time", "command"}:
-                words = words[1:]
-            if words:
-                program = words[0].rsplit("/", 1)[-1]
+            # The program is the first word that is neither an assignment nor a wrapper.
+            word = next((w for w in segment.split() if not _ASSIGNMENT.match(w) and w not in _WRAPPERS), None)
+            if word is not None:
+                program = word.rsplit("/", 1)[-1]
                 if _CMD_TOKEN.match(program):
                     b.add(AGENT_COMMANDS, program, f, n)
 
@@ -429,13 +350,14 @@ def extract_profile(skill: Skill, findings: Sequence[Finding] = ()) -> Capabilit
         text = _scan_text(f)
         if not text:
             continue
-        t = _Text(text)
-        if _is_code(f) or _is_config(f):
+        code = _is_code(f)
+        if code or _is_config(f):
+            t = _Text(text)
             _hosts(b, f, t)
-        if _is_code(f):
-            _patterns(b, PROCESS_EXEC, _EXEC, f, t)
-            _patterns(b, CREDENTIAL_PATHS, _CREDENTIALS, f, t)
-            _patterns(b, PERSISTENCE, _PERSISTENCE, f, t)
+        if code:
+            _patterns(b, PROCESS_EXEC, _EXEC_PARTS, f, t)
+            _patterns(b, CREDENTIAL_PATHS, _CREDENTIAL_PARTS, f, t)
+            _patterns(b, PERSISTENCE, _PERSISTENCE_PARTS, f, t)
             _env(b, f, t)
             _installs_in_text(b, f, t)
             if f.virtual is None and f.kind in (FileKind.SHELL, FileKind.POWERSHELL):

@@ -25,6 +25,7 @@ from skillscan.profile import (
     CapabilityProfile,
     extract_profile,
 )
+from skillscan.profile_patterns import CREDENTIAL_RES, DETECTORS, ENV_RES, EXEC_RES, HOST_RES, WHOLE_ENV
 
 SEED = Path(__file__).resolve().parent.parent / "post" / "seed"
 
@@ -137,34 +138,56 @@ def test_hostile_input_is_bounded(tmp_path: Path) -> None:
 # with ASCII ones, between separators: texts that match some detectors and nearly match others.
 _PIECES = [
     "subprocess.run", "SUBPROCESS.Popen", "os.system(", "os.execvp (", "pty.spawn(", "child_process",
-    "execSync(", "eval(", "new Function(", "/dev/tcp/10.0.0.1/4444", "nc -e /bin/sh", "bash -i",
-    "| sudo sh", "sh -c \"$(", "Invoke-Expression", "iex", "base64 -d x | bash", ".ssh/", "id_rsa",
-    ".aws/credentials", ".kube/config", ".netrc", ".env", "Login Data", "wallet.dat", "ELECTRUM",
-    "/etc/shadow", "MEMORY.md", "crontab", "systemctl --user enable", "LaunchAgents", ">> ~/.bashrc",
-    "CurrentVersion\\Run", ".git/hooks/", "tee -a AGENTS.md", "cp x .openclaw/skills",
-    "os.environ['TOKEN']", "os.getenv(\"KEY\")", "process.env.API_KEY", "$env:Path", "${SECRET_KEY}",
-    "printenv", "dict(os.environ)", "pip install requests", "npm i left-pad", "https://evil.example",
-    "ws://[::1]", "connect(('h.example', 80", "socat - tcp:h.example:9", "İ", "ı", "ſ", "\u212a",
-    " ", "\n", "'", '"', "(", ")", ";", "|", "/", ".", "=",
+    "execSync(", "eval(", "exec (", "new Function(", "exec_module(", "/dev/tcp/10.0.0.1/4444",
+    "nc -e /bin/sh", "ncat", "netcat", "10.0.0.1 4444", "bash -i", "| sudo sh", "|bash", "sh -c \"$(",
+    "zsh -c '$(", "Invoke-Expression", "iex", "base64 -d x | bash", ".ssh/", "id_rsa", ".aws/credentials",
+    ".kube/config", ".netrc", ".env", "Login Data", "wallet.dat", "ELECTRUM", "/etc/shadow", "MEMORY.md",
+    "crontab", "systemctl --user enable", "LaunchAgents", ">> ~/.bashrc", "CurrentVersion\\Run",
+    ".git/hooks/", "tee -a AGENTS.md", "cp x .openclaw/skills", "os.environ['TOKEN']",
+    "os.getenv(\"KEY\")", "process.env.API_KEY", "$env:Path", "${SECRET_KEY}", "printenv",
+    "dict(os.environ)", "os.environ.copy(", "JSON.stringify(process.env)", "env |", "; env >",
+    "pip install requests", "npm i left-pad", "uv pip install x", "apt-get install y", "pip3 add",
+    "https://evil.example", "ws://[::1]", "connect(('h.example', 80", "socat - tcp:h.example:9",
+    "İ", "ı", "ſ", "\u212a", "_", "é", "x", "9", " ", "\n", "\t", "'", '"', "(", ")", ";", "|", "/", ".", "=", "-",
 ]  # fmt: skip
-_DETECTORS = [
-    *profile._HOST_RES,
-    *(p for p, _ in (*profile._EXEC, *profile._CREDENTIALS, *profile._PERSISTENCE)),
-    *profile._ENV_RES,
-    profile._WHOLE_ENV,
-    profile._PKG_INSTALL,
-]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
-def test_a_literal_prefilter_never_hides_a_match(text: str) -> None:
-    for pattern in _DETECTORS:
+def test_a_gate_never_hides_a_match(text: str) -> None:
+    t = profile._Text(text)
+    for pattern in DETECTORS:
         if pattern.search(text):
-            assert profile._Text(text).may_match(pattern), (pattern.pattern, text)
+            assert t.may_match(pattern), (pattern.pattern, text)
 
 
-def test_the_prefilter_rules_out_texts_without_the_words() -> None:
+def test_every_detector_but_the_shell_variable_read_has_a_gate() -> None:
+    ungated = [p.pattern for p in DETECTORS if profile._Text("").may_match(p)]
+    assert ungated == [ENV_RES[-1].pattern]  # `$NAME`: its regex starts with a literal, fast on its own
+
+
+def test_gates_rule_out_texts_without_the_words() -> None:
     plain = profile._Text("print('hello world')\n")
-    assert not plain.may_match(profile._WHOLE_ENV)
-    assert not any(plain.may_match(p) for p, _ in profile._CREDENTIALS)
+    assert not any(plain.may_match(p) for p in WHOLE_ENV)
+    assert not any(plain.may_match(p) for p, _ in CREDENTIAL_RES)
+    # Words count only whole: `nc` inside `function` or `sync` opens no netcat detector.
+    js = profile._Text("async function sync() { return once(); }\n")
+    assert not any(js.may_match(p) for p, name in EXEC_RES if name == "netcat command execution")
+    assert js.may_match(next(p for p in HOST_RES if "netcat" in p.pattern)) is False
+
+
+def test_a_detector_in_parts_reports_its_earliest_match(tmp_path: Path) -> None:
+    skill = _skill(
+        tmp_path,
+        {
+            "SKILL.md": "---\nname: x\ndescription: y\n---\n",
+            "run.js": "const a = 1;\nconst f = new Function('return 1');\neval('2');\n",
+            "env.sh": "#!/bin/sh\nprintenv\nenv | sort\n",
+            "dump.sh": "#!/bin/sh\nenv > /tmp/e\nprintenv\n",
+        },
+    )
+    p = extract_profile(skill)
+    where = p.location(PROCESS_EXEC, "dynamic code evaluation")
+    assert where is not None and (where.path, where.line) == ("run.js", 2)
+    env = p.location(ENV_VARS, "(entire environment)")
+    assert env is not None and (env.path, env.line) == ("dump.sh", 2)  # files in path order: dump.sh first
