@@ -15,9 +15,10 @@ Cases: a cold local scan (no service), and via a warm `skillscan serve` a finger
 has seen before and a skill it has never seen. Targets (issue 11): warm p95 ≤ 50 ms seen before,
 ≤ 1.0 s new skill; cold ≤ 3 s.
 
-Each line gives wall time, the gate process's own CPU time (user + sys, children included) and the
-1-minute load average over the case: on this shared 2-core machine a wall p95 far above the CPU p95
-is time spent waiting for a core or for the service, not work the gate does. `other` counts answers
+Each line gives wall time, the gate process's own CPU time (user + sys, children included), how
+often other processes took its core away (involuntary context switches) and the 1-minute load
+average over the case: on this shared 2-core machine a wall p95 far above the CPU p95, with the
+gate preempted, is time spent waiting for a core, not work the gate does. `other` counts answers
 that did not come the expected way (stored verdict, service scan, local scan).
 """
 
@@ -106,6 +107,7 @@ def request(path: Path) -> bytes:
 class Runs:
     wall: list[float] = field(default_factory=list)  # seconds
     cpu: list[float] = field(default_factory=list)  # seconds of the gate process and its children
+    preempted: list[int] = field(default_factory=list)  # involuntary context switches of the same
     load: list[float] = field(default_factory=list)
     answers: list[dict[str, object]] = field(default_factory=list)
 
@@ -117,6 +119,7 @@ def timed(cmd: Sequence[str], stdin: bytes, env: dict[str, str] | None, runs: Ru
     runs.wall.append(time.perf_counter() - start)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     runs.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    runs.preempted.append(after.ru_nivcsw - before.ru_nivcsw)
     runs.load.append(os.getloadavg()[0])
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} exited {proc.returncode}: {proc.stderr.decode()[-500:]}")
@@ -127,20 +130,24 @@ def gate(cmd: Sequence[str], path: Path, env: dict[str, str], runs: Runs) -> Non
     runs.answers.append(json.loads(timed(cmd, request(path), env, runs)))
 
 
-def pct(values: list[float], q: float) -> float:
+def pct(values: Sequence[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def summary(name: str, runs: Runs, target: float | None = None, via: str | None = None) -> None:
+    ms = [w * 1000 for w in runs.wall]
+    cpu = [c * 1000 for c in runs.cpu]
     line = (
-        f"{name:<40} n={len(runs.wall):<3} wall p50={statistics.median(runs.wall) * 1000:7.1f} "
-        f"p95={pct(runs.wall, 0.95):7.1f} max={pct(runs.wall, 1):7.1f} ms | cpu p50="
-        f"{statistics.median(runs.cpu) * 1000:6.1f} p95={pct(runs.cpu, 0.95):6.1f} ms | "
+        f"{name:<40} n={len(ms):<3} wall p50={statistics.median(ms):7.1f} p95={pct(ms, 0.95):7.1f} "
+        f"max={max(ms):7.1f} ms | cpu p50={statistics.median(cpu):6.1f} p95={pct(cpu, 0.95):6.1f} ms | "
+        f"preempted p50={statistics.median(runs.preempted):.0f} p95={pct(runs.preempted, 0.95):.0f} | "
         f"load {min(runs.load):.1f}-{max(runs.load):.1f}"
     )
     if target is not None:
-        line += f" | target p95<={target * 1000:.0f} ms {'OK  ' if pct(runs.wall, 0.95) <= target * 1000 else 'MISS'}"
+        line += (
+            f" | target p95<={target * 1000:.0f} ms {'OK  ' if pct(ms, 0.95) <= target * 1000 else 'MISS'}"
+        )
     if via is not None:
         decisions = ",".join(sorted({str(a.get("decision")) for a in runs.answers}))
         other = sum(not str(a.get("reason", "")).startswith(via) for a in runs.answers)
