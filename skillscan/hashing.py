@@ -41,9 +41,21 @@ def locale_sort_key(path: str) -> tuple[tuple[tuple[int, str], ...], tuple[int, 
     ties broken by case, lowercase first. Plain codepoint order would put ``SKILL.md`` before
     ``scripts/…`` and produce a different fingerprint than the registry.
     """
-    primary = tuple((2, c.casefold()) if c.isalpha() else (1, c) if c.isdigit() else (0, c) for c in path)
-    tertiary = tuple(1 if c.isupper() else 0 for c in path)
-    return primary, tertiary
+    if path.isascii():  # nearly all paths: a table per character, 4x faster for a big skill
+        return tuple(map(_ASCII_PRIMARY.__getitem__, path)), tuple(map(_ASCII_TERTIARY.__getitem__, path))
+    return tuple(map(_primary, path)), tuple(map(_tertiary, path))
+
+
+def _primary(c: str) -> tuple[int, str]:
+    return (2, c.casefold()) if c.isalpha() else (1, c) if c.isdigit() else (0, c)
+
+
+def _tertiary(c: str) -> int:
+    return 1 if c.isupper() else 0
+
+
+_ASCII_PRIMARY = {chr(i): _primary(chr(i)) for i in range(128)}
+_ASCII_TERTIARY = {chr(i): _tertiary(chr(i)) for i in range(128)}
 
 
 def bundle_fingerprint(file_hashes: Mapping[str, str]) -> str:

@@ -57,7 +57,10 @@ def stage_fingerprint(root: str, max_files: int, max_bytes: int) -> StagedSkill 
     files: list[tuple[str, str]] = []
     published: list[tuple[str, str]] = []
     total = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+    skip = len(os.path.join(root, ""))  # walked paths start with root: the rest is the relative path
+    # A folder that cannot be listed raises: its files must not be left out of the fingerprint.
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_raise, followlinks=False):
+        reldir = dirpath[skip:].replace(os.sep, "/")
         for name in dirnames + filenames:
             full = os.path.join(dirpath, name)
             st = os.lstat(full)
@@ -65,7 +68,7 @@ def stage_fingerprint(root: str, max_files: int, max_bytes: int) -> StagedSkill 
                 continue
             if not stat.S_ISREG(st.st_mode):
                 return None  # symlink, fifo, device: leave it to the full scan
-            rel = os.path.relpath(full, root).replace(os.sep, "/")
+            rel = f"{reldir}/{name}" if reldir else name
             is_published = is_published_path(rel)
             if not is_published and rel not in _BOOKKEEPING:
                 return None
@@ -97,8 +100,12 @@ def _sha256_for(total_bytes: int) -> Callable[[], _Hash]:
     return sha256
 
 
+def _raise(error: OSError) -> None:
+    raise error
+
+
 def _hash_file(h: _Hash, path: str) -> str:
-    with open(path, "rb") as fh:
+    with open(path, "rb", buffering=0) as fh:  # whole chunks: no buffer to copy through
         while chunk := fh.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()

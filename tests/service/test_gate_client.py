@@ -8,7 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from skillscan.hashing import bundle_fingerprint, sha256_hex
+from skillscan import hashing
+from skillscan.hashing import bundle_fingerprint, locale_sort_key, sha256_hex
 from skillscan.service import gate_client, gate_json
 
 JSON_TEXTS = [
@@ -126,3 +127,26 @@ def test_staged_folder_over_the_limits_or_with_extras_is_not_fingerprinted(tmp_p
     (tmp_path / ".clawhub").mkdir()
     (tmp_path / ".clawhub" / "cache.bin").write_bytes(b"unpublished")
     assert gate_client.stage_fingerprint(str(tmp_path), 100, 1000) is None
+
+
+@pytest.mark.parametrize("root_suffix", ["", "/", "/./"])
+def test_relative_paths_do_not_depend_on_how_the_root_is_spelled(tmp_path: Path, root_suffix: str) -> None:
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    (tmp_path / "SKILL.md").write_text("x")
+    (tmp_path / "a" / "b" / "c.txt").write_text("y")
+    staged = gate_client.stage_fingerprint(str(tmp_path) + root_suffix, 100, 10_000)
+    assert staged is not None
+    assert [rel for rel, _ in staged.files] == ["SKILL.md", "a/b/c.txt"]
+
+
+def test_paths_sort_as_clawhub_sorts_them() -> None:
+    paths = ["Zeta", "SKILL.md", "scripts/a.sh", "9.txt", "alpha", "_meta.json", "10.txt", "Alpha"]
+    expected = ["_meta.json", "10.txt", "9.txt", "alpha", "Alpha", "scripts/a.sh", "SKILL.md", "Zeta"]
+    assert sorted(paths, key=locale_sort_key) == expected
+
+
+def test_ascii_paths_take_the_table_and_get_the_per_character_key() -> None:
+    every_ascii = "".join(chr(i) for i in range(128))
+    for path in (every_ascii, "scripts/Run_2.PY", ""):
+        per_char = tuple(map(hashing._primary, path)), tuple(map(hashing._tertiary, path))
+        assert locale_sort_key(path) == per_char
