@@ -293,3 +293,23 @@ def test_repeated_download_lines_are_counted_not_listed() -> None:
     assert result.notes == (
         "download-exec-delivery-host: 480 more matches in a.sh not listed (first 20 reported)",
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "text"),
+    [
+        ("a.py", FileKind.PYTHON, "key = open('x').read()\n" * 200),  # flows and obfuscation index
+        ("a.js", FileKind.JAVASCRIPT, "while (x) { f(a, b); }\n" * 200),  # resource-abuse walk
+    ],
+)
+def test_walk_cut_short_by_the_node_budget_is_a_scan_error(
+    monkeypatch: pytest.MonkeyPatch, path: str, kind: FileKind, text: str
+) -> None:
+    from skillscan.analyzers.treesitter import flow_index
+
+    analyzer = TreeSitterAnalyzer()
+    assert not analyzer.analyze(skill_with(path, kind, text)).errors
+    monkeypatch.setattr(flow_index, "MAX_NODES", 100)
+    errors = analyzer.analyze(skill_with(path, kind, text)).errors
+    assert [(e.analyzer, e.path) for e in errors] == [("treesitter", path)]
+    assert "analysis stopped after 100 nodes" in errors[0].detail

@@ -121,6 +121,11 @@ class NodeDispatcher:
             (n.start_byte, -n.end_byte, t, n) for t, ns in captured.items() if t in wanted for n in ns
         ]
         nodes.sort(key=lambda x: (x[0], x[1], x[2]))
+        if len(nodes) > MAX_DISPATCHED_NODES:
+            ctx.fall_short(
+                "dispatch",
+                f"{len(nodes):,} syntax nodes of checked types: node checks stopped after {MAX_DISPATCHED_NODES:,}",
+            )
         for _, _, node_type, node in nodes[:MAX_DISPATCHED_NODES]:
             for check in active:
                 if node_type in check.node_types:
@@ -189,6 +194,8 @@ class TreeSitterAnalyzer(Analyzer):
                     self._collect(partial(check.check, fctx), fctx.file, out)
         for skill_check in self._checks.skill:
             self._collect(partial(skill_check.check_skill, ctx), None, out)
+        for fctx in ctx.files:
+            out.errors.extend(ScanError(ENGINE, fctx.file.real_path, d) for d in fctx.shortfalls.values())
         return AnalysisResult(findings=tuple(out.findings), errors=tuple(out.errors), notes=out.cap.notes())
 
     def _collect(self, run: Callable[[], Iterable[Hit]], file: SkillFile | None, out: _Collected) -> None:

@@ -30,6 +30,8 @@ from skillscan.analyzers.treesitter.registry import FileContext
 from skillscan.analyzers.treesitter.sensitive import fold_case, may_name_secret
 from skillscan.models import FileKind
 
+# Nodes walked per file; a walk that stops here reports the rest of the file as unchecked.
+MAX_NODES = 300_000
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
 WINDOW_PARTS = 50
 STRINGS = frozenset({"string", "template_string"})
@@ -57,7 +59,10 @@ class Walk:
     (node indices, in document order) by grammar symbol: an int lookup per node, not a type
     string. `depths` (when asked for): the tree depth of each bucketed node."""
 
-    def __init__(self, root: Node, kind: FileKind, spec: Buckets, limit: int, depths: bool = False) -> None:
+    def __init__(
+        self, root: Node, kind: FileKind, spec: Buckets, limit: int | None = None, depths: bool = False
+    ) -> None:
+        limit = MAX_NODES if limit is None else limit
         symbols = _symbols(kind, spec)
         self.nodes: list[Node] = []
         self.buckets: dict[str, list[int]] = {b: [] for b, _ in spec}
@@ -121,7 +126,9 @@ class FileIndex(Walk):
     """A script walked for the flow and obfuscation checks: its statements in document order, and
     the strings and names under any node by bisection."""
 
-    def __init__(self, root: Node, kind: FileKind, lang: Lang, limit: int, text: str = "") -> None:
+    def __init__(
+        self, root: Node, kind: FileKind, lang: Lang, limit: int | None = None, text: str = ""
+    ) -> None:
         super().__init__(root, kind, flow_buckets(lang), limit)
         self.text = text  # the source, for finding names by text
         # (node index, bucket) of assignments, loops, returns, calls … in document order
@@ -136,16 +143,19 @@ class FileIndex(Walk):
         self._word_starts: dict[frozenset[str], list[int] | None] = {}
 
     @classmethod
-    def of(cls, fctx: FileContext, lang: Lang, limit: int) -> FileIndex | None:
+    def of(cls, fctx: FileContext, lang: Lang) -> FileIndex | None:
         """The file's index, built once per skill scan and shared by the checks that walk Python
-        and JavaScript (obfuscation, then the flows)."""
+        and JavaScript (obfuscation, then the flows). A walk cut short by the node budget is
+        reported on the file."""
         tree = fctx.tree
         if tree is None:
             return None
-        built: dict[tuple[int, str, int], FileIndex] = fctx.skill.shared.setdefault(__name__, {})
-        key = (id(fctx), lang.name, limit)
+        built: dict[tuple[int, str], FileIndex] = fctx.skill.shared.setdefault(__name__, {})
+        key = (id(fctx), lang.name)
         if key not in built:
-            built[key] = cls(tree.root_node, fctx.file.kind, lang, limit, fctx.source)
+            built[key] = cls(tree.root_node, fctx.file.kind, lang, MAX_NODES, fctx.source)
+            if built[key].truncated:
+                fctx.budget_spent(MAX_NODES)
         return built[key]
 
     # --- strings and names under a node --------------------------------------------------

@@ -59,7 +59,6 @@ _WRITES = frozenset(
 )
 MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
-MAX_NODES_PER_UNIT = 300_000
 MAX_EXPR_NODES = 3000
 MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reaching back
 # (kind: bind | return | call, value, start byte, end byte, scope, bound target | function name)
@@ -325,7 +324,7 @@ class _Engine(Facts):
 
 
 def _unit(fctx: FileContext, lang: Lang) -> Unit | None:
-    ix = FileIndex.of(fctx, lang, MAX_NODES_PER_UNIT) if fctx.file.kind in lang.kinds else None
+    ix = FileIndex.of(fctx, lang) if fctx.file.kind in lang.kinds else None
     if ix is None:
         return None
     text = fctx.source

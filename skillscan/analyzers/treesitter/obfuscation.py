@@ -67,7 +67,6 @@ _ESCAPES = re.compile(r"(?:\\{1,2}x[0-9a-fA-F]{2}){12,}|(?:\\{1,2}u[0-9a-fA-F]{4
 _CODE_WORDS = re.compile(
     r"\b(?:import|exec|eval|system|subprocess|require|child_process|socket|curl|wget|http|bash|sh -c|powershell|base64)\b"
 )
-_MAX_NODES = 300_000
 MAX_HITS_PER_RULE = 20  # per file: thousands of identical hits add nothing
 
 
@@ -288,7 +287,7 @@ class Obfuscation:
         lang = PY if ctx.file.kind is FileKind.PYTHON else JS
         if tree is None or not any(n in ctx.source for n in _NEEDLES[lang.name]):
             return
-        ix = FileIndex.of(ctx, lang, _MAX_NODES)  # the flow checks reuse this walk
+        ix = FileIndex.of(ctx, lang)  # the flow checks reuse this walk
         if ix is None:
             return
         scan = _FileScan(ctx, lang, ix)

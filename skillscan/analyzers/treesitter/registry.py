@@ -47,10 +47,23 @@ class Hit:
 class FileContext:
     file: SkillFile
     skill: SkillContext
+    # Where analysis of this file stopped short (a node budget, nesting depth), by cause: each is
+    # reported as a scan error, so code no check has seen cannot make the verdict clean.
+    shortfalls: dict[str, str] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
         return self.file.text or ""
+
+    def budget_spent(self, limit: int) -> None:
+        """A walk of this file's tree stopped after `limit` nodes."""
+        total = self.tree.root_node.descendant_count if self.tree is not None else 0
+        self.fall_short("nodes", f"syntax tree of {total:,} nodes: analysis stopped after {limit:,} nodes")
+
+    def fall_short(self, cause: str, detail: str) -> None:
+        """Record that part of this file went unchecked (once per cause, however many checks hit it)."""
+        where = f"{self.file.path}: " if self.file.virtual is not None else ""
+        self.shortfalls.setdefault(cause, where + detail)
 
     @cached_property
     def tree(self) -> Tree | None:

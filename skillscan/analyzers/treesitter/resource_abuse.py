@@ -18,12 +18,12 @@ from itertools import islice
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter import flow_index
 from skillscan.analyzers.treesitter.flow_index import Walk
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
-MAX_NODES = 300_000
 MAX_HITS_PER_RULE = 5
 BOMB_ELEMENTS = 10_000_000
 _ALWAYS = re.compile(r"^\(?\s{0,3}(?:True|true|1|!0)\s{0,3}\)?$")
@@ -165,7 +165,9 @@ class ResourceAbuse:
         endless, bombs = _may_loop(ctx.source), _may_bomb(ctx.source)
         if tree is None or not (endless or bombs):
             return
-        walk = Walk(tree.root_node, ctx.file.kind, _BUCKETS, MAX_NODES, depths=True)
+        walk = Walk(tree.root_node, ctx.file.kind, _BUCKETS, depths=True)
+        if walk.truncated:
+            ctx.budget_spent(flow_index.MAX_NODES)
         if endless:
             in_try = _loops_in_try(walk)
             busy = (
