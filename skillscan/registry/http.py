@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import email.utils
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -115,7 +116,7 @@ class Transport:
         self._sleep = sleep
         self._clock = clock
         self._rng = rng
-        self._session = session or requests.Session()
+        self._session = session or _environment_read_once(requests.Session(), self.base_url)
         self._session.headers["User-Agent"] = f"skillscan/{__version__}"
         if self._token:
             self._session.headers["Authorization"] = f"Bearer {self._token}"
@@ -225,6 +226,22 @@ class Transport:
                 raise ResponseTooLargeError(what, max_bytes, 0, int(declared))
             body = _read_body(resp, what, max_bytes, deadline, started)
             return Answer(status=resp.status_code, headers=resp.headers, body=body, url=resp.url)
+
+
+def _environment_read_once(session: requests.Session, url: str) -> requests.Session:
+    """What `requests` takes from the environment for `url` (proxies, `NO_PROXY`, netrc, CA bundle),
+    read once instead of on every request: a transport only ever asks one host, and walking the
+    environment each time cost more CPU than the rest of a small request."""
+    proxies = requests.utils.get_environ_proxies(url)
+    auth = requests.utils.get_netrc_auth(url)
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    session.trust_env = False
+    session.proxies.update(proxies)
+    if auth:
+        session.auth = auth
+    if bundle:
+        session.verify = bundle
+    return session
 
 
 class _DeadlineExceeded(Exception):

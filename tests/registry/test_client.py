@@ -183,3 +183,61 @@ def test_malformed_answers_are_protocol_errors(client: ClawHubClient, fake: Fake
         VersionDetail.parse(bad_sha)
     with pytest.raises(RegistryProtocolError, match="expected a JSON object"):
         VersionDetail.parse(["not", "an", "object"])
+
+
+_ENV_KEYS = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NETRC",
+)
+
+
+@pytest.mark.parametrize(
+    ("url", "env"),
+    [
+        ("http://registry.example", {}),
+        ("http://registry.example", {"HTTP_PROXY": "http://proxy.example:3128"}),
+        (
+            "https://registry.example",
+            {"HTTPS_PROXY": "http://proxy.example:3128", "ALL_PROXY": "socks5://s:1"},
+        ),
+        (
+            "https://registry.example",
+            {"HTTPS_PROXY": "http://proxy.example:3128", "NO_PROXY": "registry.example"},
+        ),
+        (
+            "http://127.0.0.1:8770",
+            {"HTTP_PROXY": "http://proxy.example:3128", "NO_PROXY": "localhost,127.0.0.1"},
+        ),
+        ("https://registry.example", {"REQUESTS_CA_BUNDLE": "/etc/ca.pem"}),
+        ("https://registry.example", {"CURL_CA_BUNDLE": "/etc/curl-ca.pem"}),
+    ],
+)
+def test_the_environment_is_honoured_as_requests_would(
+    url: str, env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The transport reads proxies, NO_PROXY, the CA bundle and netrc once; each request still gets
+    exactly what `requests` would have taken from the environment for it."""
+    import requests
+
+    for key in (*_ENV_KEYS, *(k.lower() for k in _ENV_KEYS)):
+        monkeypatch.delenv(key, raising=False)
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine registry.example login alice password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    plain = requests.Session()
+    ours = ClawHubClient(url).transport._session
+    expected = plain.merge_environment_settings(f"{url}/api/v1/skills", {}, None, None, None)
+    got = ours.merge_environment_settings(f"{url}/api/v1/skills", {}, None, None, None)
+    assert got == expected
+    prepared = ours.prepare_request(requests.Request("GET", f"{url}/api/v1/skills"))
+    assert prepared.headers.get("Authorization") == plain.prepare_request(
+        requests.Request("GET", f"{url}/api/v1/skills")
+    ).headers.get("Authorization")
