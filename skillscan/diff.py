@@ -8,7 +8,7 @@ report page the same comparison for any stored scan.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -193,21 +193,30 @@ class ProfileStore:
     def save(
         self, scan_id: int, owner: str, slug: str, version: str, fingerprint: str, profile: CapabilityProfile
     ) -> None:
+        self.save_many([(scan_id, (owner, slug, version), fingerprint, profile)])
+
+    def save_many(self, rows: Sequence[tuple[int, VersionKey, str, CapabilityProfile]]) -> None:
+        """Store profiles as (scan id, version key, fingerprint, profile), in one transaction."""
         from skillscan.store.engine import write_tx
         from skillscan.store.schema import utcnow
-        from skillscan.store.sql import insert_ignore
+        from skillscan.store.sql import insert_ignore_many
 
-        values = {
-            "scan_id": scan_id,
-            "owner": owner,
-            "slug": slug,
-            "version": version,
-            "fingerprint": fingerprint,
-            "profile": profile.to_dict(),
-            "created_at": utcnow(),
-        }
-        with write_tx(self._engine) as conn:
-            insert_ignore(conn, self._table, values, ["scan_id"])
+        now = utcnow()
+        values = [
+            {
+                "scan_id": scan_id,
+                "owner": owner,
+                "slug": slug,
+                "version": version,
+                "fingerprint": fingerprint,
+                "profile": profile.to_dict(),
+                "created_at": now,
+            }
+            for scan_id, (owner, slug, version), fingerprint, profile in rows
+        ]
+        if values:
+            with write_tx(self._engine) as conn:
+                insert_ignore_many(conn, self._table, values, ["scan_id"])
 
     def get(self, scan_id: int) -> CapabilityProfile | None:
         from skillscan.store.engine import read_tx
@@ -323,9 +332,17 @@ class UpdateDiffs:
         return updated
 
     def save(self, key: VersionKey, scan_id: int | None, fingerprint: str = "") -> None:
-        profile = self._batch.get(key)
-        if profile is not None and scan_id is not None:
-            self._profiles.save(scan_id, *key, fingerprint, profile)
+        self.save_many([(key, scan_id, fingerprint)])
+
+    def save_many(self, saved: Iterable[tuple[VersionKey, int | None, str]]) -> None:
+        """Store the profiles of stored scans, (version key, scan id, fingerprint) each, together."""
+        self._profiles.save_many(
+            [
+                (scan_id, key, fingerprint, self._batch[key])
+                for key, scan_id, fingerprint in saved
+                if scan_id is not None and key in self._batch
+            ]
+        )
 
 
 def diff_for_scan(store: Any, scan_id: int) -> ProfileDiff | None:

@@ -195,9 +195,12 @@ class Pipeline:
             reports = diffs.apply([t.key for t, _, _ in skills], [s for _, _, s in skills], reports)
             clock.lap("diff")  # capability profiles: a visible share of a batch, logged apart from the writes
             recorded = self._record(skills, reports, source, force)
-            for (target, got, _), result in zip(skills, recorded, strict=True):
+            for (target, _, _), result in zip(skills, recorded, strict=True):
                 results[target] = result
-                diffs.save(target.key, result.scan_id, got.fingerprint)
+            diffs.save_many(
+                (target.key, result.scan_id, got.fingerprint)
+                for (target, got, _), result in zip(skills, recorded, strict=True)
+            )
         ordered = [results[t] for t in unique]
         scanned = [str(r.target) for r in ordered if r.status in (Status.SCANNED, Status.UNCHANGED)]
         if scanned:

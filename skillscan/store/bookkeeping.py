@@ -12,7 +12,7 @@ from sqlalchemy import Engine, and_, case, exists, func, select, update
 
 from skillscan.store import schema
 from skillscan.store.engine import read_tx, write_tx
-from skillscan.store.sql import aware, insert_ignore, insert_ignore_many, upsert
+from skillscan.store.sql import aware, insert_ignore_many, upsert, upsert_many
 
 _outcomes = schema.table_of(schema.RegistryOutcomeRow)
 _marks = schema.table_of(schema.HighWaterMarkRow)
@@ -356,26 +356,27 @@ class Bookkeeping:
             insert_ignore_many(conn, _items, rows, ["sweep_id", "owner", "slug", "version"])
 
     def finish_sweep_items(self, sweep_id: int, results: Iterable[SweepItemResult]) -> None:
+        rows = [
+            {
+                "sweep_id": sweep_id,
+                "owner": r.owner,
+                "slug": r.slug,
+                "version": r.version,
+                "status": r.status,
+                "verdict": r.verdict,
+                "previous_verdict": r.previous_verdict,
+                "scan_id": r.scan_id,
+            }
+            for r in results
+        ]
         with write_tx(self._engine) as conn:
-            for r in results:
-                values = {
-                    "status": r.status,
-                    "verdict": r.verdict,
-                    "previous_verdict": r.previous_verdict,
-                    "scan_id": r.scan_id,
-                }
-                row = {"sweep_id": sweep_id, "owner": r.owner, "slug": r.slug, "version": r.version, **values}
-                if not insert_ignore(conn, _items, row, ["sweep_id", "owner", "slug", "version"]):
-                    conn.execute(
-                        update(_items)
-                        .where(
-                            _items.c.sweep_id == sweep_id,
-                            _items.c.owner == r.owner,
-                            _items.c.slug == r.slug,
-                            _items.c.version == r.version,
-                        )
-                        .values(**values)
-                    )
+            upsert_many(
+                conn,
+                _items,
+                rows,
+                ["sweep_id", "owner", "slug", "version"],
+                ["status", "verdict", "previous_verdict", "scan_id"],
+            )
 
     def sweep_items(self, sweep_id: int, status: str = "queued") -> list[VersionKey]:
         stmt = select(_items.c.owner, _items.c.slug, _items.c.version).where(

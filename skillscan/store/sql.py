@@ -41,6 +41,24 @@ def insert_ignore_many(
         conn.execute(_insert(conn, table).on_conflict_do_nothing(index_elements=list(keys)), list(rows))
 
 
+def upsert_many(
+    conn: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    keys: Sequence[str],
+    columns: Sequence[str],
+) -> None:
+    """Insert rows, or on a conflict on `keys` set `columns` from the conflicting row (one statement,
+    executed for every row; a key given twice keeps its last row, as row-by-row writes would)."""
+    last = {tuple(row[k] for k in keys): row for row in rows}
+    if last:
+        stmt = _insert(conn, table)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=list(keys), set_={c: stmt.excluded[c] for c in columns}
+        )
+        conn.execute(stmt, list(last.values()))
+
+
 def upsert(
     conn: Connection,
     table: Table,

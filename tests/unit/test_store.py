@@ -351,6 +351,16 @@ def test_sweep_progress(store: VerdictStore) -> None:
     assert store.sweep_progress(sid + 100) is None
     assert store.sweep_items(sid, "failed") == [("a", "s4", "1")]
     assert store.sweep_items(sid) == []
+    # A version the listing never added is recorded too; given twice, its last result counts.
+    store.finish_sweep_items(
+        sid,
+        [
+            SweepItemResult("a", "s5", "1", "failed"),
+            SweepItemResult("a", "s5", "1", "scanned", "clean", None, 5),
+        ],
+    )
+    p = store.sweep_progress(sid)
+    assert p is not None and (p.total, p.scanned, p.failed) == (5, 3, 1)
     other = store.start_sweep("http://registry", "r1")
     assert store.unfinished_sweeps() == [other]
 
