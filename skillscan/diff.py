@@ -15,7 +15,7 @@ from typing import Any
 
 import semver
 import yaml
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from skillscan.models import (
     Category,
@@ -189,6 +189,15 @@ class ProfileStore:
 
         self._engine = store.engine
         self._table = table_of(CapabilityProfileRow)
+        t = self._table
+        # Built once and bound per version: a statement used again is compiled once.
+        self._others = select(t.c.scan_id, t.c.version).where(
+            t.c.owner == bindparam("owner"),
+            t.c.slug == bindparam("slug"),
+            t.c.version != bindparam("version"),
+        )
+        self._others_before = self._others.where(t.c.scan_id < bindparam("before"))
+        self._profile = select(t.c.profile).where(t.c.scan_id == bindparam("scan_id"))
 
     def save(
         self, scan_id: int, owner: str, slug: str, version: str, fingerprint: str, profile: CapabilityProfile
@@ -221,34 +230,42 @@ class ProfileStore:
     def get(self, scan_id: int) -> CapabilityProfile | None:
         from skillscan.store.engine import read_tx
 
-        t = self._table
         with read_tx(self._engine) as conn:
-            raw = conn.execute(select(t.c.profile).where(t.c.scan_id == scan_id)).scalar()
+            raw = conn.execute(self._profile, {"scan_id": scan_id}).scalar()
         return CapabilityProfile.from_dict(raw) if raw is not None else None
 
     def previous(
         self, owner: str, slug: str, version: str, before_scan_id: int | None = None
     ) -> tuple[str, CapabilityProfile] | None:
         """The profile of the version that `version` updates (its latest stored scan)."""
+        key = (owner, slug, version)
+        return self.previous_many([key], before_scan_id).get(key)
+
+    def previous_many(
+        self, keys: Iterable[VersionKey], before_scan_id: int | None = None
+    ) -> dict[VersionKey, tuple[str, CapabilityProfile]]:
+        """`previous` of each version that has one, read in one transaction."""
         from skillscan.store.engine import read_tx
 
-        if not slug:
-            return None
-        t = self._table
-        stmt = select(t.c.scan_id, t.c.version).where(
-            t.c.owner == owner, t.c.slug == slug, t.c.version != version
-        )
-        if before_scan_id is not None:
-            stmt = stmt.where(t.c.scan_id < before_scan_id)
+        found: dict[VersionKey, tuple[str, CapabilityProfile]] = {}
+        wanted = [key for key in dict.fromkeys(keys) if key[1]]
+        if not wanted:
+            return found
         with read_tx(self._engine) as conn:
-            latest: dict[str, int] = {}
-            for row in conn.execute(stmt):
-                latest[row.version] = max(latest.get(row.version, 0), int(row.scan_id))
-            chosen = pick_previous(version, latest)
-            if chosen is None:
-                return None
-            raw = conn.execute(select(t.c.profile).where(t.c.scan_id == latest[chosen])).scalar_one()
-        return chosen, CapabilityProfile.from_dict(raw)
+            for owner, slug, version in wanted:
+                params: dict[str, Any] = {"owner": owner, "slug": slug, "version": version}
+                if before_scan_id is not None:
+                    params["before"] = before_scan_id
+                latest: dict[str, int] = {}
+                for row in conn.execute(
+                    self._others if before_scan_id is None else self._others_before, params
+                ):
+                    latest[row.version] = max(latest.get(row.version, 0), int(row.scan_id))
+                chosen = pick_previous(version, latest)
+                if chosen is not None:
+                    raw = conn.execute(self._profile, {"scan_id": latest[chosen]}).scalar_one()
+                    found[(owner, slug, version)] = (chosen, CapabilityProfile.from_dict(raw))
+        return found
 
 
 VersionKey = tuple[str, str, str]  # (owner, slug, version); unknown owner is ""
@@ -294,13 +311,18 @@ class UpdateDiffs:
     ) -> list[ScanReport]:
         for key, skill, report in zip(keys, skills, reports, strict=True):
             self._batch[key] = extract_profile(skill, report.findings)
-        return [self._apply_one(key, report) for key, report in zip(keys, reports, strict=True)]
+        stored = self._profiles.previous_many(keys)
+        return [
+            self._apply_one(key, report, stored.get(key)) for key, report in zip(keys, reports, strict=True)
+        ]
 
-    def _previous(self, key: VersionKey) -> tuple[str, CapabilityProfile] | None:
+    def _previous(
+        self, key: VersionKey, stored: tuple[str, CapabilityProfile] | None
+    ) -> tuple[str, CapabilityProfile] | None:
+        """The version `key` updates, from the store (`stored`) or from this batch."""
         owner, slug, version = key
         if not slug:
             return None
-        stored = self._profiles.previous(owner, slug, version)
         batch = {v: p for (o, s, v), p in self._batch.items() if (o, s) == (owner, slug) and v != version}
         candidates = {v: 0 for v in batch}
         if stored is not None:
@@ -312,8 +334,10 @@ class UpdateDiffs:
             return chosen, batch[chosen]
         return stored
 
-    def _apply_one(self, key: VersionKey, report: ScanReport) -> ScanReport:
-        previous = self._previous(key)
+    def _apply_one(
+        self, key: VersionKey, report: ScanReport, stored: tuple[str, CapabilityProfile] | None
+    ) -> ScanReport:
+        previous = self._previous(key, stored)
         if previous is None:
             return report
         prev_version, prev_profile = previous

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -11,26 +12,39 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 
 def _insert(conn: Connection, table: Table) -> Any:
-    if conn.dialect.name == "postgresql":
+    return _dialect_insert(conn.dialect.name, table)
+
+
+def _dialect_insert(dialect: str, table: Table) -> Any:
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    if conn.dialect.name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    raise NotImplementedError(f"unsupported database dialect {conn.dialect.name!r}")
+    raise NotImplementedError(f"unsupported database dialect {dialect!r}")
+
+
+@cache
+def _insert_ignoring(dialect: str, table: Table, keys: tuple[str, ...], returning: tuple[str, ...]) -> Any:
+    """Insert-or-ignore returning `returning`, built once per table: a statement used again is
+    compiled once, where building it for every row cost more CPU than running it."""
+    stmt = _dialect_insert(dialect, table).on_conflict_do_nothing(index_elements=list(keys))
+    return stmt.returning(*(table.c[c] for c in returning))
 
 
 def insert_ignore(conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str]) -> bool:
     """Insert a row unless one with the same `keys` (a unique constraint) exists; True when inserted."""
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
+    primary = tuple(c.name for c in table.primary_key.columns)
+    stmt = _insert_ignoring(conn.dialect.name, table, tuple(keys), primary)
     # rowcount is not reliable here (psycopg reports -1); a returned key means the row went in.
-    return conn.execute(stmt.returning(*table.primary_key.columns)).first() is not None
+    return conn.execute(stmt, dict(values)).first() is not None
 
 
 def insert_returning(
     conn: Connection, table: Table, values: Mapping[str, Any], keys: Sequence[str], column: str
 ) -> Any | None:
     """Insert-or-ignore that hands back `column` of the new row, or None when it was a duplicate."""
-    stmt = _insert(conn, table).values(**values).on_conflict_do_nothing(index_elements=list(keys))
-    row = conn.execute(stmt.returning(table.c[column])).first()
+    stmt = _insert_ignoring(conn.dialect.name, table, tuple(keys), (column,))
+    row = conn.execute(stmt, dict(values)).first()
     return row[0] if row is not None else None
 
 

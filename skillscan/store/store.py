@@ -10,7 +10,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, Row, and_, func, select, update
+from sqlalchemy import Engine, Row, bindparam, func, select, update
 
 from skillscan.models import Decision, ScanReport, Verdict
 from skillscan.store import migrations, schema
@@ -21,6 +21,36 @@ from skillscan.store.sql import aware, insert_returning
 _scans = schema.table_of(schema.ScanRow)
 _skills = schema.table_of(schema.SkillRow)
 _versions = schema.table_of(schema.VersionRow)
+
+# The statements of storing a scan, built once: one used again is compiled once, where building
+# them for every scan of a batch cost more CPU than running them.
+_SCAN_BY_KEY = select(_scans.c.id, _scans.c.verdict).where(_scans.c.scan_key == bindparam("key"))
+_INSERT_SCAN = _scans.insert().returning(_scans.c.id)
+_VERSION_ID = (
+    select(_versions.c.id)
+    .join(_skills, _skills.c.id == _versions.c.skill_id)
+    .where(
+        _skills.c.owner == bindparam("owner"),
+        _skills.c.slug == bindparam("slug"),
+        _versions.c.version == bindparam("version"),
+    )
+)
+_LATEST_OF_VERSION = (
+    select(_scans.c.verdict)
+    .where(
+        _scans.c.owner == bindparam("owner"),
+        _scans.c.slug == bindparam("slug"),
+        _scans.c.version == bindparam("version"),
+    )
+    .order_by(_scans.c.id.desc())
+    .limit(1)
+)
+_LATEST_OF_BUNDLE = (
+    select(_scans.c.verdict)
+    .where(_scans.c.fingerprint == bindparam("fingerprint"))
+    .order_by(_scans.c.id.desc())
+    .limit(1)
+)
 
 
 def scan_key(owner: str, slug: str, version: str, fingerprint: str, ruleset: str) -> str:
@@ -143,9 +173,7 @@ class VerdictStore(Bookkeeping):
         fingerprint = report.skill.fingerprint or ""
         key = scan_key(owner, slug, version, fingerprint, report.ruleset_digest) if item.dedupe else None
         if key is not None:
-            existing = conn.execute(
-                select(_scans.c.id, _scans.c.verdict).where(_scans.c.scan_key == key)
-            ).first()
+            existing = conn.execute(_SCAN_BY_KEY, {"key": key}).first()
             if existing is not None:
                 if not _completes(existing.verdict, report.verdict):
                     return Recorded(existing.id, False, None)
@@ -174,21 +202,17 @@ class VerdictStore(Bookkeeping):
             "scan_key": key,
         }
         if key is None:
-            scan_id = conn.execute(_scans.insert().values(**values).returning(_scans.c.id)).scalar_one()
+            scan_id = conn.execute(_INSERT_SCAN, values).scalar_one()
             return Recorded(int(scan_id), True, previous)
         # Two workers finishing the same scan at once (a redelivered task): exactly one row wins.
         new_id = insert_returning(conn, _scans, values, ["scan_key"], "id")
         if new_id is not None:
             return Recorded(int(new_id), True, previous)
-        scan_id = conn.execute(select(_scans.c.id).where(_scans.c.scan_key == key)).scalar_one()
+        scan_id = conn.execute(_SCAN_BY_KEY, {"key": key}).one().id
         return Recorded(int(scan_id), False, None)
 
     def _ensure_version(self, conn: Any, owner: str, slug: str, version: str) -> int:
-        known = conn.execute(
-            select(_versions.c.id)
-            .join(_skills, _skills.c.id == _versions.c.skill_id)
-            .where(_skills.c.owner == owner, _skills.c.slug == slug, _versions.c.version == version)
-        ).scalar()
+        known = conn.execute(_VERSION_ID, {"owner": owner, "slug": slug, "version": version}).scalar()
         if known is not None:
             return int(known)
         skill_id = insert_returning(
@@ -219,14 +243,13 @@ class VerdictStore(Bookkeeping):
         self, conn: Any, owner: str, slug: str, version: str, fingerprint: str
     ) -> Verdict | None:
         if slug:
-            where = and_(_scans.c.owner == owner, _scans.c.slug == slug, _scans.c.version == version)
+            value = conn.execute(
+                _LATEST_OF_VERSION, {"owner": owner, "slug": slug, "version": version}
+            ).scalar()
         elif fingerprint:
-            where = _scans.c.fingerprint == fingerprint
+            value = conn.execute(_LATEST_OF_BUNDLE, {"fingerprint": fingerprint}).scalar()
         else:
             return None
-        value = conn.execute(
-            select(_scans.c.verdict).where(where).order_by(_scans.c.id.desc()).limit(1)
-        ).scalar()
         return Verdict(value) if value else None
 
     # -- reading -------------------------------------------------------------------------------
