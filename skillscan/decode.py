@@ -16,8 +16,10 @@ from dataclasses import dataclass
 
 from skillscan.textlines import LineCounter
 
-# A single base64 run (standard or URL-safe). The look-behind makes each run start once.
-_B64_RUN = re.compile(r"(?<![A-Za-z0-9+/_-])[A-Za-z0-9+/_-]{24,}={0,2}")
+# A single base64 run (standard or URL-safe), only ever iterated with finditer: a match takes its
+# run to the end and the next search resumes past it, so each match starts where a run starts (no
+# look-behind needed; without one the engine skips characters outside the alphabet at C speed).
+_B64_RUN = re.compile(r"[A-Za-z0-9+/_-]{24,}={0,2}")
 # Two or more lines that each hold only a base64 chunk, possibly quoted or concatenated.
 _B64_BLOCK = re.compile(
     r"^(?:[ \t\"'`(+,\\]{0,40}[A-Za-z0-9+/]{16,4096}={0,2}[ \t\"'`)+,;\\]{0,40}(?:\n|$)){2,}", re.M

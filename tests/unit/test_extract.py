@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import gzip
+import re
 import time
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillscan.config import Limits
-from skillscan.decode import find_payloads
+from skillscan.decode import _B64_RUN, find_payloads
 from skillscan.extract import block_kind, build_virtual_files, markdown_virtual_files
 from skillscan.hashing import sha256_hex
 from skillscan.markdown import code_blocks
@@ -312,3 +315,20 @@ def test_crlf_fences_close() -> None:
 def test_fence_at_end_of_text_without_newline() -> None:
     [block] = list(code_blocks("text\n```bash"))
     assert block.lines == () and not block.closed and block.start_line == 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["A" * 23, "b" * 24, "Zz9+/_-", "=", "==", "===", " ", ".", "\n", "é"]), max_size=14
+    )
+)
+def test_base64_candidates_are_whole_runs_of_24_or_more(pieces: list[str]) -> None:
+    """Each candidate is a maximal run of the base64 alphabets (24+ characters) and up to 2 `=`."""
+    text = "".join(pieces)
+    expected = []
+    for run in re.finditer(r"[A-Za-z0-9+/_-]+", text):
+        if run.end() - run.start() >= 24:
+            after = text[run.end() : run.end() + 2]
+            expected.append((run.start(), run.end() + len(after) - len(after.lstrip("="))))
+    assert [m.span() for m in _B64_RUN.finditer(text)] == expected
