@@ -18,7 +18,9 @@ CORPUS = Path(__file__).resolve().parents[2] / "corpus"
 # Benign and malicious skills interleaved, so order mistakes change the verdict sequence.
 PATHS = [
     str(p)
-    for pair in zip(sorted((CORPUS / "benign").iterdir())[:4], sorted((CORPUS / "malicious").iterdir())[:4])
+    for pair in zip(
+        sorted((CORPUS / "benign").iterdir())[:4], sorted((CORPUS / "malicious").iterdir())[:4], strict=True
+    )
     for p in pair
 ]
 
