@@ -305,11 +305,27 @@ def test_repeated_download_lines_are_counted_not_listed() -> None:
 def test_walk_cut_short_by_the_node_budget_is_a_scan_error(
     monkeypatch: pytest.MonkeyPatch, path: str, kind: FileKind, text: str
 ) -> None:
-    from skillscan.analyzers.treesitter import flow_index
+    from skillscan.analyzers.treesitter import syntax_walk
 
     analyzer = TreeSitterAnalyzer()
     assert not analyzer.analyze(skill_with(path, kind, text)).errors
-    monkeypatch.setattr(flow_index, "MAX_NODES", 100)
+    monkeypatch.setattr(syntax_walk, "node_budget", lambda fctx: 100)
     errors = analyzer.analyze(skill_with(path, kind, text)).errors
     assert [(e.analyzer, e.path) for e in errors] == [("treesitter", path)]
     assert "analysis stopped after 100 nodes" in errors[0].detail
+
+
+def test_node_check_on_a_type_the_walk_does_not_keep_fails_at_registration() -> None:
+    from skillscan.analyzers.treesitter import NodeDispatcher
+    from skillscan.errors import RuleError
+
+    class Lambdas:
+        languages = frozenset({FileKind.PYTHON})
+        node_types = frozenset({"lambda"})  # a real node type, not in syntax_walk.WALKED
+        needles = ()
+
+        def visit(self, node, ctx):  # type: ignore[no-untyped-def]
+            return []
+
+    with pytest.raises(RuleError, match="'lambda' is not walked"):
+        NodeDispatcher([Lambdas()])

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 import yaml
-from tree_sitter import Node, Query, QueryCursor, QueryError
 
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
@@ -29,12 +28,12 @@ from skillscan.analyzers.treesitter.registry import (
     SkillCheck,
     SkillContext,
 )
+from skillscan.analyzers.treesitter.syntax_walk import WALKED, shared_walk
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
 from skillscan.rules import load_yaml, meta_from_mapping
 
 ENGINE = "treesitter"
-MAX_DISPATCHED_NODES = 200_000  # per file: a hostile file cannot make the visitor run unbounded
 
 
 def load_rule_metadata() -> dict[str, RuleMeta]:
@@ -89,47 +88,44 @@ def load_checks() -> Checks:
 
 
 class NodeDispatcher:
-    """One query per language matching every registered node type: the tree is walked once (in C)
-    and each node goes to the checks registered for its type, in document order."""
+    """Node checks by language and node type, fed from the file's shared walk (`syntax_walk`, one
+    walk per file for every check): each node of a registered type goes to the checks registered
+    for it, in document order."""
 
     def __init__(self, checks: Sequence[NodeCheck]) -> None:
-        self._by_kind: dict[FileKind, tuple[Query, list[NodeCheck]]] = {}
+        self._by_kind: dict[FileKind, list[NodeCheck]] = {}
         for kind in {k for c in checks for k in c.languages}:
             lang = language(kind)
             mine = [c for c in checks if kind in c.languages]
-            types = sorted({t for c in mine for t in c.node_types})
-            if lang is None or not types:
-                continue
-            try:
-                query = Query(lang, " ".join(f"({t}) @{t}" for t in types))
-            except QueryError as e:
-                raise RuleError(f"tree-sitter check for {kind}: {e}") from e
-            self._by_kind[kind] = (query, mine)
+            for t in sorted({t for c in mine for t in c.node_types}):
+                if lang is None or not lang.id_for_node_kind(t, True):
+                    raise RuleError(f"tree-sitter check for {kind}: unknown node type {t!r}")
+                if t not in WALKED.get(kind, ()):
+                    raise RuleError(
+                        f"tree-sitter check for {kind}: node type {t!r} is not walked (syntax_walk)"
+                    )
+            self._by_kind[kind] = mine
 
     def run(self, ctx: FileContext) -> Iterable[Hit]:
-        entry = self._by_kind.get(ctx.file.kind)
-        if entry is None:
+        checks = self._by_kind.get(ctx.file.kind)
+        if not checks:
             return
-        query, checks = entry
         source = ctx.source
         active = [c for c in checks if not c.needles or any(n in source for n in c.needles)]
-        if not active or ctx.tree is None:
+        walk = shared_walk(ctx) if active else None
+        if walk is None:
             return
-        wanted = {t for c in active for t in c.node_types}
-        captured = QueryCursor(query).captures(ctx.tree.root_node)
-        nodes: list[tuple[int, int, str, Node]] = [
-            (n.start_byte, -n.end_byte, t, n) for t, ns in captured.items() if t in wanted for n in ns
-        ]
-        nodes.sort(key=lambda x: (x[0], x[1], x[2]))
-        if len(nodes) > MAX_DISPATCHED_NODES:
-            ctx.fall_short(
-                "dispatch",
-                f"{len(nodes):,} syntax nodes of checked types: node checks stopped after {MAX_DISPATCHED_NODES:,}",
-            )
-        for _, _, node_type, node in nodes[:MAX_DISPATCHED_NODES]:
-            for check in active:
-                if node_type in check.node_types:
-                    yield from check.visit(node, ctx)
+        by_type = {t: [c for c in active if t in c.node_types] for c in active for t in c.node_types}
+        nodes = walk.nodes
+        if len(by_type) == 1:  # the usual case: no merge of several types' nodes
+            [(t, mine)] = by_type.items()
+            for i in walk.by_type[t]:
+                for check in mine:
+                    yield from check.visit(nodes[i], ctx)
+            return
+        for i, node_type in sorted((i, t) for t in by_type for i in walk.by_type[t]):
+            for check in by_type[node_type]:
+                yield from check.visit(nodes[i], ctx)
 
 
 class FindingCap:

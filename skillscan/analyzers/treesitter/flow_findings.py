@@ -49,7 +49,7 @@ class Findings:
         e = self.engine
         reads: set[str] = set()
         for u in e.units:
-            for i in u.ix.buckets.get("call", []):
+            for i in u.ix.indices("call"):
                 n = u.ix.nodes[i]
                 if u.path not in reads:
                     src = e.read(n, u)

@@ -1,9 +1,7 @@
-"""One walk of a script, and the lookups that spare further walks (flow, obfuscation and
-resource checks).
+"""A script's statements, strings and names from the file's shared walk (`syntax_walk`), and the
+lookups that spare further walks (flow and obfuscation checks).
 
-`Walk` sorts the nodes a check needs into buckets by grammar symbol (an int lookup per node, not
-a type string). `FileIndex`, built once per file and shared by the obfuscation and flow checks,
-keeps literal strings and names in source order with their start bytes, so "the strings and
+`FileIndex`, built once per file and shared by the obfuscation and flow checks, keeps literal strings and names in source order with their start bytes, so "the strings and
 names under this expression" is a bisection instead of a walk of the expression; `Heat` answers
 "could anything tainted lie under this node" the same way: a value with no tainted name, secret
 read or tainted call beneath it carries no secret and is dismissed without walking it. Every
@@ -16,7 +14,7 @@ import re
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from itertools import islice
 from math import isqrt
 
@@ -25,13 +23,11 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_model import Lang
 from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS, function_name
-from skillscan.analyzers.treesitter.parsing import byte_spans, language, node_text
+from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
 from skillscan.analyzers.treesitter.registry import FileContext
 from skillscan.analyzers.treesitter.sensitive import fold_case, may_name_secret
-from skillscan.models import FileKind
+from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 
-# Nodes walked per file; a walk that stops here reports the rest of the file as unchecked.
-MAX_NODES = 300_000
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
 WINDOW_PARTS = 50
 STRINGS = frozenset({"string", "template_string"})
@@ -39,66 +35,6 @@ NAMES = frozenset({"identifier", "property_identifier"})
 
 
 Buckets = tuple[tuple[str, frozenset[str]], ...]  # (bucket, node types): hashable, for the cache
-
-
-@cache
-def _symbols(kind: FileKind, spec: Buckets) -> dict[int, tuple[str, ...]]:
-    """Grammar symbol -> its buckets. A type name can have several symbols (aliases): take all."""
-    grammar = language(kind)
-    out: dict[int, tuple[str, ...]] = {}
-    for sym in range(grammar.node_kind_count if grammar is not None else 0):
-        type_name = grammar.node_kind_for_id(sym) if grammar is not None else None
-        found = tuple(b for b, types in spec if type_name in types)
-        if found:
-            out[sym] = found
-    return out
-
-
-class Walk:
-    """The nodes of a tree in pre-order (at most `limit`), the ones of interest sorted into buckets
-    (node indices, in document order) by grammar symbol: an int lookup per node, not a type
-    string. `depths` (when asked for): the tree depth of each bucketed node."""
-
-    def __init__(
-        self, root: Node, kind: FileKind, spec: Buckets, limit: int | None = None, depths: bool = False
-    ) -> None:
-        limit = MAX_NODES if limit is None else limit
-        symbols = _symbols(kind, spec)
-        self.nodes: list[Node] = []
-        self.buckets: dict[str, list[int]] = {b: [] for b, _ in spec}
-        self.depths: dict[int, int] = {}
-        targets = {sym: tuple(self.buckets[b] for b in names) for sym, names in symbols.items()}
-        nodes, depth_of = self.nodes, self.depths
-        cursor = root.walk()
-        self.truncated = True
-        depth = 0
-        while len(nodes) < limit:
-            node = cursor.node
-            if node is None:
-                break
-            found = targets.get(node.kind_id)
-            if found is not None:
-                for bucket in found:
-                    bucket.append(len(nodes))
-                if depths:
-                    depth_of[len(nodes)] = depth
-            nodes.append(node)
-            if cursor.goto_first_child():
-                depth += 1
-                continue
-            while not cursor.goto_next_sibling():
-                if not cursor.goto_parent():
-                    self.truncated = False
-                    break
-                depth -= 1
-            else:
-                continue
-            break
-        # past the last walked node nothing is indexed: a node reaching there is never dismissed
-        self.horizon = nodes[-1].start_byte if self.truncated and nodes else None
-
-    def bucket(self, name: str) -> list[Node]:
-        return [self.nodes[i] for i in self.buckets.get(name, [])]
 
 
 @cache
@@ -122,20 +58,20 @@ def flow_buckets(lang: Lang) -> Buckets:
 STATEMENTS = ("assign", "loop", "as", "return", "arrow", "call")
 
 
-class FileIndex(Walk):
-    """A script walked for the flow and obfuscation checks: its statements in document order, and
-    the strings and names under any node by bisection."""
+class FileIndex:
+    """A script as the flow and obfuscation checks read it (from the file's shared walk): its
+    statements in document order, and the strings and names under any node by bisection."""
 
-    def __init__(
-        self, root: Node, kind: FileKind, lang: Lang, limit: int | None = None, text: str = ""
-    ) -> None:
-        super().__init__(root, kind, flow_buckets(lang), limit)
+    def __init__(self, walk: Walk, lang: Lang, text: str = "") -> None:
+        self.nodes = walk.nodes
+        self._walk = walk
+        self._types = dict(flow_buckets(lang))
+        self._indices: dict[str, list[int]] = {}  # bucket -> its node indices, on first use
+        # past the horizon nothing is indexed: a node reaching there is never dismissed
+        self.horizon = walk.horizon
         self.text = text  # the source, for finding names by text
-        # (node index, bucket) of assignments, loops, returns, calls … in document order
-        self.statements: list[tuple[int, str]] = sorted(
-            (i, b) for b in STATEMENTS for i in self.buckets.get(b, [])
-        )
         self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, on first use
+        self._nodes_of: dict[str, list[Node]] = {}  # bucket -> its nodes, on first use
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
@@ -144,19 +80,35 @@ class FileIndex(Walk):
 
     @classmethod
     def of(cls, fctx: FileContext, lang: Lang) -> FileIndex | None:
-        """The file's index, built once per skill scan and shared by the checks that walk Python
-        and JavaScript (obfuscation, then the flows). A walk cut short by the node budget is
-        reported on the file."""
-        tree = fctx.tree
-        if tree is None:
-            return None
+        """The file's index, built once per skill scan and shared by the checks that read Python
+        and JavaScript (obfuscation, then the flows)."""
         built: dict[tuple[int, str], FileIndex] = fctx.skill.shared.setdefault(__name__, {})
         key = (id(fctx), lang.name)
         if key not in built:
-            built[key] = cls(tree.root_node, fctx.file.kind, lang, MAX_NODES, fctx.source)
-            if built[key].truncated:
-                fctx.budget_spent(MAX_NODES)
+            walk = shared_walk(fctx)
+            if walk is None:
+                return None
+            built[key] = cls(walk, lang, fctx.source)
         return built[key]
+
+    @cached_property
+    def statements(self) -> list[tuple[int, str]]:
+        """(node index, bucket) of assignments, loops, returns, calls … in document order."""
+        return sorted((i, b) for b in STATEMENTS for i in self.indices(b))
+
+    def indices(self, name: str) -> list[int]:
+        """The bucket's node indices in document order (made on first use: do not change it)."""
+        found = self._indices.get(name)
+        if found is None:
+            found = self._indices[name] = self._walk.select(self._types.get(name, frozenset()))
+        return found
+
+    def bucket(self, name: str) -> list[Node]:
+        """The bucket's nodes in document order (one list, made on first use: do not change it)."""
+        found = self._nodes_of.get(name)
+        if found is None:
+            found = self._nodes_of[name] = [self.nodes[i] for i in self.indices(name)]
+        return found
 
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
@@ -173,7 +125,7 @@ class FileIndex(Walk):
 
     def _window(self, bucket: str, node: Node) -> Iterator[int]:
         """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
-        positions = self.buckets.get(bucket, [])
+        positions = self.indices(bucket)
         starts = self._starts.get(bucket)
         if starts is None:
             starts = self._starts[bucket] = [self.nodes[i].start_byte for i in positions]
@@ -224,7 +176,7 @@ class FileIndex(Walk):
         """Start bytes of the string literals that hold a path word or an escape (their raw text
         is searched: an escape can spell a word, and a word never spans an interpolation)."""
         if self._secret is None:
-            nodes, strings = self.nodes, self.buckets.get("string", [])
+            nodes, strings = self.nodes, self.indices("string")
             if self.text.isascii():  # offsets are characters: search the folded file in place
                 folded = fold_case(self.text)
                 self._secret = [
@@ -239,7 +191,7 @@ class FileIndex(Walk):
     def names_by_text(self) -> dict[str, list[int]]:
         if self._names_by_text is None:
             self._names_by_text = {}
-            for i in self.buckets.get("name", []):
+            for i in self.indices("name"):
                 self._names_by_text.setdefault(self.name_text(i), []).append(i)
         return self._names_by_text
 
@@ -309,8 +261,8 @@ class Scopes:
     @classmethod
     def sweep(cls, ix: FileIndex, path: str) -> Scopes:
         out = cls()
-        functions = set(ix.buckets.get("function", []))
-        namers = set(ix.buckets.get("namer", []))
+        functions = set(ix.indices("function"))
+        namers = set(ix.indices("namer"))
         statements = {i for i, _ in ix.statements}
         stack: list[tuple[int, str, int]] = []  # (end byte, scope name, function index)
         namer_stack: list[tuple[int, Node]] = []  # (end byte, declarator / pair / assignment)

@@ -151,7 +151,7 @@ class _FileScan:
                 if ident is not None and node_text(ident) not in {"self", "cls"}:
                     self.v.params.add(node_text(ident))
         bindings: list[tuple[str, Node]] = []
-        for i in sorted(self.ix.buckets.get("assign", []) + self.ix.buckets.get("as", [])):
+        for i in sorted(self.ix.indices("assign") + self.ix.indices("as")):
             n = self.ix.nodes[i]
             left = (
                 n.child_by_field_name("left")

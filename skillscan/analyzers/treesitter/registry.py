@@ -1,9 +1,9 @@
 """How tree-sitter checks plug in (bandit's model).
 
 A check module in this package exposes ``CHECKS``, a list of any of:
-- `NodeCheck`: registered by (language, node type). The analyzer walks each file's tree once (one
-  query cursor per file, in C) and hands every node of a registered type to its checks, in
-  document order. Preferred: N checks cost one traversal, not N.
+- `NodeCheck`: registered by (language, node type). The analyzer walks each file's tree once
+  (`syntax_walk`, shared with every check that reads the file's nodes) and hands every node of a
+  registered type to its checks, in document order. Preferred: N checks cost one traversal, not N.
 - `FileCheck`: called once per file of its languages with the shared, lazily parsed tree (for
   checks that need their own traversal order, e.g. pipelines).
 - `SkillCheck`: called once per skill, for flows across files.
@@ -54,11 +54,6 @@ class FileContext:
     @property
     def source(self) -> str:
         return self.file.text or ""
-
-    def budget_spent(self, limit: int) -> None:
-        """A walk of this file's tree stopped after `limit` nodes."""
-        total = self.tree.root_node.descendant_count if self.tree is not None else 0
-        self.fall_short("nodes", f"syntax tree of {total:,} nodes: analysis stopped after {limit:,} nodes")
 
     def fall_short(self, cause: str, detail: str) -> None:
         """Record that part of this file went unchecked (once per cause, however many checks hit it)."""

@@ -18,10 +18,9 @@ from itertools import islice
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter import flow_index
-from skillscan.analyzers.treesitter.flow_index import Walk
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.syntax_walk import shared_walk
 from skillscan.models import FileKind
 
 MAX_HITS_PER_RULE = 5
@@ -33,17 +32,9 @@ _EXIT_OR_WAIT = re.compile(
     r"select|poll|join|get|read|readline|readLine|next|pause|setTimeout|setInterval|Atomics|sys\.exit|"
     r"process\.exit|os\._exit|time\.sleep|asyncio)\b"
 )
-_LOOP_TYPES = frozenset({"while_statement", "for_statement"})
+_LOOPS = frozenset({"while_statement", "for_statement"})
 _FUNCTIONS = frozenset({"function_definition", "function_declaration", "method_definition"})
-_BUCKETS = (
-    ("loop", _LOOP_TYPES),
-    ("try", frozenset({"try_statement"})),
-    ("function", _FUNCTIONS),
-    (
-        "bomb",
-        frozenset({"binary_operator", "binary_expression", "call", "new_expression", "call_expression"}),
-    ),
-)
+_BOMBS = frozenset({"binary_operator", "binary_expression", "call", "new_expression", "call_expression"})
 # A file can only hold a finding when it has a loop that can be endless (`while`, `for (;;)`), or
 # a count of ten million or more (8+ digits, a power, an exponent).
 # (separate searches: an alternation would defeat the regex engine's fast scans, 5x slower)
@@ -93,30 +84,18 @@ def _infinite(loop: Node) -> bool:
     )
 
 
-def _loops_in_try(walk: Walk) -> set[int]:
-    """Loops with a `try` at most six levels up and no function in between: `try: while True:
-    it.seek(n) … except EOFError:` ends by exception, a normal idiom. One sweep over the loops,
-    tries and functions with a stack (`node.parent` costs O(depth) in tree-sitter)."""
-    out: set[int] = set()
-    kinds = {i: b for b in ("loop", "try", "function") for i in walk.buckets[b]}
-    stack: list[tuple[int, str, int]] = []  # (end byte, bucket, depth) of enclosing tries/functions
-    for i in sorted(kinds):
-        n = walk.nodes[i]
-        while stack and n.start_byte >= stack[-1][0]:
-            stack.pop()
-        if kinds[i] == "loop":
-            depth = walk.depths[i]
-            for _, kind, d in reversed(stack):
-                if d < depth - 6:
-                    break
-                if kind == "try":
-                    out.add(i)
-                    break
-                if kind == "function":
-                    break
-        else:
-            stack.append((n.end_byte, kinds[i], walk.depths[i]))
-    return out
+def _in_try(loop: Node) -> bool:
+    """A `try` at most six levels up and no function in between: `try: while True: it.seek(n) …
+    except EOFError:` ends by exception, a normal idiom. Asked only of endless, busy loops (six
+    parent steps each; the shared walk bounds the depth such a step pays for)."""
+    node: Node | None = loop
+    for _ in range(6):
+        node = node.parent if node is not None else None
+        if node is None or node.type in _FUNCTIONS:
+            return False
+        if node.type == "try_statement":
+            return True
+    return False
 
 
 def _busy(loop: Node) -> bool:
@@ -165,23 +144,19 @@ class ResourceAbuse:
         endless, bombs = _may_loop(ctx.source), _may_bomb(ctx.source)
         if tree is None or not (endless or bombs):
             return
-        walk = Walk(tree.root_node, ctx.file.kind, _BUCKETS, depths=True)
-        if walk.truncated:
-            ctx.budget_spent(flow_index.MAX_NODES)
+        walk = shared_walk(ctx)
+        if walk is None:
+            return
         if endless:
-            in_try = _loops_in_try(walk)
-            busy = (
-                n
-                for i in walk.buckets["loop"]
-                if _infinite(n := walk.nodes[i]) and i not in in_try and _busy(n)
-            )
+            loops = (walk.nodes[i] for i in walk.select(_LOOPS))
+            busy = (n for n in loops if _infinite(n) and _busy(n) and not _in_try(n))
             for n in islice(busy, MAX_HITS_PER_RULE):
                 msg = "Endless loop with no exit and no wait: pins a CPU"
                 yield Hit("unbounded-busy-loop", n.start_point[0] + 1, node_text(n)[:200], msg)
         if bombs:
             sized = (
                 (n, size)
-                for n in walk.bucket("bomb")
+                for n in (walk.nodes[i] for i in walk.select(_BOMBS))
                 if (size := _bomb(n)) is not None and size >= BOMB_ELEMENTS
             )
             for n, size in islice(sized, MAX_HITS_PER_RULE):
