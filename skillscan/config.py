@@ -15,7 +15,11 @@ from typing import Any
 
 from skillscan.errors import ConfigError
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_PACKAGE_DIR = Path(__file__).resolve().parent
+# A wheel carries the top-level yara_rules/ and semgrep_rules/ in here (setup.py copies them); a
+# checkout (editable install) has no such copy and reads them beside the package.
+BUNDLED_RULES_DIR = _PACKAGE_DIR / "_rules"
+_RULES_HOME = BUNDLED_RULES_DIR if BUNDLED_RULES_DIR.is_dir() else _PACKAGE_DIR.parent
 
 
 def default_data_dir() -> Path:
@@ -45,8 +49,8 @@ class Limits:
 @dataclass(frozen=True)
 class Settings:
     limits: Limits = field(default_factory=Limits)
-    yara_rules_dir: Path = _REPO_ROOT / "yara_rules"
-    semgrep_rules_dir: Path = _REPO_ROOT / "semgrep_rules"
+    yara_rules_dir: Path = _RULES_HOME / "yara_rules"
+    semgrep_rules_dir: Path = _RULES_HOME / "semgrep_rules"
     # semgrep's native (OCaml) CLI: the same pinned semgrep without its Python front end's ≈1.5 s start.
     semgrep_native: bool = True
     policy_file: Path | None = None

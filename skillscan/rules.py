@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from skillscan import __version__
-from skillscan.config import Settings
+from skillscan.config import BUNDLED_RULES_DIR, Settings
 from skillscan.errors import RuleError
 from skillscan.models import Category, Confidence, RuleMeta, RuleStatus, Severity
 
@@ -81,11 +81,16 @@ def _digest_inputs(settings: Settings) -> list[Path]:
     files: list[Path] = []
     files += sorted(settings.yara_rules_dir.rglob("*.yar"))
     files += sorted(settings.semgrep_rules_dir.rglob("*.yaml"))
-    # Rules of the code-based engines and the default policy are data files inside the package.
-    files += sorted(p for p in PACKAGE_DIR.rglob("*.yaml") if "templates" not in p.parts)
+    # Rules of the code-based engines and the default policy are data files inside the package; a
+    # wheel's copy of the rule folders is in there too, counted above only when it is the one in use.
+    files += sorted(p for p in PACKAGE_DIR.rglob("*.yaml") if not _outside_digest(p))
     if settings.policy_file is not None:
         files.append(settings.policy_file)
     return files
+
+
+def _outside_digest(path: Path) -> bool:
+    return path.is_relative_to(BUNDLED_RULES_DIR) or "templates" in path.relative_to(PACKAGE_DIR).parts
 
 
 def ruleset_digest(settings: Settings) -> str:
