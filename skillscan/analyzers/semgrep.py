@@ -9,10 +9,13 @@ lists (words every match of that rule contains): most scripts have no sink word 
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import re
 import shutil
+import site
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -77,6 +80,9 @@ HARDENING_FLAGS = (
 # runs one job and leaves the other core to the in-process engines.
 # tests/rules/test_semgrep_fixtures.py checks that this path finds exactly the annotated lines.
 NATIVE_FLAGS = ("--experimental", "--jobs=1")
+# The Python CLI, run in the wrapper's own process: without the flag the wrapper goes through the
+# native CLI, which hands over to a `pysemgrep` script that an install may lack.
+PYTHON_CLI_FLAGS = ("--legacy",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +123,24 @@ class _Target:
     file: SkillFile
 
 
-def semgrep_executable() -> str:
-    """The semgrep installed beside this interpreter (the venv's), else the one on PATH."""
+# What semgrep's `semgrep` script runs; `-P` keeps the working dir (our temp tree) off sys.path.
+_ENTRY_POINT = (
+    "import sys; from semgrep.console_scripts.entrypoint import main; "
+    "sys.argv[0] = 'semgrep'; sys.exit(main())"
+)
+
+
+@functools.cache
+def semgrep_command() -> tuple[str, ...]:
+    """The pinned semgrep: its script beside this interpreter (a venv's bin/), else this interpreter
+    running semgrep's entry point (an install whose scripts went elsewhere or nowhere, e.g. `--user`
+    or dependencies from another site-packages), else a `semgrep` on PATH."""
     local = Path(sys.executable).parent / "semgrep"
-    return str(local) if local.exists() else (shutil.which("semgrep") or "semgrep")
+    if local.exists():
+        return (str(local),)
+    if importlib.util.find_spec("semgrep") is not None:
+        return (sys.executable, "-P", "-c", _ENTRY_POINT)
+    return (shutil.which("semgrep") or "semgrep",)
 
 
 class SemgrepAnalyzer(Analyzer):
@@ -201,10 +221,10 @@ class SemgrepAnalyzer(Analyzer):
         home = root / "home"
         home.mkdir()
         argv = [
-            semgrep_executable(),
+            *semgrep_command(),
             "scan",
             *HARDENING_FLAGS,
-            *(NATIVE_FLAGS if self._settings.semgrep_native else ()),
+            *(NATIVE_FLAGS if self._settings.semgrep_native else PYTHON_CLI_FLAGS),
             f"--timeout={limits.semgrep_rule_timeout_s}",
             f"--max-target-bytes={limits.max_text_bytes}",
             "--config",
@@ -220,6 +240,8 @@ class SemgrepAnalyzer(Analyzer):
             "SEMGREP_SEND_METRICS": "off",
             "XDG_CONFIG_HOME": str(home),
             "XDG_CACHE_HOME": str(home),
+            # HOME is private, so name the user site a `pip install --user` put semgrep in.
+            "PYTHONUSERBASE": site.getuserbase(),
         }
         result = run_tool(argv, cwd=root, env=env, timeout_s=limits.semgrep_timeout_s)
         try:

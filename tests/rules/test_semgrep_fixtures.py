@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from skillscan.analyzers.semgrep import SemgrepAnalyzer, semgrep_executable
+from skillscan.analyzers.semgrep import SemgrepAnalyzer, semgrep_command
 from skillscan.config import Settings
 from skillscan.errors import RuleError
 from skillscan.hashing import sha256_hex
@@ -43,7 +43,7 @@ def test_semgrep_fixtures_pass(tmp_path: Path) -> None:
     }
     proc = subprocess.run(
         [
-            semgrep_executable(),
+            *semgrep_command(),
             "--test",
             "--json",
             "--metrics=off",
