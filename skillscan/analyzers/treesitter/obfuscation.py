@@ -25,7 +25,7 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, positional
-from skillscan.analyzers.treesitter.parsing import node_text, walk
+from skillscan.analyzers.treesitter.parsing import byte_spans, node_text, walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 
@@ -82,6 +82,13 @@ class _Vars:
 _HIDDEN_CALLS = {"python": frozenset({"__import__", "importlib.import_module", "import_module", "getattr",
                                       "builtins.getattr"}), "javascript": frozenset({"require"})}  # fmt: skip
 _READS = frozenset({"open", "read_text", "read_bytes", "readFileSync", "readFile", "get_data"})
+# The last name of every callee a finding can start from (decoders, data-file reads, exec and
+# shell calls, name-building calls): any other call is passed over before its name is read.
+_LEAVES = frozenset(
+    _DECODERS | _PY_EXEC | _JS_EXEC | _READS | {"decode", "from"}
+    | {name.rsplit(".", 1)[-1] for names in (_SHELL_EXEC, *_HIDDEN_CALLS.values()) for name in names}
+)  # fmt: skip
+_LEAF = re.compile(r"(?<![\w$])(?:" + "|".join(sorted(_LEAVES, key=len, reverse=True)) + r")(?![\w$])")
 # A file can only hold a finding when one of these occurs in it: the names every rule needs (the
 # exec and shell callees, the name-building calls) and the escapes of escaped-code-string.
 _NEEDLES = {
@@ -90,6 +97,18 @@ _NEEDLES = {
     "javascript": ("eval", "Function", "runIn", "Script", "setTimeout", "setInterval", "child_process",
                    "require", "\\x", "\\u"),
 }  # fmt: skip
+
+
+def _leaf_ends(text: str) -> set[int]:
+    """Byte offsets where one of the `_LEAVES` names ends: a callee ending there may matter."""
+    if text.isascii():
+        return {m.end() for m in _LEAF.finditer(text)}
+    return {end for _, end in byte_spans(text, _LEAF.finditer(text))}
+
+
+def _callee_end(call: Node) -> int:
+    func = call.child_by_field_name("function") or call.child_by_field_name("constructor")
+    return func.end_byte if func is not None else -1
 
 
 def _is_decoder(call: Node, name: str, lang: Lang) -> bool:
@@ -130,7 +149,8 @@ class _FileScan:
         self.ix = ix
         self.v = _Vars()
         self.child_process = "child_process" in ctx.source
-        self.calls = [(c, callee(c)) for c in ix.bucket("call")]
+        ends = _leaf_ends(ctx.source)
+        self.calls = [(c, callee(c)) for c in ix.bucket("call") if _callee_end(c) in ends]
         self.decoders = Heat(None)  # decoder calls, `[::-1]` reversals, variables holding them
         self.decoders.add(c.start_byte for c, name in self.calls if _is_decoder(c, name, lang))
         self.decoders.add(
