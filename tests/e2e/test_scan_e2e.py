@@ -124,7 +124,9 @@ def test_missing_skill_md_is_reported(tmp_path: Path) -> None:
 def test_semgrep_timeout_is_indeterminate_not_clean(tmp_path: Path) -> None:
     skill = write_skill(tmp_path, "weather-lookup", BENIGN_API)
     # A subprocess call: the rules' prefilter sends this file to semgrep, which then times out.
-    (skill / "fetch.py").write_text("import os, subprocess\nsubprocess.run(['date'])\nprint(os.environ['HOME'])\n")
+    (skill / "fetch.py").write_text(
+        "import os, subprocess\nsubprocess.run(['date'])\nprint(os.environ['HOME'])\n"
+    )
     proc = subprocess.run(
         [sys.executable, "-m", "skillscan", "scan", "--format", "jsonl", str(skill)],
         capture_output=True,
