@@ -77,6 +77,7 @@ class _Engine(Facts):
         self._steps: dict[int, list[_Step]] = {}  # per unit (id): its statements, worked out once
         # start bytes of the nodes that mention a tainted (table, name), per unit
         self._mentions: dict[tuple[str, str], dict[int, list[int]]] = {}
+        self._by_leaf: dict[int, dict[str, list[int]]] = {}  # per unit (id): call starts by callee leaf
         # this round: the values looked at so far, per unit (id), and whether a later change
         # reached back into one of them (only then can another round change anything)
         self._looked: dict[int, Spans] = {}
@@ -143,10 +144,20 @@ class _Engine(Facts):
             if table == "names":
                 found[id(u)] = [u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, [])]
             elif table == "functions":
-                found[id(u)] = [c.start_byte for c in u.ix.bucket("call") if self.leaf(c) == bare]
+                found[id(u)] = self._calls_by_leaf(u).get(bare, [])
         if table == "staged":
             for u, c in self._staging_reads().get(bare, []):
                 found.setdefault(id(u), []).append(c.start_byte)
+        return found
+
+    def _calls_by_leaf(self, u: Unit) -> dict[str, list[int]]:
+        """Start bytes of a unit's calls by the last name of their callee (made once: every newly
+        tainted function would otherwise scan every call)."""
+        found = self._by_leaf.get(id(u))
+        if found is None:
+            found = self._by_leaf[id(u)] = {}
+            for c in u.ix.bucket("call"):
+                found.setdefault(self.leaf(c), []).append(c.start_byte)
         return found
 
     def _round(self, u: Unit) -> None:
