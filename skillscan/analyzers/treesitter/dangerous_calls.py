@@ -19,6 +19,7 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.syntax_walk import Innermost, shared_walk
 from skillscan.models import FileKind
 
 T = TypeVar("T")
@@ -200,11 +201,17 @@ _MAX_SCOPE_CHARS = 200_000
 _ASSIGNMENT = re.compile(r"(?m)^[ \t]*(\w+)\s*(?::[^=\n]{0,80})?=(?!=)([^\n]{0,400})")
 
 
-def _enclosing_scope(node: Node) -> Node:
-    cur: Node | None = node.parent
-    while cur is not None and cur.type not in ("function_definition", "module"):
-        cur = cur.parent
-    return cur if cur is not None else node
+def _enclosing_scope(call: Node, ctx: FileContext) -> Node:
+    """The innermost function around a call, else the module (from the shared walk, in one sweep
+    per file: climbing `node.parent` costs O(depth) per step)."""
+    shared: dict[int, Innermost] = ctx.skill.shared.setdefault(__name__, {})
+    functions = shared.get(id(ctx))
+    walk = shared_walk(ctx) if functions is None else None
+    if walk is not None:
+        functions = shared[id(ctx)] = Innermost(walk, frozenset({"function_definition"}))
+    found = functions.at(call.start_byte) if functions is not None else None
+    tree = ctx.tree
+    return found if found is not None else tree.root_node if tree is not None else call
 
 
 @_LastText  # one pass over a file, not one per exec
@@ -236,9 +243,10 @@ def _mentions_code_source(arg: Node, source: str) -> bool:
     return k < len(starts) and ends[k] <= arg.end_byte
 
 
-def _from_decoder_or_fetch(arg: Node, source: str) -> bool:
+def _from_decoder_or_fetch(call: Node, arg: Node, ctx: FileContext) -> bool:
     """The executed value is decoded/fetched in the call itself, or one assignment away in the same
     function (`code = base64.b64decode(blob)` … `exec(code)`)."""
+    source = ctx.source
     if _mentions_code_source(arg, source):
         return True
     if arg.type != "identifier":
@@ -246,7 +254,7 @@ def _from_decoder_or_fetch(arg: Node, source: str) -> bool:
     lines = _code_assignments(source).get(node_text(arg))
     if not lines:
         return False
-    scope = _enclosing_scope(arg)
+    scope = _enclosing_scope(call, ctx)
     start = scope.start_byte
     end = min(scope.end_byte, start + _MAX_SCOPE_CHARS)
     k = bisect_left(lines, start)
@@ -270,7 +278,7 @@ class PythonDynamicExec:
             return
         if arg.type == "call" and node_text(arg.child_by_field_name("function") or arg) == "compile":
             return  # exec(compile(src, ...)): the inner compile call is judged on its own
-        decoded = _from_decoder_or_fetch(arg, ctx.source)
+        decoded = _from_decoder_or_fetch(node, arg, ctx)
         rule = "python-decoded-code-exec" if decoded else "python-dynamic-code-exec"
         yield Hit(rule, node.start_point[0] + 1, _evidence(node, ctx.source))
 
