@@ -315,6 +315,30 @@ def test_walk_cut_short_by_the_node_budget_is_a_scan_error(
     assert "analysis stopped after 100 nodes" in errors[0].detail
 
 
+@pytest.mark.parametrize(
+    ("path", "kind", "text", "fires"),
+    [
+        ("a.js", FileKind.JAVASCRIPT, "function spin(x) {\n  for (;;) {\n    x = x * 2;\n  }\n}\n", True),
+        ("a.js", FileKind.JAVASCRIPT, "for ( ; ; ) {}\n", True),
+        ("a.ts", FileKind.TYPESCRIPT, "let n: number = 0;\nfor (let i = 0; ; i++) { n += i; }\n", True),
+        ("a.js", FileKind.JAVASCRIPT, "while (true) { n++; }\n", True),
+        ("a.js", FileKind.JAVASCRIPT, "for (;;) {\n  if (done()) break;\n  step();\n}\n", False),
+        (
+            "a.js",
+            FileKind.JAVASCRIPT,
+            "async function poll() {\n  for (;;) { await sleep(5000); }\n}\n",
+            False,
+        ),
+        ("a.js", FileKind.JAVASCRIPT, "for (let i = 0; i < n; i++) { total += i; }\n", False),
+        ("a.js", FileKind.JAVASCRIPT, "try {\n  for (;;) { i++; }\n} catch (e) {}\n", False),
+        ("a.py", FileKind.PYTHON, "for x in items:\n    total += x\n", False),
+    ],
+)
+def test_busy_loop_shapes(path: str, kind: FileKind, text: str, fires: bool) -> None:
+    result = TreeSitterAnalyzer().analyze(skill_with(path, kind, text))
+    assert ("unbounded-busy-loop" in {f.rule_id for f in result.findings}) is fires
+
+
 def test_node_check_on_a_type_the_walk_does_not_keep_fails_at_registration() -> None:
     from skillscan.analyzers.treesitter import NodeDispatcher
     from skillscan.errors import RuleError

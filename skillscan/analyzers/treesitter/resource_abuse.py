@@ -76,12 +76,12 @@ def _infinite(loop: Node) -> bool:
             and cond.end_byte - cond.start_byte <= 12
             and bool(_ALWAYS.match(node_text(cond)))
         )
-    # JS `for (;;)`: no condition at all
-    return (
-        loop.type == "for_statement"
-        and loop.child_by_field_name("condition") is None
-        and "(;;)" in node_text(loop).replace(" ", "")[:10]
-    )
+    # JS `for (;;)`: no condition, which the grammar gives as an empty statement. (A Python `for`
+    # has no initializer: it ends with its iterable.)
+    if loop.type != "for_statement" or loop.child_by_field_name("initializer") is None:
+        return False
+    cond = loop.child_by_field_name("condition")
+    return cond is None or cond.type == "empty_statement"
 
 
 def _in_try(loop: Node) -> bool:
