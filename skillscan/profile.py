@@ -35,6 +35,7 @@ from skillscan.profile_patterns import (
     WHOLE_ENV,
     WORD_GATES,
 )
+from skillscan.textlines import LineCounter
 
 NETWORK_HOSTS = "network_hosts"
 PROCESS_EXEC = "process_exec"
@@ -169,10 +170,17 @@ class _Builder:
     def __init__(self) -> None:
         self.items: dict[str, dict[str, Location]] = {cap: {} for cap in CAPABILITIES}
 
+    def full(self, capability: str) -> bool:
+        return len(self.items[capability]) >= MAX_ITEMS_PER_CAPABILITY
+
+    def wants(self, capability: str, item: str) -> bool:
+        """Whether `add` would keep `item` (so its line is worth counting)."""
+        return item not in self.items[capability] and not self.full(capability)
+
     def add(self, capability: str, item: str, f: SkillFile | None, line: int | None, path: str = "") -> None:
-        bucket = self.items[capability]
-        if item in bucket or len(bucket) >= MAX_ITEMS_PER_CAPABILITY:
+        if not self.wants(capability, item):
             return
+        bucket = self.items[capability]
         if f is not None:
             bucket[item] = Location(f.real_path, f.real_line(line))
         else:
@@ -208,11 +216,15 @@ def _hosts(b: _Builder, f: SkillFile, t: _Text) -> None:
     for pattern in HOST_RES:
         if not t.may_match(pattern):
             continue
+        lines = LineCounter(text)
         for m in pattern.finditer(text):
+            if b.full(NETWORK_HOSTS):
+                return
             host = m.group(1).lower().rstrip(".")
             if host in LOOPBACK or not HOST_OK.match(host) or ("." not in host and not host.startswith("[")):
                 continue
-            b.add(NETWORK_HOSTS, host, f, _line_of(text, m.start()))
+            if b.wants(NETWORK_HOSTS, host):
+                b.add(NETWORK_HOSTS, host, f, lines.at(m.start()))
 
 
 def _parts(
@@ -251,11 +263,15 @@ def _env(b: _Builder, f: SkillFile, t: _Text) -> None:
             continue  # $NAME is a shell read; in Python/JS it is usually a template
         if not t.may_match(pattern):
             continue
+        lines = LineCounter(text)
         for m in pattern.finditer(text):
+            if b.full(ENV_VARS):
+                return
             name = next(g for g in m.groups() if g)
             if i == len(ENV_RES) - 1 and name in SHELL_NOISE:
                 continue
-            b.add(ENV_VARS, name, f, _line_of(text, m.start()))
+            if b.wants(ENV_VARS, name):
+                b.add(ENV_VARS, name, f, lines.at(m.start()))
     whole = t.first(WHOLE_ENV)
     if whole is not None:
         b.add(ENV_VARS, "(entire environment)", f, _line_of(text, whole))
@@ -265,12 +281,17 @@ def _installs_in_text(b: _Builder, f: SkillFile, t: _Text) -> None:
     if not t.may_match(PKG_INSTALL):
         return
     text = t.text
+    lines = LineCounter(text)
     for m in PKG_INSTALL.finditer(text):
+        if b.full(INSTALL_SPECS):
+            return
         manager = m.group(1).split()[0]
         for token in m.group(2).split()[:8]:
             if token.startswith("-") or not PKG_TOKEN.match(token) or token in {"install", "add"}:
                 continue
-            b.add(INSTALL_SPECS, f"{manager}:{token}", f, _line_of(text, m.start()))
+            item = f"{manager}:{token}"
+            if b.wants(INSTALL_SPECS, item):
+                b.add(INSTALL_SPECS, item, f, lines.at(m.start()))
 
 
 def _agent_commands(b: _Builder, f: SkillFile, text: str) -> None:

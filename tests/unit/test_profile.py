@@ -191,3 +191,19 @@ def test_a_detector_in_parts_reports_its_earliest_match(tmp_path: Path) -> None:
     assert where is not None and (where.path, where.line) == ("run.js", 2)
     env = p.location(ENV_VARS, "(entire environment)")
     assert env is not None and (env.path, env.line) == ("dump.sh", 2)  # files in path order: dump.sh first
+
+
+def test_each_item_keeps_the_line_of_its_first_match(tmp_path: Path) -> None:
+    script = "".join(
+        f"curl https://{host}.example.net/x  # {os_env}\n"
+        for host, os_env in [("a", ""), ("b", "$API_KEY"), ("a", "$API_KEY"), ("c", "$OTHER_KEY"), ("b", "")]
+    )
+    skill = _skill(tmp_path, {"SKILL.md": "---\nname: x\ndescription: y\n---\n", "run.sh": script})
+    p = extract_profile(skill)
+    lines = {host: p.location(NETWORK_HOSTS, f"{host}.example.net") for host in "abc"}
+    assert {h: (loc.path, loc.line) for h, loc in lines.items() if loc} == {
+        "a": ("run.sh", 1),
+        "b": ("run.sh", 2),
+        "c": ("run.sh", 4),
+    }
+    assert [p.location(ENV_VARS, v).line for v in ("API_KEY", "OTHER_KEY")] == [2, 4]  # type: ignore[union-attr]
