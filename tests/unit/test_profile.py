@@ -206,4 +206,5 @@ def test_each_item_keeps_the_line_of_its_first_match(tmp_path: Path) -> None:
         "b": ("run.sh", 2),
         "c": ("run.sh", 4),
     }
-    assert [p.location(ENV_VARS, v).line for v in ("API_KEY", "OTHER_KEY")] == [2, 4]  # type: ignore[union-attr]
+    env = [p.location(ENV_VARS, v) for v in ("API_KEY", "OTHER_KEY")]
+    assert [loc.line if loc else None for loc in env] == [2, 4]
