@@ -210,8 +210,10 @@ class _Engine(Facts):
                 target = u.scopes.names.get(i)
                 scope = target or u.path  # the body is inside the arrow function
                 kind = "return"
-            else:
-                yield kind, n, n.start_byte, n.end_byte, scope, None
+            else:  # a call: it only passes taint on into the skill's own functions and file writes
+                leaf = self.leaf(n)
+                if leaf in self.functions or leaf in _WRITES:
+                    yield kind, n, n.start_byte, n.end_byte, scope, None
                 continue
             if value is not None and target is not None:  # else nothing can come of it
                 yield kind, value, value.start_byte, value.end_byte, scope, target
