@@ -94,14 +94,10 @@ class Walk:
         self.deep = deeper_than(root, max_depth)
         targets = {sym: self.by_type[name] for sym, name in _kind_ids(kind).items()}
         with _no_cycle_collection():
-            if self.horizon is None and not self.deep:
-                self._walk(root, targets)
-            else:
+            if self.deep:
                 self._bounded_walk(root, targets, max_depth)
-
-    @property
-    def truncated(self) -> bool:
-        return self.horizon is not None
+            else:
+                self._walk(root, targets)
 
     def select(self, types: frozenset[str]) -> list[int]:
         """Indices of the nodes of `types`, in document order (a list of the walk's own when there
@@ -116,11 +112,13 @@ class Walk:
         return merged
 
     def _walk(self, root: Node, targets: dict[int, list[int]]) -> None:
-        nodes = self.nodes
+        nodes, horizon = self.nodes, self.horizon
         keep, stack = nodes.append, [root]
         pop, push = stack.pop, stack.extend
         while stack:
             n = pop()
+            if horizon is not None and n.start_byte >= horizon:
+                break  # in document order: every node left starts there or later
             found = targets.get(n.kind_id)
             if found is not None:
                 found.append(len(nodes))
@@ -131,14 +129,14 @@ class Walk:
                 push(children)
 
     def _bounded_walk(self, root: Node, targets: dict[int, list[int]], max_depth: int) -> None:
-        """The same walk, leaving out what lies past the horizon or deeper than `max_depth`."""
+        """The same walk, leaving out what lies deeper than `max_depth` (and past the horizon)."""
         nodes, horizon = self.nodes, self.horizon
         keep, stack = nodes.append, [(root, 0)]
         pop, push = stack.pop, stack.extend
         while stack:
             n, depth = pop()
             if horizon is not None and n.start_byte >= horizon:
-                continue
+                break
             found = targets.get(n.kind_id)
             if found is not None:
                 found.append(len(nodes))
