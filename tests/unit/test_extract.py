@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillscan.config import Limits
-from skillscan.decode import _B64_RUN, find_payloads
+from skillscan.decode import b64_runs, find_payloads
 from skillscan.extract import block_kind, build_virtual_files, markdown_virtual_files
 from skillscan.hashing import sha256_hex
 from skillscan.markdown import code_blocks
@@ -320,7 +320,10 @@ def test_fence_at_end_of_text_without_newline() -> None:
 @settings(max_examples=300, deadline=None)
 @given(
     st.lists(
-        st.sampled_from(["A" * 23, "b" * 24, "Zz9+/_-", "=", "==", "===", " ", ".", "\n", "é"]), max_size=14
+        st.sampled_from(
+            ["A" * 23, "b" * 24, "Zz9+/_-", "=", "==", "===", " ", ".", "\n", "é", "\udcff", "ſ", "🙂"]
+        ),
+        max_size=14,
     )
 )
 def test_base64_candidates_are_whole_runs_of_24_or_more(pieces: list[str]) -> None:
@@ -331,4 +334,4 @@ def test_base64_candidates_are_whole_runs_of_24_or_more(pieces: list[str]) -> No
         if run.end() - run.start() >= 24:
             after = text[run.end() : run.end() + 2]
             expected.append((run.start(), run.end() + len(after) - len(after.lstrip("="))))
-    assert [m.span() for m in _B64_RUN.finditer(text)] == expected
+    assert list(b64_runs(text)) == expected
