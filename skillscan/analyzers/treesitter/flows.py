@@ -60,6 +60,7 @@ _WRITES = frozenset(
 MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
 MAX_EXPR_NODES = 3000
+MAX_VALUE_DEPTH = 80  # levels of one value followed (recursion)
 MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reaching back
 # (kind: bind | return | call, value, start byte, end byte, scope, bound target | function name)
 _Step = tuple[str, Node, int, int, str, Any]
@@ -256,7 +257,13 @@ class _Engine(Facts):
         if not u.heat.under(n):
             return None  # nothing tainted beneath: no walk, no budget spent
         budget[0] -= 1
-        if budget[0] < 0 or depth > 80:
+        if depth > MAX_VALUE_DEPTH:  # something tainted lies deeper: say so, never pass it as clean
+            u.fctx.fall_short(
+                "flow-depth",
+                f"a value nested over {MAX_VALUE_DEPTH} levels deep was not followed for secrets",
+            )
+            return None
+        if budget[0] < 0:
             return None
         result = self._walk_source_uncached(n, u, scope, budget, depth)
         self._memo[n.id] = result
