@@ -52,7 +52,7 @@ def semgrep_fixed_cost(runs: int) -> None:
         folder.mkdir()
         (folder / "SKILL.md").write_text("---\nname: tiny\ndescription: d\n---\n# tiny\n")
         # A shell call: the rules' prefilter sends it to semgrep (a file without one never starts it).
-        (folder / "run.py").write_text("import subprocess\nsubprocess.run([\"ls\"])\n")
+        (folder / "run.py").write_text('import subprocess\nsubprocess.run(["ls"])\n')
         skill = load_folder(folder, Limits())
         for native in (True, False):
             analyzer = SemgrepAnalyzer(replace(Settings(), semgrep_native=native))
