@@ -4,7 +4,15 @@ import pytest
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.parsing import parse
-from skillscan.analyzers.treesitter.syntax_walk import WALKED, Innermost, Walk, deeper_than
+from skillscan.analyzers.treesitter.syntax_walk import (
+    MAX_NODES,
+    MIN_NODES,
+    WALKED,
+    Innermost,
+    Walk,
+    deeper_than,
+    node_budget,
+)
 from skillscan.models import FileKind
 
 PY = """import os
@@ -73,6 +81,12 @@ def test_node_budget_stops_the_walk_where_it_runs_out_and_says_so() -> None:
     assert [n.id for n in walk.nodes] == [n.id for n in full.nodes[: len(walk.nodes)]]
     [(cause, detail)] = walk.shortfalls()
     assert cause == "nodes" and "stopped after 300 nodes" in detail
+
+
+def test_node_budget_grows_with_the_file_between_its_bounds() -> None:
+    assert node_budget(10) == MIN_NODES
+    assert node_budget(MIN_NODES + 5) == MIN_NODES + 5
+    assert node_budget(2 * MAX_NODES) == MAX_NODES  # a walked node is a Python object: memory
 
 
 def test_nodes_below_the_depth_bound_are_left_out_and_reported() -> None:

@@ -309,7 +309,7 @@ def test_walk_cut_short_by_the_node_budget_is_a_scan_error(
 
     analyzer = TreeSitterAnalyzer()
     assert not analyzer.analyze(skill_with(path, kind, text)).errors
-    monkeypatch.setattr(syntax_walk, "node_budget", lambda fctx: 100)
+    monkeypatch.setattr(syntax_walk, "node_budget", lambda size: 100)
     errors = analyzer.analyze(skill_with(path, kind, text)).errors
     assert [(e.analyzer, e.path) for e in errors] == [("treesitter", path)]
     assert "analysis stopped after 100 nodes" in errors[0].detail

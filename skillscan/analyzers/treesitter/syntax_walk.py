@@ -8,9 +8,10 @@ which would also cost a Python object per capture and a sort (captures come back
 
 Bounds, each reported on the file (`FileContext.fall_short`) so that no check's silence is
 taken for a clean file:
-- nodes: one per character of source, at least MIN_NODES. Real code stays far below (minified
-  bundles measured 0.26–0.67 nodes per byte), so only token soup is cut short; the walk then
-  stops at the byte where the budget ran out.
+- nodes: one per character of source, at least MIN_NODES and at most MAX_NODES (memory: a walked
+  node costs a Python object, and a whole 2 MB file of token soup took 550 MB). Real code stays far
+  below (minified bundles measured 0.26–0.67 nodes per byte, the largest 830k nodes), so only token
+  soup is cut short; the walk then stops at the byte where the budget ran out.
 - depth: MAX_DEPTH levels (real code measured at most 77). Checks that climb parents pay
   O(depth) per step in tree-sitter, so deeper nodes are left out rather than made quadratic.
 """
@@ -29,6 +30,7 @@ from skillscan.analyzers.treesitter.registry import FileContext
 from skillscan.models import FileKind
 
 MIN_NODES = 300_000
+MAX_NODES = 1_000_000
 MAX_DEPTH = 1_000
 
 # The node types the checks read, per language (grammar names; a name a grammar lacks is left
@@ -211,8 +213,8 @@ def deeper_than(root: Node, limit: int) -> bool:
     return False
 
 
-def node_budget(fctx: FileContext) -> int:
-    return max(MIN_NODES, len(fctx.source))
+def node_budget(source_size: int) -> int:
+    return min(MAX_NODES, max(MIN_NODES, source_size))
 
 
 def shared_walk(fctx: FileContext) -> Walk | None:
@@ -224,7 +226,7 @@ def shared_walk(fctx: FileContext) -> Walk | None:
     walks: dict[int, Walk] = fctx.skill.shared.setdefault(__name__, {})
     found = walks.get(id(fctx))
     if found is None:
-        found = walks[id(fctx)] = Walk(tree.root_node, fctx.file.kind, node_budget(fctx))
+        found = walks[id(fctx)] = Walk(tree.root_node, fctx.file.kind, node_budget(len(fctx.source)))
         for cause, detail in found.shortfalls():
             fctx.fall_short(cause, detail)
     return found
