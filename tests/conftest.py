@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import socket
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
+PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
 def free_port() -> int:
@@ -24,6 +27,29 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
             return True
     except OSError:
         return False
+
+
+def postgres_schema_url() -> Iterator[str]:
+    """A database URL on a fresh schema of the local PostgreSQL, dropped afterwards; skips when
+    there is no usable server."""
+    from sqlalchemy import create_engine, text
+
+    if not port_open("127.0.0.1", 5432):
+        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
+    schema = f"skillscan_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    try:
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception as e:  # a reachable port that is not a usable database
+        admin.dispose()
+        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 database 'test' is not usable: {e}")
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,11 @@ PostgreSQL (answered from the thread pool): the same answer from either."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from skillscan.models import (
     Category,
@@ -22,10 +20,9 @@ from skillscan.models import (
     SkillIdentity,
     Verdict,
 )
-from tests.conftest import port_open
+from tests.conftest import postgres_schema_url
 from tests.service.conftest import CI_TOKEN, HeldJobs, service_settings, start_server
 
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FINGERPRINT = "ab" * 32
 
 
@@ -34,22 +31,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'verdicts.db'}"
         return
-    if not port_open("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    schema = f"skillscan_lookup_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    except Exception as e:  # a reachable port that is not a usable database
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 database 'test' is not usable: {e}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from postgres_schema_url()
 
 
 def _report() -> ScanReport:

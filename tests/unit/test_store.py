@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -27,9 +26,7 @@ from skillscan.models import (
 )
 from skillscan.store import SweepItemResult, ToRecord, VerdictStore, stored_fields
 from skillscan.store import migrations as mig
-from tests.conftest import port_open
-
-PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+from tests.conftest import postgres_schema_url
 
 
 def make_report(
@@ -71,31 +68,12 @@ def make_report(
     )
 
 
-def _postgres_url() -> Iterator[str]:
-    if not port_open("127.0.0.1", 5432):
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    schema_name = f"skillscan_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
-    except Exception as e:  # a reachable port that is not a usable database
-        admin.dispose()
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 database 'test' is not usable: {e}")
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema_name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
-        admin.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'nested' / 'verdicts.db'}"
     else:
-        yield from _postgres_url()
+        yield from postgres_schema_url()
 
 
 @pytest.fixture
