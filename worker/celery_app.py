@@ -137,7 +137,13 @@ def create_app(settings: Settings | None = None) -> SkillscanCelery:
     settings = settings or Settings.from_env()
     app = SkillscanCelery(
         "skillscan",
-        include=["worker.tasks", "skillscan.service.tasks", "worker.post_tasks", "worker.reputation_tasks"],
+        include=[
+            "worker.tasks",
+            "worker.discovery_tasks",
+            "skillscan.service.tasks",
+            "worker.post_tasks",
+            "worker.reputation_tasks",
+        ],
     )
     app.settings = settings
     app.conf.update(

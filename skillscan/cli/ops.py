@@ -100,7 +100,7 @@ def sweep(
     url = (registry or settings.registry_url).rstrip("/")
     store = open_store(settings)
     if resume:
-        from worker.tasks import resume_sweep
+        from worker.discovery_tasks import resume_sweep
 
         try:
             resumed = resume_sweep(store, resume, requeue_items=True)
