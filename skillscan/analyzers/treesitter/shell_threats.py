@@ -1,6 +1,6 @@
 """Shell threats other than download-and-execute (tree-sitter-bash): reverse shells, persistence,
-destructive commands, permission weakening, agent tampering by file writes, and (in
-`shell_exfil`) data leaving the machine.
+destructive commands, permission weakening, agent tampering by file writes (judged in
+`shell_writes`), and (in `shell_exfil`) data leaving the machine.
 
 - reverse shells: `nc -e /bin/sh`, `ncat --sh-exec`, `sh -i | nc`, fifo relays, `socat … exec:sh`;
 - persistence: crontab installs, launchd plists / `launchctl submit`, systemd units, shell rc
@@ -38,6 +38,7 @@ from skillscan.analyzers.treesitter.shell_words import (
     text,
     walk,
 )
+from skillscan.analyzers.treesitter.shell_writes import LOGS, home_path, redirected, written
 from skillscan.analyzers.treesitter.threat_scan import (
     DECODERS,
     DNS_TOOLS,
@@ -47,9 +48,7 @@ from skillscan.analyzers.treesitter.threat_scan import (
     REMOTE_COPY,
     ShellScan,
     enclosing,
-    heredoc_text,
     is_shell,
-    redirect_targets,
     stage_commands,
     stages,
 )
@@ -59,31 +58,6 @@ BASH = Language(tree_sitter_bash.language())
 MAX_SOURCE = 2 * 1024 * 1024
 MAX_DEPTH = 3
 
-_RC_FILES = re.compile(
-    r"(?:^|/)\.(?:bashrc|bash_profile|bash_login|profile|zshrc|zprofile|zshenv|zlogin|kshrc|cshrc|tcshrc)$|"
-    r"\.config/fish/config\.fish$|^/etc/(?:profile|bash\.bashrc|zshrc|environment)$|^/etc/profile\.d/"
-)
-_AUTH_KEYS = re.compile(r"\.ssh/authorized_keys2?$")
-_LAUNCHD = re.compile(r"Library/(?:LaunchAgents|LaunchDaemons)/[^/]{1,200}$")
-_SYSTEMD = re.compile(
-    r"(?:\.config/systemd/user|/etc/systemd/(?:system|user)|/lib/systemd/system)/[^/]{1,200}$"
-)
-_CRON = re.compile(
-    r"^/etc/cron(?:tab|\.d/|\.(?:hourly|daily|weekly|monthly)/)|/var/spool/cron/|/var/at/tabs/"
-)
-_SUDOERS = re.compile(r"^/etc/sudoers(?:\.d/.{1,100})?$")
-_LOGS = re.compile(r"^/var/log(?:/|$)|^/private/var/log/|\.(?:bash|zsh)_history$|/var/log/audit")
-_OPENCLAW_CONFIG = re.compile(
-    r"\.(?:openclaw|clawdbot|moltbot)/(?:openclaw|clawdbot|moltbot|exec-approvals)\.json$"
-)
-_OTHER_SKILLS = re.compile(
-    r"(?:\.(?:openclaw|clawdbot|moltbot)/(?:workspace/)?skills|\.agents/skills|/workspace/skills)/(?P<name>[^/]{1,100})/"
-)
-_INSTRUCTION_FILES = re.compile(r"(?:^|/)(?:AGENTS|SOUL|IDENTITY|TOOLS|HEARTBEAT|BOOTSTRAP)\.md$")
-_MEMORY_FILES = re.compile(r"(?:^|/)(?:MEMORY|USER)\.md$")
-_SSH_KEY_LITERAL = re.compile(
-    r"\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d{3})\s{1,3}AAAA[0-9A-Za-z+/]{40,}"
-)
 _FORK_BOMB = re.compile(
     r"(\w{1,20}|:)\s{0,3}\(\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"
 )
@@ -102,7 +76,6 @@ _SYSTEM_PATH = re.compile(
 )
 # world-writable: an octal mode whose "other" digit has the write bit, or +w for o / a / everyone
 _WIDE_MODE = re.compile(r"^(?:0?[0-7]?[0-7][0-7][2367]|(?:[ug]{0,2}[oa][ugoa]{0,2})?\+[rx]{0,2}w[rxX]{0,2})$")
-_SUDO_ALL = re.compile(r"NOPASSWD\s{0,3}:\s{0,3}ALL\b|ALL\s{0,3}=\s{0,3}\(ALL(?::ALL)?\)\s{0,3}ALL\b")
 _SETUID = re.compile(r"^(?:[ugoa]{0,3}\+[rwxt]{0,3}s[rwxt]{0,3}|[2467][0-7]{3})$")
 
 
@@ -151,7 +124,7 @@ def _statement(scan: ShellScan, unit: Node) -> None:
             _pipeline(scan, node)
             shell_exfil.pipeline(scan, node)
         elif node.type == "redirected_statement":
-            _redirected(scan, node)
+            redirected(scan, node)
         elif node.type == "list":
             shell_exfil.command_list(scan, node)
 
@@ -197,18 +170,18 @@ def _command(scan: ShellScan, node: Node, cmd: Cmd) -> None:
         name in {"diskutil"} and words[:1] and words[0] in {"eraseDisk", "zeroDisk"}
     ):
         scan.hit(node, "destructive-disk-wipe", "Formats or erases a disk")
-    elif name in {"shred", "truncate", "srm"} and any(_LOGS.search(_home(w)) for w in words):
+    elif name in {"shred", "truncate", "srm"} and any(LOGS.search(home_path(w)) for w in words):
         scan.hit(node, "log-tampering", "Destroys system or shell logs (covering tracks)")
     elif name in {"history"} and "-c" in words:
         scan.hit(node, "log-tampering", "Clears the shell history")
     elif name in {"tee", "cp", "mv", "install", "ln"} and words:
         content = _upstream_text(node) if name == "tee" else ""
-        dest = _home(words[-1])
+        dest = home_path(words[-1])
         if dest.endswith("/") and len(words) >= 2:
             dest += words[-2].rstrip("/").rsplit("/", 1)[-1]  # cp x.plist ~/Library/LaunchAgents/
-        _written(scan, node, dest, content, appended=name == "tee" and "-a" in words)
+        written(scan, node, dest, content, appended=name == "tee" and "-a" in words)
     elif name in {"sed", "perl"} and any(w.startswith("-i") or w == "-pi" for w in words) and words:
-        _written(scan, node, _home(words[-1]), "", appended=True)
+        written(scan, node, home_path(words[-1]), "", appended=True)
     shell_exfil.command(scan, node, cmd, words)
 
 
@@ -270,83 +243,13 @@ def _crontab(scan: ShellScan, node: Node, words: list[str]) -> None:
         scan.hit(node, "persistence-install", "Installs crontab entries")
 
 
-def _redirected(scan: ShellScan, node: Node) -> None:
-    content = _literal_content(node)
-    for op, dest in redirect_targets(node, scan.env):
-        if op in {">", ">>", "&>", "&>>", ">|"}:
-            _written(scan, node, _home(dest), content, appended=op.endswith(">>"))
-
-
-def _literal_content(stmt: Node) -> str:
-    """What a redirect writes when the script spells it out: here-docs, echo/printf arguments.
-    The output of other commands (a download, a copy) is not known and judged by the target only."""
-    content = heredoc_text(stmt)
-    if content:
-        return content
-    body = stmt.child_by_field_name("body")
-    if body is not None and body.type == "command":
-        name = body.child_by_field_name("name")
-        if name is not None and text(name) in {"echo", "printf", "print"}:
-            return text(body)
-    return ""
-
-
-def _written(scan: ShellScan, node: Node, dest: str, content: str, appended: bool) -> None:
-    """A file is written (redirect, tee, cp, sed -i): judge the destination and what goes in."""
-    payload = bool(PAYLOAD.search(content))
-    if _RC_FILES.search(dest):
-        if payload:
-            scan.hit(node, "persistence-payload", f"Appends a fetch/decode/shell hook to {dest}")
-        else:
-            scan.hit(node, "persistence-shell-rc", f"Modifies the shell start-up file {dest}")
-    elif _AUTH_KEYS.search(dest):
-        if _SSH_KEY_LITERAL.search(content):
-            scan.hit(
-                node, "persistence-ssh-key-literal", "Adds a hard-coded SSH public key to authorized_keys"
-            )
-        else:
-            scan.hit(node, "persistence-ssh-key", "Writes to ~/.ssh/authorized_keys")
-    elif _LAUNCHD.search(dest) or _SYSTEMD.search(dest) or _CRON.search(dest):
-        if payload:
-            scan.hit(
-                node,
-                "persistence-payload",
-                f"Installs a start-up job ({dest}) that fetches, decodes or opens a shell",
-            )
-        else:
-            scan.hit(node, "persistence-install", f"Installs a start-up job: {dest}")
-    elif _SUDOERS.search(dest):
-        if _SUDO_ALL.search(content):
-            scan.hit(node, "permission-weakening", f"Grants unrestricted sudo in {dest}")
-        else:
-            scan.hit(node, "sudoers-modification", f"Edits {dest} (sudo rights)")
-    elif _LOGS.search(dest) and not appended:
-        scan.hit(node, "log-tampering", f"Overwrites {dest} (covering tracks)")
-    elif _OPENCLAW_CONFIG.search(dest):
-        scan.hit(node, "agent-config-overwrite", f"Rewrites OpenClaw's own configuration ({dest})")
-    elif skill_dir := _OTHER_SKILLS.search(dest):
-        # a skill installing or refreshing its own files is normal; another skill's folder is not
-        if payload or not scan.ctx.is_own_folder(skill_dir.group("name")):
-            rule = "agent-skill-tampering" if payload else "agent-skill-write"
-            scan.hit(node, rule, f"Writes into an installed skill's folder ({dest})")
-    elif _INSTRUCTION_FILES.search(dest):
-        if payload:
-            scan.hit(
-                node,
-                "agent-instruction-payload",
-                f"Plants fetch/decode/shell commands in the agent's instructions ({dest})",
-            )
-        else:
-            scan.hit(node, "agent-instruction-write", f"Writes the agent's standing instructions ({dest})")
-
-
 def _rm(scan: ShellScan, node: Node, words: list[str]) -> None:
     recursive = any(w in {"-r", "-R", "--recursive"} or re.match(r"^-[a-zA-Z]{0,4}[rR]", w) for w in words)
-    targets = [_home(w) for w in words if w and not w.startswith("-")]
+    targets = [home_path(w) for w in words if w and not w.startswith("-")]
     if "--no-preserve-root" in words:
         scan.hit(node, "destructive-rm-root", "rm with --no-preserve-root")
         return
-    if any(_LOGS.search(t) for t in targets):
+    if any(LOGS.search(t) for t in targets):
         scan.hit(node, "log-tampering", "Deletes system or shell logs (covering tracks)")
     if not recursive:
         return
@@ -371,7 +274,7 @@ def _permissions(scan: ShellScan, node: Node, name: str, words: list[str]) -> No
     args = [w for w in words if not w.startswith("-") or _WIDE_MODE.match(w)]
     if len(args) < 2:
         return
-    mode, targets = args[0], [_home(t) for t in args[1:]]
+    mode, targets = args[0], [home_path(t) for t in args[1:]]
     if _SETUID.match(mode):
         scan.hit(node, "permission-weakening", f"Sets a setuid/setgid bit ({mode})")
     elif _WIDE_MODE.match(mode) and (
@@ -390,10 +293,6 @@ def _upstream_text(node: Node) -> str:
             break
         before.append(text(s))
     return "\n".join(before)
-
-
-def _home(p: str) -> str:
-    return p.strip("\"'").replace("${HOME}", "~").replace("$HOME", "~")
 
 
 _INTERESTING = (
