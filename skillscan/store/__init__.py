@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from skillscan.config import Settings
-from skillscan.store.bookkeeping import Failure, RegistryOutcome, SweepItemResult, SweepProgress
+from skillscan.store.bookkeeping import Failure, RegistryOutcome
 from skillscan.store.engine import StoreBusy
 from skillscan.store.store import Recorded, StoredScan, ToRecord, VerdictStore, scan_key, stored_fields
+from skillscan.store.sweeps import SweepItemResult, SweepProgress
 
 
 def open_store(settings: Settings) -> VerdictStore:

@@ -17,6 +17,7 @@ from skillscan.store import migrations, schema
 from skillscan.store.bookkeeping import Bookkeeping
 from skillscan.store.engine import lock_for_migration, make_engine, read_tx, retry_busy, write_tx
 from skillscan.store.sql import aware, insert_returning
+from skillscan.store.sweeps import Sweeps
 
 _scans = schema.table_of(schema.ScanRow)
 _skills = schema.table_of(schema.SkillRow)
@@ -103,7 +104,7 @@ class Recorded:
     previous_verdict: Verdict | None  # the version's latest verdict before this scan
 
 
-class VerdictStore(Bookkeeping):
+class VerdictStore(Bookkeeping, Sweeps):
     """SQLite file by default, PostgreSQL by URL. Opening applies pending migrations."""
 
     def __init__(self, url: str, *, migrate: bool = True) -> None:
