@@ -23,7 +23,7 @@ import pytest
 from skillscan.config import Settings
 from skillscan.registry.fake import FakeServer
 from skillscan.store import VerdictStore
-from tests.conftest import REPO_ROOT, free_port, port_open
+from tests.conftest import REPO_ROOT, free_port
 from worker.celery_app import QUEUES, SkillscanCelery, create_app
 
 BROKER_URL = "redis://127.0.0.1:6379/1"
@@ -341,7 +341,3 @@ def wait_until(check: Callable[[], object], timeout: float, what: str, interval:
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
-
-
-def postgres_reachable() -> bool:
-    return port_open("127.0.0.1", 5432)

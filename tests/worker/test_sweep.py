@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
 
 from skillscan.registry.fake import FakeServer
 from skillscan.store import VerdictStore
+from tests.conftest import postgres_schema_url
 from tests.worker.conftest import (
     SCANNABLE,
     SKILLSCAN,
     Workers,
     app_for,
-    postgres_reachable,
     run_cli,
     unacked,
     versions_scanned,
@@ -211,23 +209,7 @@ def test_failed_scans_are_recorded_and_replayed(
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
-    if not postgres_reachable():
-        pytest.skip("PostgreSQL is not reachable on 127.0.0.1:5432")
-    base = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    name = f"skillscan_worker_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base)
-    try:
-        with admin.begin() as conn:
-            conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    except Exception as e:
-        admin.dispose()
-        pytest.skip(f"PostgreSQL database 'test' on 127.0.0.1:5432 is not usable: {e}")
-    try:
-        yield f"{base}?options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()
+    yield from postgres_schema_url()
 
 
 def test_sweep_into_postgresql(
