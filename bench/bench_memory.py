@@ -49,7 +49,7 @@ def main() -> None:
         folders = folders[: args.limit]
 
     from skillscan.config import Settings
-    from skillscan.scan import Scanner
+    from skillscan.scan import Scanner, load_path
 
     rss0, _ = status_mb()
     scanner = Scanner(Settings.from_env())
@@ -63,7 +63,7 @@ def main() -> None:
         start = time.perf_counter()
         scanned = 0
         for i in range(0, len(folders), args.batch):
-            skills = [s for p in folders[i : i + args.batch] for s in scanner.load(p)]
+            skills = [s for p in folders[i : i + args.batch] for s in load_path(p, scanner.settings)]
             scanned += len(scanner.scan_skills(skills))
         elapsed = time.perf_counter() - start
         gc.collect()

@@ -60,6 +60,19 @@ def load_path(path: str | Path, settings: Settings) -> list[Skill]:
     return load_skills(path, settings.limits)
 
 
+def load_batches(paths: Sequence[str | Path], settings: Settings, size: int) -> Iterator[list[Skill]]:
+    """The skills under `paths`, in order, `size` at a time (the last batch may be smaller)."""
+    pending: list[Skill] = []
+    for path in paths:
+        for skill in load_path(path, settings):
+            pending.append(skill)
+            if len(pending) == size:
+                yield pending
+                pending = []
+    if pending:
+        yield pending
+
+
 def _optional(module: str, attr: str) -> Callable[..., Analyzer | None] | None:
     """An engine's factory when its module exists; any other import failure is a real bug."""
     try:
@@ -95,23 +108,13 @@ class Scanner:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def load(self, path: str | Path) -> list[Skill]:
-        return load_path(path, self.settings)
-
     def scan_paths(self, paths: Sequence[str | Path]) -> list[ScanReport]:
         """Scan every skill found under `paths`. Raises SkillscanError for an unusable path."""
         return [report for batch in self.iter_batches(paths) for report in batch]
 
     def iter_batches(self, paths: Sequence[str | Path]) -> Iterator[list[ScanReport]]:
-        pending: list[Skill] = []
-        for path in paths:
-            for skill in self.load(path):
-                pending.append(skill)
-                if len(pending) >= BATCH_SIZE:
-                    yield self.scan_skills(pending)
-                    pending = []
-        if pending:
-            yield self.scan_skills(pending)
+        for skills in load_batches(paths, self.settings, BATCH_SIZE):
+            yield self.scan_skills(skills)
 
     def scan_skills(self, skills: Sequence[Skill]) -> list[ScanReport]:
         """Scan a batch: every analyzer sees the whole batch once, all analyzers concurrently."""

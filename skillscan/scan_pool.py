@@ -21,7 +21,7 @@ from pathlib import Path
 
 from skillscan.config import Settings
 from skillscan.models import ScanReport, Skill
-from skillscan.scan import Scanner, load_path
+from skillscan.scan import Scanner, load_batches
 
 CHUNK = 50  # skills per worker call: one Semgrep start each, and small enough to keep every core busy
 MAX_JOBS = 8
@@ -40,7 +40,7 @@ def iter_batches(settings: Settings, paths: Sequence[str | Path], jobs: int) -> 
         with Scanner(settings) as scanner:
             yield from scanner.iter_batches(paths)
         return
-    chunks = _chunks(settings, paths)
+    chunks = load_batches(paths, settings, CHUNK)
     first, second = next(chunks, None), next(chunks, None)
     if first is None:
         return
@@ -51,39 +51,19 @@ def iter_batches(settings: Settings, paths: Sequence[str | Path], jobs: int) -> 
     yield from _scan_in_pool(settings, chain((first, second), chunks), jobs)
 
 
-def _chunks(settings: Settings, paths: Sequence[str | Path]) -> Iterator[list[Skill]]:
-    pending: list[Skill] = []
-    for path in paths:
-        for skill in load_path(path, settings):
-            pending.append(skill)
-            if len(pending) == CHUNK:
-                yield pending
-                pending = []
-    if pending:
-        yield pending
-
-
 def _scan_in_pool(settings: Settings, chunks: Iterator[list[Skill]], jobs: int) -> Iterator[list[ScanReport]]:
-    local: Scanner | None = None  # only if a worker process dies
     # Spawned, not forked: a fork would copy whatever threads and locks this process holds.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start_worker, initargs=(settings,)
-    ) as pool:
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker, initargs=(settings,))
+    with pool, _Fallback(settings) as fallback:
         queued: deque[tuple[list[Skill], Future[list[ScanReport]]]] = deque()
-        try:
-            for chunk in chunks:
-                queued.append((chunk, _submit(pool, chunk)))
-                # Loading runs ahead of scanning by at most two chunks per process: memory stays bounded.
-                while len(queued) > 2 * jobs:
-                    reports, local = _collect(*queued.popleft(), settings, local)
-                    yield reports
-            while queued:
-                reports, local = _collect(*queued.popleft(), settings, local)
-                yield reports
-        finally:
-            if local is not None:
-                local.close()
+        for chunk in chunks:
+            queued.append((chunk, _submit(pool, chunk)))
+            # Loading runs ahead of scanning by at most two chunks per process: memory stays bounded.
+            while len(queued) > 2 * jobs:
+                yield fallback.result(*queued.popleft())
+        while queued:
+            yield fallback.result(*queued.popleft())
 
 
 def _submit(pool: ProcessPoolExecutor, chunk: list[Skill]) -> Future[list[ScanReport]]:
@@ -95,14 +75,27 @@ def _submit(pool: ProcessPoolExecutor, chunk: list[Skill]) -> Future[list[ScanRe
         return failed
 
 
-def _collect(
-    chunk: list[Skill], future: Future[list[ScanReport]], settings: Settings, local: Scanner | None
-) -> tuple[list[ScanReport], Scanner | None]:
-    try:
-        return future.result(), local
-    except BrokenProcessPool:
-        local = local or Scanner(settings)
-        return local.scan_skills(chunk), local
+class _Fallback:
+    """A chunk's reports from its worker process, or, when that process died, from a scanner in
+    this one (made on first need)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._scanner: Scanner | None = None
+
+    def __enter__(self) -> _Fallback:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._scanner is not None:
+            self._scanner.close()
+
+    def result(self, chunk: list[Skill], future: Future[list[ScanReport]]) -> list[ScanReport]:
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._scanner = self._scanner or Scanner(self._settings)
+            return self._scanner.scan_skills(chunk)
 
 
 def _start_worker(settings: Settings) -> None:

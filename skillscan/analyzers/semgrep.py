@@ -190,7 +190,7 @@ class SemgrepAnalyzer(Analyzer):
         # Only files some rule can match: a skill of Markdown, shell and harmless scripts costs no
         # semgrep start-up.
         targets = [_Target(i, f) for i, skill in enumerate(skills) for f in skill.files if self.wanted(f)]
-        if not self._metas or not targets:
+        if not targets:  # no rule admits any file (or there are no rules)
             return [AnalysisResult() for _ in skills]
         with tempfile.TemporaryDirectory(prefix="skillscan-semgrep-") as tmp:
             root = Path(tmp)
