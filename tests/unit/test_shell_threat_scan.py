@@ -64,8 +64,7 @@ def test_repeated_installs_are_listed_once_per_line_up_to_twenty() -> None:
 
 
 def test_shell_walk_is_preorder_bounded_and_stays_in_its_subtree() -> None:
-    from skillscan.analyzers.treesitter.parsing import parse
-    from skillscan.analyzers.treesitter.shell_words import walk
+    from skillscan.analyzers.treesitter.parsing import parse, walk
     from skillscan.models import FileKind
 
     tree = parse(FileKind.SHELL, "a | b\nc\n")

@@ -237,8 +237,8 @@ def test_walk_is_preorder_bounded_and_stays_in_its_subtree() -> None:
     first_stmt = tree.root_node.named_children[0]
     types = [n.type for n in walk(first_stmt)]
     assert types[0] == "expression_statement" and "d" not in {n.text.decode() for n in walk(first_stmt)}
-    everything = walk(tree.root_node)
-    assert everything[0] == tree.root_node and len(walk(tree.root_node, limit=3)) == 3
+    everything = list(walk(tree.root_node))
+    assert everything[0] == tree.root_node and len(list(walk(tree.root_node, limit=3))) == 3
     starts = [n.start_byte for n in everything]
     assert starts == sorted(starts)
 

@@ -45,22 +45,21 @@ def node_text(node: Node) -> str:
     return node.text.decode("utf-8", "replace") if node.text else ""
 
 
-def walk(root: Node, limit: int = 500_000) -> list[Node]:
-    """Pre-order list of the nodes under `root` (itself first), iterative and bounded. A tree
-    cursor is ≈2.5× faster than expanding `node.children` lists in Python."""
-    out: list[Node] = []
+def walk(root: Node, limit: int = 200_000) -> Iterator[Node]:
+    """Pre-order traversal of `root`'s subtree (itself first), at most `limit` nodes, without
+    recursion (deep hostile nesting cannot blow the stack). A tree cursor is ≈2.5× faster than
+    expanding `node.children` lists in Python."""
     cursor = root.walk()  # a cursor started at `root` cannot climb above it
-    while len(out) < limit:
+    for _ in range(limit):
         node = cursor.node
         if node is None:
-            break
-        out.append(node)
+            return
+        yield node
         if cursor.goto_first_child():
             continue
         while not cursor.goto_next_sibling():
             if not cursor.goto_parent():
-                return out
-    return out
+                return
 
 
 def byte_spans(text: str, matches: Iterable[re.Match[str]]) -> Iterator[tuple[int, int]]:

@@ -27,6 +27,7 @@ import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits, StatementMemo
 from skillscan.analyzers.treesitter.shell_text import (
@@ -37,7 +38,7 @@ from skillscan.analyzers.treesitter.shell_text import (
     grade,
     rule_for,
 )
-from skillscan.analyzers.treesitter.shell_words import text, walk
+from skillscan.analyzers.treesitter.shell_words import text
 from skillscan.models import FileKind
 
 MAX_DEPTH = 3

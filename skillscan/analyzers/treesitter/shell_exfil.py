@@ -21,8 +21,9 @@ import re
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.sensitive import Sink, is_credential_env, sensitive_path
-from skillscan.analyzers.treesitter.shell_words import FETCHERS, Cmd, literal, text, walk
+from skillscan.analyzers.treesitter.shell_words import FETCHERS, Cmd, literal, text
 from skillscan.analyzers.treesitter.threat_scan import (
     CREDENTIAL_WORDS,
     DNS_TOOLS,

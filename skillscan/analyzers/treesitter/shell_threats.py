@@ -24,6 +24,7 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.treesitter import shell_exfil
+from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
@@ -36,7 +37,6 @@ from skillscan.analyzers.treesitter.shell_words import (
     LazyEnv,
     base_name,
     text,
-    walk,
 )
 from skillscan.analyzers.treesitter.shell_writes import LOGS, home_path, redirected, written
 from skillscan.analyzers.treesitter.threat_scan import (

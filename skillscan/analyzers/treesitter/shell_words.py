@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.parsing import walk
+
 # Commands that run the command that follows them (their own options are skipped).
 WRAPPERS = frozenset(
     {"sudo", "doas", "env", "nohup", "time", "command", "exec", "nice", "ionice", "stdbuf", "timeout",
@@ -281,22 +283,6 @@ def assignments(root: Node) -> dict[str, str]:
         if lit is not None and text(name) not in env:
             env[text(name)] = lit
     return env
-
-
-def walk(root: Node, limit: int = 200_000) -> Iterator[Node]:
-    """Pre-order traversal of `root`'s subtree, at most `limit` nodes, without recursion (deep
-    hostile nesting cannot blow the stack); a tree cursor is faster than lists of children."""
-    cursor = root.walk()  # cannot climb above `root`
-    for _ in range(limit):
-        node = cursor.node
-        if node is None:
-            return
-        yield node
-        if cursor.goto_first_child():
-            continue
-        while not cursor.goto_next_sibling():
-            if not cursor.goto_parent():
-                return
 
 
 def fetch_targets(cmd: Cmd, env: Mapping[str, str]) -> tuple[list[str], str | None, bool]:

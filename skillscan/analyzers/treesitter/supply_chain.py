@@ -27,9 +27,10 @@ from typing import Any
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import Hit, SkillContext
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
-from skillscan.analyzers.treesitter.shell_words import WRAPPERS, base_name, literal, peel, text, walk
+from skillscan.analyzers.treesitter.shell_words import WRAPPERS, base_name, literal, peel, text
 from skillscan.analyzers.treesitter.threat_scan import PAYLOAD
 from skillscan.models import FileKind, SkillFile
 from skillscan.rules import load_yaml

@@ -13,10 +13,11 @@ from typing import Any
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.scan_hits import Hits
 from skillscan.analyzers.treesitter.sensitive import ThreatContext, sensitive_path
 from skillscan.analyzers.treesitter.shell_text import evidence_of
-from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, base_name, literal, peel, text, walk
+from skillscan.analyzers.treesitter.shell_words import SHELLS, Cmd, base_name, literal, peel, text
 
 NETCATS = frozenset({"nc", "ncat", "netcat", "nc.traditional", "nc.openbsd", "telnet"})
 DECODERS = frozenset({"base64", "base32", "basenc", "xxd", "openssl", "uudecode"})
