@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from skillscan.config import Settings
-from skillscan.crawl import list_page
+from skillscan.crawl import chunks, list_page
 from skillscan.pipeline import Target
 from worker.celery_app import worker_settings
 from worker.context import WorkerContext
@@ -100,7 +100,7 @@ def main() -> None:
                 break
         warm, targets = targets[: args.batch_size], targets[args.batch_size : args.batch_size + args.limit]
         pipeline.scan_targets(warm, force=True)  # compiles rules, opens the store, starts threads
-        batches = [targets[i : i + args.batch_size] for i in range(0, len(targets), args.batch_size)]
+        batches = chunks(targets, args.batch_size)
         download_cpu = _count_download_cpu(pipeline)
         profiler = cProfile.Profile() if args.profile else None
         phases: dict[str, float] = {}
