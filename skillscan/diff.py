@@ -199,11 +199,6 @@ class ProfileStore:
         self._others_before = self._others.where(t.c.scan_id < bindparam("before"))
         self._profile = select(t.c.profile).where(t.c.scan_id == bindparam("scan_id"))
 
-    def save(
-        self, scan_id: int, owner: str, slug: str, version: str, fingerprint: str, profile: CapabilityProfile
-    ) -> None:
-        self.save_many([(scan_id, (owner, slug, version), fingerprint, profile)])
-
     def save_many(self, rows: Sequence[tuple[int, VersionKey, str, CapabilityProfile]]) -> None:
         """Store profiles as (scan id, version key, fingerprint, profile), in one transaction."""
         from skillscan.store.engine import write_tx
