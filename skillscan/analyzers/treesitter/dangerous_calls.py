@@ -219,12 +219,9 @@ def _code_assignments(source: str) -> dict[str, list[int]]:
     """Name -> byte offsets of the lines assigning it a decoded or fetched value (`code =
     base64.b64decode(blob)`), in order."""
     out: dict[str, list[int]] = {}
-    chars = offset = 0  # the byte offset of character `chars`, advanced from match to match
-    for m in _ASSIGNMENT.finditer(source):
-        if _CODE_SOURCE.search(m.group(2)):
-            offset += len(source[chars : m.start()].encode("utf-8", "replace"))
-            chars = m.start()
-            out.setdefault(m.group(1), []).append(offset)
+    found = [m for m in _ASSIGNMENT.finditer(source) if _CODE_SOURCE.search(m.group(2))]
+    for m, (start, _) in zip(found, byte_spans(source, found), strict=True):
+        out.setdefault(m.group(1), []).append(start)
     return out
 
 
