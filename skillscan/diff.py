@@ -196,7 +196,6 @@ class ProfileStore:
             t.c.slug == bindparam("slug"),
             t.c.version != bindparam("version"),
         )
-        self._others_before = self._others.where(t.c.scan_id < bindparam("before"))
         self._profile = select(t.c.profile).where(t.c.scan_id == bindparam("scan_id"))
 
     def save_many(self, rows: Sequence[tuple[int, VersionKey, str, CapabilityProfile]]) -> None:
@@ -229,16 +228,12 @@ class ProfileStore:
             raw = conn.execute(self._profile, {"scan_id": scan_id}).scalar()
         return CapabilityProfile.from_dict(raw) if raw is not None else None
 
-    def previous(
-        self, owner: str, slug: str, version: str, before_scan_id: int | None = None
-    ) -> tuple[str, CapabilityProfile] | None:
+    def previous(self, owner: str, slug: str, version: str) -> tuple[str, CapabilityProfile] | None:
         """The profile of the version that `version` updates (its latest stored scan)."""
         key = (owner, slug, version)
-        return self.previous_many([key], before_scan_id).get(key)
+        return self.previous_many([key]).get(key)
 
-    def previous_many(
-        self, keys: Iterable[VersionKey], before_scan_id: int | None = None
-    ) -> dict[VersionKey, tuple[str, CapabilityProfile]]:
+    def previous_many(self, keys: Iterable[VersionKey]) -> dict[VersionKey, tuple[str, CapabilityProfile]]:
         """`previous` of each version that has one, read in one transaction."""
         from skillscan.store.engine import read_tx
 
@@ -248,13 +243,9 @@ class ProfileStore:
             return found
         with read_tx(self._engine) as conn:
             for owner, slug, version in wanted:
-                params: dict[str, Any] = {"owner": owner, "slug": slug, "version": version}
-                if before_scan_id is not None:
-                    params["before"] = before_scan_id
+                params = {"owner": owner, "slug": slug, "version": version}
                 latest: dict[str, int] = {}
-                for row in conn.execute(
-                    self._others if before_scan_id is None else self._others_before, params
-                ):
+                for row in conn.execute(self._others, params):
                     latest[row.version] = max(latest.get(row.version, 0), int(row.scan_id))
                 chosen = pick_previous(version, latest)
                 if chosen is not None:
@@ -376,7 +367,7 @@ def diff_for_scan(store: Any, scan_id: int) -> ProfileDiff | None:
     current = profiles.get(scan_id)
     if current is None:
         return None
-    previous = profiles.previous(scan.owner, scan.slug, scan.version, before_scan_id=None)
+    previous = profiles.previous(scan.owner, scan.slug, scan.version)
     if previous is None:
         return None
     prev_version, prev_profile = previous
