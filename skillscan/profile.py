@@ -248,8 +248,6 @@ def _patterns(
     b: _Builder, cap: str, parts: Iterable[tuple[str, tuple[re.Pattern[str], ...]]], f: SkillFile, t: _Text
 ) -> None:
     for name, patterns in parts:
-        if t.open.isdisjoint(patterns):
-            continue
         start = t.first(patterns)
         if start is not None:
             b.add(cap, name, f, _line_of(t.text, start))
