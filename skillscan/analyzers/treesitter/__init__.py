@@ -19,10 +19,10 @@ from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.treesitter.parsing import language
 from skillscan.analyzers.treesitter.registry import (
-    MAX_FINDINGS_PER_RULE_FILE,
     PACKAGE_DIR,
     FileCheck,
     FileContext,
+    FindingCap,
     Hit,
     NodeCheck,
     SkillCheck,
@@ -126,39 +126,6 @@ class NodeDispatcher:
         for i, node_type in sorted((i, t) for t in by_type for i in walk.by_type[t]):
             for check in by_type[node_type]:
                 yield from check.visit(nodes[i], ctx)
-
-
-class FindingCap:
-    """Per skill: at most MAX_FINDINGS_PER_RULE_FILE findings of a rule in one reported file (the
-    first ones; repeats of a rule, path and line are dropped as the report would); the rest are
-    counted into one note. Other rules of the file keep their own allowance."""
-
-    def __init__(self, limit: int = MAX_FINDINGS_PER_RULE_FILE) -> None:
-        self.limit = limit
-        self._kept: dict[tuple[str, str], int] = {}
-        self._more: dict[tuple[str, str], int] = {}
-        self._seen: set[tuple[str, str, int | None]] = set()
-
-    def admit(self, rule_id: str, path: str, line: int | None, more: int = 0) -> bool:
-        key = (rule_id, path)
-        if more:
-            self._more[key] = self._more.get(key, 0) + more
-        if (rule_id, path, line) in self._seen:
-            return False
-        kept = self._kept.get(key, 0)
-        if kept >= self.limit:
-            self._more[key] = self._more.get(key, 0) + 1
-            return False
-        self._seen.add((rule_id, path, line))
-        self._kept[key] = kept + 1
-        return True
-
-    def notes(self) -> tuple[str, ...]:
-        return tuple(
-            f"{rule_id}: {n:,} more match{'' if n == 1 else 'es'} in {path} not listed "
-            f"(first {self._kept.get((rule_id, path), 0)} reported)"
-            for (rule_id, path), n in self._more.items()
-        )
 
 
 class TreeSitterAnalyzer(Analyzer):

@@ -43,7 +43,7 @@ from skillscan.analyzers.treesitter.flow_syntax import (
 )
 from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
 from skillscan.analyzers.treesitter.parsing import node_text
-from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
+from skillscan.analyzers.treesitter.registry import FileContext, FindingCap, Hit, SkillContext
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 
 # Calls whose result still is (an encoding of) their argument.
@@ -365,16 +365,7 @@ class CredentialFlows:
 
     def check_skill(self, ctx: SkillContext) -> Iterable[Hit]:
         threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
-        seen: set[tuple[str, str, int]] = set()
-        per_file: dict[tuple[str, str], int] = {}
-
-        def admit(rule: str, path: str, line: int) -> bool:
-            if (rule, path, line) in seen or per_file.get((rule, path), 0) >= MAX_HITS_PER_RULE_FILE:
-                return False
-            seen.add((rule, path, line))
-            per_file[(rule, path)] = per_file.get((rule, path), 0) + 1
-            return True
-
+        cap = FindingCap(MAX_HITS_PER_RULE_FILE)
         for lang in (PY, JS):
             units = [u for f in ctx.files if (u := _unit(f, lang)) is not None]
             if units:
@@ -382,7 +373,7 @@ class CredentialFlows:
                 engine.settle_paths()
                 if engine.needs_taint():
                     engine.run()
-                yield from Findings(engine, threat).hits(admit)
+                yield from Findings(engine, threat).hits(cap.admit)
 
 
 CHECKS = [CredentialFlows()]

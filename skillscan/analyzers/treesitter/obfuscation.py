@@ -26,7 +26,7 @@ from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, positional
 from skillscan.analyzers.treesitter.parsing import byte_spans, node_text, walk
-from skillscan.analyzers.treesitter.registry import FileContext, Hit
+from skillscan.analyzers.treesitter.registry import FileContext, FindingCap, Hit
 from skillscan.models import FileKind
 
 _DECODERS = frozenset(
@@ -312,17 +312,8 @@ class Obfuscation:
             return
         scan = _FileScan(ctx, lang, ix)
         scan.taint_vars()
-        seen: set[tuple[str, int]] = set()
-        per_rule: dict[str, int] = {}
-
-        def admit(rule: str, line: int) -> bool:
-            if (rule, line) in seen or per_rule.get(rule, 0) >= MAX_HITS_PER_RULE:
-                return False
-            seen.add((rule, line))
-            per_rule[rule] = per_rule.get(rule, 0) + 1
-            return True
-
-        yield from scan.hits(admit)
+        cap = FindingCap(MAX_HITS_PER_RULE)
+        yield from scan.hits(lambda rule, line: cap.admit(rule, ctx.file.path, line))
 
 
 CHECKS = [Obfuscation()]
