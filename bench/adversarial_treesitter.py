@@ -110,13 +110,16 @@ def context(
 
 
 def timed(run: Callable[[], Iterable[object]], sctx: SkillContext, repeat: int) -> tuple[float, str]:
-    """Best CPU time of `repeat` runs, each with the per-skill caches emptied but for the walk."""
+    """Best CPU time of `repeat` runs, each with the per-skill and per-file caches emptied but for
+    the walk."""
     best, outcome = float("inf"), ""
-    walks = sctx.shared.get(shared_walk.__module__)
+    walks = [f.shared.get(shared_walk.__module__) for f in sctx.files]
     for _ in range(repeat):
         sctx.shared.clear()
-        if walks is not None:
-            sctx.shared[shared_walk.__module__] = walks
+        for f, walk in zip(sctx.files, walks, strict=True):
+            f.shared.clear()
+            if walk is not None:
+                f.shared[shared_walk.__module__] = walk
         start = time.process_time()
         try:
             hits = len(list(run()))

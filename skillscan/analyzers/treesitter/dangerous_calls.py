@@ -204,11 +204,10 @@ _ASSIGNMENT = re.compile(r"(?m)^[ \t]*(\w+)\s*(?::[^=\n]{0,80})?=(?!=)([^\n]{0,4
 def _enclosing_scope(call: Node, ctx: FileContext) -> Node:
     """The innermost function around a call, else the module (from the shared walk, in one sweep
     per file: climbing `node.parent` costs O(depth) per step)."""
-    shared: dict[int, Innermost] = ctx.skill.shared.setdefault(__name__, {})
-    functions = shared.get(id(ctx))
+    functions: Innermost | None = ctx.shared.get(__name__)
     walk = shared_walk(ctx) if functions is None else None
     if walk is not None:
-        functions = shared[id(ctx)] = Innermost(walk, frozenset({"function_definition"}))
+        functions = ctx.shared[__name__] = Innermost(walk, frozenset({"function_definition"}))
     found = functions.at(call.start_byte) if functions is not None else None
     tree = ctx.tree
     return found if found is not None else tree.root_node if tree is not None else call

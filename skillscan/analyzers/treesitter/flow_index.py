@@ -82,14 +82,13 @@ class FileIndex:
     def of(cls, fctx: FileContext, lang: Lang) -> FileIndex | None:
         """The file's index, built once per skill scan and shared by the checks that read Python
         and JavaScript (obfuscation, then the flows)."""
-        built: dict[tuple[int, str], FileIndex] = fctx.skill.shared.setdefault(__name__, {})
-        key = (id(fctx), lang.name)
-        if key not in built:
+        built: dict[str, FileIndex] = fctx.shared.setdefault(__name__, {})
+        if lang.name not in built:
             walk = shared_walk(fctx)
             if walk is None:
                 return None
-            built[key] = cls(walk, lang, fctx.source)
-        return built[key]
+            built[lang.name] = cls(walk, lang, fctx.source)
+        return built[lang.name]
 
     @cached_property
     def statements(self) -> list[tuple[int, str]]:

@@ -84,6 +84,8 @@ class FileContext:
     # Where analysis of this file stopped short (a node budget, nesting depth), by cause: each is
     # reported as a scan error, so code no check has seen cannot make the verdict clean.
     shortfalls: dict[str, str] = field(default_factory=dict)
+    # what checks compute once per file and reuse (the shared walk, the flow index), by module name
+    shared: dict[str, Any] = field(default_factory=dict)
 
     @property
     def source(self) -> str:

@@ -223,10 +223,9 @@ def shared_walk(fctx: FileContext) -> Walk | None:
     tree = fctx.tree
     if tree is None or fctx.file.kind not in WALKED:
         return None
-    walks: dict[int, Walk] = fctx.skill.shared.setdefault(__name__, {})
-    found = walks.get(id(fctx))
+    found: Walk | None = fctx.shared.get(__name__)
     if found is None:
-        found = walks[id(fctx)] = Walk(tree.root_node, fctx.file.kind, node_budget(len(fctx.source)))
+        found = fctx.shared[__name__] = Walk(tree.root_node, fctx.file.kind, node_budget(len(fctx.source)))
         for cause, detail in found.shortfalls():
             fctx.fall_short(cause, detail)
     return found
