@@ -147,9 +147,7 @@ class TreeSitterAnalyzer(Analyzer):
             for f in skill.files
             if f.text is not None and language(f.kind) is not None
         ]
-        out = _Collected(
-            findings=[], errors=[], cap=FindingCap(), files={f.path: f for f in reversed(skill.files)}
-        )
+        out = _Collected(findings=[], errors=[], cap=FindingCap(), files=ctx.files_by_path)
         for fctx in ctx.files:
             self._collect(partial(self._dispatcher.run, fctx), fctx.file, out)
             for check in self._checks.file:

@@ -44,7 +44,6 @@ from skillscan.analyzers.treesitter.flow_syntax import (
 from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext, FindingCap, Hit, SkillContext
-from skillscan.analyzers.treesitter.sensitive import ThreatContext
 
 # Calls whose result still is (an encoding of) their argument.
 _TRANSFORMS = frozenset(
@@ -364,7 +363,6 @@ class CredentialFlows:
     """Skill check: secret reads reaching network sends, per language, across files."""
 
     def check_skill(self, ctx: SkillContext) -> Iterable[Hit]:
-        threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
         cap = FindingCap(MAX_HITS_PER_RULE_FILE)
         for lang in (PY, JS):
             units = [u for f in ctx.files if (u := _unit(f, lang)) is not None]
@@ -373,7 +371,7 @@ class CredentialFlows:
                 engine.settle_paths()
                 if engine.needs_taint():
                     engine.run()
-                yield from Findings(engine, threat).hits(cap.admit)
+                yield from Findings(engine, ctx.threat).hits(cap.admit)
 
 
 CHECKS = [CredentialFlows()]

@@ -23,6 +23,7 @@ from tree_sitter import Node, Tree
 
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
 from skillscan.analyzers.treesitter.parsing import parse
+from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.models import FileKind, Skill, SkillFile
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -113,6 +114,15 @@ class SkillContext:
     def host_policy(self) -> HostPolicy:
         declared = DeclaredHosts.of(self.skill)
         return HostPolicy(self.catalog, declared)
+
+    @cached_property
+    def threat(self) -> ThreatContext:
+        return ThreatContext.from_skill(self.skill, policy=self.host_policy)
+
+    @cached_property
+    def files_by_path(self) -> dict[str, SkillFile]:
+        """The skill's files by `SkillFile.path` (the first of a path, as `Skill.file` finds it)."""
+        return {f.path: f for f in reversed(self.skill.files)}
 
 
 class FileCheck(Protocol):

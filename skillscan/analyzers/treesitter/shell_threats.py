@@ -324,8 +324,6 @@ class _PerSkill:
     """What every shell file of one skill shares: computed once per skill, not per code block (a
     document with 2,000 code blocks was read 2,000 times for its assignments)."""
 
-    threat: ThreatContext
-    files: dict[str, SkillFile]
     doc_assigned: dict[str, frozenset[str]] = field(default_factory=dict)  # by origin path
     doc_lines: dict[str, list[str]] = field(default_factory=dict)
 
@@ -333,8 +331,7 @@ class _PerSkill:
     def of(cls, ctx: SkillContext) -> _PerSkill:
         found = ctx.shared.get(__name__)
         if found is None:
-            threat = ThreatContext.from_skill(ctx.skill, policy=ctx.host_policy)
-            found = ctx.shared[__name__] = cls(threat, {f.path: f for f in reversed(ctx.skill.files)})
+            found = ctx.shared[__name__] = cls()
         return found
 
     def assigned_in(self, origin: SkillFile) -> frozenset[str]:
@@ -358,7 +355,7 @@ class ShellThreats:
         tree = ctx.tree
         f = ctx.file
         shared = _PerSkill.of(ctx.skill)
-        origin = shared.files.get(f.origin_path) if f.origin_path else None
+        origin = ctx.skill.files_by_path.get(f.origin_path) if f.origin_path else None
         assigned: frozenset[str] = frozenset()
         if f.virtual is VirtualOrigin.CODE_BLOCK and origin is not None and origin.text:
             assigned = shared.assigned_in(origin)
@@ -366,7 +363,7 @@ class ShellThreats:
         keep = None
         if f.virtual is VirtualOrigin.INLINE_CODE and origin is not None and origin.text:
             keep = partial(_not_in_warning, f, shared.lines_of(origin))
-        for d in scan_shell_threats(ctx.source, shared.threat, root=root, assigned=assigned, keep=keep):
+        for d in scan_shell_threats(ctx.source, ctx.skill.threat, root=root, assigned=assigned, keep=keep):
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 
