@@ -54,11 +54,13 @@ WALKED = {FileKind.PYTHON: _PY, FileKind.JAVASCRIPT: _JS, FileKind.TYPESCRIPT: _
 def _kind_ids(kind: FileKind) -> dict[int, str]:
     """Grammar symbol -> walked type name. A name can have several symbols (aliases): take all."""
     grammar = language(kind)
+    if grammar is None:
+        return {}
     wanted = WALKED.get(kind, frozenset())
     out: dict[int, str] = {}
-    for sym in range(grammar.node_kind_count if grammar is not None else 0):
-        name = grammar.node_kind_for_id(sym) if grammar is not None else None
-        if name in wanted and grammar is not None and grammar.node_kind_is_named(sym):
+    for sym in range(grammar.node_kind_count):
+        name = grammar.node_kind_for_id(sym)
+        if name in wanted and grammar.node_kind_is_named(sym):
             out[sym] = name
     return out
 
