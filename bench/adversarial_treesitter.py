@@ -118,12 +118,14 @@ def timed(run: Callable[[], Iterable[object]], sctx: SkillContext, repeat: int) 
         sctx.shared.clear()
         for f, walk in zip(sctx.files, walks, strict=True):
             f.shared.clear()
+            f.shortfalls.clear()
             if walk is not None:
                 f.shared[shared_walk.__module__] = walk
         start = time.process_time()
         try:
             hits = len(list(run()))
-            outcome = f"{hits} hits"
+            stopped = sorted({c.split(":")[0] for f in sctx.files for c in f.shortfalls})
+            outcome = f"{hits} hits" + (f", stopped: {', '.join(stopped)}" if stopped else "")
         except RecursionError:
             outcome = "RecursionError (recorded as a scan error)"
         except Exception as e:  # the analyzer records these as scan errors; show them here

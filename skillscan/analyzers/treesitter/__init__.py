@@ -11,14 +11,12 @@ import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
-
-import yaml
 
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.treesitter.parsing import language
 from skillscan.analyzers.treesitter.registry import (
+    ENGINE,
     PACKAGE_DIR,
     FileCheck,
     FileContext,
@@ -27,27 +25,11 @@ from skillscan.analyzers.treesitter.registry import (
     NodeCheck,
     SkillCheck,
     SkillContext,
+    load_rule_metadata,
 )
 from skillscan.analyzers.treesitter.syntax_walk import WALKED, shared_walk
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
-from skillscan.rules import load_yaml, meta_from_mapping
-
-ENGINE = "treesitter"
-
-
-def load_rule_metadata() -> dict[str, RuleMeta]:
-    metas: dict[str, RuleMeta] = {}
-    for path in sorted(PACKAGE_DIR.glob("*.yaml")):
-        try:
-            doc: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise RuleError(f"{path}: {e}") from e
-        for rule_id, meta in doc.items():
-            if rule_id in metas:
-                raise RuleError(f"{path}: rule {rule_id!r} is defined twice")
-            metas[rule_id] = meta_from_mapping(rule_id, ENGINE, meta, str(path))
-    return metas
 
 
 @dataclass(frozen=True)

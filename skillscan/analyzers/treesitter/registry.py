@@ -15,21 +15,50 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any, Protocol
 
+import yaml
 from tree_sitter import Node, Tree
 
 from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
 from skillscan.analyzers.treesitter.parsing import parse
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
-from skillscan.models import FileKind, Skill, SkillFile
+from skillscan.errors import RuleError
+from skillscan.models import FileKind, RuleMeta, RuleStatus, Severity, Skill, SkillFile
+from skillscan.rules import load_yaml, meta_from_mapping
 
+ENGINE = "treesitter"
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Findings kept per rule and reported file: thousands of identical hits are counted, not listed
 # (the engine adds a note with the count). Checks that can flood may stop listing at this many.
 MAX_FINDINGS_PER_RULE_FILE = 20
+
+
+def load_rule_metadata() -> dict[str, RuleMeta]:
+    metas: dict[str, RuleMeta] = {}
+    for path in sorted(PACKAGE_DIR.glob("*.yaml")):
+        try:
+            doc: dict[str, Any] = load_yaml(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise RuleError(f"{path}: {e}") from e
+        for rule_id, meta in doc.items():
+            if rule_id in metas:
+                raise RuleError(f"{path}: rule {rule_id!r} is defined twice")
+            metas[rule_id] = meta_from_mapping(rule_id, ENGINE, meta, str(path))
+    return metas
+
+
+@cache
+def saturating_rules() -> frozenset[str]:
+    """Stable critical rules: once a check has listed MAX_FINDINGS_PER_RULE_FILE findings of one of
+    them in a file, the rest of the file cannot make its verdict any worse (`FileContext.saturate`)."""
+    return frozenset(
+        m.id
+        for m in load_rule_metadata().values()
+        if m.severity is Severity.CRITICAL and m.status is RuleStatus.STABLE
+    )
 
 
 class FindingCap:
@@ -96,6 +125,18 @@ class FileContext:
         """Record that part of this file went unchecked (once per cause, however many checks hit it)."""
         where = f"{self.file.path}: " if self.file.virtual is not None else ""
         self.shortfalls.setdefault(cause, where + detail)
+
+    def saturate(self, check: str, rule_id: str) -> None:
+        """`check` stops analysing this file: it has listed as many findings of the critical
+        `rule_id` as a report keeps (`saturating_rules`). What it did not read cannot make the verdict
+        worse, so a hostile flood of real hits costs no more than its first ones; it is reported as
+        a shortfall all the same, so that suppressing those findings can never leave a clean verdict
+        over code no check has read."""
+        self.fall_short(
+            f"saturated:{check}",
+            f"{check} stopped after {MAX_FINDINGS_PER_RULE_FILE} findings of {rule_id}; "
+            "the rest of the file was not analysed by it",
+        )
 
     @cached_property
     def tree(self) -> Tree | None:
