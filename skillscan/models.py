@@ -249,13 +249,19 @@ class ScanError:
     analyzer: str
     path: str | None
     detail: str
+    timed_out: bool = False  # the analyzer was stopped at its time limit (a smaller batch may finish)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"analyzer": self.analyzer, "path": self.path, "detail": self.detail}
+        out: dict[str, Any] = {"analyzer": self.analyzer, "path": self.path, "detail": self.detail}
+        if self.timed_out:  # reports stored before the field existed read as not timed out
+            out["timed_out"] = True
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> ScanError:
-        return cls(analyzer=d["analyzer"], path=d.get("path"), detail=d["detail"])
+        return cls(
+            analyzer=d["analyzer"], path=d.get("path"), detail=d["detail"], timed_out=bool(d.get("timed_out"))
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -213,15 +213,14 @@ class Pipeline:
         log.info("%d of %d versions scanned (%s)", len(skills), len(unique), clock)
         return ordered
 
-    def _out_of_time(self, reports: Sequence[ScanReport]) -> str | None:
-        """The engine that failed after running for a whole engine time limit: on a busy machine a
-        batch can outgrow the limit (Semgrep scans the whole batch in one call), and storing its
-        versions as indeterminate would waste the scan; smaller batches get complete verdicts."""
-        limits = self.settings.limits
-        limit = min(limits.analyzer_timeout_s, limits.semgrep_timeout_s)
+    @staticmethod
+    def _out_of_time(reports: Sequence[ScanReport]) -> str | None:
+        """The engine stopped at its time limit on this batch: on a busy machine a batch can outgrow
+        the limit (Semgrep scans the whole batch in one call), and storing its versions as
+        indeterminate would waste the scan; smaller batches get complete verdicts."""
         for report in reports:
-            for error in report.errors:  # a time limit fails an engine's whole run: no file named
-                if error.path is None and report.timings.get(error.analyzer, 0.0) >= limit:
+            for error in report.errors:  # a whole run's limit, not one file's: no file named
+                if error.timed_out and error.path is None:
                     return error.analyzer
         return None
 

@@ -11,6 +11,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from pathlib import Path
 
 from skillscan import __version__
+from skillscan._subprocess import ToolTimeout
 from skillscan.analyzers.interface import Analyzer
 from skillscan.bundle import load_skills
 from skillscan.config import Settings
@@ -162,10 +163,11 @@ class Scanner:
                     raise SkillscanError(f"returned {len(per_skill)} results for {len(skills)} skills")
                 results[name], timings[name] = per_skill, elapsed
             except FutureTimeout:
-                results[name] = _failed(skills, name, f"timed out after {budget:.0f} s")
+                results[name] = _failed(skills, name, f"timed out after {budget:.0f} s", timed_out=True)
                 timings[name] = time.monotonic() - started
             except Exception as e:  # an engine bug must cost a verdict, never the scan
-                results[name] = _failed(skills, name, f"{type(e).__name__}: {e}")
+                detail = f"{type(e).__name__}: {e}"
+                results[name] = _failed(skills, name, detail, timed_out=isinstance(e, ToolTimeout))
         return results, timings
 
     def _report(
@@ -220,5 +222,8 @@ def _own_budget(analyzer: Analyzer, n_skills: int) -> float:
     return float(budget(n_skills)) if callable(budget) else 0.0
 
 
-def _failed(skills: Sequence[Skill], analyzer: str, detail: str) -> list[AnalysisResult]:
-    return [AnalysisResult(errors=(ScanError(analyzer, None, detail),)) for _ in skills]
+def _failed(
+    skills: Sequence[Skill], analyzer: str, detail: str, *, timed_out: bool = False
+) -> list[AnalysisResult]:
+    error = ScanError(analyzer, None, detail, timed_out=timed_out)
+    return [AnalysisResult(errors=(error,)) for _ in skills]

@@ -94,7 +94,7 @@ def make_report(
         source=f"clawhub:@{owner}/{slug}@{version}",
         files=(FileEntry(path="SKILL.md", kind=FileKind.MARKDOWN, size=10, sha256="a" * 64),),
         findings=findings,
-        errors=(ScanError(analyzer="semgrep", path=None, detail="timeout"),)
+        errors=(ScanError(analyzer="semgrep", path=None, detail="timeout", timed_out=True),)
         if verdict is Verdict.INDETERMINATE
         else (),
         verdict=verdict,

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from skillscan._subprocess import run_tool
+from skillscan._subprocess import ToolTimeout, run_tool
 from skillscan.analyzers.interface import Analyzer
 from skillscan.config import Settings
 from skillscan.errors import AnalyzerError, RuleError
@@ -198,8 +198,9 @@ class SemgrepAnalyzer(Analyzer):
             try:
                 raw = self._run(root, names)
             except AnalyzerError as e:
+                error = ScanError(ENGINE, None, str(e), timed_out=isinstance(e, ToolTimeout))
                 return [
-                    AnalysisResult(errors=(ScanError(ENGINE, None, str(e)),))
+                    AnalysisResult(errors=(error,))
                     if any(t.skill_index == i for t in targets)
                     else AnalysisResult()
                     for i in range(len(skills))
@@ -282,14 +283,20 @@ class SemgrepAnalyzer(Analyzer):
         for err in raw.get("errors", []):
             # Per-file timeouts and parse failures: recorded so a file semgrep gave up on is not
             # mistaken for a clean one. Syntax errors in skill files are common and harmless.
-            if str(err.get("type", "")).lower().startswith(("timeout", "out of memory")):
+            kind = str(err.get("type", "")).lower()
+            if kind.startswith(("timeout", "out of memory")):
                 for p in (err.get("spans") and [s.get("file", "") for s in err["spans"]]) or [
                     err.get("path", "")
                 ]:
                     target = by_name.get(_relative(p))
                     if target is not None:
                         errors[target.skill_index].append(
-                            ScanError(ENGINE, target.file.real_path, f"semgrep: {err.get('type')}")
+                            ScanError(
+                                ENGINE,
+                                target.file.real_path,
+                                f"semgrep: {err.get('type')}",
+                                timed_out=kind.startswith("timeout"),
+                            )
                         )
         return [
             AnalysisResult(findings=tuple(f), errors=tuple(e)) for f, e in zip(findings, errors, strict=True)

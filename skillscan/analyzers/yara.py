@@ -74,7 +74,7 @@ class YaraAnalyzer(Analyzer):
                 # `any of (...)` sets, hence the rules' explicit `or` chains.
                 matches = compiled.match(data=file.data, timeout=30, fast=True)
             except yara.TimeoutError:
-                errors.append(ScanError(ENGINE, file.real_path, "YARA scan timed out"))
+                errors.append(ScanError(ENGINE, file.real_path, "YARA scan timed out", timed_out=True))
                 continue
             except yara.Error as e:
                 errors.append(ScanError(ENGINE, file.real_path, f"YARA scan failed: {e}"))

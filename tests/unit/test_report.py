@@ -74,9 +74,15 @@ def test_jsonl_contract_fields() -> None:
 
 
 def test_json_roundtrip() -> None:
-    original = report(errors=(ScanError("semgrep", None, "timed out"),))
+    original = report(
+        errors=(ScanError("semgrep", None, "timed out", timed_out=True), ScanError("yara", "a", "x"))
+    )
     (data,) = json.loads(render([original], "json"))
     assert ScanReport.from_dict(data) == original
+    assert [e.get("timed_out", False) for e in data["errors"]] == [True, False]
+    # reports stored before errors said whether they timed out read as not timed out
+    older = {**data, "errors": [{k: v for k, v in e.items() if k != "timed_out"} for e in data["errors"]]}
+    assert [e.timed_out for e in ScanReport.from_dict(older).errors] == [False, False]
 
 
 def test_sarif_valid_and_located() -> None:

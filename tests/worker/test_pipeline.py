@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from skillscan.config import Limits, Settings
-from skillscan.pipeline import BatchOverrun, Status, Target
+from skillscan.models import ScanError, Verdict
+from skillscan.pipeline import BatchOverrun, Pipeline, Status, Target
 from skillscan.registry.fake import FakeServer
+from tests.conftest import make_report
 from tests.worker.conftest import write_skill
 from worker.celery_app import worker_settings
 from worker.context import WorkerContext
@@ -107,3 +109,14 @@ def test_an_engine_out_of_time_on_a_batch_stores_nothing(tmp_path: Path) -> None
             assert [e.analyzer for e in stored.report.errors] == ["semgrep"]
         finally:
             ctx.close()
+
+
+def test_only_an_engine_stopped_at_its_time_limit_splits_a_batch() -> None:
+    """An engine failure that is not a timeout would fail the same way on a smaller batch: the
+    versions keep their indeterminate verdicts instead of being scanned again one by one."""
+    timed = make_report(verdict=Verdict.INDETERMINATE)  # semgrep stopped at its time limit
+    crashed = replace(timed, errors=(ScanError("semgrep", None, "semgrep exited 2: fatal"),))
+    one_file = replace(timed, errors=(ScanError("yara", "SKILL.md", "YARA scan timed out", timed_out=True),))
+    assert Pipeline._out_of_time([make_report(), timed]) == "semgrep"
+    assert Pipeline._out_of_time([crashed, make_report()]) is None
+    assert Pipeline._out_of_time([one_file]) is None  # one file's limit: a smaller batch would not help
