@@ -149,6 +149,8 @@ def test_editable_install_is_a_plain_path_entry(tmp: Path, source: Path) -> None
     """`pip install -e .` adds the checkout to sys.path, with no import-finder hook (whose import
     costs every Python start), and reads the rule folders where they are."""
     python, site = _venv(tmp / "editable")
+    # dependencies, and setuptools for an offline build (which runs in the target interpreter)
+    (site / "project-deps.pth").write_text(sysconfig.get_path("purelib") + "\n")
     _pip(["--python", str(python), "install", "--no-deps", "-q", "-e", str(source)])
     (pth,) = site.glob("__editable__*skillscan*.pth")
     assert pth.read_text().split() == [str(source)]
