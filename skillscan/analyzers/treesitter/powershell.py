@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -148,17 +148,23 @@ class _PsScan:
 
 
 def scan_powershell(
-    source: str, policy: HostPolicy, depth: int = 0, root: Node | None = None
+    source: str,
+    policy: HostPolicy,
+    depth: int = 0,
+    root: Node | None = None,
+    saturate: Callable[[str], None] | None = None,
 ) -> list[Detection]:
     """Every download-and-execute shape in a PowerShell text (lines are 1-based in `source`).
 
-    `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
+    `root` is the already parsed tree of `source` when the caller has one (one parse per file).
+    `saturate` (the file's `FileContext.saturate` for the check) lets the scan stop once a critical
+    rule is listed as often as a report keeps (scan_hits.Hits)."""
     low = source.lower()
     if depth > MAX_DEPTH or not any(w in low for w in _TRIGGER_WORDS):
         return []
     if root is None:
         root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
-    scan = _PsScan(policy=policy, depth=depth)
+    scan = _PsScan(policy=policy, depth=depth, hits=Hits(saturate=saturate))
     _walk(scan, StatementMemo(scan.hits, scan.set), root, outermost=True)
     return scan.hits.result()
 
@@ -168,7 +174,7 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
     the lists nested in them (script blocks). In an outermost list each statement, and then what
     nests in it, is analysed once per distinct text and state; a repeat replays."""
     stack = [root]
-    while stack and scan.budget > 0:
+    while stack and scan.budget > 0 and not scan.hits.saturated:
         node = stack.pop()
         scan.budget -= 1
         if node.type != "statement_list":
@@ -181,10 +187,14 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
         else:
             children = [(c, c.text) for c in node.children]
             for c, code in children:
+                if scan.hits.saturated:
+                    return
                 key = ("statement", code, scan.version)
                 if c.type == "pipeline" and not memo.replay(key, c):
                     memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
             for c, code in children:
+                if scan.hits.saturated:
+                    return
                 if not _may_nest(code):
                     continue
                 key = ("nested", code, scan.version)
@@ -274,7 +284,7 @@ def _encoded_child(scan: _PsScan, node: Node, names: list[str], stages: list[Nod
         scan.hit(node, RULE_PS_ENCODED, "PowerShell -EncodedCommand hides its script")
         decoded = decode_encoded_command(value)
         if decoded:
-            for d in scan_powershell(decoded, scan.policy, scan.depth + 1):
+            for d in scan_powershell(decoded, scan.policy, scan.depth + 1, saturate=scan.hits.saturate):
                 scan.hit(node, d.rule_id, d.message)
 
 
@@ -323,7 +333,8 @@ class PowerShellDownloadExec:
     def check(self, ctx: FileContext) -> Iterator[Hit]:
         tree = ctx.tree
         root = tree.root_node if tree is not None else None
-        for d in scan_powershell(ctx.source, ctx.skill.host_policy, root=root):
+        saturate = partial(ctx.saturate, type(self).__name__)
+        for d in scan_powershell(ctx.source, ctx.skill.host_policy, root=root, saturate=saturate):
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 

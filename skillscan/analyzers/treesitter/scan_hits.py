@@ -2,7 +2,10 @@
 
 - `Hits` keeps the first detection per rule and line and lists at most
   MAX_FINDINGS_PER_RULE_FILE per rule; further matches are only counted (reported in
-  `Detection.more`), so their evidence and messages are never built.
+  `Detection.more`), so their evidence and messages are never built. Given a `saturate` callback
+  (a file check's `FileContext.saturate`), it reports the first critical rule listed that many
+  times (`registry.saturating_rules`) and says so in `saturated`: the scan stops there. Without
+  one (a text scanned outside any file) nothing stops.
 - `Downloads` remembers the files earlier statements wrote, found again in O(1).
 - `StatementMemo` analyses each distinct top-level statement once: a statement whose text (and
   the scan state it reads) was seen before replays what it did, shifted to its own line. A file
@@ -17,7 +20,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE
+from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE, saturating_rules
 from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
 
 MAX_MEMO_ENTRIES = 50_000  # distinct statements remembered per text; beyond, new ones are analysed
@@ -33,10 +36,16 @@ class Recording:
 
 class Hits:
     def __init__(
-        self, limit: int = MAX_FINDINGS_PER_RULE_FILE, keep: Callable[[int], bool] | None = None
+        self,
+        limit: int = MAX_FINDINGS_PER_RULE_FILE,
+        keep: Callable[[int], bool] | None = None,
+        saturate: Callable[[str], None] | None = None,
     ) -> None:
         self.limit = limit
         self.keep = keep  # lines whose detections count at all (None: every line)
+        self.saturate = saturate
+        self._saturating = saturating_rules() if saturate is not None else frozenset()
+        self.saturated: str | None = None  # the saturating rule listed `limit` times: stop scanning
         self.recording: Recording | None = None
         self.base = 0
         self._out: list[Detection] = []
@@ -67,6 +76,10 @@ class Hits:
             return
         self._listed[rule] = listed + 1
         self._out.append(Detection(rule, line, evidence, message))
+        if listed + 1 >= self.limit and rule in self._saturating and self.saturated is None:
+            self.saturated = rule
+            assert self.saturate is not None
+            self.saturate(rule)
 
     def result(self) -> list[Detection]:
         """Listed detections in order; the last of each rule carries the count of the rest."""

@@ -23,9 +23,9 @@ from functools import partial
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.delivery import HostPolicy
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
-from skillscan.analyzers.treesitter.scan_hits import StatementMemo
+from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
 from skillscan.analyzers.treesitter.shell_scan import MAX_VISITED, DownloadScan
 from skillscan.analyzers.treesitter.shell_text import (
     DECODERS,
@@ -70,10 +70,14 @@ def scan_bash(
     depth: int = 0,
     powershell: Callable[[str, HostPolicy, int], list[Detection]] | None = None,
     root: Node | None = None,
+    saturate: Callable[[str], None] | None = None,
 ) -> list[Detection]:
     """Every download-and-execute shape in a shell text (lines are 1-based in `source`).
 
-    `root` is the already parsed tree of `source` when the caller has one (one parse per file)."""
+    `root` is the already parsed tree of `source` when the caller has one (one parse per file).
+    `saturate` (the file's `FileContext.saturate` for this check) lets the scan stop once a
+    critical rule is listed as often as a report keeps (scan_hits.Hits); texts scanned inside this
+    one (`bash -c '…'`) report their stop to it too."""
     if depth > MAX_DEPTH or not may_fetch_or_decode(source):
         return []
     parser = Parser(BASH)
@@ -81,12 +85,14 @@ def scan_bash(
     if root is None:
         source = defuse_long_pipelines(source)
         root = parser.parse(source.encode("utf-8", "replace")).root_node
-    scan = DownloadScan(policy=policy, env=LazyEnv(root), depth=depth, powershell=powershell)
+    scan = DownloadScan(
+        policy=policy, env=LazyEnv(root), depth=depth, powershell=powershell, hits=Hits(saturate=saturate)
+    )
     memo = StatementMemo(scan.hits, scan.replay)
     scan.spans = [] if source.count("\n") < MAX_LINES_REPARSED else None
     _visit(scan, memo, root, 0)
     spans, scan.spans = scan.spans, None
-    if not spans:
+    if not spans or scan.hits.saturated:
         return scan.hits.result()
     # tree-sitter-bash can run a pipeline on past its newline and swallow the next line into a
     # redirect: the logical lines under a statement that crosses a line end are parsed again alone.
@@ -99,6 +105,8 @@ def scan_bash(
         if hi > lo:
             suspect.update(range(max(lo, 0), hi + 1))
     for index in sorted(suspect):
+        if scan.hits.saturated:
+            break
         first_line, chunk = logical[index]
         if chunk.strip() and not chunk.lstrip().startswith("#") and _may_add(scan, chunk):
             key = ("chunk", chunk, scan.version)
@@ -137,10 +145,12 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
     """Each top-level statement once per distinct text (and downloads state): a repeat replays."""
     scan.line_offset = line_offset
     scan.budget = MAX_VISITED
+    # statement texts sliced from the root's bytes: one copy, not one `Node.text` call per statement
+    code, base = root.text or b"", root.start_byte
     for unit in root.named_children:
-        if scan.budget <= 0:
+        if scan.budget <= 0 or scan.hits.saturated:
             break
-        key = (unit.text, scan.version)
+        key = (code[unit.start_byte - base : unit.end_byte - base], scan.version)
         if not memo.replay(key, unit, line_offset):
             memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
 
@@ -151,7 +161,7 @@ def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
     scan.cmds, scan.fetches, scan.stage_cmds = {}, {}, {}
     cursor = unit.walk()  # cannot climb above `unit`
     ancestors: list[Node] = [root]
-    while scan.budget > 0:
+    while scan.budget > 0 and not scan.hits.saturated:
         scan.budget -= 1
         node = cursor.node
         assert node is not None
@@ -203,10 +213,11 @@ def _commands_in(node: Node, scan: DownloadScan) -> list[Cmd]:
 _COMMAND = frozenset({"command"})
 
 
-def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, tuple[Trust, UrlRef] | None]:
-    """Whether `node` contains a downloader writing to stdout, and the least trusted URL."""
+def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, list[str]]:
+    """Whether `node` contains a downloader writing to stdout, and the URLs fetched (graded only
+    by the caller that reports them: `scan.worst`)."""
     found = False
-    worst: tuple[Trust, UrlRef] | None = None
+    fetched: list[str] = []
     for cmd in _commands_in(node, scan):
         if cmd.name not in FETCHERS:
             continue
@@ -214,10 +225,8 @@ def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, tuple[Trus
         if not stdout or not urls:
             continue  # `curl | bash` as a phrase in prose names the pattern; it fetches nothing
         found = True
-        w = scan.policy.worst(urls)
-        if w is not None and (worst is None or w[0] > worst[0]):
-            worst = w
-    return found, worst
+        fetched += urls
+    return found, fetched
 
 
 def _decodes(node: Node, scan: DownloadScan) -> bool:
@@ -257,7 +266,7 @@ def _stages(node: Node, depth: int = 0) -> list[Node]:
 def _pipeline(scan: DownloadScan, node: Node) -> None:
     stages = _stages(node)
     fetched = False
-    worst: tuple[Trust, UrlRef] | None = None
+    urls: list[str] = []
     decoded = False
     for stage in stages:
         body = _body_command(stage)
@@ -266,15 +275,14 @@ def _pipeline(scan: DownloadScan, node: Node) -> None:
             if reads_stdin_as_code(cmd, scan.env):
                 into = cmd.name
                 if fetched:
-                    scan.graded(node, worst, f"download piped into {into}")
+                    scan.graded(node, scan.worst(urls), f"download piped into {into}")
                 if decoded:
                     scan.hit(node, RULE_ENCODED, f"encoded payload decoded and piped into {into}")
                 return
-        f, w = _fetch_into_stdout(stage, scan)
+        f, stage_urls = _fetch_into_stdout(stage, scan)
         if f:
             fetched = True
-            if w is not None and (worst is None or w[0] > worst[0]):
-                worst = w
+            urls += stage_urls
         decoded = decoded or _decodes(stage, scan)
 
 
@@ -292,9 +300,9 @@ def _redirected(scan: DownloadScan, node: Node) -> None:
         if redirect.type not in {"herestring_redirect", "file_redirect"}:
             continue
         for sub in _direct(redirect, _SUBST):
-            fetched, worst = _fetch_into_stdout(sub, scan)
+            fetched, urls = _fetch_into_stdout(sub, scan)
             if fetched:
-                scan.graded(node, worst, f"download redirected into {cmd.name}")
+                scan.graded(node, scan.worst(urls), f"download redirected into {cmd.name}")
             if _decodes(sub, scan):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
@@ -303,7 +311,7 @@ def _written_to_file(scan: DownloadScan, node: Node) -> None:
     body = node.child_by_field_name("body")
     if body is None or body.type not in {"command", "pipeline"}:
         return
-    fetched, worst = _fetch_into_stdout(body, scan)
+    fetched, urls = _fetch_into_stdout(body, scan)
     decoded = _decodes(body, scan)
     if not (fetched or decoded):
         return
@@ -313,7 +321,7 @@ def _written_to_file(scan: DownloadScan, node: Node) -> None:
         dest = redirect.child_by_field_name("destination")
         target = literal(dest, scan.env) if dest is not None else None
         if target and not target.startswith("/dev/"):
-            scan.downloaded(target, worst, decoded and not fetched)
+            scan.downloaded(target, scan.worst(urls), decoded and not fetched)
 
 
 def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
@@ -322,14 +330,14 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
     if cmd.name == "" and name_node is not None:
         # `$(curl -s …)` as the command itself runs whatever the server returns
         for sub in _direct(name_node, _SUBST):
-            fetched, worst = _fetch_into_stdout(sub, scan)
+            fetched, urls = _fetch_into_stdout(sub, scan)
             if fetched:
-                scan.graded(node, worst, "downloaded text run as a command")
+                scan.graded(node, scan.worst(urls), "downloaded text run as a command")
         return
     if cmd.name in FETCHERS:
         urls, out_file, _stdout = scan.fetch_targets(cmd)
         if out_file:
-            scan.downloaded(out_file, scan.policy.worst(urls), False)
+            scan.downloaded(out_file, scan.worst(urls), False)
         return
     if cmd.name in _PS_NAMES:
         _powershell_cli(scan, node, cmd)
@@ -337,7 +345,7 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
     if cmd.name.lower() in REMOTE_LOADERS:
         urls = [w for w in (literal(a, scan.env) or "" for a in cmd.args) if "://" in w]
         if urls:
-            found = scan.policy.worst(URL_IN_CODE.findall(" ".join(urls)))
+            found = scan.worst(URL_IN_CODE.findall(" ".join(urls)))
             scan.graded(node, found, f"{cmd.name} loads and runs a remote program")
         return
     code_runner = is_interpreter(cmd.name) or cmd.name in {"eval", "source", "."}
@@ -355,10 +363,10 @@ def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     for arg in [*cmd.args, *herestrings]:
         subs = [arg] if arg.type in _SUBST else _direct(arg, _SUBST)
         for sub in subs:
-            fetched, worst = _fetch_into_stdout(sub, scan)
+            fetched, urls = _fetch_into_stdout(sub, scan)
             shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
             if fetched:
-                scan.graded(node, worst, f"download run by {cmd.name} via {shape}")
+                scan.graded(node, scan.worst(urls), f"download run by {cmd.name} via {shape}")
             if _decodes(sub, scan):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and run by {cmd.name} via {shape}")
 
@@ -375,11 +383,13 @@ def _inline_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
         if cmd.name == "osascript":
             code = " ; ".join(m.group(1) for m in DO_SHELL_SCRIPT.finditer(code))
         if cmd.name in SHELLS or (cmd.name == "osascript" and code):
-            for d in scan_bash(code, scan.policy, scan.depth + 1, scan.powershell):
+            for d in scan_bash(
+                code, scan.policy, scan.depth + 1, scan.powershell, saturate=scan.hits.saturate
+            ):
                 scan.hit(node, d.rule_id, d.message)
         elif INLINE_FETCH.search(code) and INLINE_EXEC.search(code):
             urls = [m.group(0) for m in URL_IN_CODE.finditer(code)]
-            scan.graded(node, scan.policy.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
+            scan.graded(node, scan.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
         elif INLINE_DECODE.search(code) and INLINE_EXEC.search(code):
             scan.hit(node, RULE_ENCODED, f"{cmd.name} one-liner that decodes and executes a hidden payload")
         return
@@ -443,7 +453,11 @@ class ShellDownloadExec:
 
         tree = ctx.tree
         root = tree.root_node if tree is not None else None
-        for d in scan_bash(ctx.source, ctx.skill.host_policy, powershell=scan_powershell, root=root):
+        saturate = partial(ctx.saturate, type(self).__name__)
+        powershell = partial(scan_powershell, saturate=saturate)
+        for d in scan_bash(
+            ctx.source, ctx.skill.host_policy, powershell=powershell, root=root, saturate=saturate
+        ):
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 

@@ -36,6 +36,7 @@ class DownloadScan:
     cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
     fetches: dict[int, tuple[list[str], str | None, bool]] = field(default_factory=dict)  # fetch_targets()
     stage_cmds: dict[int, list[Cmd]] = field(default_factory=dict)  # commands directly under a node
+    trust: dict[str, tuple[Trust, UrlRef] | None] = field(default_factory=dict)  # policy.worst([url])
 
     def line(self, node: Node) -> int:
         return self.line_offset + node.start_point[0] + 1
@@ -54,6 +55,18 @@ class DownloadScan:
         if found is None:
             found = self.fetches[cmd.node.id] = fetch_targets(cmd, self.env)
         return found
+
+    def worst(self, urls: list[str]) -> tuple[Trust, UrlRef] | None:
+        """`policy.worst(urls)` (the first of the least trusted), each URL graded once per text."""
+        best: tuple[Trust, UrlRef] | None = None
+        for url in urls:
+            if url in self.trust:
+                found = self.trust[url]
+            else:
+                found = self.trust[url] = self.policy.worst((url,))
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best
 
     def downloaded(self, target: str, origin: tuple[Trust, UrlRef] | None, decoded: bool) -> None:
         keys, entry = download_keys(target), (target, origin, decoded)
