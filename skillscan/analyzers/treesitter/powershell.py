@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
-from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits, StatementMemo
+from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.shell_text import (
     REMOTE_LOADERS,
     RULE_ENCODED,
@@ -69,6 +70,8 @@ _URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>;|]{1,2000}")
 _STR_ASSIGN = re.compile(
     r"""(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=\s{0,4}["']([^"'\n]{1,2000})["']\s{0,4}$"""
 )
+# Statement lists nest only in script blocks `{…}`, sub-expressions `$(…)` and `@(…)`.
+_NESTS = (b"{", b"$(", b"@(")
 _VAR_ASSIGN = re.compile(r"(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=")
 _VAR_REF = re.compile(r"(?i)\$([a-z_][\w:]{0,63})")
 _OUTFILE = re.compile(
@@ -119,6 +122,12 @@ class _PsScan:
     downloads: Downloads = field(default_factory=Downloads)  # (path, least trusted URL)
     version: int = 0
     budget: int = MAX_VISITED
+    code: bytes = b""  # the text under the scanned root, from its first byte (`base`)
+    base: int = 0
+    grades: Grades = field(init=False)  # the least trusted of fetched URLs, each graded once
+
+    def __post_init__(self) -> None:
+        self.grades = Grades(self.policy)
 
     def urls_in(self, s: str) -> list[str]:
         resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
@@ -128,7 +137,7 @@ class _PsScan:
         self.hits.add(rule, node.start_point[0] + 1, message, node)
 
     def graded(self, node: Node, urls: list[str], shape: str) -> None:
-        found = self.policy.worst(urls)
+        found = self.grades.worst(urls)
         self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found))))
 
     def set(self, effect: tuple[Any, ...], base_line: int = 0) -> None:
@@ -165,6 +174,7 @@ def scan_powershell(
     if root is None:
         root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
     scan = _PsScan(policy=policy, depth=depth, hits=Hits(saturate=saturate))
+    scan.code, scan.base = root.text or b"", root.start_byte
     _walk(scan, StatementMemo(scan.hits, scan.set), root, outermost=True)
     return scan.hits.result()
 
@@ -185,26 +195,59 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
                     _statement(scan, statement)
             stack.extend(reversed(node.children))
         else:
-            children = [(c, c.text) for c in node.children]
-            for c, code in children:
-                if scan.hits.saturated:
-                    return
-                key = ("statement", code, scan.version)
-                if c.type == "pipeline" and not memo.replay(key, c):
-                    memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
-            for c, code in children:
-                if scan.hits.saturated:
-                    return
-                if not _may_nest(code):
-                    continue
-                key = ("nested", code, scan.version)
-                if not memo.replay(key, c):
-                    memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
+            _statements(scan, memo, node)
 
 
-def _may_nest(code: bytes | None) -> bool:
-    """Statement lists nest only in script blocks `{…}`, sub-expressions `$(…)` and `@(…)`."""
-    return code is not None and (b"{" in code or b"$(" in code or b"@(" in code)
+def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
+    """An outermost statement list: each statement, then what nests in it, analysed once per
+    distinct text and state (a repeat replays)."""
+    hits, code, base = scan.hits, scan.code, scan.base
+    children = node.children
+    i = 0
+    while i < len(children) and not hits.saturated:
+        c = children[i]
+        i += 1
+        if c.type != "pipeline":
+            continue
+        # the text sliced from the root's bytes: one copy, not a `Node.text` call per statement
+        text = code[c.start_byte - base : c.end_byte - base]
+        key = ("statement", text, scan.version)
+        if not memo.replay(key, c):
+            memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
+        end = repeats(children, i, code, base, text, "pipeline")
+        if end > i and key[2] == scan.version and memo.replay_repeats(key, children[i:end]):
+            i = end
+    for i in _nesting(children, code, base):
+        if hits.saturated:
+            return
+        c = children[i]
+        key = ("nested", code[c.start_byte - base : c.end_byte - base], scan.version)
+        if not memo.replay(key, c):
+            memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
+
+
+def _nesting(children: list[Node], code: bytes, base: int) -> list[int]:
+    """Indices of the statements in which statement lists can nest: those holding a script block
+    `{…}`, a sub-expression `$(…)` or `@(…)` (found in one search of the text, not one per
+    statement)."""
+    if not children:
+        return []
+    lo, hi = children[0].start_byte - base, children[-1].end_byte - base
+    found: list[int] = []
+    for opener in _NESTS:  # fast search (memchr), not a regex stepping through every byte
+        at = code.find(opener, lo, hi)
+        while at >= 0:
+            found.append(at + base)
+            at = code.find(opener, at + 1, hi)
+    if not found:
+        return []
+    starts = [c.start_byte for c in children]
+    out: set[int] = set()
+    for at in found:
+        i = bisect.bisect_right(starts, at) - 1
+        if i >= 0 and at < children[i].end_byte:
+            out.add(i)
+    return sorted(out)
 
 
 def _command_name(cmd: Node) -> str:
@@ -226,6 +269,8 @@ def _stages(statement: Node) -> list[Node]:
 def _code_text(node: Node) -> str:
     """The statement with string literal contents blanked: words inside strings are data."""
     raw = bytearray((node.text or b"")[:100_000])
+    if raw.isascii() and b"'" not in raw and b'"' not in raw:
+        return raw.decode()  # every string literal starts with a quote: nothing to blank
     base = node.start_byte
     for n in walk(node):
         if n.type == "string_literal":
@@ -303,13 +348,13 @@ def _base(path: str) -> str:
 def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fetches: bool) -> None:
     m = _CERTUTIL.search(stmt)
     if m:
-        _downloaded(scan, _norm_path(m.group(2)), scan.policy.worst([m.group(1)]))
+        _downloaded(scan, _norm_path(m.group(2)), scan.grades.worst([m.group(1)]))
         return
     if fetches:
         m2 = _OUTFILE.search(stmt)
         if m2:
             target = m2.group(2) or m2.group(4)
-            _downloaded(scan, _norm_path(target), scan.policy.worst(scan.urls_in(stmt)))
+            _downloaded(scan, _norm_path(target), scan.grades.worst(scan.urls_in(stmt)))
         return
     if not scan.downloads:
         return

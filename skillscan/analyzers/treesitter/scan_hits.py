@@ -6,20 +6,23 @@
   (a file check's `FileContext.saturate`), it reports the first critical rule listed that many
   times (`registry.saturating_rules`) and says so in `saturated`: the scan stops there. Without
   one (a text scanned outside any file) nothing stops.
+- `Grades` grades each fetched URL once per text (`HostPolicy.worst`).
 - `Downloads` remembers the files earlier statements wrote, found again in O(1).
 - `StatementMemo` analyses each distinct top-level statement once: a statement whose text (and
-  the scan state it reads) was seen before replays what it did, shifted to its own line. A file
-  of one cradle repeated 35,000 times costs one analysis and 35,000 dictionary lookups.
+  the scan state it reads) was seen before replays what it did, shifted to its own line. Repeats
+  that follow each other (`repeats`) are replayed together: a file of one cradle repeated 35,000
+  times costs one analysis, a comparison per line and one set update.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tree_sitter import Node
 
+from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE, saturating_rules
 from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
 
@@ -81,6 +84,17 @@ class Hits:
             assert self.saturate is not None
             self.saturate(rule)
 
+    def count(self, rule: str, lines: list[int]) -> None:
+        """Matches of a rule already listed in full at `lines` (what `emit` would do with each: count
+        each rule and line once), in one set update."""
+        assert self.full(rule)
+        if self.keep is not None:
+            lines = [line for line in lines if self.keep(line)]
+        before = len(self._seen)
+        self._seen.update([(rule, line) for line in lines])
+        if added := len(self._seen) - before:
+            self._more[rule] = self._more.get(rule, 0) + added
+
     def result(self) -> list[Detection]:
         """Listed detections in order; the last of each rule carries the count of the rest."""
         out = list(self._out)
@@ -88,6 +102,28 @@ class Hits:
         for rule, n in self._more.items():
             out[last[rule]] = replace(out[last[rule]], more=n)
         return out
+
+
+class Grades:
+    """`HostPolicy.worst` of URL lists (the first of the least trusted), each URL graded once per
+    scanned text: a URL fetched on many lines or pipeline stages costs one assessment."""
+
+    def __init__(self, policy: HostPolicy) -> None:
+        self.policy = policy
+        self._trust: dict[str, tuple[Trust, UrlRef] | None] = {}
+
+    def worst(self, urls: Iterable[str]) -> tuple[Trust, UrlRef] | None:
+        best: tuple[Trust, UrlRef] | None = None
+        for url in urls:
+            if url in self._trust:
+                found = self._trust[url]
+            else:
+                found = self.policy.worst((url,))
+                if len(self._trust) < MAX_MEMO_ENTRIES:
+                    self._trust[url] = found
+            if found is not None and (best is None or found[0] > best[0]):
+                best = found
+        return best
 
 
 class Downloads:
@@ -147,6 +183,31 @@ class StatementMemo:
                 self._apply(effect, base_line)
         return True
 
+    def replay_repeats(self, key: Hashable, nodes: Sequence[Node], line_offset: int = 0) -> bool:
+        """Replay the statement remembered under `key` at each of `nodes`, repeats of it that follow
+        it in the state it was analysed in: as many `replay` calls, but counted in bulk once each of
+        its rules is listed in full. False (nothing done) when it changes the scan's state, so that
+        each repeat needs its own key, or when there is nothing to replay."""
+        hits = self._hits
+        done = None if hits.recording is not None else self._done.get(key)
+        if done is None or done.effects:
+            return False
+        if not done.hits:
+            return True
+        lines = [line_offset + n.start_point[0] + 1 for n in nodes]
+        rules = {rule for rule, _rel, _ev, _message in done.hits}
+        k = 0
+        while k < len(lines) and not all(hits.full(rule) for rule in rules):
+            if hits.saturated:  # the statements after this one are not analysed
+                return True
+            for rule, rel, ev, message in done.hits:
+                hits.emit(rule, lines[k] + rel, ev, message)
+            k += 1
+        if k < len(lines) and not hits.saturated:
+            for rule, rel, _ev, _message in done.hits:
+                hits.count(rule, [line + rel for line in lines[k:]])
+        return True
+
     def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:
         """Run `analyse` and remember what it did under `key`."""
         if self._hits.recording is not None:
@@ -160,3 +221,20 @@ class StatementMemo:
             self._hits.recording = None
         if len(self._done) < MAX_MEMO_ENTRIES:
             self._done[key] = rec
+
+
+def repeats(
+    nodes: Sequence[Node], start: int, code: bytes, base: int, text: bytes, kind: str | None = None
+) -> int:
+    """The end of the run of `nodes` from `start` whose text is `text` (and type `kind`, if given);
+    `code` holds the text from byte `base` on. Compared in place: no copy of each node's text."""
+    size, end = len(text), start
+    while end < len(nodes):
+        node = nodes[end]
+        at = node.start_byte - base
+        if node.end_byte - base - at != size or not code.startswith(text, at):
+            break
+        if kind is not None and node.type != kind:
+            break
+        end += 1
+    return end

@@ -25,7 +25,7 @@ from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.delivery import HostPolicy
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
-from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
+from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.shell_scan import MAX_VISITED, DownloadScan
 from skillscan.analyzers.treesitter.shell_text import (
     DECODERS,
@@ -147,12 +147,18 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
     scan.budget = MAX_VISITED
     # statement texts sliced from the root's bytes: one copy, not one `Node.text` call per statement
     code, base = root.text or b"", root.start_byte
-    for unit in root.named_children:
-        if scan.budget <= 0 or scan.hits.saturated:
-            break
-        key = (code[unit.start_byte - base : unit.end_byte - base], scan.version)
+    units = root.named_children
+    i = 0
+    while i < len(units) and scan.budget > 0 and not scan.hits.saturated:
+        unit = units[i]
+        i += 1
+        text = code[unit.start_byte - base : unit.end_byte - base]
+        key = (text, scan.version)
         if not memo.replay(key, unit, line_offset):
             memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
+        end = repeats(units, i, code, base, text)
+        if end > i and key[1] == scan.version and memo.replay_repeats(key, units[i:end], line_offset):
+            i = end
 
 
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from tree_sitter import Node
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
-from skillscan.analyzers.treesitter.scan_hits import Downloads, Hits
+from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits
 from skillscan.analyzers.treesitter.shell_text import Detection, grade, rule_for
 from skillscan.analyzers.treesitter.shell_words import Cmd, download_keys, fetch_targets, peel
 
@@ -36,7 +36,10 @@ class DownloadScan:
     cmds: dict[int, Cmd] = field(default_factory=dict)  # peel() of the current statement's commands
     fetches: dict[int, tuple[list[str], str | None, bool]] = field(default_factory=dict)  # fetch_targets()
     stage_cmds: dict[int, list[Cmd]] = field(default_factory=dict)  # commands directly under a node
-    trust: dict[str, tuple[Trust, UrlRef] | None] = field(default_factory=dict)  # policy.worst([url])
+    grades: Grades = field(init=False)  # the least trusted of fetched URLs, each graded once
+
+    def __post_init__(self) -> None:
+        self.grades = Grades(self.policy)
 
     def line(self, node: Node) -> int:
         return self.line_offset + node.start_point[0] + 1
@@ -57,16 +60,7 @@ class DownloadScan:
         return found
 
     def worst(self, urls: list[str]) -> tuple[Trust, UrlRef] | None:
-        """`policy.worst(urls)` (the first of the least trusted), each URL graded once per text."""
-        best: tuple[Trust, UrlRef] | None = None
-        for url in urls:
-            if url in self.trust:
-                found = self.trust[url]
-            else:
-                found = self.trust[url] = self.policy.worst((url,))
-            if found is not None and (best is None or found[0] > best[0]):
-                best = found
-        return best
+        return self.grades.worst(urls)
 
     def downloaded(self, target: str, origin: tuple[Trust, UrlRef] | None, decoded: bool) -> None:
         keys, entry = download_keys(target), (target, origin, decoded)
