@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import bisect
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -63,6 +62,14 @@ _TRIGGER_WORDS = (
     "scriptblock", "powershell", "pwsh", "curl", "wget", "start-process", "saps", "mshta", "msiexec",
     "regsvr32", "rundll32",
 )  # fmt: skip
+# A statement naming none of these cannot fetch, evaluate or start anything: every pattern of
+# `_statement` needs one (the fetch words of _FETCH_TEXT included), and `$` is how it sets or reads
+# the variables later statements use. Without a download so far it cannot run one either. Text
+# that is not ASCII is always analysed: case-insensitive patterns fold more letters than `lower`.
+_STATEMENT_WORDS = re.compile(
+    rb"(?i)\$|iwr|irm|iex|invoke-|download|webclient|system\.net\.http|httpclient|bitstransfer|certutil|"
+    rb"scriptblock|powershell|pwsh|curl|wget|mshta|msiexec|regsvr32|rundll32"
+)
 _ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
 _EXEC_WORD = re.compile(r"(?i)\b(?:iex|invoke-expression)\b")
 _SCRIPTBLOCK = re.compile(r"(?i)\[\s{0,3}scriptblock\s{0,3}\]\s{0,3}::\s{0,3}create")
@@ -71,7 +78,7 @@ _STR_ASSIGN = re.compile(
     r"""(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=\s{0,4}["']([^"'\n]{1,2000})["']\s{0,4}$"""
 )
 # Statement lists nest only in script blocks `{…}`, sub-expressions `$(…)` and `@(…)`.
-_NESTS = (b"{", b"$(", b"@(")
+_NESTS = re.compile(rb"\{|[$@]\(")
 _VAR_ASSIGN = re.compile(r"(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=")
 _VAR_REF = re.compile(r"(?i)\$([a-z_][\w:]{0,63})")
 _OUTFILE = re.compile(
@@ -200,54 +207,39 @@ def _walk(scan: _PsScan, memo: StatementMemo, root: Node, outermost: bool) -> No
 
 def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
     """An outermost statement list: each statement, then what nests in it, analysed once per
-    distinct text and state (a repeat replays)."""
+    distinct text and state; a repeat replays, and repeats in a row replay together."""
     hits, code, base = scan.hits, scan.code, scan.base
     children = node.children
+    nesting: list[tuple[int, int]] = []  # runs [start, end) of one statement in which lists nest
     i = 0
     while i < len(children) and not hits.saturated:
         c = children[i]
-        i += 1
-        if c.type != "pipeline":
-            continue
         # the text sliced from the root's bytes: one copy, not a `Node.text` call per statement
         text = code[c.start_byte - base : c.end_byte - base]
-        key = ("statement", text, scan.version)
-        if not memo.replay(key, c):
-            memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
-        end = repeats(children, i, code, base, text, "pipeline")
-        if end > i and key[2] == scan.version and memo.replay_repeats(key, children[i:end]):
-            i = end
-    for i in _nesting(children, code, base):
-        if hits.saturated:
-            return
-        c = children[i]
-        key = ("nested", code[c.start_byte - base : c.end_byte - base], scan.version)
-        if not memo.replay(key, c):
-            memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
-
-
-def _nesting(children: list[Node], code: bytes, base: int) -> list[int]:
-    """Indices of the statements in which statement lists can nest: those holding a script block
-    `{…}`, a sub-expression `$(…)` or `@(…)` (found in one search of the text, not one per
-    statement)."""
-    if not children:
-        return []
-    lo, hi = children[0].start_byte - base, children[-1].end_byte - base
-    found: list[int] = []
-    for opener in _NESTS:  # fast search (memchr), not a regex stepping through every byte
-        at = code.find(opener, lo, hi)
-        while at >= 0:
-            found.append(at + base)
-            at = code.find(opener, at + 1, hi)
-    if not found:
-        return []
-    starts = [c.start_byte for c in children]
-    out: set[int] = set()
-    for at in found:
-        i = bisect.bisect_right(starts, at) - 1
-        if i >= 0 and at < children[i].end_byte:
-            out.add(i)
-    return sorted(out)
+        end = i + 1
+        if c.type == "pipeline" and not _inert(scan, text):
+            key = ("statement", text, scan.version)
+            if not memo.replay(key, c):
+                memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
+            if key[2] == scan.version and memo.repeatable(key):
+                end = repeats(children, end, code, base, text, "pipeline")
+                memo.replay_repeats(key, children[i + 1 : end])
+        if _NESTS.search(text):
+            nesting.append((i, end))
+        i = end
+    for start, end in nesting:
+        c = children[start]
+        text = code[c.start_byte - base : c.end_byte - base]
+        for i in range(start, end):
+            if hits.saturated:
+                return
+            c = children[i]
+            key = ("nested", text, scan.version)
+            if not memo.replay(key, c):
+                memo.record(key, c.start_point[0] + 1, partial(_walk, scan, memo, c, False))
+            if key[2] == scan.version and memo.repeatable(key):
+                memo.replay_repeats(key, children[i + 1 : end])
+                break
 
 
 def _command_name(cmd: Node) -> str:
@@ -279,8 +271,16 @@ def _code_text(node: Node) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def _inert(scan: _PsScan, raw: bytes) -> bool:
+    """Whether a statement can do nothing in the scan's state (`_STATEMENT_WORDS`)."""
+    return not scan.downloads and raw.isascii() and not _STATEMENT_WORDS.search(raw)
+
+
 def _statement(scan: _PsScan, node: Node) -> None:
-    stmt = text(node)[:100_000]
+    raw = node.text or b""
+    if _inert(scan, raw):
+        return
+    stmt = raw.decode("utf-8", "replace")[:100_000]
     m = _STR_ASSIGN.match(stmt)
     if m:
         scan.set(("string", m.group(1).lower(), m.group(2)))

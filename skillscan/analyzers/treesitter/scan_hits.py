@@ -183,30 +183,32 @@ class StatementMemo:
                 self._apply(effect, base_line)
         return True
 
-    def replay_repeats(self, key: Hashable, nodes: Sequence[Node], line_offset: int = 0) -> bool:
-        """Replay the statement remembered under `key` at each of `nodes`, repeats of it that follow
-        it in the state it was analysed in: as many `replay` calls, but counted in bulk once each of
-        its rules is listed in full. False (nothing done) when it changes the scan's state, so that
-        each repeat needs its own key, or when there is nothing to replay."""
+    def repeatable(self, key: Hashable) -> bool:
+        """Whether the statement remembered under `key` changes no state: its repeats that follow it
+        have the same key and can be replayed together (`replay_repeats`)."""
+        done = None if self._hits.recording is not None else self._done.get(key)
+        return done is not None and not done.effects
+
+    def replay_repeats(self, key: Hashable, nodes: Sequence[Node], line_offset: int = 0) -> None:
+        """Replay the `repeatable` statement remembered under `key` at each of `nodes`: as many
+        `replay` calls, but counted in bulk once each of its rules is listed in full."""
         hits = self._hits
-        done = None if hits.recording is not None else self._done.get(key)
-        if done is None or done.effects:
-            return False
-        if not done.hits:
-            return True
+        done = self._done[key]
+        assert not done.effects and hits.recording is None
+        if not done.hits or not nodes:
+            return
         lines = [line_offset + n.start_point[0] + 1 for n in nodes]
         rules = {rule for rule, _rel, _ev, _message in done.hits}
         k = 0
         while k < len(lines) and not all(hits.full(rule) for rule in rules):
             if hits.saturated:  # the statements after this one are not analysed
-                return True
+                return
             for rule, rel, ev, message in done.hits:
                 hits.emit(rule, lines[k] + rel, ev, message)
             k += 1
         if k < len(lines) and not hits.saturated:
             for rule, rel, _ev, _message in done.hits:
                 hits.count(rule, [line + rel for line in lines[k:]])
-        return True
 
     def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:
         """Run `analyse` and remember what it did under `key`."""
