@@ -26,9 +26,15 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.delivery import HostPolicy
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
-from skillscan.analyzers.treesitter.shell_scan import MAX_VISITED, DownloadScan
+from skillscan.analyzers.treesitter.shell_scan import (
+    MAX_VISITED,
+    SUBST,
+    DownloadScan,
+    body_command,
+    direct,
+    pipeline_stages,
+)
 from skillscan.analyzers.treesitter.shell_text import (
-    DECODERS,
     DO_SHELL_SCRIPT,
     INLINE_DECODE,
     INLINE_EXEC,
@@ -191,92 +197,13 @@ def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
             ancestors.pop()
 
 
-_SUBST = frozenset({"command_substitution", "process_substitution"})
-
-
-def _direct(node: Node, types: frozenset[str]) -> list[Node]:
-    """Descendants of `node` of the given types, not looking inside nested substitutions (whose
-    output is an argument, not code): keeps hostile nesting linear."""
-    out: list[Node] = [node] if node.type in types else []
-    stack = list(reversed(node.children))
-    seen = 0
-    while stack and seen < 50_000:
-        n = stack.pop()
-        seen += 1
-        if n.type in types:
-            out.append(n)
-        if n.type not in _SUBST:
-            stack.extend(reversed(n.children))
-    return out
-
-
-def _commands_in(node: Node, scan: DownloadScan) -> list[Cmd]:
-    found = scan.stage_cmds.get(node.id)
-    if found is None:
-        found = scan.stage_cmds[node.id] = [scan.peel(n) for n in _direct(node, _COMMAND)]
-    return found
-
-
-_COMMAND = frozenset({"command"})
-
-
-def _fetch_into_stdout(node: Node, scan: DownloadScan) -> tuple[bool, list[str]]:
-    """Whether `node` contains a downloader writing to stdout, and the URLs fetched (graded only
-    by the caller that reports them: `scan.worst`)."""
-    found = False
-    fetched: list[str] = []
-    for cmd in _commands_in(node, scan):
-        if cmd.name not in FETCHERS:
-            continue
-        urls, _out, stdout = scan.fetch_targets(cmd)
-        if not stdout or not urls:
-            continue  # `curl | bash` as a phrase in prose names the pattern; it fetches nothing
-        found = True
-        fetched += urls
-    return found, fetched
-
-
-def _decodes(node: Node, scan: DownloadScan) -> bool:
-    for cmd in _commands_in(node, scan):
-        check = DECODERS.get(cmd.name)
-        if check is not None and check([literal(a, scan.env) or "" for a in cmd.args]):
-            return True
-    return False
-
-
-def _body_command(node: Node) -> Node | None:
-    if node.type == "command":
-        return node
-    if node.type == "redirected_statement":
-        body = node.child_by_field_name("body")
-        return body if body is not None and body.type == "command" else None
-    return None
-
-
-def _stages(node: Node, depth: int = 0) -> list[Node]:
-    """Pipeline stages, flattened: tree-sitter-bash sometimes nests a following line's pipeline
-    (or a redirected one) inside the last stage instead of ending the pipeline at the newline."""
-    out: list[Node] = []
-    for c in node.named_children:
-        if c.type == "comment":
-            continue
-        body = c.child_by_field_name("body") if c.type == "redirected_statement" else None
-        if depth < 8 and c.type == "pipeline":
-            out.extend(_stages(c, depth + 1))
-        elif depth < 8 and body is not None and body.type == "pipeline":
-            out.extend(_stages(body, depth + 1))
-        else:
-            out.append(c)
-    return out
-
-
 def _pipeline(scan: DownloadScan, node: Node) -> None:
-    stages = _stages(node)
+    stages = pipeline_stages(node)
     fetched = False
     urls: list[str] = []
     decoded = False
     for stage in stages:
-        body = _body_command(stage)
+        body = body_command(stage)
         if body is not None and (fetched or decoded):
             cmd = scan.peel(body)
             if reads_stdin_as_code(cmd, scan.env):
@@ -286,18 +213,18 @@ def _pipeline(scan: DownloadScan, node: Node) -> None:
                 if decoded:
                     scan.hit(node, RULE_ENCODED, f"encoded payload decoded and piped into {into}")
                 return
-        f, stage_urls = _fetch_into_stdout(stage, scan)
+        f, stage_urls = scan.fetched(stage)
         if f:
             fetched = True
             urls += stage_urls
-        decoded = decoded or _decodes(stage, scan)
+        decoded = decoded or scan.decodes(stage)
 
 
 def _redirected(scan: DownloadScan, node: Node) -> None:
     """`bash <<< "$(curl …)"`, `bash < <(curl …)`; and `curl … > x.sh` / `… | base64 -d > x`
     (remembered, so that running `x.sh` later counts as running the download)."""
     _written_to_file(scan, node)
-    body = _body_command(node)
+    body = body_command(node)
     if body is None:
         return
     cmd = scan.peel(body)
@@ -306,11 +233,11 @@ def _redirected(scan: DownloadScan, node: Node) -> None:
     for redirect in node.children_by_field_name("redirect"):
         if redirect.type not in {"herestring_redirect", "file_redirect"}:
             continue
-        for sub in _direct(redirect, _SUBST):
-            fetched, urls = _fetch_into_stdout(sub, scan)
+        for sub in direct(redirect, SUBST):
+            fetched, urls = scan.fetched(sub)
             if fetched:
                 scan.graded(node, scan.worst(urls), f"download redirected into {cmd.name}")
-            if _decodes(sub, scan):
+            if scan.decodes(sub):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
 
@@ -318,8 +245,8 @@ def _written_to_file(scan: DownloadScan, node: Node) -> None:
     body = node.child_by_field_name("body")
     if body is None or body.type not in {"command", "pipeline"}:
         return
-    fetched, urls = _fetch_into_stdout(body, scan)
-    decoded = _decodes(body, scan)
+    fetched, urls = scan.fetched(body)
+    decoded = scan.decodes(body)
     if not (fetched or decoded):
         return
     for redirect in node.children_by_field_name("redirect"):
@@ -336,8 +263,8 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
     name_node = node.child_by_field_name("name")
     if cmd.name == "" and name_node is not None:
         # `$(curl -s …)` as the command itself runs whatever the server returns
-        for sub in _direct(name_node, _SUBST):
-            fetched, urls = _fetch_into_stdout(sub, scan)
+        for sub in direct(name_node, SUBST):
+            fetched, urls = scan.fetched(sub)
             if fetched:
                 scan.graded(node, scan.worst(urls), "downloaded text run as a command")
         return
@@ -368,13 +295,13 @@ def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     if herestrings and not reads_stdin_as_code(cmd, scan.env):
         herestrings = []
     for arg in [*cmd.args, *herestrings]:
-        subs = [arg] if arg.type in _SUBST else _direct(arg, _SUBST)
+        subs = [arg] if arg.type in SUBST else direct(arg, SUBST)
         for sub in subs:
-            fetched, urls = _fetch_into_stdout(sub, scan)
+            fetched, urls = scan.fetched(sub)
             shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
             if fetched:
                 scan.graded(node, scan.worst(urls), f"download run by {cmd.name} via {shape}")
-            if _decodes(sub, scan):
+            if scan.decodes(sub):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and run by {cmd.name} via {shape}")
 
 

@@ -1,5 +1,6 @@
 """The state of one download-and-execute scan of a shell text (shell.py): hits, the files written
-by downloaders so far, and effects a repeated statement replays (scan_hits.StatementMemo)."""
+by downloaders so far, effects a repeated statement replays (scan_hits.StatementMemo), and what the
+commands under a node fetch or decode (worked out once per statement)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,62 @@ from tree_sitter import Node
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits
-from skillscan.analyzers.treesitter.shell_text import Detection, grade, rule_for
-from skillscan.analyzers.treesitter.shell_words import Cmd, download_keys, fetch_targets, peel
+from skillscan.analyzers.treesitter.shell_text import DECODERS, Detection, grade, rule_for
+from skillscan.analyzers.treesitter.shell_words import (
+    FETCHERS,
+    Cmd,
+    download_keys,
+    fetch_targets,
+    literal,
+    peel,
+)
 
 MAX_VISITED = 500_000  # nodes walked per text (statements replayed from the memo are not walked)
+SUBST = frozenset({"command_substitution", "process_substitution"})
+_COMMAND = frozenset({"command"})
+
+
+def direct(node: Node, types: frozenset[str]) -> list[Node]:
+    """Descendants of `node` of the given types, not looking inside nested substitutions (whose
+    output is an argument, not code): keeps hostile nesting linear."""
+    out: list[Node] = [node] if node.type in types else []
+    stack = list(reversed(node.children))
+    seen = 0
+    while stack and seen < 50_000:
+        n = stack.pop()
+        seen += 1
+        if n.type in types:
+            out.append(n)
+        if n.type not in SUBST:
+            stack.extend(reversed(n.children))
+    return out
+
+
+def body_command(node: Node) -> Node | None:
+    """The command a pipeline stage runs (a redirected stage's body), or None."""
+    if node.type == "command":
+        return node
+    if node.type == "redirected_statement":
+        body = node.child_by_field_name("body")
+        return body if body is not None and body.type == "command" else None
+    return None
+
+
+def pipeline_stages(node: Node, depth: int = 0) -> list[Node]:
+    """Pipeline stages, flattened: tree-sitter-bash sometimes nests a following line's pipeline
+    (or a redirected one) inside the last stage instead of ending the pipeline at the newline."""
+    out: list[Node] = []
+    for c in node.named_children:
+        if c.type == "comment":
+            continue
+        body = c.child_by_field_name("body") if c.type == "redirected_statement" else None
+        if depth < 8 and c.type == "pipeline":
+            out.extend(pipeline_stages(c, depth + 1))
+        elif depth < 8 and body is not None and body.type == "pipeline":
+            out.extend(pipeline_stages(body, depth + 1))
+        else:
+            out.append(c)
+    return out
 
 
 @dataclass
@@ -58,6 +111,34 @@ class DownloadScan:
         if found is None:
             found = self.fetches[cmd.node.id] = fetch_targets(cmd, self.env)
         return found
+
+    def commands_in(self, node: Node) -> list[Cmd]:
+        found = self.stage_cmds.get(node.id)
+        if found is None:
+            found = self.stage_cmds[node.id] = [self.peel(n) for n in direct(node, _COMMAND)]
+        return found
+
+    def fetched(self, node: Node) -> tuple[bool, list[str]]:
+        """Whether `node` contains a downloader writing to stdout, and the URLs fetched (graded only
+        by the caller that reports them: `worst`)."""
+        found = False
+        fetched: list[str] = []
+        for cmd in self.commands_in(node):
+            if cmd.name not in FETCHERS:
+                continue
+            urls, _out, stdout = self.fetch_targets(cmd)
+            if not stdout or not urls:
+                continue  # `curl | bash` as a phrase in prose names the pattern; it fetches nothing
+            found = True
+            fetched += urls
+        return found, fetched
+
+    def decodes(self, node: Node) -> bool:
+        for cmd in self.commands_in(node):
+            check = DECODERS.get(cmd.name)
+            if check is not None and check([literal(a, self.env) or "" for a in cmd.args]):
+                return True
+        return False
 
     def worst(self, urls: list[str]) -> tuple[Trust, UrlRef] | None:
         return self.grades.worst(urls)
