@@ -162,7 +162,7 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
         key = (text, scan.version)
         if not memo.replay(key, unit, line_offset):
             memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
-        if key[1] == scan.version and memo.repeatable(key):
+        if scan.budget > 0 and key[1] == scan.version and memo.repeatable(key):
             end = repeats(units, i, code, base, text)
             memo.replay_repeats(key, units[i:end], line_offset)
             i = end
