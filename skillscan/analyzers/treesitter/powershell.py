@@ -222,8 +222,7 @@ def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
             if not memo.replay(key, c):
                 memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
             if key[2] == scan.version and memo.repeatable(key):
-                end = repeats(children, end, code, base, text, "pipeline")
-                memo.replay_repeats(key, children[i + 1 : end])
+                end += memo.replay_repeats(key, repeats(children, end, code, base, text, "pipeline"))
         if _NESTS.search(text):
             nesting.append((i, end))
         i = end

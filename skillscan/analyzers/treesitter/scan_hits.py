@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from typing import Any
 
 from tree_sitter import Node
@@ -189,26 +190,34 @@ class StatementMemo:
         done = None if self._hits.recording is not None else self._done.get(key)
         return done is not None and not done.effects
 
-    def replay_repeats(self, key: Hashable, nodes: Sequence[Node], line_offset: int = 0) -> None:
-        """Replay the `repeatable` statement remembered under `key` at each of `nodes`: as many
-        `replay` calls, but counted in bulk once each of its rules is listed in full."""
+    def replay_repeats(self, key: Hashable, nodes: Iterable[Node], line_offset: int = 0) -> int:
+        """Replay the `repeatable` statement remembered under `key` at each of `nodes` in turn, as
+        many `replay` calls would, but counted in bulk once each of its rules is listed in full;
+        stops early if the scan saturates. How many of `nodes` it replayed."""
         hits = self._hits
         done = self._done[key]
         assert not done.effects and hits.recording is None
-        if not done.hits or not nodes:
-            return
-        lines = [line_offset + n.start_point[0] + 1 for n in nodes]
         rules = {rule for rule, _rel, _ev, _message in done.hits}
-        k = 0
-        while k < len(lines) and not all(hits.full(rule) for rule in rules):
+        full = all(hits.full(rule) for rule in rules)
+        counted: list[int] = []  # lines of repeats whose every rule was listed in full already
+        replayed = 0
+        for node in nodes:
             if hits.saturated:  # the statements after this one are not analysed
-                return
+                break
+            replayed += 1
+            if not done.hits:
+                continue
+            line = line_offset + node.start_point[0] + 1
+            if full:
+                counted.append(line)
+                continue
             for rule, rel, ev, message in done.hits:
-                hits.emit(rule, lines[k] + rel, ev, message)
-            k += 1
-        if k < len(lines) and not hits.saturated:
+                hits.emit(rule, line + rel, ev, message)
+            full = all(hits.full(rule) for rule in rules)
+        if counted:
             for rule, rel, _ev, _message in done.hits:
-                hits.count(rule, [line + rel for line in lines[k:]])
+                hits.count(rule, [line + rel for line in counted])
+        return replayed
 
     def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:
         """Run `analyse` and remember what it did under `key`."""
@@ -226,17 +235,16 @@ class StatementMemo:
 
 
 def repeats(
-    nodes: Sequence[Node], start: int, code: bytes, base: int, text: bytes, kind: str | None = None
-) -> int:
-    """The end of the run of `nodes` from `start` whose text is `text` (and type `kind`, if given);
-    `code` holds the text from byte `base` on. Compared in place: no copy of each node's text."""
-    size, end = len(text), start
-    while end < len(nodes):
-        node = nodes[end]
+    nodes: list[Node], start: int, code: bytes, base: int, text: bytes, kind: str | None = None
+) -> Iterator[Node]:
+    """The nodes from `nodes[start]` on whose text is `text` (and type `kind`, if given), up to the
+    first that differs; `code` holds the text from byte `base` on. Compared in place (no copy of
+    each node's text), and only as far as they are consumed."""
+    size = len(text)
+    for node in islice(nodes, start, None):
         at = node.start_byte - base
         if node.end_byte - base - at != size or not code.startswith(text, at):
-            break
+            return
         if kind is not None and node.type != kind:
-            break
-        end += 1
-    return end
+            return
+        yield node

@@ -163,9 +163,7 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
         if not memo.replay(key, unit, line_offset):
             memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
         if scan.budget > 0 and key[1] == scan.version and memo.repeatable(key):
-            end = repeats(units, i, code, base, text)
-            memo.replay_repeats(key, units[i:end], line_offset)
-            i = end
+            i += memo.replay_repeats(key, repeats(units, i, code, base, text), line_offset)
 
 
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
