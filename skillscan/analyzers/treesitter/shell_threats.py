@@ -26,11 +26,12 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.treesitter import shell_exfil
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
-from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo
+from skillscan.analyzers.treesitter.scan_hits import Hits
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.analyzers.treesitter.shell import Detection
+from skillscan.analyzers.treesitter.shell_gate import PEELED
+from skillscan.analyzers.treesitter.shell_sieve import Sieve
 from skillscan.analyzers.treesitter.shell_words import (
-    FETCHERS,
     SHELLS,
     WRAPPERS,
     Cmd,
@@ -40,12 +41,9 @@ from skillscan.analyzers.treesitter.shell_words import (
 )
 from skillscan.analyzers.treesitter.shell_writes import LOGS, home_path, redirected, written
 from skillscan.analyzers.treesitter.threat_scan import (
-    DECODERS,
-    DNS_TOOLS,
-    MAILERS,
+    MAX_VISITED,
     NETCATS,
     PAYLOAD,
-    REMOTE_COPY,
     ShellScan,
     enclosing,
     is_shell,
@@ -86,29 +84,29 @@ def scan_shell_threats(
     root: Node | None = None,
     assigned: frozenset[str] = frozenset(),
     keep: Callable[[int], bool] | None = None,
+    fall_short: Callable[[str, str], None] | None = None,
 ) -> list[Detection]:
     """Every non-download shell threat in a shell text.
 
     `root` is the parsed tree of `source` when the caller has one; `assigned` adds variable names
     set elsewhere (other code blocks of the same document) that are therefore not inherited env;
-    `keep` says which lines count (before 20 per rule are listed)."""
+    `keep` says which lines count (before 20 per rule are listed); `fall_short` (a file check's
+    `FileContext.fall_short`) hears when statements went unanalysed for the node budget."""
     if depth > MAX_DEPTH or not source.strip():
         return []
     source = source[:MAX_SOURCE]
-    if root is None:
+    if root is None or root.text is None:  # the gates below read the bytes the tree was parsed from
         root = Parser(BASH).parse(source.encode("utf-8", "replace")).root_node
     scan = ShellScan(ctx, LazyEnv(root), depth, Hits(keep=keep), root=root, more_assigned=assigned)
-    memo = StatementMemo(scan.hits, scan.replay)
-    for unit in root.named_children:  # each distinct statement once: a repeat replays
-        if scan.budget <= 0:
-            break
-        key = unit.text
-        if not memo.replay(key, unit):
-            memo.record(key, unit.start_point[0] + 1, partial(_statement, scan, unit))
+    sieve = Sieve(scan, root, partial(_statement, scan))
+    sieve.run()
+    if scan.budget <= 0 and fall_short is not None:
+        fall_short("budget:shell_threats", f"shell threats stopped after {MAX_VISITED:,} syntax nodes")
     head = source[:200_000]
     for m in _FORK_BOMB.finditer(head) if "()" in head else ():
         line = source.count("\n", 0, m.start()) + 1
         scan.hits.add("destructive-fork-bomb", line, "Fork bomb: exhausts processes", m.group(0)[:200])
+    sieve.pair_fetches()
     shell_exfil.finish(scan)
     return scan.hits.result()
 
@@ -131,12 +129,19 @@ def _statement(scan: ShellScan, unit: Node) -> None:
 
 def _worth_peeling(node: Node) -> bool:
     """Cheap pre-check on the command's first word: most commands (echo, cd, ls, git) concern no
-    check here, and resolving every argument of every command is the expensive part."""
+    check here, and resolving every argument of every command is the expensive part. A name with
+    quotes, escapes or expansions inside (`c''url`, `"r"m`, `r${x}m`) is only known once resolved."""
     name = node.child_by_field_name("name")
     if name is None:
         return False
-    word = base_name(text(name))
-    return word in _INTERESTING or word in WRAPPERS or word.startswith(("mkfs", "$", "python"))
+    raw = text(name)
+    word = base_name(raw)
+    return (
+        word in _INTERESTING
+        or word in WRAPPERS
+        or word.startswith(("mkfs", "$", "python"))
+        or any(c in raw for c in "'\"\\$")
+    )
 
 
 def _command(scan: ShellScan, node: Node, cmd: Cmd) -> None:
@@ -295,18 +300,7 @@ def _upstream_text(node: Node) -> str:
     return "\n".join(before)
 
 
-_INTERESTING = (
-    NETCATS
-    | FETCHERS
-    | REMOTE_COPY
-    | MAILERS
-    | DNS_TOOLS
-    | DECODERS
-    | frozenset(
-        {"socat", "crontab", "launchctl", "systemctl", "rm", "chmod", "chown", "dd", "diskutil", "shred",
-         "truncate", "srm", "history", "tee", "cp", "mv", "install", "ln", "sed", "perl", "security"}
-    )
-)  # fmt: skip
+_INTERESTING = PEELED
 
 # Inline code in prose is often an example in a warning ("blocks commands like `rm -rf /`").
 _WARNING_CONTEXT = re.compile(
@@ -363,7 +357,10 @@ class ShellThreats:
         keep = None
         if f.virtual is VirtualOrigin.INLINE_CODE and origin is not None and origin.text:
             keep = partial(_not_in_warning, f, shared.lines_of(origin))
-        for d in scan_shell_threats(ctx.source, ctx.skill.threat, root=root, assigned=assigned, keep=keep):
+        found = scan_shell_threats(
+            ctx.source, ctx.skill.threat, root=root, assigned=assigned, keep=keep, fall_short=ctx.fall_short
+        )
+        for d in found:
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
 
 

@@ -1,0 +1,145 @@
+"""Which statements of a shell text the shell threat checks (`shell_threats`, `shell_exfil`,
+`shell_writes`) must analyse, decided from bytes: a flood of statements no rule reads costs a few
+passes over the text, not a walk of every statement's tree.
+
+Each test is a necessary condition for a statement to produce a hit or a scan effect:
+
+- `Gate.may_matter` (any text): it names a command some rule reads (`NAMES`), holds `>` (every
+  write the rules judge is a `>` redirect), or holds `$` in a file that assigns variables (`$a$b`
+  after `a=r b=m` is `rm` to `literal`). Names are searched with quotes, backslashes and `$`
+  deleted, so `c''url`, `"r"m`, `r\\m` and `$'r'm` still read `curl` and `rm`: `peel` / `literal`
+  build a command name only from the text as written minus those delimiters, plus the values of
+  literal assignments (which need a `=` somewhere in the file); command substitutions are walked as
+  commands of their own. The test is a substring search, so it also holds piece by piece: the text
+  is cut at bytes no name contains and the deletion keeps (`Gate.regions`).
+- `plain_verdict` (whole statements): text of plain words, pipes and separators only (no quote,
+  escape, expansion or redirect: a command name is a word as written, its last `/` part) whose
+  only commands any rule reads are downloaders and decoders, none of them with what those rules
+  judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed a
+  decoder). The downloads it lets through matter only to a decode on their line
+  (`download-then-decode`): `FETCHES` says the caller must analyse them if one turns up.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from enum import Enum
+
+from skillscan.analyzers.treesitter.shell_words import FETCHERS
+from skillscan.analyzers.treesitter.threat_scan import DECODERS, DNS_TOOLS, MAILERS, NETCATS, REMOTE_COPY
+
+# Commands whose arguments a rule reads (`shell_threats._command`, `shell_exfil.command`); `mkfs*`
+# is matched as a prefix.
+PEELED = (
+    NETCATS
+    | FETCHERS
+    | REMOTE_COPY
+    | MAILERS
+    | DNS_TOOLS
+    | DECODERS
+    | frozenset(
+        {"socat", "crontab", "launchctl", "systemctl", "rm", "chmod", "chown", "dd", "diskutil", "shred",
+         "truncate", "srm", "history", "tee", "cp", "mv", "install", "ln", "sed", "perl", "security"}
+    )
+)  # fmt: skip
+# ... and the names pipeline rules look for besides those (`xargs curl`).
+NAMES = PEELED | frozenset({"xargs", "mkfs"})
+# What to search for: a name holding another name is found through it (`nc` finds `ncat`).
+_NEEDLES = tuple(sorted(n.encode() for n in NAMES if not any(m != n and m in n for m in NAMES)))
+_NAMES = frozenset(n.encode() for n in NAMES)
+_DELETED = b"\\'\"$"  # quote and escape bytes `literal` drops between the letters of a word
+# A byte no name contains and the deletion keeps: no name found in the whole text spans it.
+_CUT = re.compile(rb"[^A-Za-z0-9._\-\\'\"$]")
+PIECE = 4096  # bytes per piece `Gate.regions` tests
+
+
+class Gate:
+    """`may_matter` over the parts of one shell text (`data`, the bytes its tree was parsed from)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.dollar = b"$" in data and b"=" in data  # names may be built from variables
+
+    def names_in(self, text: bytes) -> tuple[bytes, ...]:
+        """The needles that occur in `text`: only they can occur in a part of it."""
+        flat = text.translate(None, _DELETED)
+        return tuple(n for n in _NEEDLES if n in flat)
+
+    def forced(self, text: bytes) -> bool:
+        """`text` may matter whatever names it holds: a redirect, or an expansion that may be a name."""
+        return b">" in text or (self.dollar and b"$" in text)
+
+    def may_matter(self, text: bytes, names: tuple[bytes, ...] = _NEEDLES) -> bool:
+        """`names`: the needles of a text that holds `text` (`names_in`), when known."""
+        if self.forced(text):
+            return True
+        flat = text.translate(None, _DELETED)
+        return any(n in flat for n in names)
+
+    def regions(self, piece: int = PIECE) -> Iterator[tuple[int, int]]:
+        """Byte ranges (start, end), in order and disjoint, outside which no statement may matter.
+        A flood repeats its pieces: each distinct one is tested once."""
+        data, seen = self.data, dict[bytes, bool]()
+        start, run = 0, None
+        while start < len(data):
+            m = _CUT.search(data, start + piece)
+            end = m.start() + 1 if m else len(data)
+            part = data[start:end]
+            dirty = seen.get(part)
+            if dirty is None:
+                dirty = self.may_matter(part)
+                if len(seen) < 1024:
+                    seen[part] = dirty
+            if dirty:
+                run = (run[0] if run else start, end)
+            elif run:
+                yield run
+                run = None
+            start = end
+        if run:
+            yield run
+
+
+class Verdict(Enum):
+    ANALYSE = "analyse"
+    INERT = "inert"  # no hit, no effect
+    FETCHES = "fetches"  # no hit; its downloads pair with a decode on their line
+
+
+_PLAIN = re.compile(rb"[A-Za-z0-9 \t\n_./:,+@%=~|;&-]*")
+_LIGHT = frozenset(n.encode() for n in FETCHERS | {"base64", "base32", "basenc", "xxd", "uudecode"})
+_FETCHERS = frozenset(n.encode() for n in FETCHERS)
+_DECODERS = _LIGHT - _FETCHERS
+_SPACED = bytes.maketrans(b"\t\n|;&", b" " * 5)  # words of plain text, separated by spaces
+_PARTS = bytes.maketrans(b"\t\n|;&=/", b" " * 7)  # ... and cut at `=` and `/` (a path's last part)
+# What `shell_exfil._curl_parts` / `_stdin_sink` read as a body or an upload (`@` is tested apart),
+# searched in the spaced words with a space in front.
+_SENDS = re.compile(rb" (?:-[A-Za-z]{0,5}[dFT] |--(?:data|json|form|upload|post|body))")
+# A word `shell_exfil._decoded_literal` could decode (`_B64`; plain words hold no spaces).
+_B64_WORD = re.compile(rb" [A-Za-z0-9+/=]{12,} ")
+# A decoder with an operand in its own command (a file it decodes, `decodes_file`): in a tree
+# without syntax errors `|`, `;` and `&` end a command; a newline may not (error recovery elsewhere
+# can join lines).
+_DECODER_FILE = {n: re.compile(re.escape(n) + rb"(?:\s+-[^\s|;&]*)*\s+[^\s|;&-]") for n in _DECODERS}
+
+
+def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
+    """What one or more whole statements can contribute, when that is decidable from their words.
+    `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
+    by the words around it)."""
+    if not _PLAIN.fullmatch(text) or b"mkfs" in text:
+        return Verdict.ANALYSE
+    named = set(text.translate(_PARTS).split()) & _NAMES
+    if not named:
+        return Verdict.INERT
+    if not named <= _LIGHT:
+        return Verdict.ANALYSE
+    fetches = not named.isdisjoint(_FETCHERS)
+    spaced = b" " + text.translate(_SPACED) + b" "
+    if fetches and (b"@" in text or _SENDS.search(spaced)):
+        return Verdict.ANALYSE
+    for name in named & _DECODERS:
+        if not exact or _B64_WORD.search(spaced) or _DECODER_FILE[name].search(text):
+            return Verdict.ANALYSE
+    return Verdict.FETCHES if fetches else Verdict.INERT
