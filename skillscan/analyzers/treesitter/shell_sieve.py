@@ -93,7 +93,7 @@ def statements(root: Node, data: bytes, span: Span) -> Iterator[Node]:
 
 class Sieve:
     """One scan's statements: `run` analyses (`analyse`) those that may matter, in order, until
-    the scan's node budget is spent; `pair_fetches` then analyses the statements let through whose
+    the scan's node budget is spent or its hits saturate; `pair_fetches` then analyses the statements let through whose
     downloads share a line with a file decode (`download-then-decode`).
 
     Texts are judged once: the gate's verdict per statement text (of trees without syntax errors,
@@ -113,9 +113,14 @@ class Sieve:
         self.span_verdicts: dict[bytes, Verdict] = {}
         self.fetching: list[Span] = []  # statements let through with downloads
 
+    @property
+    def spent(self) -> bool:
+        """The node budget is spent, or a critical rule is listed in full (`Hits.saturated`)."""
+        return self.scan.budget <= 0 or self.scan.hits.saturated is not None
+
     def run(self) -> None:
         for span in spans(self.root, self.data, self.gate.regions()):
-            if self.scan.budget <= 0:
+            if self.spent:
                 return
             text = self.data[span.start : span.end]
             if text in self.quiet_spans:
@@ -135,10 +140,10 @@ class Sieve:
     def _each(self, span: Span, text: bytes) -> bool:
         """Each statement of a span that may matter, each distinct one once (a repeat replays).
         True when none of them did anything."""
-        scan, quiet = self.scan, True
+        quiet = True
         names: tuple[bytes, ...] | None = None  # the needles of the span, found when first needed
         for unit in statements(self.root, self.data, span):
-            if scan.budget <= 0:
+            if self.spent:
                 return False
             key = unit.text or b""
             if key in self.quiet:

@@ -85,22 +85,27 @@ def scan_shell_threats(
     assigned: frozenset[str] = frozenset(),
     keep: Callable[[int], bool] | None = None,
     fall_short: Callable[[str, str], None] | None = None,
+    saturate: Callable[[str], None] | None = None,
 ) -> list[Detection]:
     """Every non-download shell threat in a shell text.
 
     `root` is the parsed tree of `source` when the caller has one; `assigned` adds variable names
     set elsewhere (other code blocks of the same document) that are therefore not inherited env;
     `keep` says which lines count (before 20 per rule are listed); `fall_short` (a file check's
-    `FileContext.fall_short`) hears when statements went unanalysed for the node budget."""
+    `FileContext.fall_short`) hears when statements went unanalysed for the node budget, and
+    `saturate` (its `FileContext.saturate`) lets the scan stop once a critical rule is listed in
+    full (`Hits`)."""
     if depth > MAX_DEPTH or not source.strip():
         return []
     source = source[:MAX_SOURCE]
     if root is None or root.text is None:  # the gates below read the bytes the tree was parsed from
         root = Parser(BASH).parse(source.encode("utf-8", "replace")).root_node
-    scan = ShellScan(ctx, LazyEnv(root), depth, Hits(keep=keep), root=root, more_assigned=assigned)
+    scan = ShellScan(
+        ctx, LazyEnv(root), depth, Hits(keep=keep, saturate=saturate), root=root, more_assigned=assigned
+    )
     sieve = Sieve(scan, root, partial(_statement, scan))
     sieve.run()
-    if scan.budget <= 0 and fall_short is not None:
+    if scan.budget <= 0 and scan.hits.saturated is None and fall_short is not None:
         fall_short("budget:shell_threats", f"shell threats stopped after {MAX_VISITED:,} syntax nodes")
     head = source[:200_000]
     for m in _FORK_BOMB.finditer(head) if "()" in head else ():
@@ -358,7 +363,13 @@ class ShellThreats:
         if f.virtual is VirtualOrigin.INLINE_CODE and origin is not None and origin.text:
             keep = partial(_not_in_warning, f, shared.lines_of(origin))
         found = scan_shell_threats(
-            ctx.source, ctx.skill.threat, root=root, assigned=assigned, keep=keep, fall_short=ctx.fall_short
+            ctx.source,
+            ctx.skill.threat,
+            root=root,
+            assigned=assigned,
+            keep=keep,
+            fall_short=ctx.fall_short,
+            saturate=partial(ctx.saturate, type(self).__name__),
         )
         for d in found:
             yield Hit(d.rule_id, d.line, d.evidence, d.message, more=d.more)
