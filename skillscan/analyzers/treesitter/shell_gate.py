@@ -107,20 +107,22 @@ class Verdict(Enum):
     FETCHES = "fetches"  # no hit; its downloads pair with a decode on their line
 
 
-_PLAIN = re.compile(rb"[A-Za-z0-9 \t\n_./:,+@%=~|;&-]*")
+_PLAIN = bytes(
+    sorted(set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~|;&-"))
+)
 _LIGHT = frozenset(n.encode() for n in FETCHERS | {"base64", "base32", "basenc", "xxd", "uudecode"})
 _FETCHERS = frozenset(n.encode() for n in FETCHERS)
 _DECODERS = _LIGHT - _FETCHERS
 _SPACED = bytes.maketrans(b"\t\n|;&", b" " * 5)  # words of plain text, separated by spaces
 _PARTS = bytes.maketrans(b"\t\n|;&=/", b" " * 7)  # ... and cut at `=` and `/` (a path's last part)
 # What `shell_exfil._curl_parts` / `_stdin_sink` read as a body or an upload (`@` is tested apart),
-# searched in the spaced words with a space in front.
+# searched in the words spaced out, with a space in front and at the end.
 _SENDS = re.compile(rb" (?:-[A-Za-z]{0,5}[dFT] |--(?:data|json|form|upload|post|body))")
 # A word `shell_exfil._decoded_literal` could decode (`_B64`; plain words hold no spaces).
-_B64_WORD = re.compile(rb" [A-Za-z0-9+/=]{12,} ")
+_B64_WORD = re.compile(rb"[A-Za-z0-9+/=]{12,}")
 # A decoder with an operand in its own command (a file it decodes, `decodes_file`): in a tree
-# without syntax errors `|`, `;` and `&` end a command; a newline may not (error recovery elsewhere
-# can join lines).
+# without syntax errors `|`, `;` and `&` end a command; a newline may not (tree-sitter-bash joins
+# some lines into one command, with or without a syntax error).
 _DECODER_FILE = {n: re.compile(re.escape(n) + rb"(?:\s+-[^\s|;&]*)*\s+[^\s|;&-]") for n in _DECODERS}
 
 
@@ -128,18 +130,21 @@ def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
     """What one or more whole statements can contribute, when that is decidable from their words.
     `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
     by the words around it)."""
-    if not _PLAIN.fullmatch(text) or b"mkfs" in text:
+    if text.translate(None, _PLAIN) or b"mkfs" in text:
         return Verdict.ANALYSE
-    named = set(text.translate(_PARTS).split()) & _NAMES
+    parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
+    named = _NAMES.intersection(parts)
     if not named:
         return Verdict.INERT
     if not named <= _LIGHT:
         return Verdict.ANALYSE
     fetches = not named.isdisjoint(_FETCHERS)
-    spaced = b" " + text.translate(_SPACED) + b" "
-    if fetches and (b"@" in text or _SENDS.search(spaced)):
+    if fetches and (b"@" in text or _SENDS.search(b" " + text.translate(_SPACED) + b" ")):
         return Verdict.ANALYSE
     for name in named & _DECODERS:
-        if not exact or _B64_WORD.search(spaced) or _DECODER_FILE[name].search(text):
+        if not exact or _DECODER_FILE[name].search(text):
+            return Verdict.ANALYSE
+        words = text.translate(_SPACED).split() if b"/" in text or b"=" in text else parts
+        if max(map(len, words)) >= 12 and any(len(w) >= 12 and _B64_WORD.fullmatch(w) for w in words):
             return Verdict.ANALYSE
     return Verdict.FETCHES if fetches else Verdict.INERT
