@@ -11,6 +11,9 @@ import pkgutil
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Protocol
+
+from tree_sitter import Node
 
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
@@ -69,10 +72,29 @@ def load_checks() -> Checks:
     return Checks(tuple(node), tuple(file), tuple(skill))
 
 
+class NodeVisit(Protocol):
+    """One node check's pass over one file (`FileNodeCheck.begin`)."""
+
+    # sorted bytes where a node the check can flag may start (None: any node of its types)
+    starts: Sequence[int] | None
+
+    def visit(self, node: Node) -> Iterable[Hit]: ...
+
+    def finish(self) -> Iterable[Hit]: ...  # after the last node: what the pass counted, not listed
+
+
+class FileNodeCheck(NodeCheck, Protocol):
+    """A node check that reads the file's text before its nodes: `begin` gives its pass over the
+    file, or None when nothing in the file can be flagged. The pass can narrow the nodes it is
+    handed to those starting where the text says a flagged node can start."""
+
+    def begin(self, ctx: FileContext) -> NodeVisit | None: ...
+
+
 class NodeDispatcher:
     """Node checks by language and node type, fed from the file's shared walk (`syntax_walk`, one
     walk per file for every check): each node of a registered type goes to the checks registered
-    for it, in document order."""
+    for it, in document order (to a `FileNodeCheck`, only the nodes its pass asks for)."""
 
     def __init__(self, checks: Sequence[NodeCheck]) -> None:
         self._by_kind: dict[FileKind, list[NodeCheck]] = {}
@@ -97,17 +119,40 @@ class NodeDispatcher:
         walk = shared_walk(ctx) if active else None
         if walk is None:
             return
-        by_type = {t: [c for c in active if t in c.node_types] for c in active for t in c.node_types}
+        passes: list[tuple[list[int], Callable[[Node], Iterable[Hit]]]] = []
+        finishing: list[Callable[[], Iterable[Hit]]] = []
+        for check in active:
+            begin: Callable[[FileContext], NodeVisit | None] | None = getattr(check, "begin", None)
+            if begin is None:
+                passes.append((walk.select(check.node_types), partial(_visit, check, ctx)))
+                continue
+            visit = begin(ctx)
+            if visit is None:
+                continue
+            starts = visit.starts
+            found = (
+                walk.select(check.node_types)
+                if starts is None
+                else walk.starting_at(check.node_types, starts)
+            )
+            passes.append((found, visit.visit))
+            finishing.append(visit.finish)
         nodes = walk.nodes
-        if len(by_type) == 1:  # the usual case: no merge of several types' nodes
-            [(t, mine)] = by_type.items()
-            for i in walk.by_type[t]:
-                for check in mine:
-                    yield from check.visit(nodes[i], ctx)
-            return
-        for i, node_type in sorted((i, t) for t in by_type for i in walk.by_type[t]):
-            for check in by_type[node_type]:
-                yield from check.visit(nodes[i], ctx)
+        if len(passes) == 1:  # the usual case: no merge of several checks' nodes
+            [(found, visit_one)] = passes
+            for i in found:
+                if hits := visit_one(nodes[i]):
+                    yield from hits
+        else:
+            for i, k in sorted((i, k) for k, (found, _) in enumerate(passes) for i in found):
+                if hits := passes[k][1](nodes[i]):
+                    yield from hits
+        for finish in finishing:
+            yield from finish()
+
+
+def _visit(check: NodeCheck, ctx: FileContext, node: Node) -> Iterable[Hit]:
+    return check.visit(node, ctx)
 
 
 class TreeSitterAnalyzer(Analyzer):

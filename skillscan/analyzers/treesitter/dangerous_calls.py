@@ -11,12 +11,21 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
 from typing import Generic, TypeVar
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.call_sites import (
+    CONSTANT_FIRST,
+    NOT_CALLED,
+    any_word,
+    call_starts,
+    word_starts,
+)
 from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.node_pass import CallPass
 from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.syntax_walk import Innermost, shared_walk
@@ -165,27 +174,70 @@ def _may_be(func: Node, source: str, leaves: frozenset[str]) -> bool:
 _SHELL_LEAVES = _SUBPROCESS | _OS_SHELL
 
 
+def _narrow(
+    ctx: FileContext,
+    types: frozenset[str],
+    ending: Iterable[str],
+    starting: Iterable[str],
+    getattr_too: bool = True,
+) -> list[int] | None:
+    """Where the calls a check can flag start (`call_sites.call_starts`): their callee ends with
+    one of `ending`, called with anything but one plain string; with `getattr_too`, also any
+    call starting with `getattr` (`getattr(os, 'sys' + 'tem')(cmd)`: its callee is a call)."""
+    walk, tree = shared_walk(ctx), ctx.tree
+    if walk is None or tree is None:
+        return None
+    calls = len(walk.select(types))
+    starting = {*starting, "getattr"} if getattr_too else starting
+    starts = call_starts(
+        ctx.source, tree.root_node, calls, types, ending, starting, NOT_CALLED + CONSTANT_FIRST
+    )
+    if starts is None or not getattr_too:
+        return starts
+    built = word_starts(ctx.source, {"getattr"}, limit=calls)
+    if built is None:
+        return None
+    return sorted({*starts, *built}) if built else starts
+
+
 class PythonShellCommand:
     """subprocess with shell=True (or getoutput) and os.system/os.popen on a non-constant command."""
 
     languages = frozenset({FileKind.PYTHON})
     node_types = frozenset({"call"})
-    # the module or function name, or a call that builds it (getattr(os, 'sys' + 'tem'),
-    # __import__('sub' + 'process')): one of them is in every file this check can flag
-    needles = ("subprocess", "system", "popen", "getattr", "__import__")
+    # A shell is used by name (getoutput, os.system, os.popen), with a `shell=` keyword, or through
+    # a name built by getattr(os, 'sys' + 'tem'): one of these is in every file this check can flag
+    # (`__import__('o' + 's').system` still names `system`; imports and aliases name theirs).
+    needles = ("shell", "getoutput", "getstatusoutput", "system", "popen", "getattr")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        if self._judge(node, ctx.source)[0]:
+            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
+
+    def begin(self, ctx: FileContext) -> CallPass:
+        # A call resolving to os.* or subprocess.* ends with the function's name or an imported
+        # alias (`from os import system as s`), or starts with the getattr that builds the name.
+        aliases = _python_aliases(ctx.source)
+        starts = _narrow(
+            ctx, self.node_types, _SHELL_LEAVES | aliases.keys(), {"subprocess", "os", "__import__", *aliases}
+        )
+        return CallPass(
+            ctx, partial(self._judge, source=ctx.source), partial(_evidence, source=ctx.source), starts
+        )
+
+    def _judge(self, node: Node, source: str) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
-        if func is None or not _may_be(func, ctx.source, _SHELL_LEAVES):
-            return
-        name = _python_callee(func, ctx.source)
+        if func is None or not _may_be(func, source, _SHELL_LEAVES):
+            return None, True
+        name = _python_callee(func, source)
         module, _, leaf = name.rpartition(".")
         if module == "subprocess" and leaf in _SUBPROCESS:
             uses_shell = leaf in _ALWAYS_SHELL or _truthy(_keyword(node, "shell"))
         else:
             uses_shell = module == "os" and leaf in _OS_SHELL
         if uses_shell and _is_dynamic(_first_positional(node)):
-            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
+            return "python-shell-command-dynamic", True
+        return None, True
 
 
 # Where hidden code comes from: decoders and fetchers. A value built from one of these and then
@@ -196,6 +248,7 @@ _CODE_SOURCE = re.compile(
     r"|(?:requests|httpx|session)\.(?:get|post|request)|\.(?:content|text)\b)"
 )
 _MAX_SCOPE_CHARS = 200_000
+_SHORT_ARGUMENT = 2000
 
 
 _ASSIGNMENT = re.compile(r"(?m)^[ \t]*(\w+)\s*(?::[^=\n]{0,80})?=(?!=)([^\n]{0,400})")
@@ -232,29 +285,34 @@ def _code_sources(source: str) -> tuple[list[int], list[int]]:
 
 
 def _mentions_code_source(arg: Node, source: str) -> bool:
-    """A decoder or fetch word inside the argument. Found by position among the file's matches:
-    searching each argument's text costs quadratic time on `exec(exec(exec(…)))`."""
+    """A decoder or fetch word inside the argument: searched in a short argument's text, else found
+    by position among the file's matches (searching each argument's text costs quadratic time on
+    `exec(exec(exec(…)))`). The same either way: no match crosses an argument's edge (a
+    `(`, `,` or space)."""
+    if arg.end_byte - arg.start_byte <= _SHORT_ARGUMENT:
+        return _CODE_SOURCE.search(node_text(arg)) is not None
     starts, ends = _code_sources(source)
     k = bisect_left(starts, arg.start_byte)
     return k < len(starts) and ends[k] <= arg.end_byte
 
 
-def _from_decoder_or_fetch(call: Node, arg: Node, ctx: FileContext) -> bool:
-    """The executed value is decoded/fetched in the call itself, or one assignment away in the same
-    function (`code = base64.b64decode(blob)` … `exec(code)`)."""
+def _from_decoder_or_fetch(call: Node, arg: Node, ctx: FileContext) -> tuple[bool, bool]:
+    """Whether the executed value is decoded/fetched in the call itself, or one assignment away in
+    the same function (`code = base64.b64decode(blob)` … `exec(code)`); and whether the call's
+    text alone says so (not where the answer depends on the function around it)."""
     source = ctx.source
     if _mentions_code_source(arg, source):
-        return True
+        return True, True
     if arg.type != "identifier":
-        return False
+        return False, True
     lines = _code_assignments(source).get(node_text(arg))
     if not lines:
-        return False
+        return False, True
     scope = _enclosing_scope(call, ctx)
     start = scope.start_byte
     end = min(scope.end_byte, start + _MAX_SCOPE_CHARS)
     k = bisect_left(lines, start)
-    return k < len(lines) and lines[k] < end
+    return k < len(lines) and lines[k] < end, False
 
 
 class PythonDynamicExec:
@@ -265,18 +323,31 @@ class PythonDynamicExec:
     needles = ("exec", "eval", "compile", "getattr", "builtins")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        rule, _ = self._judge(node, ctx)
+        if rule is not None:
+            yield Hit(rule, node.start_point[0] + 1, _evidence(node, ctx.source))
+
+    def begin(self, ctx: FileContext) -> CallPass:
+        # A call of exec/eval/compile ends with that name (`exec(…)`, `builtins.exec(…)`,
+        # `__import__('builtins').exec(…)`), or starts with the getattr that reaches it; aliases of
+        # os and subprocess never name these.
+        starts = _narrow(
+            ctx, self.node_types, _CODE_EXEC, {"exec", "eval", "compile", "builtins", "__import__"}
+        )
+        return CallPass(ctx, partial(self._judge, ctx=ctx), partial(_evidence, source=ctx.source), starts)
+
+    def _judge(self, node: Node, ctx: FileContext) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
         if func is None or not _may_be(func, ctx.source, _CODE_EXEC):
-            return
+            return None, True
         name = _python_callee(func, ctx.source)
         arg = _first_positional(node)
         if name.removeprefix("builtins.") not in _CODE_EXEC or arg is None or not _is_dynamic(arg):
-            return
+            return None, True
         if arg.type == "call" and node_text(arg.child_by_field_name("function") or arg) == "compile":
-            return  # exec(compile(src, ...)): the inner compile call is judged on its own
-        decoded = _from_decoder_or_fetch(node, arg, ctx)
-        rule = "python-decoded-code-exec" if decoded else "python-dynamic-code-exec"
-        yield Hit(rule, node.start_point[0] + 1, _evidence(node, ctx.source))
+            return None, True  # exec(compile(src, ...)): the inner compile call is judged on its own
+        decoded, fixed = _from_decoder_or_fetch(node, arg, ctx)
+        return ("python-decoded-code-exec" if decoded else "python-dynamic-code-exec"), fixed
 
 
 _REQUIRE = r"""(?:require\(\s*|from\s+)['"](?:node:)?child_process['"]"""
@@ -323,18 +394,33 @@ class JsChildProcessCommand:
     needles = ("child_process",)
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
+        if self._judge(node, ctx.source)[0]:
+            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
+
+    def begin(self, ctx: FileContext) -> CallPass | None:
+        # The callee ends with an export (`cp.exec`, `require('child_process').exec`) or a name bound
+        # to one (`const { exec: run } = …`), called with anything but one plain string.
+        source = ctx.source
+        modules, names = _js_bindings(source)
+        exports = _CHILD_SHELL | _CHILD_SPAWN | set(names)
+        if not any_word(source, exports, NOT_CALLED + CONSTANT_FIRST):
+            return None
+        starts = _narrow(ctx, self.node_types, exports, modules | set(names) | {"require"}, getattr_too=False)
+        return CallPass(ctx, partial(self._judge, source=source), partial(_evidence, source=source), starts)
+
+    def _judge(self, node: Node, source: str) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
         if func is None:
-            return
-        modules, names = _js_bindings(ctx.source)
+            return None, True
+        modules, names = _js_bindings(source)
         if func.type == "member_expression":
             obj = func.child_by_field_name("object")
             prop = func.child_by_field_name("property")
             if obj is None or prop is None:
-                return
+                return None, True
             export = node_text(prop)
             if export not in _CHILD_SHELL and export not in _CHILD_SPAWN:
-                return
+                return None, True
             # a module object is a name, or `require('child_process')` itself: never copy the text of
             # a long receiver (each call of a chain `a(…).b(…).c(…)` would copy the rest)
             if not (obj.type == "identifier" and node_text(obj) in modules) and not (
@@ -342,15 +428,16 @@ class JsChildProcessCommand:
                 and obj.end_byte - obj.start_byte <= _MAX_REQUIRE_BYTES
                 and _INLINE_REQUIRE.fullmatch(node_text(obj))
             ):
-                return  # `.exec(` on regexes and database handles is not a shell
+                return None, True  # `.exec(` on regexes and database handles is not a shell
         elif func.type == "identifier" and names and node_text(func) in names:
             export = names[node_text(func)]
         else:
-            return
+            return None, True
         shell = export in _CHILD_SHELL or (export in _CHILD_SPAWN and _js_options_shell(node))
         args = _args(node)
         if shell and args and resolve(args[0]) is None:
-            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
+            return "js-child-process-dynamic", True
+        return None, True
 
 
 CHECKS = [PythonShellCommand(), PythonDynamicExec(), JsChildProcessCommand()]

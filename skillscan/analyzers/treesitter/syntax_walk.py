@@ -19,7 +19,8 @@ taken for a clean file:
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from bisect import bisect_left
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 
@@ -114,6 +115,24 @@ class Walk:
             merged += found
         merged.sort()  # sorted runs: timsort merges them in linear time
         return merged
+
+    def starting_at(self, types: frozenset[str], starts: Sequence[int]) -> list[int]:
+        """Indices of the nodes of `types` that start at one of `starts` (sorted bytes), in document
+        order. A few starts are looked up by bisection (each costs log n node reads), many by one
+        pass over the nodes."""
+        found, nodes = self.select(types), self.nodes
+        if not found or not starts:
+            return []
+        if len(starts) * len(found).bit_length() < len(found):
+            out: list[int] = []
+            for start in sorted(set(starts)):
+                k = bisect_left(found, start, key=lambda i: nodes[i].start_byte)
+                while k < len(found) and nodes[found[k]].start_byte == start:
+                    out.append(found[k])
+                    k += 1
+            return out
+        wanted = set(starts)
+        return [i for i in found if nodes[i].start_byte in wanted]
 
     def _walk(self, root: Node, targets: dict[int, list[int]]) -> None:
         nodes, horizon = self.nodes, self.horizon

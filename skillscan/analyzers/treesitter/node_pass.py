@@ -1,0 +1,99 @@
+"""One node check's pass over one file (`NodeDispatcher`, `FileNodeCheck.begin`): each distinct
+call judged once, hits listed as the report keeps them and the rest only counted.
+
+- A call's text decides its verdict (with what the file fixes for all its calls: imports,
+  `require` bindings), so a call of the same text is not judged again: a flood of one call
+  repeated on 30,000 lines costs one judgement and 30,000 look-ups. A judge says when a verdict
+  also depends on where the call is (a variable assigned in the enclosing function); such a
+  verdict is not reused, nor one of a call with a syntax error in it.
+- The report keeps MAX_FINDINGS_PER_RULE_FILE hits per rule and file, one per line
+  (`FindingCap`): only those are built (evidence read); the rest are counted and handed over with
+  the last one listed (`Hit.more`), so the report's note counts them all the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE, FileContext, Hit
+
+MEMO_BYTES = 1000  # longer calls are judged each time (their text is not copied to be a key)
+MAX_MEMO = 50_000  # distinct call texts remembered per file
+
+# (rule or None, whether the call's text alone decides it)
+Judge = Callable[[Node], tuple[str | None, bool]]
+Evidence = Callable[[Node], str]
+
+
+class CallPass:
+    """Hits of one check on one file; `starts` (sorted bytes) narrows the nodes it is handed to
+    those starting there (None: all of its node types)."""
+
+    def __init__(
+        self, ctx: FileContext, judge: Judge, evidence: Evidence, starts: Sequence[int] | None = None
+    ) -> None:
+        self.starts = starts
+        self._ctx = ctx
+        self._judge = judge
+        self._evidence = evidence
+        self._source = ctx.source
+        self._ascii = self._source.isascii()
+        self._memo: dict[str | bytes, str | None] = {}
+        self._lines: dict[str, set[int | None]] = {}  # real lines listed, per rule
+        self._held: dict[str, Hit] = {}  # the last hit listed of a full rule, handed over by `finish`
+        self._more: dict[str, int] = {}
+        self._line_end: dict[str, int] = {}  # full rule -> byte where its last listed line ends
+
+    def visit(self, node: Node) -> Sequence[Hit]:
+        start, end = node.start_byte, node.end_byte
+        if end - start > MEMO_BYTES:
+            rule, _ = self._judge(node)
+        else:
+            key: str | bytes = self._source[start:end] if self._ascii else (node.text or b"")
+            if key in self._memo:
+                rule = self._memo[key]
+            else:
+                rule, fixed = self._judge(node)
+                if fixed and len(self._memo) < MAX_MEMO and not node.has_error:
+                    self._memo[key] = rule
+        if rule is None:
+            return ()
+        listed = self._lines.get(rule)
+        if listed is not None and len(listed) >= MAX_FINDINGS_PER_RULE_FILE:  # only counted now
+            if not self._on_listed_line(rule, node, start):
+                self._more[rule] += 1
+            return ()
+        return self._list(rule, node, start)
+
+    def _list(self, rule: str, node: Node, start: int) -> Sequence[Hit]:
+        listed = self._lines.setdefault(rule, set())
+        line = node.start_point[0] + 1
+        real = self._ctx.file.real_line(line)
+        if real in listed:  # the report keeps one hit of a rule per line
+            return ()
+        listed.add(real)
+        hit = Hit(rule, line, self._evidence(node))
+        if len(listed) < MAX_FINDINGS_PER_RULE_FILE:
+            return (hit,)
+        self._held[rule] = hit  # the count of the rest goes with it
+        self._more[rule] = 0
+        if self._ascii and self._ctx.file.virtual is None:
+            newline = self._source.find("\n", start)
+            self._line_end[rule] = newline if newline >= 0 else len(self._source)
+        return ()
+
+    def _on_listed_line(self, rule: str, node: Node, start: int) -> bool:
+        """Hits come in document order: in a file of its own, only the last listed line can come
+        again (found by bytes, without reading the node's line)."""
+        line_end = self._line_end.get(rule)
+        if line_end is not None:
+            return start < line_end
+        return self._ctx.file.real_line(node.start_point[0] + 1) in self._lines[rule]
+
+    def finish(self) -> Iterator[Hit]:
+        for rule, hit in self._held.items():
+            more = self._more.get(rule, 0)
+            yield replace(hit, more=more) if more else hit

@@ -1,0 +1,174 @@
+"""Node checks that read the file's text first (`FileNodeCheck.begin`): the nodes they are handed,
+what they judge once for many calls, and what they count instead of listing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import pytest
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter import FileContext, NodeDispatcher, SkillContext, TreeSitterAnalyzer
+from skillscan.analyzers.treesitter.registry import Hit
+from skillscan.hashing import sha256_hex
+from skillscan.models import AnalysisResult, FileKind, Skill, SkillFile, SkillIdentity, VirtualOrigin
+
+_NODE_RULES = {
+    "python-shell-command-dynamic",
+    "python-dynamic-code-exec",
+    "python-decoded-code-exec",
+    "js-child-process-dynamic",
+}
+
+
+def skill_file(path: str, text: str, **virtual: object) -> SkillFile:
+    kind = {"py": FileKind.PYTHON, "js": FileKind.JAVASCRIPT}[path.rsplit(".", 1)[1]]
+    data = text.encode()
+    return SkillFile(path=path, kind=kind, data=data, sha256=sha256_hex(data), text=text, **virtual)  # type: ignore[arg-type]
+
+
+def analyze(*files: SkillFile) -> AnalysisResult:
+    return TreeSitterAnalyzer().analyze(Skill(source="mem", identity=SkillIdentity(), files=files))
+
+
+def found(result: AnalysisResult) -> list[tuple[str, int | None]]:
+    return sorted((f.rule_id, f.line) for f in result.findings if f.rule_id in _NODE_RULES)
+
+
+@pytest.mark.parametrize(
+    ("path", "text", "rule", "line"),
+    [
+        # one real call after thousands of harmless ones, reached through aliases and bound names
+        (
+            "a.py",
+            "import subprocess as sp\n" + "x = f(1)\n" * 3000 + "sp.Popen(c, shell=1)\n",
+            "python-shell-command-dynamic",
+            3002,
+        ),
+        (
+            "a.py",
+            "from os import system as s\n" + "s('ls')\n" * 3000 + "s(cmd)\n",
+            "python-shell-command-dynamic",
+            3002,
+        ),
+        (
+            "a.py",
+            "import os\n" + "os.system('ls')\n" * 3000 + "getattr(os, 'sys' + 'tem')(c)\n",
+            "python-shell-command-dynamic",
+            3002,
+        ),
+        (
+            "a.py",
+            "x = 1\n" + "subprocess.run(['ls'])\n" * 3000 + "__import__('os').popen(c)\n",
+            "python-shell-command-dynamic",
+            3002,
+        ),
+        ("a.py", "exec('print(1)')\n" * 3000 + "builtins.exec(payload)\n", "python-dynamic-code-exec", 3001),
+        (
+            "a.py",
+            "eval('1')\n" * 3000 + "getattr(builtins, 'ev' + 'al')(src)\n",
+            "python-dynamic-code-exec",
+            3001,
+        ),
+        (
+            "a.js",
+            "const cp = require('child_process');\n" + "cp.exec('ls');\n" * 3000 + "cp\n  .exec(cmd);\n",
+            "js-child-process-dynamic",
+            3002,
+        ),
+        (
+            "a.js",
+            "const { exec: run } = require('child_process');\n" + "f(1);\n" * 3000 + "run /* c */ (cmd);\n",
+            "js-child-process-dynamic",
+            3002,
+        ),
+    ],
+)
+def test_a_real_call_among_many_harmless_ones_is_found(path: str, text: str, rule: str, line: int) -> None:
+    assert found(analyze(skill_file(path, text))) == [(rule, line)]
+
+
+def test_a_flood_lists_a_report_and_counts_the_rest() -> None:
+    text = "import base64\n" + "exec(base64.b64decode('QUFB'))\n" * 500 + "eval(x); eval(y)\n" * 30
+    result = analyze(skill_file("a.py", text))
+    assert found(result) == [("python-decoded-code-exec", n) for n in range(2, 22)] + [
+        ("python-dynamic-code-exec", n) for n in range(502, 522)
+    ]
+    assert result.notes == (
+        "python-decoded-code-exec: 480 more matches in a.py not listed (first 20 reported)",
+        "python-dynamic-code-exec: 20 more matches in a.py not listed (first 20 reported)",
+    )
+
+
+def test_a_verdict_that_depends_on_the_enclosing_function_is_not_reused() -> None:
+    text = "def a():\n    code = base64.b64decode(x)\n    exec(code)\ndef b():\n    exec(code)\n"
+    assert found(analyze(skill_file("a.py", text))) == [
+        ("python-decoded-code-exec", 3),
+        ("python-dynamic-code-exec", 5),
+    ]
+
+
+def test_a_payload_pinned_to_one_line_is_one_finding_and_no_count() -> None:
+    # a decoded payload: every line of it is reported at the line of the blob it came from
+    text = "exec(x)\n" * 50
+    decoded = skill_file(
+        "SKILL.md#decoded1.py",
+        text,
+        virtual=VirtualOrigin.DECODED,
+        origin_path="SKILL.md",
+        line_offset=7,
+        pinned=True,
+    )
+    result = analyze(decoded)
+    assert [(f.rule_id, f.path, f.line) for f in result.findings] == [
+        ("python-dynamic-code-exec", "SKILL.md", 7)
+    ]
+    assert result.notes == ()
+
+
+class _Pass:
+    def __init__(self, starts: Sequence[int] | None) -> None:
+        self.starts = starts
+        self.seen: list[int] = []
+
+    def visit(self, node: Node) -> Iterable[Hit]:
+        self.seen.append(node.start_byte)
+        return [Hit("x", node.start_point[0] + 1, "call")]
+
+    def finish(self) -> Iterable[Hit]:
+        return [Hit("x", 99, f"{len(self.seen)} seen")]
+
+
+class _Narrow:
+    """A node check whose pass over the file asks for the calls starting at some bytes."""
+
+    languages = frozenset({FileKind.PYTHON})
+    node_types = frozenset({"call"})
+    needles = ()
+
+    def __init__(self, starts: Sequence[int] | None, skip: bool = False) -> None:
+        self.run = None if skip else _Pass(starts)
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
+        raise AssertionError("a check with a pass is fed through its pass")
+
+    def begin(self, ctx: FileContext) -> _Pass | None:
+        return self.run
+
+
+@pytest.mark.parametrize(
+    ("starts", "skip", "seen"),
+    [(None, False, [0, 0, 5, 11]), ([0, 11], False, [0, 0, 11]), (None, True, None)],
+)
+def test_a_pass_is_handed_the_nodes_it_asks_for_then_finishes(
+    starts: list[int] | None, skip: bool, seen: list[int] | None
+) -> None:
+    check = _Narrow(starts, skip)
+    f = skill_file("a.py", "f(a)(g(b))\nh()\n")
+    ctx = SkillContext(skill=Skill(source="mem", identity=SkillIdentity(), files=(f,)), catalog=None)  # type: ignore[arg-type]
+    hits = list(NodeDispatcher([check]).run(FileContext(file=f, skill=ctx)))
+    if check.run is None:
+        assert hits == []
+        return
+    assert check.run.seen == seen
+    assert [h.evidence for h in hits] == ["call"] * len(seen or []) + [f"{len(seen or [])} seen"]
