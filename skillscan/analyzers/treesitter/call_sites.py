@@ -22,7 +22,7 @@ import heapq
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
-from functools import cache
+from functools import lru_cache
 from itertools import islice
 
 from tree_sitter import Node
@@ -50,7 +50,7 @@ def present(text: str, names: Iterable[str]) -> list[str]:
     return out
 
 
-@cache
+@lru_cache(maxsize=256)  # name sets come from files too (aliases, bound names): bounded
 def _cover(names: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The names by a shorter name each contains (itself if none): (shorter, its longer names)."""
     keys: dict[str, list[str]] = {}
@@ -63,7 +63,7 @@ def _cover(names: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((k, tuple(longer)) for k, longer in keys.items())
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _pattern(name: str, tail: str) -> re.Pattern[str]:
     # the literal first, so that the search skips to it in C; the boundary before it is looked back at
     word = re.escape(name)

@@ -3,8 +3,12 @@
 Node checks (registered by language and node type): a constant command is reviewable in the
 skill itself; a command or code string assembled at run time is not, and whatever reaches it is
 interpreted by a shell or the language itself. Import aliases (`import subprocess as sp`,
-`from os import system`, `const { exec: run } = require('child_process')`) and call names built
-from strings (`getattr(os, 'sys' + 'tem')`) are followed.
+`from os import system`) and call names built from strings (`getattr(os, 'sys' + 'tem')`) are
+followed. JavaScript's child_process: `child_process_calls.py`.
+
+Each check reads the file's text first (`begin`): only the calls that can be flagged are handed
+to it (`call_sites.call_starts`), each distinct call text is judged once and hits past a
+report's worth are counted, not built (`node_pass.CallPass`).
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.call_sites import (
     CONSTANT_FIRST,
     NOT_CALLED,
-    any_word,
     call_starts,
     word_starts,
 )
@@ -38,8 +41,6 @@ _SUBPROCESS = frozenset(
 _ALWAYS_SHELL = frozenset({"getoutput", "getstatusoutput"})
 _OS_SHELL = frozenset({"system", "popen"})
 _CODE_EXEC = frozenset({"exec", "eval", "compile"})
-_CHILD_SHELL = frozenset({"exec", "execSync"})  # always through a shell
-_CHILD_SPAWN = frozenset({"spawn", "spawnSync", "execFile", "execFileSync"})  # shell only with shell: true
 
 
 def _args(call: Node) -> list[Node]:
@@ -63,7 +64,7 @@ def _first_positional(call: Node) -> Node | None:
 _EVIDENCE_BYTES = 2000  # the report keeps 200 characters of evidence
 
 
-def _evidence(node: Node, source: str) -> str:
+def call_evidence(node: Node, source: str) -> str:
     """The start of a call's text. These checks hit every matching node (the engine caps what is
     listed), so a nested `exec(exec(exec(…)))` must not copy each call's whole text: slice an
     ASCII file in place (offsets are characters), else join the first tokens."""
@@ -94,11 +95,11 @@ def _is_dynamic(node: Node | None) -> bool:
     return node is not None and resolve(node) is None
 
 
-def _truthy(node: Node | None) -> bool:
+def truthy(node: Node | None) -> bool:
     return node is not None and node_text(node) not in ("False", "0", "None", "false", "null", "undefined")
 
 
-class _LastText(Generic[T]):
+class LastText(Generic[T]):
     """`fn(text)` remembered for the last text object only: the dispatcher hands a check one
     file's nodes in a row, so the text is never hashed and no earlier file is kept alive."""
 
@@ -115,7 +116,7 @@ class _LastText(Generic[T]):
         return value
 
 
-@_LastText
+@LastText
 def _python_aliases(source: str) -> dict[str, str]:
     """Local name → qualified name, from import statements (`sp` → `subprocess`, `system` → `os.system`)."""
     out: dict[str, str] = {}
@@ -174,7 +175,7 @@ def _may_be(func: Node, source: str, leaves: frozenset[str]) -> bool:
 _SHELL_LEAVES = _SUBPROCESS | _OS_SHELL
 
 
-def _narrow(
+def sink_starts(
     ctx: FileContext,
     types: frozenset[str],
     ending: Iterable[str],
@@ -212,17 +213,19 @@ class PythonShellCommand:
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
         if self._judge(node, ctx.source)[0]:
-            yield Hit("python-shell-command-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
+            yield Hit(
+                "python-shell-command-dynamic", node.start_point[0] + 1, call_evidence(node, ctx.source)
+            )
 
     def begin(self, ctx: FileContext) -> CallPass:
         # A call resolving to os.* or subprocess.* ends with the function's name or an imported
         # alias (`from os import system as s`), or starts with the getattr that builds the name.
         aliases = _python_aliases(ctx.source)
-        starts = _narrow(
+        starts = sink_starts(
             ctx, self.node_types, _SHELL_LEAVES | aliases.keys(), {"subprocess", "os", "__import__", *aliases}
         )
         return CallPass(
-            ctx, partial(self._judge, source=ctx.source), partial(_evidence, source=ctx.source), starts
+            ctx, partial(self._judge, source=ctx.source), partial(call_evidence, source=ctx.source), starts
         )
 
     def _judge(self, node: Node, source: str) -> tuple[str | None, bool]:
@@ -232,7 +235,7 @@ class PythonShellCommand:
         name = _python_callee(func, source)
         module, _, leaf = name.rpartition(".")
         if module == "subprocess" and leaf in _SUBPROCESS:
-            uses_shell = leaf in _ALWAYS_SHELL or _truthy(_keyword(node, "shell"))
+            uses_shell = leaf in _ALWAYS_SHELL or truthy(_keyword(node, "shell"))
         else:
             uses_shell = module == "os" and leaf in _OS_SHELL
         if uses_shell and _is_dynamic(_first_positional(node)):
@@ -266,7 +269,7 @@ def _enclosing_scope(call: Node, ctx: FileContext) -> Node:
     return found if found is not None else tree.root_node if tree is not None else call
 
 
-@_LastText  # one pass over a file, not one per exec
+@LastText  # one pass over a file, not one per exec
 def _code_assignments(source: str) -> dict[str, list[int]]:
     """Name -> byte offsets of the lines assigning it a decoded or fetched value (`code =
     base64.b64decode(blob)`), in order."""
@@ -277,7 +280,7 @@ def _code_assignments(source: str) -> dict[str, list[int]]:
     return out
 
 
-@_LastText  # one pass over a file, not a search of each argument's text
+@LastText  # one pass over a file, not a search of each argument's text
 def _code_sources(source: str) -> tuple[list[int], list[int]]:
     """Byte spans of the `_CODE_SOURCE` words of a file, in order."""
     spans = list(byte_spans(source, _CODE_SOURCE.finditer(source)))
@@ -325,16 +328,16 @@ class PythonDynamicExec:
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
         rule, _ = self._judge(node, ctx)
         if rule is not None:
-            yield Hit(rule, node.start_point[0] + 1, _evidence(node, ctx.source))
+            yield Hit(rule, node.start_point[0] + 1, call_evidence(node, ctx.source))
 
     def begin(self, ctx: FileContext) -> CallPass:
         # A call of exec/eval/compile ends with that name (`exec(…)`, `builtins.exec(…)`,
         # `__import__('builtins').exec(…)`), or starts with the getattr that reaches it; aliases of
         # os and subprocess never name these.
-        starts = _narrow(
+        starts = sink_starts(
             ctx, self.node_types, _CODE_EXEC, {"exec", "eval", "compile", "builtins", "__import__"}
         )
-        return CallPass(ctx, partial(self._judge, ctx=ctx), partial(_evidence, source=ctx.source), starts)
+        return CallPass(ctx, partial(self._judge, ctx=ctx), partial(call_evidence, source=ctx.source), starts)
 
     def _judge(self, node: Node, ctx: FileContext) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
@@ -350,94 +353,4 @@ class PythonDynamicExec:
         return ("python-decoded-code-exec" if decoded else "python-dynamic-code-exec"), fixed
 
 
-_REQUIRE = r"""(?:require\(\s*|from\s+)['"](?:node:)?child_process['"]"""
-_INLINE_REQUIRE = re.compile(r"""require\(\s*['"](?:node:)?child_process['"]\s*\)""")
-_MAX_REQUIRE_BYTES = 1000
-
-
-@_LastText
-def _js_bindings(source: str) -> tuple[frozenset[str], dict[str, str]]:
-    """Module objects bound to child_process, and destructured/imported names → their export."""
-    modules: set[str] = {"child_process"}
-    names: dict[str, str] = {}
-    for m in re.finditer(r"(?:const|let|var)\s+(\w+)\s*=\s*" + _REQUIRE, source):
-        modules.add(m.group(1))
-    for m in re.finditer(r"import\s+(?:\*\s+as\s+)?(\w+)\s+" + _REQUIRE, source):
-        modules.add(m.group(1))
-    for m in re.finditer(
-        r"(?:(?:const|let|var)\s*\{([^}]{1,400})\}\s*=|import\s*\{([^}]{1,400})\})\s*" + _REQUIRE, source
-    ):
-        for part in (m.group(1) or m.group(2) or "").split(","):
-            bits = re.split(r"\s*(?::|\bas\b)\s*", part.strip())
-            if bits and bits[0]:
-                names[bits[-1]] = bits[0]
-    return frozenset(modules), names
-
-
-def _js_options_shell(node: Node) -> bool:
-    for arg in _args(node)[1:]:
-        if arg.type != "object":
-            continue
-        for pair in arg.named_children:
-            key = pair.child_by_field_name("key")
-            if pair.type == "pair" and key is not None and node_text(key).strip("'\"") == "shell":
-                return _truthy(pair.child_by_field_name("value"))
-    return False
-
-
-class JsChildProcessCommand:
-    """child_process exec/execSync (always a shell), or spawn/execFile with shell: true, on a
-    command string built at run time."""
-
-    languages = frozenset({FileKind.JAVASCRIPT, FileKind.TYPESCRIPT})
-    node_types = frozenset({"call_expression"})
-    needles = ("child_process",)
-
-    def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
-        if self._judge(node, ctx.source)[0]:
-            yield Hit("js-child-process-dynamic", node.start_point[0] + 1, _evidence(node, ctx.source))
-
-    def begin(self, ctx: FileContext) -> CallPass | None:
-        # The callee ends with an export (`cp.exec`, `require('child_process').exec`) or a name bound
-        # to one (`const { exec: run } = …`), called with anything but one plain string.
-        source = ctx.source
-        modules, names = _js_bindings(source)
-        exports = _CHILD_SHELL | _CHILD_SPAWN | set(names)
-        if not any_word(source, exports, NOT_CALLED + CONSTANT_FIRST):
-            return None
-        starts = _narrow(ctx, self.node_types, exports, modules | set(names) | {"require"}, getattr_too=False)
-        return CallPass(ctx, partial(self._judge, source=source), partial(_evidence, source=source), starts)
-
-    def _judge(self, node: Node, source: str) -> tuple[str | None, bool]:
-        func = node.child_by_field_name("function")
-        if func is None:
-            return None, True
-        modules, names = _js_bindings(source)
-        if func.type == "member_expression":
-            obj = func.child_by_field_name("object")
-            prop = func.child_by_field_name("property")
-            if obj is None or prop is None:
-                return None, True
-            export = node_text(prop)
-            if export not in _CHILD_SHELL and export not in _CHILD_SPAWN:
-                return None, True
-            # a module object is a name, or `require('child_process')` itself: never copy the text of
-            # a long receiver (each call of a chain `a(…).b(…).c(…)` would copy the rest)
-            if not (obj.type == "identifier" and node_text(obj) in modules) and not (
-                obj.type == "call_expression"
-                and obj.end_byte - obj.start_byte <= _MAX_REQUIRE_BYTES
-                and _INLINE_REQUIRE.fullmatch(node_text(obj))
-            ):
-                return None, True  # `.exec(` on regexes and database handles is not a shell
-        elif func.type == "identifier" and names and node_text(func) in names:
-            export = names[node_text(func)]
-        else:
-            return None, True
-        shell = export in _CHILD_SHELL or (export in _CHILD_SPAWN and _js_options_shell(node))
-        args = _args(node)
-        if shell and args and resolve(args[0]) is None:
-            return "js-child-process-dynamic", True
-        return None, True
-
-
-CHECKS = [PythonShellCommand(), PythonDynamicExec(), JsChildProcessCommand()]
+CHECKS = [PythonShellCommand(), PythonDynamicExec()]

@@ -21,7 +21,6 @@ exists in the file, and a flood of real critical hits stops once a report's wort
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterator
 
@@ -40,6 +39,23 @@ from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.escaped_strings import escape_runs, escaped_code_strings
 from skillscan.analyzers.treesitter.flow_index import Heat
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, positional
+from skillscan.analyzers.treesitter.obfuscation_words import (
+    DANGEROUS_NAMES,
+    DECODING,
+    HIDDEN_CALLS,
+    HIDING,
+    HIDING_SECOND,
+    JS_EXEC,
+    PY_EXEC,
+    READS,
+    REVERSAL_TEXT,
+    RUNNING,
+    SHELL_EXEC,
+    SHELL_LEAVES,
+    is_decoder,
+    is_reversal,
+    reads_data_ext,
+)
 from skillscan.analyzers.treesitter.parsing import byte_spans, node_text, walk
 from skillscan.analyzers.treesitter.registry import (
     MAX_FINDINGS_PER_RULE_FILE,
@@ -51,43 +67,9 @@ from skillscan.analyzers.treesitter.registry import (
 from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 from skillscan.models import FileKind
 
-_DECODERS = frozenset(
-    {"b64decode", "urlsafe_b64decode", "b32decode", "b16decode", "a85decode", "b85decode", "decodebytes",
-     "decodestring", "unhexlify", "fromhex", "decompress", "loads", "atob", "inflateSync", "gunzipSync",
-     "inflateRawSync", "brotliDecompressSync", "unzipSync", "fromCharCode", "reversed", "rot13"}
-)  # fmt: skip
-_PY_EXEC = frozenset(
-    {"exec", "eval", "compile", "execfile", "run_path", "run_module", "exec_module", "FunctionType"}
-)
-_JS_EXEC = frozenset(
-    {"eval", "Function", "runInThisContext", "runInNewContext", "runInContext", "Script", "setTimeout",
-     "setInterval", "compileFunction"}
-)  # fmt: skip
-_SHELL_EXEC = frozenset(
-    {"os.system", "os.popen", "subprocess.run", "subprocess.call", "subprocess.Popen", "subprocess.check_output",
-     "subprocess.check_call", "subprocess.getoutput", "execSync", "exec", "child_process.exec",
-     "child_process.execSync", "cp.exec", "cp.execSync", "spawn", "spawnSync"}
-)  # fmt: skip
-_DATA_EXT = re.compile(
-    r"(?i)\.(?:png|jpe?g|gif|bmp|ico|webp|svg|json|txt|dat|bin|csv|log|md|yaml|yml|xml|ttf|woff2?|mp3|wav|pdf|db|cache|lock)$"
-)
-_DANGEROUS_NAMES = frozenset(
-    {"os", "subprocess", "system", "popen", "exec", "eval", "compile", "socket", "pty", "ctypes", "child_process",
-     "execSync", "spawn", "net", "dgram", "__import__", "getattr", "builtins", "__builtins__", "marshal",
-     "pickle", "importlib", "Function", "spawnSync", "execFile", "run", "check_output", "urllib", "requests"}
-)  # fmt: skip
 MAX_HITS_PER_RULE = MAX_FINDINGS_PER_RULE_FILE  # per file: thousands of identical hits add nothing
-_HIDDEN_CALLS = {"python": frozenset({"__import__", "importlib.import_module", "import_module", "getattr",
-                                      "builtins.getattr"}), "javascript": frozenset({"require"})}  # fmt: skip
-_READS = frozenset({"open", "read_text", "read_bytes", "readFileSync", "readFile", "get_data"})
-# The last names of the callees a finding can start from, by role: decoders and data-file reads
-# feed a value; exec and shell calls run one; name-building calls hide a name.
-_DECODING = {"python": _DECODERS | {"decode"}, "javascript": _DECODERS | {"decode", "from"}}
-_SHELL_LEAVES = frozenset(name.rsplit(".", 1)[-1] for name in _SHELL_EXEC)
-_RUNNING = {"python": _PY_EXEC | _SHELL_LEAVES, "javascript": _JS_EXEC}
-_HIDING = {lang: frozenset(n.rsplit(".", 1)[-1] for n in names) for lang, names in _HIDDEN_CALLS.items()}
-_HIDING_SECOND = frozenset({"getattr"})  # the name is its second argument
 _FEEDING = 1  # the role bit of the decoders and reads among the words looked for (`call_sites.Words`)
+_WORD_SEARCHES = 8  # decoded variables found by a search of the text each; beyond, by an index
 # A file can only hold a finding when one of these occurs in it: the names every rule needs (the
 # exec and shell callees, the name-building calls) and the escapes of escaped-code-string.
 _NEEDLES = {
@@ -96,35 +78,6 @@ _NEEDLES = {
     "javascript": ("eval", "Function", "runIn", "Script", "setTimeout", "setInterval", "child_process",
                    "require", "\\x", "\\u"),
 }  # fmt: skip
-_REVERSAL_TEXT = re.compile(r": *: *- *1")  # what `[::-1]` reads as, spaces left out
-_WORD_SEARCHES = 8  # decoded variables found by a search of the text each; beyond, by an index
-
-
-def _is_decoder(call: Node, name: str, lang: Lang) -> bool:
-    leaf = name.rsplit(".", 1)[-1]
-    if leaf == "loads" and not name.startswith(("marshal", "pickle", "dill", "cloudpickle")):
-        return False  # json.loads is parsing, not unpacking code
-    if leaf == "decompress" or leaf in _DECODERS - {"loads", "decode"}:
-        return True
-    if leaf == "decode" and name.startswith("codecs"):
-        return True
-    if leaf == "from" and lang is JS and name.endswith("Buffer.from"):
-        args = positional(call)
-        return len(args) > 1 and (resolve(args[1]) or "") in {"base64", "hex", "base64url"}
-    return False
-
-
-def _reads_data_ext(call: Node, name: str) -> bool:
-    """`open("logo.png")`, `Path("x.json").read_text()`: a read of a data file."""
-    if name.rsplit(".", 1)[-1] not in _READS:
-        return False
-    target = positional(call)[:1] or [call.child_by_field_name("function") or call]
-    text = resolve(target[0]) or node_text(target[0])
-    return bool(_DATA_EXT.search(text.strip("\"'` )")))
-
-
-def _reversal(sub: Node) -> bool:
-    return node_text(sub.child_by_field_name("subscript") or sub).replace(" ", "") == "::-1"
 
 
 class _FileScan:
@@ -144,7 +97,7 @@ class _FileScan:
         self.child_process = "child_process" in source
         self.decoders = Heat(None)  # decoder calls, `[::-1]` reversals, variables holding them
         self.datafile = Heat(None)  # data-file reads and variables holding them
-        feeding = present(source, _DECODING[lang.name] | _READS)
+        feeding = present(source, DECODING[lang.name] | READS)
         self.reversals = self._reversals() if lang is PY else []
         self.decoders.add(self.reversals)
         # Where a decoded or data-file value can come from: without any, no sink can be fed one.
@@ -153,11 +106,11 @@ class _FileScan:
         self.functions = walk.select(lang.functions) if lang is PY else []
         groups = [
             (feeding, NOT_CALLED),
-            (_HIDING[lang.name] - _HIDING_SECOND, NOT_CALLED + CONSTANT_FIRST),
-            (_HIDING[lang.name] & _HIDING_SECOND, NOT_CALLED + CONSTANT_SECOND),
+            (HIDING[lang.name] - HIDING_SECOND, NOT_CALLED + CONSTANT_FIRST),
+            (HIDING[lang.name] & HIDING_SECOND, NOT_CALLED + CONSTANT_SECOND),
         ]
         if self.feeds or self.functions:  # else no exec(…) can run anything decoded or any parameter
-            running = _RUNNING[lang.name] | (_SHELL_LEAVES if self.child_process else frozenset())
+            running = RUNNING[lang.name] | (SHELL_LEAVES if self.child_process else frozenset())
             groups.append((running, NOT_CALLED + CONSTANT_FIRST))
         self.words = Words(source, groups)
         self.sites = CallSites(walk.nodes, walk.select(lang.call), self.words)
@@ -170,16 +123,16 @@ class _FileScan:
 
     def _reversals(self) -> list[int]:
         """Start bytes of the `x[::-1]` subscripts (only those around a `::-1` of the text are read)."""
-        found = [m.start() for m in _REVERSAL_TEXT.finditer(self.ctx.source)]
+        found = [m.start() for m in REVERSAL_TEXT.finditer(self.ctx.source)]
         if not found:
             return []
         if not self.ctx.source.isascii():
-            found = [s for s, _ in byte_spans(self.ctx.source, _REVERSAL_TEXT.finditer(self.ctx.source))]
+            found = [s for s, _ in byte_spans(self.ctx.source, REVERSAL_TEXT.finditer(self.ctx.source))]
         out = []
         for i in self.walk.select(frozenset({"subscript"})):
             n = self.walk.nodes[i]
             k = bisect_left(found, n.start_byte)
-            if k < len(found) and found[k] < n.end_byte and _reversal(n):
+            if k < len(found) and found[k] < n.end_byte and is_reversal(n):
                 out.append(n.start_byte)
         return out
 
@@ -193,9 +146,9 @@ class _FileScan:
             self._read += 1
             if words.roles[k] & _FEEDING:
                 word, name = words.names[k], callee(call)
-                if word in _DECODING[lang.name] and _is_decoder(call, name, lang):
+                if word in DECODING[lang.name] and is_decoder(call, name, lang):
                     decoders.append(call.start_byte)
-                if word in _READS and _reads_data_ext(call, name):
+                if word in READS and reads_data_ext(call, name):
                     reads.append(call.start_byte)
             if words.roles[k] & ~_FEEDING:
                 self.sinks.append((call, k))
@@ -330,12 +283,12 @@ class _FileScan:
     def _finding(self, call: Node, name: str) -> tuple[str, str] | None:
         """(rule, message) of a call, if any."""
         leaf = name.rsplit(".", 1)[-1]
-        execs = _PY_EXEC if self.lang is PY else _JS_EXEC
+        execs = PY_EXEC if self.lang is PY else JS_EXEC
         is_exec = leaf in execs and (
             self.lang is JS or "." not in name or name.startswith(("runpy.", "types.", "builtins."))
         )
-        is_shell = name in _SHELL_EXEC and (self.lang is PY or self.child_process)
-        if not (is_exec or is_shell or name in _HIDDEN_CALLS[self.lang.name]):
+        is_shell = name in SHELL_EXEC and (self.lang is PY or self.child_process)
+        if not (is_exec or is_shell or name in HIDDEN_CALLS[self.lang.name]):
             return None
         if (is_exec or is_shell) and not (
             # nothing decoded or read from a data file anywhere in the call, no parameter to run
@@ -379,7 +332,7 @@ class _FileScan:
         value = resolve(target)
         if value is None and self.decoded(target):
             return "<decoded>"
-        if value is not None and value.strip() in _DANGEROUS_NAMES:
+        if value is not None and value.strip() in DANGEROUS_NAMES:
             return value.strip()
         return None
 
