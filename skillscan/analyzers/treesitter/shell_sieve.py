@@ -22,18 +22,24 @@ from skillscan.analyzers.treesitter.threat_scan import MAX_VISITED, ShellScan
 
 
 class Span(NamedTuple):
-    """Whole top-level statements: bytes [start, end), first and last line (1-based)."""
+    """Whole top-level statements: bytes [start, end), first and last line (1-based), and the
+    statements themselves when they were visited to find the span."""
 
     start: int
     end: int
     first_line: int
     last_line: int
+    units: tuple[Node, ...] | None = None
 
 
 def spans(root: Node, data: bytes, regions: Iterable[tuple[int, int]], size: int = PIECE) -> Iterator[Span]:
     """Runs of whole top-level statements of about `size` bytes that cover `regions`, in order and
-    disjoint. A tree cursor finds the child at a byte in logarithmic time: the statements between
-    are never visited one by one. `data` is the text the tree was parsed from."""
+    disjoint. In a tree without syntax errors a tree cursor finds the child at a byte in
+    logarithmic time: the statements between are never visited one by one. `data` is the text the
+    tree was parsed from."""
+    if root.has_error:  # error recovery can leave the top level a flat list: see `_stepped`
+        yield from _stepped(root, data, regions, size)
+        return
     cursor = root.walk()
     done = 0  # end of the last span
     for start, end in regions:
@@ -55,6 +61,33 @@ def spans(root: Node, data: bytes, regions: Iterable[tuple[int, int]], size: int
                 last = cursor.node or first
             done = pos = last.end_byte
             yield Span(first.start_byte, last.end_byte, first.start_point[0] + 1, last.end_point[0] + 1)
+
+
+def _stepped(root: Node, data: bytes, regions: Iterable[tuple[int, int]], size: int) -> Iterator[Span]:
+    """`spans` over a top level whose children a cursor may find only by scanning them from the
+    first (a flat list): runs are stepped through, and a region is jumped to only when it is
+    farther from the last one than an eighth of the way there, so that the jumps cost at most
+    about as much as stepping through every child would."""
+    cursor = root.walk()
+    if not cursor.goto_first_child():
+        return
+    node: Node | None = cursor.node
+    for start, end in regions:
+        if node is not None and node.end_byte <= start and start - node.end_byte > node.end_byte // 8:
+            node = _child_from(cursor, root, data, start)
+        while node is not None and node.end_byte <= start:
+            node = cursor.node if cursor.goto_next_sibling() else None
+        while node is not None and node.start_byte < end:
+            first, units = node, []
+            while True:
+                if node.is_named:
+                    units.append(node)
+                last, node = node, cursor.node if cursor.goto_next_sibling() else None
+                if node is None or node.start_byte >= end or node.end_byte - first.start_byte > size:
+                    break
+            yield Span(
+                first.start_byte, last.end_byte, first.start_point[0] + 1, last.end_point[0] + 1, tuple(units)
+            )
 
 
 _SPACE = re.compile(rb"\s*")
@@ -83,6 +116,9 @@ def _child_from(cursor: TreeCursor, root: Node, data: bytes, pos: int) -> Node |
 def statements(root: Node, data: bytes, span: Span) -> Iterator[Node]:
     """The top-level statements (named children of `root`) of a span, in order (a cursor steps to
     the next child in constant time; `next_sibling` scans the parent from its start)."""
+    if span.units is not None:
+        yield from span.units
+        return
     cursor = root.walk()
     node = _child_from(cursor, root, data, span.start)
     while node is not None and node.start_byte < span.end:
@@ -125,10 +161,11 @@ class Sieve:
             text = self.data[span.start : span.end]
             if text in self.quiet_spans:
                 continue
-            verdict = self.span_verdicts.get(text)
+            exact = self.exact or (span.units is not None and not any(u.has_error for u in span.units))
+            verdict = self.span_verdicts.get(text) if exact else None
             if verdict is None:
-                verdict = plain_verdict(text, self.exact)
-                if len(self.span_verdicts) < 1024:  # a flood repeats its runs of statements
+                verdict = plain_verdict(text, exact)
+                if exact and len(self.span_verdicts) < 1024:  # a flood repeats its runs of statements
                     self.span_verdicts[text] = verdict
             if verdict is Verdict.FETCHES:
                 self.fetching.append(span)
