@@ -10,6 +10,7 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter import FileContext, NodeDispatcher, SkillContext, TreeSitterAnalyzer
 from skillscan.analyzers.treesitter.registry import Hit
+from skillscan.analyzers.treesitter.syntax_walk import Walk
 from skillscan.hashing import sha256_hex
 from skillscan.models import AnalysisResult, FileKind, Skill, SkillFile, SkillIdentity, VirtualOrigin
 
@@ -127,48 +128,45 @@ def test_a_payload_pinned_to_one_line_is_one_finding_and_no_count() -> None:
 
 
 class _Pass:
-    def __init__(self, starts: Sequence[int] | None) -> None:
-        self.starts = starts
+    def __init__(self) -> None:
         self.seen: list[int] = []
 
-    def visit(self, node: Node) -> Iterable[Hit]:
-        self.seen.append(node.start_byte)
-        return [Hit("x", node.start_point[0] + 1, "call")]
-
-    def finish(self) -> Iterable[Hit]:
-        return [Hit("x", 99, f"{len(self.seen)} seen")]
+    def run(self, walk: Walk, found: Sequence[int]) -> Iterable[Hit]:
+        self.seen = [walk.nodes[i].start_byte for i in found]
+        return [Hit("x", 99, f"{len(found)} calls")]
 
 
-class _Narrow:
-    """A node check whose pass over the file asks for the calls starting at some bytes."""
+class _WithPass:
+    """A node check that reads the file's text first: its pass is handed all its nodes at once."""
 
     languages = frozenset({FileKind.PYTHON})
     node_types = frozenset({"call"})
     needles = ()
 
-    def __init__(self, starts: Sequence[int] | None, skip: bool = False) -> None:
-        self.run = None if skip else _Pass(starts)
+    def __init__(self, skip: bool) -> None:
+        self.one = None if skip else _Pass()
 
     def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
-        raise AssertionError("a check with a pass is fed through its pass")
+        raise AssertionError("a check with a pass is not fed node by node")
 
     def begin(self, ctx: FileContext) -> _Pass | None:
-        return self.run
+        return self.one
 
 
-@pytest.mark.parametrize(
-    ("starts", "skip", "seen"),
-    [(None, False, [0, 0, 5, 11]), ([0, 11], False, [0, 0, 11]), (None, True, None)],
-)
-def test_a_pass_is_handed_the_nodes_it_asks_for_then_finishes(
-    starts: list[int] | None, skip: bool, seen: list[int] | None
-) -> None:
-    check = _Narrow(starts, skip)
+class _EachNode:
+    languages = frozenset({FileKind.PYTHON})
+    node_types = frozenset({"call"})
+    needles = ()
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
+        return [Hit("y", node.start_point[0] + 1, "node")]
+
+
+@pytest.mark.parametrize("skip", [False, True])
+def test_a_pass_is_handed_its_nodes_at_once_after_the_node_by_node_checks(skip: bool) -> None:
+    check = _WithPass(skip)
     f = skill_file("a.py", "f(a)(g(b))\nh()\n")
     ctx = SkillContext(skill=Skill(source="mem", identity=SkillIdentity(), files=(f,)), catalog=None)  # type: ignore[arg-type]
-    hits = list(NodeDispatcher([check]).run(FileContext(file=f, skill=ctx)))
-    if check.run is None:
-        assert hits == []
-        return
-    assert check.run.seen == seen
-    assert [h.evidence for h in hits] == ["call"] * len(seen or []) + [f"{len(seen or [])} seen"]
+    hits = list(NodeDispatcher([check, _EachNode()]).run(FileContext(file=f, skill=ctx)))
+    assert [h.evidence for h in hits] == ["node"] * 4 + ([] if skip else ["4 calls"])
+    assert check.one is None or check.one.seen == [0, 0, 5, 11]

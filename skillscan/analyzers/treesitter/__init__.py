@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
-
-from tree_sitter import Node
 
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
@@ -30,7 +28,7 @@ from skillscan.analyzers.treesitter.registry import (
     SkillContext,
     load_rule_metadata,
 )
-from skillscan.analyzers.treesitter.syntax_walk import WALKED, shared_walk
+from skillscan.analyzers.treesitter.syntax_walk import WALKED, Walk, shared_walk
 from skillscan.errors import RuleError
 from skillscan.models import AnalysisResult, FileKind, Finding, RuleMeta, ScanError, Skill, SkillFile
 
@@ -72,29 +70,27 @@ def load_checks() -> Checks:
     return Checks(tuple(node), tuple(file), tuple(skill))
 
 
-class NodeVisit(Protocol):
+class NodePass(Protocol):
     """One node check's pass over one file (`FileNodeCheck.begin`)."""
 
-    # sorted bytes where a node the check can flag may start (None: any node of its types)
-    starts: Sequence[int] | None
-
-    def visit(self, node: Node) -> Iterable[Hit]: ...
-
-    def finish(self) -> Iterable[Hit]: ...  # after the last node: what the pass counted, not listed
+    def run(self, walk: Walk, found: Sequence[int]) -> Iterable[Hit]:
+        """Hits among the check's nodes (`found`: indices in `walk.nodes`, in document order),
+        then anything counted and not listed."""
+        ...
 
 
 class FileNodeCheck(NodeCheck, Protocol):
     """A node check that reads the file's text before its nodes: `begin` gives its pass over the
-    file, or None when nothing in the file can be flagged. The pass can narrow the nodes it is
-    handed to those starting where the text says a flagged node can start."""
+    file, or None when nothing in the file can be flagged. The pass reads only the nodes the text
+    says can be flagged (those starting where such a node can start)."""
 
-    def begin(self, ctx: FileContext) -> NodeVisit | None: ...
+    def begin(self, ctx: FileContext) -> NodePass | None: ...
 
 
 class NodeDispatcher:
     """Node checks by language and node type, fed from the file's shared walk (`syntax_walk`, one
     walk per file for every check): each node of a registered type goes to the checks registered
-    for it, in document order (to a `FileNodeCheck`, only the nodes its pass asks for)."""
+    for it, in document order; a `FileNodeCheck` is handed its nodes at once, after them."""
 
     def __init__(self, checks: Sequence[NodeCheck]) -> None:
         self._by_kind: dict[FileKind, list[NodeCheck]] = {}
@@ -119,40 +115,29 @@ class NodeDispatcher:
         walk = shared_walk(ctx) if active else None
         if walk is None:
             return
-        passes: list[tuple[list[int], Callable[[Node], Iterable[Hit]]]] = []
-        finishing: list[Callable[[], Iterable[Hit]]] = []
+        nodewise: list[NodeCheck] = []
+        passes: list[tuple[NodePass, NodeCheck]] = []
         for check in active:
-            begin: Callable[[FileContext], NodeVisit | None] | None = getattr(check, "begin", None)
+            begin: Callable[[FileContext], NodePass | None] | None = getattr(check, "begin", None)
             if begin is None:
-                passes.append((walk.select(check.node_types), partial(_visit, check, ctx)))
-                continue
-            visit = begin(ctx)
-            if visit is None:
-                continue
-            starts = visit.starts
-            found = (
-                walk.select(check.node_types)
-                if starts is None
-                else walk.starting_at(check.node_types, starts)
-            )
-            passes.append((found, visit.visit))
-            finishing.append(visit.finish)
+                nodewise.append(check)
+            elif (found := begin(ctx)) is not None:
+                passes.append((found, check))
+        if nodewise:
+            yield from self._each_node(walk, nodewise, ctx)
+        for one, check in passes:
+            yield from one.run(walk, walk.select(check.node_types))
+
+    @staticmethod
+    def _each_node(walk: Walk, checks: list[NodeCheck], ctx: FileContext) -> Iterator[Hit]:
         nodes = walk.nodes
-        if len(passes) == 1:  # the usual case: no merge of several checks' nodes
-            [(found, visit_one)] = passes
-            for i in found:
-                if hits := visit_one(nodes[i]):
-                    yield from hits
-        else:
-            for i, k in sorted((i, k) for k, (found, _) in enumerate(passes) for i in found):
-                if hits := passes[k][1](nodes[i]):
-                    yield from hits
-        for finish in finishing:
-            yield from finish()
-
-
-def _visit(check: NodeCheck, ctx: FileContext, node: Node) -> Iterable[Hit]:
-    return check.visit(node, ctx)
+        if len(checks) == 1:  # no merge of several checks' nodes
+            [check] = checks
+            for i in walk.select(check.node_types):
+                yield from check.visit(nodes[i], ctx)
+            return
+        for i, k in sorted((i, k) for k, c in enumerate(checks) for i in walk.select(c.node_types)):
+            yield from checks[k].visit(nodes[i], ctx)
 
 
 class TreeSitterAnalyzer(Analyzer):

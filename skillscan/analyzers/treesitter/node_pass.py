@@ -1,5 +1,6 @@
-"""One node check's pass over one file (`NodeDispatcher`, `FileNodeCheck.begin`): each distinct
-call judged once, hits listed as the report keeps them and the rest only counted.
+"""One node check's pass over one file (`FileNodeCheck.begin`, run by `NodeDispatcher`): only the
+calls that can be flagged read, each distinct call judged once, hits listed as the report keeps
+them and the rest only counted.
 
 - A call's text decides its verdict (with what the file fixes for all its calls: imports,
   `require` bindings), so a call of the same text is not judged again: a flood of one call
@@ -19,6 +20,7 @@ from dataclasses import replace
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE, FileContext, Hit
+from skillscan.analyzers.treesitter.syntax_walk import Walk
 
 MEMO_BYTES = 1000  # longer calls are judged each time (their text is not copied to be a key)
 MAX_MEMO = 50_000  # distinct call texts remembered per file
@@ -29,8 +31,8 @@ Evidence = Callable[[Node], str]
 
 
 class CallPass:
-    """Hits of one check on one file; `starts` (sorted bytes) narrows the nodes it is handed to
-    those starting there (None: all of its node types)."""
+    """Hits of one check on one file. `starts` (sorted bytes): where a node the check can flag may
+    start (None: anywhere); the other nodes are passed over after reading their start."""
 
     def __init__(
         self, ctx: FileContext, judge: Judge, evidence: Evidence, starts: Sequence[int] | None = None
@@ -43,12 +45,29 @@ class CallPass:
         self._ascii = self._source.isascii()
         self._memo: dict[str | bytes, str | None] = {}
         self._lines: dict[str, set[int | None]] = {}  # real lines listed, per rule
-        self._held: dict[str, Hit] = {}  # the last hit listed of a full rule, handed over by `finish`
+        self._held: dict[str, Hit] = {}  # the last hit listed of a full rule, handed over at the end
         self._more: dict[str, int] = {}
         self._line_end: dict[str, int] = {}  # full rule -> byte where its last listed line ends
 
-    def visit(self, node: Node) -> Sequence[Hit]:
-        start, end = node.start_byte, node.end_byte
+    def run(self, walk: Walk, found: Sequence[int]) -> Iterator[Hit]:
+        """Hits among the check's nodes (`found`: their indices in the walk, in document order),
+        then what was counted and not listed."""
+        nodes, starts = walk.nodes, self.starts
+        if starts is not None and len(starts) * len(found).bit_length() < len(found):
+            found, starts = walk.starting_at(found, starts), None  # a few places: by bisection
+        wanted = None if starts is None else set(starts)
+        visit = self._visit
+        for i in found:
+            node = nodes[i]
+            start = node.start_byte
+            if (wanted is None or start in wanted) and (hits := visit(node, start)):
+                yield from hits
+        for rule, hit in self._held.items():
+            more = self._more.get(rule, 0)
+            yield replace(hit, more=more) if more else hit
+
+    def _visit(self, node: Node, start: int) -> Sequence[Hit]:
+        end = node.end_byte
         if end - start > MEMO_BYTES:
             rule, _ = self._judge(node)
         else:
@@ -92,8 +111,3 @@ class CallPass:
         if line_end is not None:
             return start < line_end
         return self._ctx.file.real_line(node.start_point[0] + 1) in self._lines[rule]
-
-    def finish(self) -> Iterator[Hit]:
-        for rule, hit in self._held.items():
-            more = self._more.get(rule, 0)
-            yield replace(hit, more=more) if more else hit

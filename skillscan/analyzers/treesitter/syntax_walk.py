@@ -116,23 +116,18 @@ class Walk:
         merged.sort()  # sorted runs: timsort merges them in linear time
         return merged
 
-    def starting_at(self, types: frozenset[str], starts: Sequence[int]) -> list[int]:
-        """Indices of the nodes of `types` that start at one of `starts` (sorted bytes), in document
-        order. A few starts are looked up by bisection (each costs log n node reads), many by one
-        pass over the nodes."""
-        found, nodes = self.select(types), self.nodes
-        if not found or not starts:
-            return []
-        if len(starts) * len(found).bit_length() < len(found):
-            out: list[int] = []
-            for start in sorted(set(starts)):
-                k = bisect_left(found, start, key=lambda i: nodes[i].start_byte)
-                while k < len(found) and nodes[found[k]].start_byte == start:
-                    out.append(found[k])
-                    k += 1
-            return out
-        wanted = set(starts)
-        return [i for i in found if nodes[i].start_byte in wanted]
+    def starting_at(self, found: Sequence[int], starts: Sequence[int]) -> list[int]:
+        """The nodes among `found` (indices in document order) that start at one of `starts`
+        (bytes), in document order: each start looked up by bisection (log n node reads); for
+        many starts, one pass over the nodes costs less."""
+        nodes = self.nodes
+        out: list[int] = []
+        for start in sorted(set(starts)):
+            k = bisect_left(found, start, key=lambda i: nodes[i].start_byte)
+            while k < len(found) and nodes[found[k]].start_byte == start:
+                out.append(found[k])
+                k += 1
+        return out
 
     def _walk(self, root: Node, targets: dict[int, list[int]]) -> None:
         nodes, horizon = self.nodes, self.horizon
