@@ -59,6 +59,9 @@ def found(result: AnalysisResult) -> set[tuple[str, int | None]]:
         ("a.js", "require('child_' + 'process').exec(cmd);\n", "hidden-dangerous-name", 1),
         ("a.py", "getattr(os, 'sys' + 'tem')(cmd)\n", "hidden-dangerous-name", 1),
         ("a.js", "require('\\x63hild_process');\n", "hidden-dangerous-name", 1),
+        ("a.js", "const m = atob(p);\nrequire(m);\n", "hidden-dangerous-name", 2),  # a decoded bare name
+        ("a.py", "n = codecs.decode('flfgrz', 'rot13')\ngetattr(os, n)(c)\n", "hidden-dangerous-name", 2),
+        ("a.js", "require(x);\n" * 3000 + "require('child_' + 'process');\n", "hidden-dangerous-name", 3001),
         ("a.py", "def run(code):\n    eval(code)\n", "eval-of-input", 2),
         # non-ASCII text before: byte offsets, not characters
         ("a.py", "s = 'é' * 3\nd = base64.b64decode('ü')\nexec(d)\n", "obfuscated-exec", 3),

@@ -37,6 +37,11 @@ _SEP = r"[ \t\r\n]*"
 # ... and the arguments, when the first or the second is a plain quoted string and nothing else
 CONSTANT_FIRST = rf"(?![ \t]*\({_SEP}{_PLAIN}{_SEP}[,)])"
 CONSTANT_SECOND = rf"(?![ \t]*\({_SEP}[\w.]+{_SEP},{_SEP}{_PLAIN}{_SEP}[,)])"
+# ... or a bare (dotted) name or number: no constant either, so a value that is neither decoded
+# nor a literal (for checks where only those count, in a file where nothing is decoded)
+_BARE = r"[\w$.]+"
+NAMED_FIRST = rf"(?![ \t]*\({_SEP}(?:{_PLAIN}|{_BARE}){_SEP}[,)])"
+NAMED_SECOND = rf"(?![ \t]*\({_SEP}[\w.]+{_SEP},{_SEP}(?:{_PLAIN}|{_BARE}){_SEP}[,)])"
 
 
 def present(text: str, names: Iterable[str]) -> list[str]:

@@ -29,6 +29,8 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.call_sites import (
     CONSTANT_FIRST,
     CONSTANT_SECOND,
+    NAMED_FIRST,
+    NAMED_SECOND,
     NOT_CALLED,
     CallSites,
     Words,
@@ -106,8 +108,13 @@ class _FileScan:
         self.functions = walk.select(lang.functions) if lang is PY else []
         groups = [
             (feeding, NOT_CALLED),
-            (HIDING[lang.name] - HIDING_SECOND, NOT_CALLED + CONSTANT_FIRST),
-            (HIDING[lang.name] & HIDING_SECOND, NOT_CALLED + CONSTANT_SECOND),
+            # a name hidden by a call: built from literals, or decoded (a bare name is neither,
+            # unless it can hold a decoded value)
+            (HIDING[lang.name] - HIDING_SECOND, NOT_CALLED + (CONSTANT_FIRST if self.feeds else NAMED_FIRST)),
+            (
+                HIDING[lang.name] & HIDING_SECOND,
+                NOT_CALLED + (CONSTANT_SECOND if self.feeds else NAMED_SECOND),
+            ),
         ]
         if self.feeds or self.functions:  # else no exec(…) can run anything decoded or any parameter
             running = RUNNING[lang.name] | (SHELL_LEAVES if self.child_process else frozenset())
