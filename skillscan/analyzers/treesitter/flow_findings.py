@@ -4,16 +4,16 @@ by where they go, and shell command strings handed to `os.system` / `subprocess`
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
 from skillscan.analyzers.delivery import UrlRef
-from skillscan.analyzers.treesitter.flow_index import Unit
-from skillscan.analyzers.treesitter.flow_model import Send
+from skillscan.analyzers.treesitter.flow_model import Send, Source
 from skillscan.analyzers.treesitter.flow_syntax import built_hostname, command_string, line_of
 from skillscan.analyzers.treesitter.flow_taint import RANK, WHOLE
+from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import Hit
 from skillscan.analyzers.treesitter.sensitive import Sink, ThreatContext, is_credential_env, var_matches_host
@@ -21,7 +21,7 @@ from skillscan.analyzers.treesitter.shell import Detection
 from skillscan.analyzers.treesitter.shell_threats import scan_shell_threats
 
 if TYPE_CHECKING:
-    from skillscan.analyzers.treesitter.flows import _Engine
+    from skillscan.analyzers.treesitter.flow_engine import Engine
 
 _ENDPOINT = re.compile(
     r"(?i)\bwss?://[^\s'\"`]{1,200}|\b(?:https?://)?(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?"
@@ -32,42 +32,94 @@ _SHELL_CALLS = frozenset({"os.system", "os.popen", "subprocess.run", "subprocess
                           "exec", "execSync", "child_process.exec", "child_process.execSync", "cp.exec",
                           "cp.execSync", "spawn", "spawnSync", "child_process.spawn", "child_process.spawnSync"})  # fmt: skip
 _MAX_CACHED_COMMANDS = 1000
+_MAX_CACHED_CALLS = 50_000
+_MAX_CALL_BYTES = 4096
 
 
 class Findings:
-    def __init__(self, engine: _Engine, threat: ThreatContext) -> None:
+    def __init__(self, engine: Engine, threat: ThreatContext) -> None:
         self.engine = engine
         self.threat = threat
         self._dests: dict[str, tuple[Sink, UrlRef] | None] = {}  # destination URL -> its class
         self._implied: dict[str, tuple[Sink, UrlRef] | None] = {}  # file path -> socket endpoint class
         self._env_names: dict[str, set[str]] = {}  # file path -> credential variable names it mentions
         self._shell: dict[str, list[Detection]] = {}  # command -> its shell findings
+        self._calls: dict[bytes | None, list[Detection]] = {}  # shell call text -> its shell findings
+        self._data = b""  # the source of the unit being read
 
     def hits(self, admit: Callable[[str, str, int], bool]) -> Iterator[Hit]:
         """Findings in document order; `admit(rule, path, line)` says whether one is still listed
         (a capped rule's matches cost no evidence text)."""
-        e = self.engine
-        reads: set[str] = set()
-        for u in e.units:
-            for i in u.ix.indices("call"):
-                n = u.ix.nodes[i]
-                if u.path not in reads:
-                    src = e.read(n, u)
-                    if src and src.kind in {"file", "keychain"}:
-                        reads.add(u.path)
-                        if admit("credential-store-read", u.path, line := line_of(n)):
-                            yield Hit(
-                                "credential-store-read", line, node_text(n), f"Reads {src.label}", path=u.path
-                            )
+        for u in self.engine.units:
+            yield from self._unit_hits(u, admit)
+
+    def _unit_hits(self, u: Unit, admit: Callable[[str, str, int], bool]) -> Iterator[Hit]:
+        """The calls that can make a finding, in document order: the first secret-store read, the
+        sends that may carry something tainted, the shell calls with a constant command."""
+        e, nodes = self.engine, u.ix.nodes
+        self._data = u.screen.data
+        read, src = self._first_read(u)
+        sweep = u.ix.sweep("call")
+        sends: set[int] = set()
+        shells: dict[int, list[Detection]] = {}
+        # places in order, as ints (2 × offset, + 1 for a send): no tuple per place. A send sends
+        # its arguments: one whose argument list ends before any heat carries nothing (no lookup)
+        events = []
+        if u.heat:
+            ends = u.argument_ends()
+            events = [
+                2 * p + 1 for p in e.sink_marks(u) if (end := ends.get(p)) is None or u.heat.hot(p, end)
+            ]
+        events += [2 * p for p in u.shell_leaves()]
+        events.sort()
+        for ev in events:
+            i = sweep.innermost(ev >> 1)
+            if i is None:
+                continue
+            if ev & 1:
+                sends.add(i)
+            elif detections := self._shell_call(nodes[i], *sweep.span()):
+                shells[i] = detections
+        calls = sends | set(shells)
+        if read is not None:
+            calls.add(read)
+        for i in sorted(calls):
+            n = nodes[i]
+            if i == read and src is not None and admit("credential-store-read", u.path, line := line_of(n)):
+                yield Hit("credential-store-read", line, node_text(n), f"Reads {src.label}", path=u.path)
+            if i in sends:
                 send = e.sink(n, u)
                 if send is not None:
-                    found = self._judge(n, u, u.scopes.of[i], send)
+                    found = self._judge(n, u, u.scopes.of(i), send)
                     if found is not None and admit(found[0], u.path, line := line_of(n)):
                         yield Hit(found[0], line, node_text(n), found[1], path=u.path)
-                if e.name(n) in _SHELL_CALLS:
-                    for d in self._embedded_shell(n):
-                        if admit(d.rule_id, u.path, line := line_of(n)):
-                            yield Hit(d.rule_id, line, node_text(n), d.message, path=u.path)
+            if i in shells:
+                for d in shells[i]:
+                    if admit(d.rule_id, u.path, line := line_of(n)):
+                        yield Hit(d.rule_id, line, node_text(n), d.message, path=u.path)
+
+    def _first_read(self, u: Unit) -> tuple[int | None, Source | None]:
+        """The first call of the unit that reads a secret file or the keychain, and what it reads.
+        Every read lies around a mark (`Facts.read_marks`), and a read around an earlier mark
+        comes first in document order: the marks are taken in order, each one's calls outermost
+        first, until one reads."""
+        e, nodes = self.engine, u.ix.nodes
+        marks = e.read_marks(u)
+        if marks is None:
+            chains: Iterable[Iterable[int]] = [u.ix.indices("call")]
+        else:
+            sweep = u.ix.sweep("call")
+            chains = (list(sweep.around(p)) for p in u.within(marks))
+        seen: set[int] = set()
+        for chain in chains:
+            for i in chain:
+                if i in seen:
+                    continue
+                seen.add(i)
+                src = e.read(nodes[i], u)
+                if src and src.kind in {"file", "keychain"}:
+                    return i, src
+        return None, None
 
     def _judge(self, call: Node, u: Unit, scope: str, send: Send) -> tuple[str, str] | None:
         """(rule, message) of a send, if what it sends is a secret that must not go there."""
@@ -132,6 +184,19 @@ class Findings:
         if u.path not in self._env_names:
             self._env_names[u.path] = set(_ENV_NAME.findall(u.text[:500_000]))
         return any(var_matches_host(v, host) for v in self._env_names[u.path])
+
+    def _shell_call(self, call: Node, start: int, end: int) -> list[Detection]:
+        """The shell findings of a call (spanning bytes [start, end)), if it is a shell call
+        (`_SHELL_CALLS`). Worked out once per distinct call text, as the shell scanners replay a
+        repeated statement (`scan_hits.StatementMemo`): a file of one call repeated 20,000 times
+        costs one analysis."""
+        text = self._data[start:end] if end - start <= _MAX_CALL_BYTES else None
+        found = self._calls.get(text) if text is not None else None
+        if found is None:
+            found = self._embedded_shell(call) if self.engine.name(call) in _SHELL_CALLS else []
+            if text is not None and len(self._calls) < _MAX_CACHED_CALLS:
+                self._calls[text] = found
+        return found
 
     def _embedded_shell(self, call: Node) -> list[Detection]:
         """`os.system("…")`, `subprocess.run(["bash", "-c", "…"])`, `execSync("…")`: check the shell."""

@@ -1,19 +1,19 @@
 """A script's statements, strings and names from the file's shared walk (`syntax_walk`), and the
 lookups that spare further walks (flow and obfuscation checks).
 
-`FileIndex`, built once per file and shared by the obfuscation and flow checks, keeps literal strings and names in source order with their start bytes, so "the strings and
-names under this expression" is a bisection instead of a walk of the expression; `Heat` answers
-"could anything tainted lie under this node" the same way: a value with no tainted name, secret
-read or tainted call beneath it carries no secret and is dismissed without walking it. Every
-lookup is bounded, so the work stays linear in the file.
+`FileIndex`, built once per file and shared by the obfuscation and flow checks, keeps literal
+strings and names in source order with their start bytes, so "the strings and names under this
+expression" is a bisection instead of a walk of the expression; `Heat` answers "could anything
+tainted lie under this node" the same way: a value with no tainted name, secret read or tainted
+call beneath it carries no secret and is dismissed without walking it; `Sweep` finds the nodes of
+a bucket around given places without climbing parents. Every lookup is bounded, so the work stays
+linear in the file. `FileIndex.prefix` is the same script cut short after some statements.
 """
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cache, cached_property
 from itertools import islice
 from math import isqrt
@@ -22,10 +22,9 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_model import Lang
-from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS, function_name
-from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
+from skillscan.analyzers.treesitter.flow_syntax import NAMING_PARENTS
+from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext
-from skillscan.analyzers.treesitter.sensitive import fold_case, may_name_secret
 from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
@@ -60,23 +59,25 @@ STATEMENTS = ("assign", "loop", "as", "return", "arrow", "call")
 
 class FileIndex:
     """A script as the flow and obfuscation checks read it (from the file's shared walk): its
-    statements in document order, and the strings and names under any node by bisection."""
+    statements in document order, and the strings and names under any node by bisection. With a
+    `limit`, only the nodes that start before that byte (`prefix`)."""
 
-    def __init__(self, walk: Walk, lang: Lang, text: str = "") -> None:
+    def __init__(self, walk: Walk, lang: Lang, text: str = "", limit: int | None = None) -> None:
         self.nodes = walk.nodes
         self._walk = walk
+        self._lang = lang
         self._types = dict(flow_buckets(lang))
         self._indices: dict[str, list[int]] = {}  # bucket -> its node indices, on first use
         # past the horizon nothing is indexed: a node reaching there is never dismissed
         self.horizon = walk.horizon
+        self.limit = limit
         self.text = text  # the source, for finding names by text
-        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, on first use
+        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, once looked up often
+        self._lookups: dict[str, int] = {}
         self._nodes_of: dict[str, list[Node]] = {}  # bucket -> its nodes, on first use
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
         self._names_by_text: dict[str, list[int]] | None = None
-        self._secret: list[int] | None = None
-        self._word_starts: dict[frozenset[str], list[int] | None] = {}
 
     @classmethod
     def of(cls, fctx: FileContext, lang: Lang) -> FileIndex | None:
@@ -90,6 +91,12 @@ class FileIndex:
             built[lang.name] = cls(walk, lang, fctx.source)
         return built[lang.name]
 
+    def prefix(self, limit: int) -> FileIndex:
+        """The same script, only the nodes that start before byte `limit`."""
+        out = FileIndex(self._walk, self._lang, self.text, limit)
+        out._string_values, out._name_texts = self._string_values, self._name_texts
+        return out
+
     @cached_property
     def statements(self) -> list[tuple[int, str]]:
         """(node index, bucket) of assignments, loops, returns, calls … in document order."""
@@ -99,7 +106,11 @@ class FileIndex:
         """The bucket's node indices in document order (made on first use: do not change it)."""
         found = self._indices.get(name)
         if found is None:
-            found = self._indices[name] = self._walk.select(self._types.get(name, frozenset()))
+            found = self._walk.select(self._types.get(name, frozenset()))
+            if self.limit is not None:
+                nodes, limit = self.nodes, self.limit
+                found = found[: bisect_left(found, limit, key=lambda i: nodes[i].start_byte)]
+            self._indices[name] = found
         return found
 
     def bucket(self, name: str) -> list[Node]:
@@ -108,6 +119,9 @@ class FileIndex:
         if found is None:
             found = self._nodes_of[name] = [self.nodes[i] for i in self.indices(name)]
         return found
+
+    def sweep(self, name: str) -> Sweep:
+        return Sweep(self.nodes, self.indices(name))
 
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
@@ -125,10 +139,19 @@ class FileIndex:
     def _window(self, bucket: str, node: Node) -> Iterator[int]:
         """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
         positions = self.indices(bucket)
-        starts = self._starts.get(bucket)
-        if starts is None:
-            starts = self._starts[bucket] = [self.nodes[i].start_byte for i in positions]
+        nodes = self.nodes
         end = min(node.end_byte, node.start_byte + WINDOW_BYTES)
+        starts = self._starts.get(bucket)
+        if starts is None:  # a few lookups bisect the nodes; many pay for one list of starts
+            self._lookups[bucket] = looked = self._lookups.get(bucket, 0) + 1
+            if looked > 64:
+                starts = self._starts[bucket] = [nodes[i].start_byte for i in positions]
+        if starts is None:
+            k = bisect_left(positions, node.start_byte, key=lambda i: nodes[i].start_byte)
+            while k < len(positions) and nodes[positions[k]].start_byte < end:
+                yield positions[k]
+                k += 1
+            return
         k = bisect_left(starts, node.start_byte)
         while k < len(positions) and starts[k] < end:
             yield positions[k]
@@ -153,40 +176,6 @@ class FileIndex:
             text = self._name_texts[i] = node_text(self.nodes[i])
         return text
 
-    def may_name_secret(self, start: int, end: int, names: frozenset[str]) -> bool:
-        """Whether a path in [start, end) can name a secret: a string there holds a path word or an
-        escape (`sensitive.may_name_secret`), or one of `names` (constants and path variables that
-        can) occurs there."""
-        secret = self._secret_strings()
-        k = bisect_left(secret, start)
-        if k < len(secret) and secret[k] < end:
-            return True
-        if not names:
-            return False
-        found = self._word_starts.get(names)
-        if found is None and names not in self._word_starts:
-            found = self._word_starts[names] = word_starts(self.text, names)
-        if found is None:
-            return True
-        k = bisect_left(found, start)
-        return k < len(found) and found[k] < end
-
-    def _secret_strings(self) -> list[int]:
-        """Start bytes of the string literals that hold a path word or an escape (their raw text
-        is searched: an escape can spell a word, and a word never spans an interpolation)."""
-        if self._secret is None:
-            nodes, strings = self.nodes, self.indices("string")
-            if self.text.isascii():  # offsets are characters: search the folded file in place
-                folded = fold_case(self.text)
-                self._secret = [
-                    n.start_byte
-                    for i in strings
-                    if may_name_secret(folded, (n := nodes[i]).start_byte, n.end_byte)
-                ]
-            else:
-                self._secret = [nodes[i].start_byte for i in strings if may_name_secret(node_text(nodes[i]))]
-        return self._secret
-
     def names_by_text(self) -> dict[str, list[int]]:
         if self._names_by_text is None:
             self._names_by_text = {}
@@ -195,19 +184,60 @@ class FileIndex:
         return self._names_by_text
 
 
-MAX_WORDS = 200
+class Sweep:
+    """The nodes of a bucket around places asked about in increasing order (`around`): one pass
+    over the bucket with a stack of the nodes open there, no parent climbs (`node.parent` costs
+    O(depth) in tree-sitter, and more with many siblings). A place before the last one asked
+    starts the pass over. A node is around a place when it starts at or before it and ends after."""
 
+    def __init__(self, nodes: list[Node], indices: list[int]) -> None:
+        self._nodes = nodes
+        self._indices = indices
+        self._next = 0
+        self._next_start = -1  # start byte of the next node, once read
+        # the open nodes, each inside the one below: their end bytes and node indices (ints, which
+        # the cycle collector does not track: a walk's million nodes make each of its passes dear)
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self._open: list[int] = []
+        self._last = -1
 
-def word_starts(text: str, words: frozenset[str]) -> list[int] | None:
-    """Byte offsets of `words` occurring as whole names in `text`, in order (also inside strings
-    and comments: a superset of the names). None when there are too many words to search for."""
-    if len(words) > MAX_WORDS:
-        return None
-    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
-    pattern = re.compile(rf"(?<![\w$])(?:{alternatives})(?![\w$])")
-    if text.isascii():
-        return [m.start() for m in pattern.finditer(text)]
-    return [start for start, _ in byte_spans(text, pattern.finditer(text))]
+    def around(self, pos: int) -> list[int]:
+        """Indices of the nodes around `pos`, outermost first (the sweep's own list: read it before
+        asking again)."""
+        if pos < self._last:
+            self._next, self._next_start, self._starts, self._ends, self._open = 0, -1, [], [], []
+        self._last = pos
+        nodes, indices, starts, ends, stack = self._nodes, self._indices, self._starts, self._ends, self._open
+        while self._next < len(indices):
+            start = self._next_start
+            if start < 0:
+                start = self._next_start = nodes[indices[self._next]].start_byte
+            if start > pos:
+                break
+            while ends and ends[-1] <= start:
+                starts.pop()
+                ends.pop()
+                stack.pop()
+            i = indices[self._next]
+            starts.append(start)
+            ends.append(nodes[i].end_byte)
+            stack.append(i)
+            self._next += 1
+            self._next_start = -1
+        while ends and ends[-1] <= pos:
+            starts.pop()
+            ends.pop()
+            stack.pop()
+        return stack
+
+    def innermost(self, pos: int) -> int | None:
+        found = self.around(pos)
+        return found[-1] if found else None
+
+    def span(self) -> tuple[int, int]:
+        """Start and end byte of the innermost node around the place last asked about."""
+        return self._starts[-1], self._ends[-1]
 
 
 def _fragments(n: Node) -> str:
@@ -233,6 +263,9 @@ class Heat:
         for s in batch:
             insort(self._extra, s)
 
+    def __bool__(self) -> bool:
+        return bool(self._main or self._extra) or self._horizon is not None
+
     def under(self, node: Node) -> bool:
         return self.hot(node.start_byte, node.end_byte)
 
@@ -245,66 +278,6 @@ class Heat:
             if k < len(arr) and arr[k] < end:
                 return True
         return False
-
-
-@dataclass
-class Scopes:
-    """Per statement: the name of the innermost function around it (else the file path) and that
-    function; per function: its name. One sweep with a stack over the bucketed nodes (no parent
-    walks: `node.parent` costs O(depth) in tree-sitter)."""
-
-    of: dict[int, str] = field(default_factory=dict)  # statement index -> scope name
-    owner: dict[int, int] = field(default_factory=dict)  # statement index -> function index
-    names: dict[int, str | None] = field(default_factory=dict)  # function index -> its name
-
-    @classmethod
-    def sweep(cls, ix: FileIndex, path: str) -> Scopes:
-        out = cls()
-        functions = set(ix.indices("function"))
-        namers = set(ix.indices("namer"))
-        statements = {i for i, _ in ix.statements}
-        stack: list[tuple[int, str, int]] = []  # (end byte, scope name, function index)
-        namer_stack: list[tuple[int, Node]] = []  # (end byte, declarator / pair / assignment)
-        for i in sorted(functions | namers | statements):
-            n = ix.nodes[i]
-            start = n.start_byte
-            while stack and start >= stack[-1][0]:
-                stack.pop()
-            while namer_stack and start >= namer_stack[-1][0]:
-                namer_stack.pop()
-            if i in statements:
-                out.of[i] = stack[-1][1] if stack else path
-                if stack:
-                    out.owner[i] = stack[-1][2]
-            if i in functions:
-                name = function_name(n, namer_stack[-1][1] if namer_stack else None)
-                out.names[i] = name
-                stack.append((n.end_byte, name or path, i))
-            if i in namers:
-                namer_stack.append((n.end_byte, n))
-        return out
-
-
-@dataclass
-class Unit:
-    """One script as the flow engine sees it."""
-
-    fctx: FileContext
-    lang: Lang
-    ix: FileIndex
-    text: str
-    features: frozenset[str]  # what decides whether `.send` / `.post` talk to the network
-    keychain: bool  # the file mentions a keychain command at all
-    env_words: bool  # the file can name the environment at all
-    scopes: Scopes
-    heat: Heat = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.heat = Heat(self.ix.horizon)
-
-    @property
-    def path(self) -> str:
-        return self.fctx.file.path
 
 
 class Spans:

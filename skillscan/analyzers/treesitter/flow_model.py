@@ -220,7 +220,7 @@ def _member_key(parent: Node, obj: Node) -> str | None:
 
 def mentions_keychain(text: str) -> bool:
     """Whether any call of a file can be a keychain read (checked once per file, not per call)."""
-    return bool(_KEYCHAIN.search(text))
+    return "security" in text and bool(_KEYCHAIN.search(text))
 
 
 def read_source(
@@ -275,7 +275,7 @@ def source_features(text: str) -> frozenset[str]:
     """What a file imports or mentions that decides whether a generic call (`.send`, `.post`)
     talks to the network: computed once per file, not per call."""
     found = {w for w in ("requests", "httpx", "socket") if w in text}
-    if _JS_NET.search(text):
+    if any(w in text for w in _JS_NET_WORDS) and _JS_NET.search(text):  # a search of each word is C-fast
         found.add("js-net")
     return frozenset(found)
 
@@ -283,6 +283,14 @@ def source_features(text: str) -> frozenset[str]:
 _JS_NET = re.compile(
     r"\b(?:https?\.request|net\.(?:connect|createConnection|Socket)|tls\.connect|dgram|WebSocket|XMLHttpRequest)\b"
 )
+_JS_NET_WORDS = (
+    ".request",
+    "net.",
+    "tls.connect",
+    "dgram",
+    "WebSocket",
+    "XMLHttpRequest",
+)  # one in each match
 
 
 # The last name of every call `sink` can accept: any other call is dismissed before its arguments are read.

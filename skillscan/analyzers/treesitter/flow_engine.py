@@ -1,0 +1,420 @@
+"""The taint engine of the flow checks: rounds over the statements of the scripts of one language
+until nothing new is tainted, each value judged by walking only what may carry a secret (`Heat`).
+
+Statements are looked at only where heat lies (a secret read, an environment read, a tainted
+name, a tainted function's call may be there), and worked out on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.flow_facts import MAX_WORDS, Facts
+from skillscan.analyzers.treesitter.flow_index import Spans, Sweep
+from skillscan.analyzers.treesitter.flow_model import FIELD_STORES, Source
+from skillscan.analyzers.treesitter.flow_syntax import (
+    assign_sides,
+    bound_keys,
+    param_names,
+    path_value,
+    receiver_of,
+)
+from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
+from skillscan.analyzers.treesitter.flow_unit import Unit
+from skillscan.analyzers.treesitter.parsing import node_text
+
+# Calls whose result still is (an encoding of) their argument.
+_TRANSFORMS = frozenset(
+    {"str", "String", "format", "encode", "decode", "b64encode", "urlsafe_b64encode", "b32encode", "hexlify",
+     "dumps", "stringify", "join", "concat", "replace", "strip", "trim", "upper", "lower", "toUpperCase",
+     "toLowerCase", "bytes", "from", "toString", "encodeURIComponent", "encodeURI", "quote", "quote_plus",
+     "urlencode", "btoa", "escape", "hex", "compress", "dict", "list", "tuple", "Object.assign", "assign",
+     "update", "copy", "slice", "substring", "substr", "split"}
+)  # fmt: skip
+_WRITES = frozenset(
+    {"write_text", "write_bytes", "writeFileSync", "writeFile", "appendFileSync", "appendFile"}
+)
+MAX_ROUNDS = 6
+MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
+MAX_EXPR_NODES = 3000
+MAX_VALUE_DEPTH = 80  # levels of one value followed (recursion)
+MAX_BACKWARD_CHECKS = 200_000  # per round; past it every change counts as reaching back
+EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Engine._exact`)
+# A statement of a round: [kind, node index, start byte, end byte, worked out?, (value, scope,
+# bound target | function name) once worked out]. Until it is, its whole byte range stands in for
+# its value's (heat and the ranges looked at are then a superset).
+_Step = list[Any]
+
+
+class Engine(Facts):
+    """Taint over the scripts of one language: rounds over their statements until nothing new is
+    tainted, each value judged by walking only what may carry a secret (`Heat`)."""
+
+    def __init__(self, units: list[Unit], constants: dict[str, str]) -> None:
+        super().__init__(units, constants)
+        self.t = Taint()
+        # per-round memo of source() by node id: every node is judged once per round (linear)
+        self._memo: dict[int, Source | None] = {}
+        self._steps: dict[int, list[_Step]] = {}  # per unit (id): its statements
+        # where a tainted (table, name) is mentioned, per unit
+        self._mentions: dict[tuple[str, str], dict[int, list[int]]] = {}
+        self._by_leaf: dict[int, dict[str, list[int]]] = {}  # per unit (id): call starts by callee leaf
+        # this round: the values looked at so far, per unit (id), and whether a later change
+        # reached back into one of them (only then can another round change anything)
+        self._looked: dict[int, Spans] = {}
+        self._again = False
+        self._work = 0
+
+    # --- taint propagation -------------------------------------------------------------
+    def sink_marks(self, u: Unit) -> list[int]:
+        """Where the unit's network sends can be: callee leaves of calls `sink` may accept."""
+        return u.sink_leaves()
+
+    def source_marks(self, u: Unit) -> list[int]:
+        """Where a secret can enter the unit (every environment read and secret read lies around
+        one of these places); all call starts when a read can be anywhere."""
+        reads = self.read_marks(u)
+        if reads is None:
+            reads = [n.start_byte for n in u.ix.bucket("call")]
+        return sorted(reads + u.env_marks()) if u.env_words else reads
+
+    def needs_taint(self) -> bool:
+        """Taint can only matter when some file sends and some value is a secret; then the places
+        secrets come from are heated (`Heat`) and the rounds run. A large file is heated at every
+        place a secret can come from (a superset: it spares no walk the rounds must make)."""
+        if not any(self._sends(u) for u in self.units):
+            return False
+        found = False
+        for u in self.units:
+            marks = self.source_marks(u)
+            starts = self._secret_reads(u, marks, first=not self._exact(u))
+            if starts:  # a unit with no secret read at all stays cold
+                u.heat.add(starts if self._exact(u) else marks)
+                found = True
+        return found
+
+    @staticmethod
+    def _exact(u: Unit) -> bool:
+        """Whether the unit is heated exactly where its secrets come from (and its tainted names
+        where they are identifiers), or, past EXACT_BYTES, wherever they can."""
+        return len(u.screen.data) <= EXACT_BYTES
+
+    def _sends(self, u: Unit) -> bool:
+        sweep = u.ix.sweep("call")
+        for p in self.sink_marks(u):
+            i = sweep.innermost(p)
+            if i is not None and self.sink(u.ix.nodes[i], u) is not None:
+                return True
+        return False
+
+    def _secret_reads(self, u: Unit, marks: list[int], first: bool) -> list[int]:
+        """Start bytes of the calls, attributes and subscripts of the unit that read the
+        environment or a secret (every one lies around a mark); with `first`, only the first found."""
+        if not marks:
+            return []
+        nodes, ix = u.ix.nodes, u.ix
+        sweep = Sweep(nodes, sorted(ix.indices("call") + ix.indices("member") + ix.indices("subscript")))
+        calls, seen, found = u.lang.call, set(), []
+        for p in marks:
+            for i in list(sweep.around(p)):
+                if i in seen:
+                    continue
+                seen.add(i)
+                n = nodes[i]
+                t = n.type
+                if t in calls:
+                    reads = self.env(n, u) or self.read(n, u)
+                elif t == u.lang.member:
+                    reads = self.env(n, u)
+                else:
+                    reads = self.env(
+                        n.child_by_field_name("value") or n.child_by_field_name("object") or n, u
+                    )
+                if reads:
+                    found.append(n.start_byte)
+                    if first:
+                        return found
+        found.sort()
+        return found
+
+    def run(self) -> None:
+        """Rounds until nothing changes. A round ends the fixed point early when every change it
+        made was to names no value already looked at in that round mentions: the rest of the round
+        saw them, so another round would only confirm."""
+        self.t.on_add = self._changed
+        for _ in range(MAX_ROUNDS):
+            self.t.changed = self._again = False
+            self._looked = {}
+            self._work = 0
+            for u in self.units:
+                self._memo.clear()
+                self._looked[id(u)] = Spans()
+                self._round(u)
+            if not self.t.changed or not self._again:
+                break
+        self._looked = {}
+        self._memo.clear()
+
+    def _changed(self, table: str, key: str) -> None:
+        """A new or worse tainted name, function or staging file: heat the nodes that mention it,
+        and note whether a value this round already looked at mentions it."""
+        bare = key.rsplit(":", 1)[-1] if table == "names" else key
+        mentions = self._mentions.get((table, bare))
+        if mentions is None:
+            mentions = self._mentions[(table, bare)] = self._find_mentions(table, bare)
+            for u in self.units:
+                u.heat.add(mentions.get(id(u), []))
+        if self._again:
+            return
+        for uid, looked in self._looked.items():
+            positions = mentions.get(uid, [])
+            self._work += len(positions)
+            if self._work > MAX_BACKWARD_CHECKS or looked.hits(positions):
+                self._again = True  # (past the budget: assume it did)
+                return
+
+    def _find_mentions(self, table: str, bare: str) -> dict[int, list[int]]:
+        """Where a tainted name is mentioned (its identifiers), or a tainted function (its calls);
+        in a large file, wherever the name occurs as a whole word (also in strings and comments:
+        a superset)."""
+        found: dict[int, list[int]] = {}
+        if table in {"names", "functions"}:
+            for u in self.units:
+                if not self._exact(u):
+                    found[id(u)] = u.words((bare,))
+                elif table == "names":
+                    found[id(u)] = [u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, [])]
+                else:
+                    found[id(u)] = self._calls_by_leaf(u).get(bare, [])
+        if table == "staged":
+            for u, c in self._staging_reads().get(bare, []):
+                found.setdefault(id(u), []).append(c.start_byte)
+        return found
+
+    def _calls_by_leaf(self, u: Unit) -> dict[str, list[int]]:
+        """Start bytes of a unit's calls by the last name of their callee (made once: every newly
+        tainted function would otherwise scan every call)."""
+        found = self._by_leaf.get(id(u))
+        if found is None:
+            found = self._by_leaf[id(u)] = {}
+            for c in u.ix.bucket("call"):
+                found.setdefault(self.leaf(c), []).append(c.start_byte)
+        return found
+
+    def _round(self, u: Unit) -> None:
+        steps = self._steps.get(id(u))
+        if steps is None:
+            steps = self._steps[id(u)] = self._steps_of(u)
+        heat, looked = u.heat, self._looked[id(u)]
+        for step in steps:
+            kind, i, start, end = step[0], step[1], step[2], step[3]
+            if start < 0:  # worked out: nothing can come of it
+                continue
+            if kind == "call":
+                if heat.hot(start, end):
+                    self._call(u.ix.nodes[i], u, u.scopes.of(i))
+                else:
+                    looked.add(start, end)
+                continue
+            looked.add(start, end)
+            if not heat.hot(start, end):
+                continue
+            if not step[4] and not self._work_out(step, u):
+                continue
+            value: Node = step[5][0]
+            scope: str = step[5][1]
+            target: Any = step[5][2]
+            src = self._walk_source(value, u, scope, [MAX_EXPR_NODES], 0)
+            if not src:
+                continue
+            if step[0] == "return":
+                self.t.add("functions", target, src)
+            else:
+                for key in bound_keys(target, u.lang, scope):
+                    self.t.add("names", key, src)
+
+    def _steps_of(self, u: Unit) -> list[_Step]:
+        """A unit's statements in document order: its assignments, loops, `with … as`, returns
+        and arrow functions, and the calls that pass taint on (into the skill's own functions
+        and file writes)."""
+        ix = u.ix
+        found = [(i, k) for k in ("assign", "loop", "as", "return", "arrow") for i in ix.indices(k)]
+        found += [(i, "call") for i in self._passing_calls(u)]
+        found.sort()
+        steps: list[_Step] = []
+        for i, kind in found:
+            n = ix.nodes[i]
+            steps.append([kind, i, n.start_byte, n.end_byte, False, None])
+        return steps
+
+    def _passing_calls(self, u: Unit) -> list[int]:
+        """The calls of the skill's own functions and of file writes: in a large file, found
+        around the places their names occur (the last name of a callee is inside its call, and no
+        other call around it is closer)."""
+        names = set(self.functions) | _WRITES
+        if self._exact(u) or len(names) > MAX_WORDS:
+            return [i for i in u.ix.indices("call") if self.leaf(u.ix.nodes[i]) in names]
+        sweep, found = u.ix.sweep("call"), set()
+        for p in u.words(names):
+            i = sweep.innermost(p)
+            if i is not None and self.leaf(u.ix.nodes[i]) in names:
+                found.add(i)
+        return sorted(found)
+
+    def _work_out(self, step: _Step, u: Unit) -> bool:
+        """The value a statement hands on, where its secret goes (the bound target, or the name of
+        the function it returns from) and the scope it is read in; False when nothing can come of
+        it. The step's range narrows to its value."""
+        kind, i = step[0], step[1]
+        n = u.ix.nodes[i]
+        scope = u.scopes.of(i)
+        target: Node | str | None = None
+        value: Node | None = None
+        if kind == "assign":
+            target, value = assign_sides(n)
+        elif kind == "loop":
+            target, value = n.child_by_field_name("left"), n.child_by_field_name("right")
+        elif kind == "as":
+            target = n.child_by_field_name("alias")
+            value = n.named_children[0] if n.named_children else None
+        elif kind == "return":
+            value = n.named_children[0] if n.named_children else None
+            owner = u.scopes.owner(i)
+            target = u.scopes.names.get(owner) if owner is not None else None
+        else:  # an arrow function: its expression body is what it returns
+            body = n.child_by_field_name("body")
+            value = body if body is not None and body.type != "statement_block" else None
+            target = u.scopes.names.get(i)
+            scope = target or u.path  # the body is inside the arrow function
+            step[0] = "return"
+        step[4] = True
+        if value is None or target is None:  # nothing can come of it
+            step[2] = step[3] = -1
+            return False
+        step[2], step[3], step[5] = value.start_byte, value.end_byte, (value, scope, target)
+        return True
+
+    def _call(self, call: Node, u: Unit, scope: str) -> None:
+        """Arguments into parameters of known functions; writes of secrets into staging files."""
+        name = self.leaf(call)
+        args = self.positional(call)
+        tainted = [(i, s) for i, a in enumerate(args) if (s := self.source(a, u, scope))]
+        if not tainted:
+            return
+        for fu, fn in self.functions.get(name, []):
+            params = param_names(fn, fu.lang)
+            for i, src in tainted:
+                if i < len(params):
+                    self.t.add("names", f"{name}:{params[i]}", src)
+        if name in _WRITES:
+            target = args[0] if name.startswith(("writeFile", "appendFile")) else receiver_of(call)
+            dest = path_value(target, self.constants)
+            if dest:
+                self.t.add("staged", dest, tainted[-1][1])
+
+    def source(self, node: Node | None, u: Unit, scope: str) -> Source | None:
+        """The worst secret a value expression carries, if any."""
+        if node is None:
+            return None
+        self._look(node, u)
+        if not u.heat.under(node):
+            return None
+        return self._walk_source(node, u, scope, [MAX_EXPR_NODES], 0)
+
+    def _look(self, node: Node, u: Unit) -> None:
+        looked = self._looked.get(id(u))
+        if looked is not None:
+            looked.add(node.start_byte, node.end_byte)
+
+    def _walk_source(self, n: Node, u: Unit, scope: str, budget: list[int], depth: int) -> Source | None:
+        if n.id in self._memo:
+            return self._memo[n.id]
+        if not u.heat.under(n):
+            return None  # nothing tainted beneath: no walk, no budget spent
+        budget[0] -= 1
+        if depth > MAX_VALUE_DEPTH:  # something tainted lies deeper: say so, never pass it as clean
+            u.fctx.fall_short(
+                "flow-depth",
+                f"a value nested over {MAX_VALUE_DEPTH} levels deep was not followed for secrets",
+            )
+            return None
+        if budget[0] < 0:
+            return None
+        result = self._walk_source_uncached(n, u, scope, budget, depth)
+        self._memo[n.id] = result
+        return result
+
+    def _walk_source_uncached(
+        self, n: Node, u: Unit, scope: str, budget: list[int], depth: int
+    ) -> Source | None:
+        found, descend = self._source_here(n, u, scope)
+        if (found is not None and RANK[found.kind] >= 5) or not descend:
+            return found
+        best = found
+        for c in n.named_children:  # a token carries nothing
+            sub = self._walk_source(c, u, scope, budget, depth + 1)
+            if sub is None:
+                continue
+            # one key handed to a client or API call does not come back out of it: only string
+            # transforms and the skill's own functions carry a single key through a call
+            if n.type in u.lang.call and sub.kind in SINGLE and not self._carries(n):
+                continue
+            if best is None or RANK[sub.kind] > RANK[best.kind]:
+                best = sub
+                if RANK[best.kind] >= 5:
+                    break
+        return best
+
+    def _carries(self, call: Node) -> bool:
+        leaf = self.leaf(call)
+        return leaf in _TRANSFORMS or leaf in self.functions
+
+    def _source_here(self, n: Node, u: Unit, scope: str) -> tuple[Source | None, bool]:
+        """(secret carried by this node, whether its children still need a look)."""
+        t = n.type
+        if t == "identifier":
+            name = node_text(n)
+            return self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}"), False
+        field = self._field_of_store(n, u, scope)
+        if field is not None:
+            return field, False
+        if t == u.lang.member:
+            attr = n.child_by_field_name(u.lang.member_field)
+            found = self.t.names.get(f"attr:{node_text(attr)}") if attr is not None else None
+            return found or self.env(n, u), True
+        if t in u.lang.call:
+            if self.sink(n, u) is not None:
+                return None, False  # a response is not the secret that went into the request
+            leaf = self.leaf(n)
+            found = self.t.functions.get(leaf) or self.env(n, u) or self.read(n, u)
+            if found is None and self.t.staged and leaf not in {"write_text", "writeFileSync", "writeFile"}:
+                for value in self._arg_values(n):
+                    if value in self.t.staged:
+                        return self.t.staged[value], True
+            return found, True
+        if t in {"subscript", "subscript_expression"}:
+            return self.env(n.child_by_field_name("value") or n.child_by_field_name("object") or n, u), True
+        return None, True
+
+    def _field_of_store(self, n: Node, u: Unit, scope: str) -> Source | None:
+        """`cfg["skills"]["x"]["apiKey"]`, `cfg.get("token")`, `env.OPENAI_KEY`: one named value out of a
+        config store (OpenClaw config, .env) is a single key the skill uses, not the store itself."""
+        base: Node | None = None
+        if n.type in {"subscript", "subscript_expression", u.lang.member}:
+            base = n.child_by_field_name("value") or n.child_by_field_name("object")
+        elif n.type in u.lang.call:
+            func = n.child_by_field_name("function")
+            if func is not None and func.type == u.lang.member and self.leaf(n) in {"get", "getenv"}:
+                base = func.child_by_field_name("object")
+        if base is None or base.type in {"subscript", "subscript_expression", u.lang.member, *u.lang.call}:
+            inner = self._field_of_store(base, u, scope) if base is not None else None
+            return inner
+        if base.type != "identifier":
+            return None
+        name = node_text(base)
+        src = self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}")
+        if src is not None and src.label in FIELD_STORES:
+            return Source("field", f"a value from {src.label}")
+        return None

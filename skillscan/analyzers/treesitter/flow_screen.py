@@ -1,0 +1,388 @@
+"""Where in a script a credential flow can start or end, read off its text before any node is.
+
+The flow checks ask the syntax tree only about calls and statements near a place the source text
+allows: a name that can end the callee of a network send or of a shell call, an environment read,
+a string that can name a secret path, a keychain command. The searches run over the script's
+UTF-8 bytes (tree-sitter's offsets), one literal at a time (a literal is skipped to in C; an
+alternation of many is tried at every position).
+
+Every screen is a superset: it may keep places that turn out to be nothing, never drop one the
+full analysis would act on. A callee leaf is dropped only when the text right before it rules its
+receiver out (`os.environ.get` is no HTTP client), read on the same line and without comments,
+continuations or non-ASCII characters in between, whatever the grammar makes of them; a shell
+call only when its first argument, right after it, starts with a plain name (`exec(base64.…)`),
+which no constant resolves from (`constants.resolve`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import cache, cached_property
+from typing import Any, TypeVar
+
+from skillscan.analyzers.treesitter.sensitive import PATH_WORDS, fold_case
+
+T = TypeVar("T")
+
+# Receivers `flow_model.sink` accepts by their last name (its `_HTTP_RECEIVERS`, any case).
+HTTP_RECEIVERS = frozenset(
+    {"requests", "httpx", "session", "client", "http", "s", "sess", "api", "aiohttp", "axios", "got",
+     "needle", "superagent", "request", "ky", "ofetch"}
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Receivers:
+    """What may come before a callee leaf for the call to count: anything (`any`), nothing (`bare`:
+    `fetch(…)`), or a receiver whose last name is one of `names` (exact) or `folded` (any case)."""
+
+    any: bool = False
+    bare: bool = False
+    names: frozenset[str] = frozenset()
+    folded: frozenset[str] = frozenset()
+
+    def __or__(self, other: Receivers) -> Receivers:
+        return Receivers(
+            self.any or other.any,
+            self.bare or other.bare,
+            self.names | other.names,
+            self.folded | other.folded,
+        )
+
+
+_ANY = Receivers(any=True)
+_HTTP = Receivers(folded=HTTP_RECEIVERS)
+
+
+@cache
+def sink_receivers(lang: str, features: frozenset[str]) -> dict[str, Receivers]:
+    """Callee leaves of the calls `flow_model.sink` can accept, and the receivers it accepts them
+    with (a superset; kept beside the tests that compare it with `sink`)."""
+    groups: list[tuple[Iterable[str], Receivers]]
+    if lang == "python":
+        post = _ANY if features & {"requests", "httpx"} else Receivers(bare=True, folded=HTTP_RECEIVERS)
+        groups = [
+            (("post", "put", "patch"), post),
+            (("get", "request", "urlopen", "Request", "stream"), Receivers(bare=True, folded=HTTP_RECEIVERS)),
+            (("sendmail", "send_message"), _ANY),
+            (("gethostbyname",), Receivers(bare=True, names=frozenset({"socket"}))),
+            (("getaddrinfo",), Receivers(names=frozenset({"socket"}))),
+            (("resolve", "query"), Receivers(names=frozenset({"resolver"}))),
+        ]
+        if "socket" in features:
+            groups.append((("sendall", "send", "sendto"), _ANY))
+    else:
+        groups = [
+            (("fetch",), Receivers(bare=True, names=frozenset({"window", "globalThis"}))),
+            (("nodeFetch", "axios", "got"), Receivers(bare=True)),
+            (("sendBeacon",), _ANY),
+            (("post", "put", "patch"), _HTTP),
+            (("request",), Receivers(names=frozenset({"axios"}))),
+            (("lookup", "resolve"), Receivers(names=frozenset({"dns", "promises"}))),
+            (("resolve4", "resolveTxt"), Receivers(names=frozenset({"dns"}))),
+        ]
+        if "js-net" in features:
+            groups.append((("write", "end", "send"), _ANY))
+    out: dict[str, Receivers] = {}
+    for leaves, receivers in groups:
+        for leaf in leaves:
+            out[leaf] = out[leaf] | receivers if leaf in out else receivers
+    return out
+
+
+# `flow_findings._SHELL_CALLS` by leaf: the whole callee name must be one of them.
+SHELL_RECEIVERS: dict[str, Receivers] = {
+    **{leaf: Receivers(names=frozenset({"os"})) for leaf in ("system", "popen")},
+    **{
+        leaf: Receivers(names=frozenset({"subprocess"}))
+        for leaf in ("run", "call", "Popen", "check_output", "check_call", "getoutput")
+    },
+    **{leaf: Receivers(bare=True, names=frozenset({"child_process", "cp"})) for leaf in ("exec", "execSync")},
+    **{leaf: Receivers(bare=True, names=frozenset({"child_process"})) for leaf in ("spawn", "spawnSync")},
+}
+
+_ID = rb"A-Za-z0-9_$"
+_SP = rb"[ \t\f\v]"  # spaces the callee text keeps apart from its words on one line
+
+
+def _alternatives(words: Iterable[str], folded: bool) -> bytes:
+    body = b"|".join(re.escape(w[::-1].encode()) for w in sorted(words, key=len, reverse=True))
+    return b"(?i:" + body + b")" if folded else body
+
+
+@cache
+def leaf_pattern(leaf: str, receivers: Receivers) -> re.Pattern[bytes]:
+    """`leaf` as a whole name in the *reversed* text, not right before a character that cannot
+    follow a callee (`.`, `,`, `)` …), unless what stands right before it (read
+    forward in the reversed text) shows a receiver `receivers` rules out: an identifier that is not
+    one of its names, a receiver not ending in a name at all (`f().get`, `'x'.get`, `a[0].get`), or
+    no receiver (`return post(…)`) when a bare leaf does not count. Whatever else stands there
+    (a newline, a comment, a backslash, a non-ASCII character, a digit) keeps the place."""
+    rev = re.escape(leaf[::-1].encode())
+    # a whole name, not followed by what cannot come between a callee and its arguments
+    head = rev + rb"(?<![" + _ID + rb".,;)\]}:=]" + rev + rb")(?![A-Za-z_$])"
+    if receivers.any:
+        return re.compile(head)
+    dot = _SP + rb"*\.\??" + _SP + rb"*"
+    names = [_alternatives(ws, f) for ws, f in ((receivers.names, False), (receivers.folded, True)) if ws]
+    known = rb"(?!(?:" + b"|".join(names) + rb")[0-9]*(?![" + _ID + rb"]))" if names else b""
+    ruled_out = [
+        dot + known + rb"[" + _ID + rb"]",  # another name
+        dot + rb"[^" + _ID + rb"/\\\x80-\xff \t\f\v\r\n?]",  # no name: a bracket, a quote, an operator
+    ]
+    if not receivers.bare:
+        ruled_out += [
+            _SP + rb"*(?:[^" + _ID + rb".\\/#\x80-\xff \t\f\v\r\n]|\Z)",  # `(post(`, `= got(`
+            _SP + rb"+[" + _ID + rb"]",  # a keyword before it: `return post(`, `new got(`
+        ]
+    return re.compile(head + rb"(?!" + b"|".join(ruled_out) + rb")")
+
+
+# A first argument no constant can be resolved from: a plain name (not `chr`, `String`, `bytes`,
+# not a string prefix, not a keyword argument), a number, or none.
+_UNRESOLVABLE_FIRST = (
+    rb"(?!" + _SP + rb"*\([ \t\f\v\r\n]*(?:"
+    rb"(?!(?:chr|String|bytes)(?![" + _ID + rb"]))[A-Za-z_$][" + _ID + rb"]*+"
+    rb"(?!" + _SP + rb"*=(?!=))(?![\"'`])|[0-9]|\)))"
+)
+
+
+@cache
+def _shell_forward(leaf: str) -> re.Pattern[bytes]:
+    word = re.escape(leaf.encode())
+    return re.compile(word + rb"(?<![A-Za-z_$]" + word + rb")(?![" + _ID + rb"])" + _UNRESOLVABLE_FIRST)
+
+
+@cache
+def _shell_receivers(leaf: str) -> tuple[re.Pattern[bytes], ...]:
+    """`leaf` after each of its receivers (`subprocess.run`), with the same first argument screen
+    (the receiver's literal first: the search skips to it in C)."""
+    out = []
+    for r in sorted(SHELL_RECEIVERS[leaf].names):
+        word = re.escape(r.encode())
+        out.append(
+            re.compile(
+                word + rb"(?<![A-Za-z_$]" + word + rb")" + _SP + rb"*\??\." + _SP + rb"*"
+                + re.escape(leaf.encode()) + rb"(?![" + _ID + rb"])" + _UNRESOLVABLE_FIRST
+            )
+        )  # fmt: skip
+    return tuple(out)
+
+
+_PLAIN = rb"[^()\"'`/\\#]"
+_PLAIN_ARGUMENTS = rb"\((?:" + _PLAIN + rb"|\((?:" + _PLAIN + rb"|\(" + _PLAIN + rb"*\))*\))*\)"
+
+
+@cache
+def _arguments(leaf: str) -> re.Pattern[bytes]:
+    word = re.escape(leaf.encode())
+    return re.compile(
+        word + rb"(?<![A-Za-z_$]" + word + rb")(?![" + _ID + rb"])[ \t\f\v\r\n]*" + _PLAIN_ARGUMENTS
+    )
+
+
+@cache
+def _word(name: bytes) -> re.Pattern[bytes]:
+    w = re.escape(name)
+    return re.compile(w + rb"(?<![\w$]" + w + rb")(?![\w$])")
+
+
+@cache
+def _literal(word: bytes, tail: bytes = b"") -> re.Pattern[bytes]:
+    return re.compile(re.escape(word) + tail)
+
+
+def _present(data: bytes, words: Iterable[str]) -> list[str]:
+    """The words that occur in `data` (a longer word only looked for when a shorter one it
+    contains occurs)."""
+    out: list[str] = []
+    for key, longer in _cover(frozenset(words)):
+        if key in data:
+            out.append(key.decode())
+            out.extend(w.decode() for w in longer if w in data)
+    return out
+
+
+@cache
+def _cover(words: frozenset[str]) -> tuple[tuple[bytes, tuple[bytes, ...]], ...]:
+    """The words by a shorter word each contains (itself if none): (shorter, its longer words)."""
+    keys: dict[bytes, list[bytes]] = {}
+    for w in sorted((w.encode() for w in words), key=lambda b: (len(b), b)):
+        key = next((k for k in keys if k in w), None)
+        if key is None:
+            keys[w] = []
+        else:
+            keys[key].append(w)
+    return tuple((k, tuple(longer)) for k, longer in keys.items())
+
+
+# The words a secret path needs (`sensitive.PATH_WORDS`), searched in case-folded text, and
+# backslashes (an escape can spell a word or a separator). Two words, common in code, count only
+# where their patterns can use them, next to a quote, a separator, a space, an interpolation or an
+# escape: ".env" (only `(?:^|/)\.env(?:\.…)?$`, not `process.env`) and "environ" (only
+# `/proc/…/environ$`, not `os.environ`).
+_BEFORE = rb"(?<![^\"'`/\\\s{}]"
+_AFTER = {b".env": rb"(?=[.\"'`\\\s{}$]|\Z)", b"environ": rb"(?=[\"'`\\\s{}$]|\Z)"}
+
+
+@cache
+def _secret_words() -> tuple[tuple[bytes, bytes], ...]:
+    words = sorted(w.encode() for w in PATH_WORDS or ())
+    kept = [w for w in words if not any(o != w and o in w for o in words)]
+    tail = {w: _BEFORE + re.escape(w) + b")" + after for w, after in _AFTER.items()}
+    return (*((w, tail.get(w, b"")) for w in kept), (b"\\", b""))
+
+
+_KEYCHAIN = re.compile(
+    rb"security[\"',\s]{1,6}(?:find-generic-password|find-internet-password|dump-keychain)"
+)
+
+
+class Screen:
+    """Screens over one script's source: sorted UTF-8 byte offsets, each screen searched once per
+    extent (`end`: the byte a prefix of the script stops at, None for all of it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.ascii = text.isascii()
+        self.data = text.encode("utf-8", "replace")  # as parsed (`parsing.parse`)
+        self._found: dict[tuple[object, ...], list[int]] = {}
+        self._present: dict[tuple[frozenset[str], int | None], list[str]] = {}
+        self._facts: dict[str, Any] = {}
+        self._ends: dict[tuple[frozenset[str], int | None], dict[int, int]] = {}
+
+    @cached_property
+    def reversed(self) -> bytes:
+        return self.data[::-1]
+
+    def fact(self, name: str, of: Callable[[str], T]) -> T:
+        """`of(text)`, worked out once per text (the whole file's, for every prefix of it)."""
+        if name not in self._facts:
+            self._facts[name] = of(self.text)
+        found: T = self._facts[name]
+        return found
+
+    def _stop(self, end: int | None) -> int:
+        return len(self.data) if end is None else min(end, len(self.data))
+
+    def present(self, words: Iterable[str], end: int | None = None) -> list[str]:
+        key = (frozenset(words), end)
+        found = self._present.get(key)
+        if found is None:
+            found = self._present[key] = _present(self.data[: self._stop(end)], key[0])
+        return found
+
+    def leaves(self, table: dict[str, Receivers], key: object, end: int | None = None) -> list[int]:
+        """Start offsets of the names of `table` (known as `key`) that can end a callee it
+        accepts, before `end`."""
+        found = self._found.get(("leaves", key, end))
+        if found is not None:
+            return found
+        n, rev, found = len(self.data), self.reversed, []
+        first = n - self._stop(end)  # the prefix, in the reversed text
+        for leaf in self.present(table, end):
+            found += [n - m.end() for m in leaf_pattern(leaf, table[leaf]).finditer(rev, first)]
+        found.sort()
+        self._found[("leaves", key, end)] = found
+        return found
+
+    def argument_ends(self, leaves: Iterable[str], end: int | None = None) -> dict[int, int]:
+        """For callee leaves followed by a plain argument list (parentheses around no string,
+        comment, escape, slash or template, nested at most three deep), where that list ends: the
+        end of its call, whatever the call's callee."""
+        key = frozenset(leaves)
+        found = self._ends.get((key, end))
+        if found is None:
+            stop = self._stop(end)
+            found = self._ends[(key, end)] = {
+                m.start(): m.end()
+                for leaf in self.present(key, end)
+                for m in _arguments(leaf).finditer(self.data, 0, stop)
+            }
+        return found
+
+    def shell_leaves(self, end: int | None = None) -> list[int]:
+        """Start offsets of the callee leaves of possible shell calls whose first argument may be
+        a constant command (that first: it rules out most; then what stands before each)."""
+        found = self._found.get(("shell", end))
+        if found is None:
+            n, rev, stop, found = len(self.data), self.reversed, self._stop(end), []
+            for leaf in self.present(SHELL_RECEIVERS, end):
+                forward = [m.start() for m in _shell_forward(leaf).finditer(self.data, 0, stop)]
+                if not forward:
+                    continue
+                # the usual receivers, read forward; what else stands before a leaf, read backward
+                known = {
+                    m.end() - len(leaf)
+                    for rx in _shell_receivers(leaf)
+                    for m in rx.finditer(self.data, 0, stop)
+                }
+                before = leaf_pattern(leaf, SHELL_RECEIVERS[leaf])
+                found += [p for p in forward if p in known or before.match(rev, n - p - len(leaf))]
+            found.sort()
+            self._found[("shell", end)] = found
+        return found
+
+    def env(self, end: int | None = None) -> list[int]:
+        """Offsets of "env" (`os.environ`, `getenv`, `process.env`)."""
+        found = self._found.get(("env", end))
+        if found is None:
+            found = [m.start() for m in _literal(b"env").finditer(self.data, 0, self._stop(end))]
+            self._found[("env", end)] = found
+        return found
+
+    def secret(self, end: int | None = None) -> list[int]:
+        """Offsets of the words a secret path needs (any case) and of backslashes."""
+        found = self._found.get(("secret", end))
+        if found is not None:
+            return found
+        if self.ascii:
+            folded = self.data[: self._stop(end)].lower()
+            found = [
+                m.start()
+                for word, tail in _secret_words()
+                if word in folded
+                for m in _literal(word, tail).finditer(folded)
+            ]
+        else:  # case-fold as the path patterns compare, then count bytes
+            text = fold_case(self.text)
+            chars = [
+                m.start()
+                for word, tail in _secret_words()
+                if (w := word.decode()) in text
+                for m in re.compile(re.escape(w) + tail.decode("latin-1")).finditer(text)
+            ]
+            stop = self._stop(end)
+            found = [p for p in byte_offsets(self.text, chars) if p < stop]
+        found.sort()
+        self._found[("secret", end)] = found
+        return found
+
+    def keychain(self, end: int | None = None) -> list[int]:
+        """Offsets of keychain commands (`security find-generic-password`)."""
+        if b"security" not in self.data:
+            return []
+        return [m.start() for m in _KEYCHAIN.finditer(self.data, 0, self._stop(end))]
+
+    def words(self, names: Iterable[str], end: int | None = None) -> list[int]:
+        """Offsets of `names` as whole words (also in strings and comments), before `end`."""
+        out: list[int] = []
+        stop = self._stop(end)
+        for name in _present(self.data[:stop], names):
+            out += [m.start() for m in _word(name.encode()).finditer(self.data, 0, stop)]
+        out.sort()
+        return out
+
+
+def byte_offsets(text: str, chars: list[int]) -> list[int]:
+    """UTF-8 byte offsets of character offsets of `text` (in any order)."""
+    order = sorted(set(chars))
+    at: dict[int, int] = {}
+    done = offset = 0
+    for c in order:
+        offset += len(text[done:c].encode("utf-8", "replace"))
+        done = c
+        at[c] = offset
+    return [at[c] for c in chars]

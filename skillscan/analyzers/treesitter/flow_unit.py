@@ -1,0 +1,165 @@
+"""One script as the flow engine sees it (`Unit`): its index, its text screens and the scopes of its
+statements, each worked out on first use, for the whole file or for a prefix of it (`Unit.prefix`:
+a file flooded with sends of secrets is reported from its first statements)."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
+from skillscan.analyzers.treesitter.flow_model import Lang, mentions_keychain, source_features
+from skillscan.analyzers.treesitter.flow_screen import Screen, sink_receivers
+from skillscan.analyzers.treesitter.flow_syntax import function_name
+from skillscan.analyzers.treesitter.registry import FileContext
+
+
+class Scopes:
+    """Per statement: the name of the innermost function around it (else the file path) and that
+    function; per function: its name. Sweeps with a stack over the bucketed nodes, asked in
+    document order (no parent walks: `node.parent` costs O(depth) in tree-sitter)."""
+
+    def __init__(self, ix: FileIndex, path: str) -> None:
+        self._ix = ix
+        self._path = path
+        self._found: dict[int, tuple[str, int | None]] = {}
+        self._functions = ix.indices("function")
+        self._next = 0
+        self._stack: list[tuple[int, int]] = []  # (end byte, function index)
+        self._last = -1
+
+    @cached_property
+    def names(self) -> dict[int, str | None]:
+        """Function index -> its own name, or the name it is bound to (`const f = () => …`)."""
+        ix = self._ix
+        functions = set(self._functions)
+        out: dict[int, str | None] = {}
+        namer_stack: list[tuple[int, Node]] = []  # (end byte, declarator / pair / assignment)
+        for i in sorted(functions.union(ix.indices("namer"))):
+            n = ix.nodes[i]
+            start = n.start_byte
+            while namer_stack and start >= namer_stack[-1][0]:
+                namer_stack.pop()
+            if i in functions:
+                out[i] = function_name(n, namer_stack[-1][1] if namer_stack else None)
+            else:
+                namer_stack.append((n.end_byte, n))
+        return out
+
+    def _at(self, i: int) -> tuple[str, int | None]:
+        found = self._found.get(i)
+        if found is not None:
+            return found
+        if i < self._last:
+            self._next, self._stack = 0, []
+        self._last = i
+        nodes, functions, stack = self._ix.nodes, self._functions, self._stack
+        while self._next < len(functions) and functions[self._next] < i:
+            fn = nodes[functions[self._next]]
+            while stack and fn.start_byte >= stack[-1][0]:
+                stack.pop()
+            stack.append((fn.end_byte, functions[self._next]))
+            self._next += 1
+        start = nodes[i].start_byte
+        while stack and start >= stack[-1][0]:
+            stack.pop()
+        if stack:
+            owner = stack[-1][1]
+            found = (self.names.get(owner) or self._path, owner)
+        else:
+            found = (self._path, None)
+        self._found[i] = found
+        return found
+
+    def of(self, i: int) -> str:
+        """The scope statement `i` is read in."""
+        return self._at(i)[0]
+
+    def owner(self, i: int) -> int | None:
+        """The innermost function around statement `i`."""
+        return self._at(i)[1]
+
+
+@dataclass
+class Unit:
+    """One script as the flow engine sees it; with `cut`, only its statements before that byte."""
+
+    fctx: FileContext
+    lang: Lang
+    ix: FileIndex
+    screen: Screen
+    cut: int | None = None
+    heat: Heat = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.heat = Heat(self.ix.horizon)
+
+    @classmethod
+    def of(cls, fctx: FileContext, lang: Lang) -> Unit | None:
+        ix = FileIndex.of(fctx, lang) if fctx.file.kind in lang.kinds else None
+        if ix is None:
+            return None
+        return cls(fctx=fctx, lang=lang, ix=ix, screen=Screen(fctx.source))
+
+    def prefix(self, cut: int) -> Unit:
+        return Unit(fctx=self.fctx, lang=self.lang, ix=self.ix.prefix(cut), screen=self.screen, cut=cut)
+
+    @property
+    def path(self) -> str:
+        return self.fctx.file.path
+
+    @property
+    def text(self) -> str:
+        return self.fctx.source
+
+    @property
+    def features(self) -> frozenset[str]:
+        """What decides whether `.send` / `.post` talk to the network (of the whole file)."""
+        return self.screen.fact("features", source_features)
+
+    @property
+    def keychain(self) -> bool:
+        """The file mentions a keychain command at all."""
+        return self.screen.fact("keychain", mentions_keychain)
+
+    @property
+    def env_words(self) -> bool:
+        """The file can name the environment at all (os.environ, getenv, process.env)."""
+        return self.screen.fact("env", lambda text: "env" in text)
+
+    @cached_property
+    def scopes(self) -> Scopes:
+        return Scopes(self.ix, self.path)
+
+    def within(self, positions: list[int]) -> list[int]:
+        """`positions` (sorted) that lie before the cut."""
+        return positions if self.cut is None else positions[: bisect_left(positions, self.cut)]
+
+    # --- the text screens, before the cut ---------------------------------------------
+    def sink_leaves(self) -> list[int]:
+        """Where a network send can be: callee leaves of calls `flow_model.sink` may accept."""
+        key = (self.lang.name, self.features)
+        return self.screen.leaves(sink_receivers(*key), key, self.cut)
+
+    def argument_ends(self) -> dict[int, int]:
+        """Where the plain argument lists after the sink leaves end (`Screen.argument_ends`)."""
+        return self.screen.argument_ends(sink_receivers(self.lang.name, self.features), self.cut)
+
+    def shell_leaves(self) -> list[int]:
+        return self.screen.shell_leaves(self.cut)
+
+    def secret(self) -> list[int]:
+        return self.screen.secret(self.cut)
+
+    def env_marks(self) -> list[int]:
+        return self.screen.env(self.cut)
+
+    def keychain_marks(self) -> list[int]:
+        return self.screen.keychain(self.cut)
+
+    def words(self, names: Iterable[str]) -> list[int]:
+        return self.screen.words(names, self.cut)
