@@ -56,15 +56,28 @@ class CallPass:
         if starts is not None and len(starts) * len(found).bit_length() < len(found):
             found, starts = walk.starting_at(found, starts), None  # a few places: by bisection
         wanted = None if starts is None else set(starts)
-        visit = self._visit
+        memo, source, plain, visit = self._memo, self._source, self._ascii, self._visit
+        counting, more = self._line_end, self._more
         for i in found:
             node = nodes[i]
             start = node.start_byte
-            if (wanted is None or start in wanted) and (hits := visit(node, start)):
+            if wanted is not None and start not in wanted:
+                continue
+            if plain:  # the usual flood: a call already judged, of a rule already listed in full
+                end = node.end_byte
+                rule = memo.get(source[start:end], "") if end - start <= MEMO_BYTES else ""
+                if rule is None:
+                    continue
+                line_end = counting.get(rule) if rule else None
+                if line_end is not None:
+                    if start >= line_end:
+                        more[rule] += 1
+                    continue
+            if hits := visit(node, start):
                 yield from hits
         for rule, hit in self._held.items():
-            more = self._more.get(rule, 0)
-            yield replace(hit, more=more) if more else hit
+            n = more.get(rule, 0)
+            yield replace(hit, more=n) if n else hit
 
     def _visit(self, node: Node, start: int) -> Sequence[Hit]:
         end = node.end_byte
