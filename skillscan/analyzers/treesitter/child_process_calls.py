@@ -15,7 +15,7 @@ from functools import partial
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.call_sites import CONSTANT_FIRST, NOT_CALLED, any_word
+from skillscan.analyzers.treesitter.call_sites import CONSTANT_FIRST, MAX_START_WORDS, NOT_CALLED, any_word
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.dangerous_calls import LastText, call_evidence, sink_starts, truthy
 from skillscan.analyzers.treesitter.flow_model import call_args
@@ -79,11 +79,13 @@ class JsChildProcessCommand:
         source = ctx.source
         modules, names = _js_bindings(source)
         exports = _CHILD_SHELL | _CHILD_SPAWN | set(names)
-        if not any_word(source, exports, NOT_CALLED + CONSTANT_FIRST):
-            return None
-        starts = sink_starts(
-            ctx, self.node_types, exports, modules | set(names) | {"require"}, getattr_too=False
-        )
+        starts = None
+        if len(modules) + len(names) <= MAX_START_WORDS:  # else every call is read
+            if not any_word(source, exports, NOT_CALLED + CONSTANT_FIRST):
+                return None
+            starts = sink_starts(
+                ctx, self.node_types, exports, modules | set(names) | {"require"}, getattr_too=False
+            )
         return CallPass(
             ctx, partial(self._judge, source=source), partial(call_evidence, source=source), starts
         )

@@ -23,6 +23,7 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.call_sites import (
     CONSTANT_FIRST,
+    MAX_START_WORDS,
     NOT_CALLED,
     call_starts,
     word_starts,
@@ -221,9 +222,14 @@ class PythonShellCommand:
         # A call resolving to os.* or subprocess.* ends with the function's name or an imported
         # alias (`from os import system as s`), or starts with the getattr that builds the name.
         aliases = _python_aliases(ctx.source)
-        starts = sink_starts(
-            ctx, self.node_types, _SHELL_LEAVES | aliases.keys(), {"subprocess", "os", "__import__", *aliases}
-        )
+        starts = None
+        if len(aliases) <= MAX_START_WORDS:  # else every call is read
+            starts = sink_starts(
+                ctx,
+                self.node_types,
+                _SHELL_LEAVES | aliases.keys(),
+                {"subprocess", "os", "__import__", *aliases},
+            )
         return CallPass(
             ctx, partial(self._judge, source=ctx.source), partial(call_evidence, source=ctx.source), starts
         )
