@@ -102,6 +102,8 @@ class Engine(Facts):
         return len(u.screen.data) <= EXACT_BYTES
 
     def _sends(self, u: Unit) -> bool:
+        if not u.ix.indices("call"):
+            return False
         sweep = u.ix.sweep("call")
         for p in self.sink_marks(u):
             i = sweep.innermost(p)
@@ -115,27 +117,33 @@ class Engine(Facts):
         if not marks:
             return []
         nodes, ix = u.ix.nodes, u.ix
-        sweep = Sweep(nodes, sorted(ix.indices("call") + ix.indices("member") + ix.indices("subscript")))
+        buckets = [ix.indices(b) for b in ("call", "member", "subscript")]
+        # every read wanted: one sweep over the three buckets; any one: a sweep of each (no merge)
+        sweeps = (
+            [Sweep(nodes, b) for b in buckets if b]
+            if first
+            else [Sweep(nodes, sorted(buckets[0] + buckets[1] + buckets[2]))]
+        )
         calls, seen, found = u.lang.call, set(), []
         for p in marks:
-            for i in list(sweep.around(p)):
-                if i in seen:
-                    continue
-                seen.add(i)
-                n = nodes[i]
-                t = n.type
-                if t in calls:
-                    reads = self.env(n, u) or self.read(n, u)
-                elif t == u.lang.member:
-                    reads = self.env(n, u)
-                else:
-                    reads = self.env(
-                        n.child_by_field_name("value") or n.child_by_field_name("object") or n, u
-                    )
-                if reads:
-                    found.append(n.start_byte)
-                    if first:
-                        return found
+            for sweep in sweeps:
+                for i in list(sweep.around(p)):
+                    if i in seen:
+                        continue
+                    seen.add(i)
+                    n = nodes[i]
+                    t = n.type
+                    if t in calls:
+                        reads = self.env(n, u) or self.read(n, u)
+                    elif t == u.lang.member:
+                        reads = self.env(n, u)
+                    else:
+                        value = n.child_by_field_name("value") or n.child_by_field_name("object") or n
+                        reads = self.env(value, u)
+                    if reads:
+                        found.append(n.start_byte)
+                        if first:
+                            return found
         found.sort()
         return found
 

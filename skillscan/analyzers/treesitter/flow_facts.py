@@ -206,6 +206,8 @@ class Facts:
     def _path_steps(self, u: Unit) -> Iterable[tuple[list[str], str | None, Node | None]]:
         """(bound keys, fixed label, node whose label depends on other path variables), for the
         assignments around a place a secret path can be named and for every loop."""
+        if not u.ix.indices("assign") and not u.ix.indices("loop"):
+            return
         names = self.name_marks(u)
         assigns = (
             set(u.ix.indices("assign")) if names is None else around(u, "assign", sorted(u.secret() + names))

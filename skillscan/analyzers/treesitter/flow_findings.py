@@ -4,6 +4,7 @@ by where they go, and shell command strings handed to `os.system` / `subprocess`
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -64,11 +65,18 @@ class Findings:
         shells: dict[int, list[Detection]] = {}
         # places in order, as ints (2 × offset, + 1 for a send): no tuple per place. A send sends
         # its arguments: one whose argument list ends before any heat carries nothing (no lookup)
-        events = []
+        events: list[int] = []
+        if not u.ix.indices("call"):
+            return
         if u.heat:
-            ends = u.argument_ends()
+            ends, heat, far = u.argument_ends(), u.heat.merged(), u.heat.far
+            hot = len(heat)
             events = [
-                2 * p + 1 for p in e.sink_marks(u) if (end := ends.get(p)) is None or u.heat.hot(p, end)
+                2 * p + 1
+                for p in e.sink_marks(u)
+                if (end := ends.get(p)) is None
+                or ((k := bisect_left(heat, p)) < hot and heat[k] < end)
+                or far(end)
             ]
         events += [2 * p for p in u.shell_leaves()]
         events.sort()
@@ -104,6 +112,8 @@ class Findings:
         comes first in document order: the marks are taken in order, each one's calls outermost
         first, until one reads."""
         e, nodes = self.engine, u.ix.nodes
+        if not u.ix.indices("call"):
+            return None, None
         marks = e.read_marks(u)
         if marks is None:
             chains: Iterable[Iterable[int]] = [u.ix.indices("call")]

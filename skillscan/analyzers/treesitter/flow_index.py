@@ -263,6 +263,17 @@ class Heat:
         for s in batch:
             insort(self._extra, s)
 
+    def merged(self) -> list[int]:
+        """All the start bytes, sorted (one list: do not change it)."""
+        if self._extra:
+            self._main = sorted(self._main + self._extra)
+            self._extra = []
+        return self._main
+
+    def far(self, end: int) -> bool:
+        """Whether a range ending at `end` reaches past the horizon (then it is never cold)."""
+        return self._horizon is not None and end > self._horizon
+
     def __bool__(self) -> bool:
         return bool(self._main or self._extra) or self._horizon is not None
 

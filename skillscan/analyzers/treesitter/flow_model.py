@@ -271,11 +271,12 @@ class Send:
     kind: str  # http | socket | mail | dns | exec
 
 
-def source_features(text: str) -> frozenset[str]:
+def source_features(text: str, lang: Lang | None = None) -> frozenset[str]:
     """What a file imports or mentions that decides whether a generic call (`.send`, `.post`)
-    talks to the network: computed once per file, not per call."""
-    found = {w for w in ("requests", "httpx", "socket") if w in text}
-    if any(w in text for w in _JS_NET_WORDS) and _JS_NET.search(text):  # a search of each word is C-fast
+    talks to the network: computed once per file, not per call. With `lang`, only what `sink`
+    reads for that language."""
+    found = {w for w in ("requests", "httpx", "socket") if lang is not JS and w in text}
+    if lang is not PY and any(w in text for w in _JS_NET_WORDS) and _JS_NET.search(text):  # words: C-fast
         found.add("js-net")
     return frozenset(found)
 

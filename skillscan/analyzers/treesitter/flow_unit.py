@@ -119,7 +119,7 @@ class Unit:
     @property
     def features(self) -> frozenset[str]:
         """What decides whether `.send` / `.post` talk to the network (of the whole file)."""
-        return self.screen.fact("features", source_features)
+        return self.screen.fact(f"features:{self.lang.name}", lambda text: source_features(text, self.lang))
 
     @property
     def keychain(self) -> bool:

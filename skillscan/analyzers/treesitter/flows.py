@@ -70,6 +70,8 @@ def _saturated(u: Unit, constants: dict[str, str], threat: ThreatContext) -> tup
     """(cut, rule) when the unit, analysed from its first statements alone, lists a report's worth
     of findings of a critical rule before the cut."""
     size = len(u.screen.data)
+    if size <= PREFIXES[0] or not u.ix.indices("call"):
+        return None
     critical = saturating_rules()
     for limit in PREFIXES:
         cut = _cut(u, limit) if limit < size else None
@@ -85,6 +87,8 @@ def _saturated(u: Unit, constants: dict[str, str], threat: ThreatContext) -> tup
                 listed[hit.rule_id] = listed.get(hit.rule_id, 0) + 1
                 if listed[hit.rule_id] >= MAX_HITS_PER_RULE_FILE:
                     return cut, hit.rule_id
+        if not listed:
+            return None  # its first statements send nothing critical: no flood of it
     return None
 
 
