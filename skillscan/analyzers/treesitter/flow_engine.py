@@ -84,11 +84,11 @@ class Engine(Facts):
         """Taint can only matter when some file sends and some value is a secret; then the places
         secrets come from are heated (`Heat`) and the rounds run. A large file is heated at every
         place a secret can come from (a superset: it spares no walk the rounds must make)."""
-        if not any(self._sends(u) for u in self.units):
+        marks_of = [self.source_marks(u) for u in self.units]
+        if not any(marks_of) or not any(self._sends(u) for u in self.units):
             return False
         found = False
-        for u in self.units:
-            marks = self.source_marks(u)
+        for u, marks in zip(self.units, marks_of, strict=True):
             starts = self._secret_reads(u, marks, first=not self._exact(u))
             if starts:  # a unit with no secret read at all stays cold
                 u.heat.add(starts if self._exact(u) else marks)

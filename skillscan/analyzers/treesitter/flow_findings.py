@@ -80,13 +80,13 @@ class Findings:
             ]
         events += [2 * p for p in u.shell_leaves()]
         events.sort()
-        for ev in events:
-            i = sweep.innermost(ev >> 1)
-            if i is None:
+        around, starts, ends_ = sweep.innermost_of([ev >> 1 for ev in events])
+        for ev, i, start, end in zip(events, around, starts, ends_, strict=True):
+            if i < 0:
                 continue
             if ev & 1:
                 sends.add(i)
-            elif detections := self._shell_call(nodes[i], *sweep.span()):
+            elif detections := self._shell_call(nodes[i], start, end):
                 shells[i] = detections
         calls = sends | set(shells)
         if read is not None:

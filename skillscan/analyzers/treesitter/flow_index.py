@@ -235,6 +235,48 @@ class Sweep:
         found = self.around(pos)
         return found[-1] if found else None
 
+    def innermost_of(self, positions: list[int]) -> tuple[list[int], list[int], list[int]]:
+        """For increasing `positions`: the innermost node around each (-1: none), its start and
+        its end byte (`around` and `span` in one pass, for many places)."""
+        found, found_starts, found_ends = [], [], []
+        nodes, indices = self._nodes, self._indices
+        starts, ends, stack = self._starts, self._ends, self._open
+        k, count, last = self._next, len(indices), self._last
+        pending = self._next_start
+        for pos in positions:
+            if pos < last:
+                raise ValueError("positions must increase")
+            last = pos
+            while k < count:
+                start = pending if pending >= 0 else nodes[indices[k]].start_byte
+                if start > pos:
+                    pending = start
+                    break
+                pending = -1
+                while ends and ends[-1] <= start:
+                    starts.pop()
+                    ends.pop()
+                    stack.pop()
+                i = indices[k]
+                starts.append(start)
+                ends.append(nodes[i].end_byte)
+                stack.append(i)
+                k += 1
+            while ends and ends[-1] <= pos:
+                starts.pop()
+                ends.pop()
+                stack.pop()
+            if stack:
+                found.append(stack[-1])
+                found_starts.append(starts[-1])
+                found_ends.append(ends[-1])
+            else:
+                found.append(-1)
+                found_starts.append(-1)
+                found_ends.append(-1)
+        self._next, self._last, self._next_start = k, last, pending
+        return found, found_starts, found_ends
+
     def span(self) -> tuple[int, int]:
         """Start and end byte of the innermost node around the place last asked about."""
         return self._starts[-1], self._ends[-1]

@@ -151,24 +151,17 @@ _UNRESOLVABLE_FIRST = (
 
 @cache
 def _shell_forward(leaf: str) -> re.Pattern[bytes]:
+    """`leaf` with a first argument that may be a constant command; group `known` when it follows
+    one of its receivers written plainly (`subprocess.run`): no need to read back for those."""
     word = re.escape(leaf.encode())
-    return re.compile(word + rb"(?<![A-Za-z_$]" + word + rb")(?![" + _ID + rb"])" + _UNRESOLVABLE_FIRST)
-
-
-@cache
-def _shell_receivers(leaf: str) -> tuple[re.Pattern[bytes], ...]:
-    """`leaf` after each of its receivers (`subprocess.run`), with the same first argument screen
-    (the receiver's literal first: the search skips to it in C)."""
-    out = []
-    for r in sorted(SHELL_RECEIVERS[leaf].names):
-        word = re.escape(r.encode())
-        out.append(
-            re.compile(
-                word + rb"(?<![A-Za-z_$]" + word + rb")" + _SP + rb"*\??\." + _SP + rb"*"
-                + re.escape(leaf.encode()) + rb"(?![" + _ID + rb"])" + _UNRESOLVABLE_FIRST
-            )
-        )  # fmt: skip
-    return tuple(out)
+    known = b"|".join(
+        rb"(?<=" + r + rb"\." + word + rb")(?<![A-Za-z_$]" + r + rb"\." + word + rb")"
+        for r in sorted(re.escape(r.encode()) for r in SHELL_RECEIVERS[leaf].names)
+    )
+    return re.compile(
+        word + rb"(?<![A-Za-z_$]" + word + rb")(?![" + _ID + rb"])" + _UNRESOLVABLE_FIRST
+        + rb"(?:(?:" + known + rb")(?P<known>)|)"
+    )  # fmt: skip
 
 
 _PLAIN = rb"[^()\"'`/\\#]"
@@ -310,17 +303,13 @@ class Screen:
         if found is None:
             n, rev, stop, found = len(self.data), self.reversed, self._stop(end), []
             for leaf in self.present(SHELL_RECEIVERS, end):
-                forward = [m.start() for m in _shell_forward(leaf).finditer(self.data, 0, stop)]
-                if not forward:
-                    continue
-                # the usual receivers, read forward; what else stands before a leaf, read backward
-                known = {
-                    m.end() - len(leaf)
-                    for rx in _shell_receivers(leaf)
-                    for m in rx.finditer(self.data, 0, stop)
-                }
-                before = leaf_pattern(leaf, SHELL_RECEIVERS[leaf])
-                found += [p for p in forward if p in known or before.match(rev, n - p - len(leaf))]
+                # the usual receivers are read forward; what else stands before a leaf, backward
+                before, size = leaf_pattern(leaf, SHELL_RECEIVERS[leaf]), len(leaf)
+                found += [
+                    m.start()
+                    for m in _shell_forward(leaf).finditer(self.data, 0, stop)
+                    if m.group(1) is not None or before.match(rev, n - m.start() - size)
+                ]
             found.sort()
             self._found[("shell", end)] = found
         return found
