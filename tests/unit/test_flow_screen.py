@@ -19,11 +19,12 @@ from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_facts import Facts, constants_of
 from skillscan.analyzers.treesitter.flow_findings import _SHELL_CALLS
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, read_source, sink, source_features
-from skillscan.analyzers.treesitter.flow_screen import SHELL_RECEIVERS, Screen, sink_receivers
+from skillscan.analyzers.treesitter.flow_screen import SHELL_RECEIVERS, Screen, _secret_words, sink_receivers
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides, command_string
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.parsing import node_text, parse, walk
 from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
+from skillscan.analyzers.treesitter.sensitive import PATH_WORDS
 from skillscan.bundle import load_folder
 from skillscan.config import Limits
 from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
@@ -277,3 +278,11 @@ def test_flood_with_few_sends_is_analysed_whole(tmp_path: Path) -> None:
     found, errors = _flows(tmp_path, {"scripts/f.py": text})
     assert [f[0] for f in found] == ["credential-store-read", "exfil-credential-flow"]
     assert not errors
+
+
+def test_secret_words_cover_every_path_word() -> None:
+    """The words searched for (some shared by several path words) occur in every path word."""
+    searched = [w for w, _ in _secret_words()]
+    assert PATH_WORDS
+    for word in PATH_WORDS:
+        assert any(s in word.encode() for s in searched), word

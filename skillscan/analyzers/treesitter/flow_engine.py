@@ -84,9 +84,13 @@ class Engine(Facts):
         """Taint can only matter when some file sends and some value is a secret; then the places
         secrets come from are heated (`Heat`) and the rounds run. A large file is heated at every
         place a secret can come from (a superset: it spares no walk the rounds must make)."""
-        marks_of = [self.source_marks(u) for u in self.units]
-        if not any(marks_of) or not any(self._sends(u) for u in self.units):
+        if not any(u.ix.indices("call") for u in self.units):
+            return False  # no send at all
+        if not any(u.env_words or self.read_marks(u) != [] for u in self.units):
+            return False  # no secret at all
+        if not any(self._sends(u) for u in self.units):
             return False
+        marks_of = [self.source_marks(u) for u in self.units]
         found = False
         for u, marks in zip(self.units, marks_of, strict=True):
             starts = self._secret_reads(u, marks, first=not self._exact(u))

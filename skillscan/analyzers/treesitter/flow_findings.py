@@ -12,6 +12,7 @@ from tree_sitter import Node
 
 from skillscan.analyzers.delivery import UrlRef
 from skillscan.analyzers.treesitter.flow_model import Send, Source
+from skillscan.analyzers.treesitter.flow_screen import PLAIN_CALL
 from skillscan.analyzers.treesitter.flow_syntax import built_hostname, command_string, line_of
 from skillscan.analyzers.treesitter.flow_taint import RANK, WHOLE
 from skillscan.analyzers.treesitter.flow_unit import Unit
@@ -69,15 +70,16 @@ class Findings:
         if not u.ix.indices("call"):
             return
         if u.heat:
-            ends, heat, far = u.argument_ends(), u.heat.merged(), u.heat.far
+            heat, horizon, data, call = u.heat.merged(), u.heat.horizon, u.screen.data, PLAIN_CALL.match
             hot = len(heat)
-            events = [
-                2 * p + 1
-                for p in e.sink_marks(u)
-                if (end := ends.get(p)) is None
-                or ((k := bisect_left(heat, p)) < hot and heat[k] < end)
-                or far(end)
-            ]
+            for p in e.sink_marks(u):
+                m = call(data, p)
+                if (
+                    m is None
+                    or (end := m.end()) > horizon
+                    or ((k := bisect_left(heat, p)) < hot and heat[k] < end)
+                ):
+                    events.append(2 * p + 1)
         events += [2 * p for p in u.shell_leaves()]
         events.sort()
         around, starts, ends_ = sweep.innermost_of([ev >> 1 for ev in events])

@@ -193,93 +193,83 @@ class Sweep:
     def __init__(self, nodes: list[Node], indices: list[int]) -> None:
         self._nodes = nodes
         self._indices = indices
+        self._reset()
+
+    def _reset(self) -> None:
         self._next = 0
-        self._next_start = -1  # start byte of the next node, once read
-        # the open nodes, each inside the one below: their end bytes and node indices (ints, which
-        # the cycle collector does not track: a walk's million nodes make each of its passes dear)
-        self._starts: list[int] = []
-        self._ends: list[int] = []
-        self._open: list[int] = []
+        self._pending = -1  # start byte of the next node once read (it lies past the last place)
+        self._open: list[tuple[int, int, int]] = []  # (end, start, index), each inside the one below
         self._last = -1
 
-    def around(self, pos: int) -> list[int]:
-        """Indices of the nodes around `pos`, outermost first (the sweep's own list: read it before
-        asking again)."""
+    def _advance(self, pos: int) -> list[tuple[int, int, int]]:
         if pos < self._last:
-            self._next, self._next_start, self._starts, self._ends, self._open = 0, -1, [], [], []
+            self._reset()
         self._last = pos
-        nodes, indices, starts, ends, stack = self._nodes, self._indices, self._starts, self._ends, self._open
-        while self._next < len(indices):
-            start = self._next_start
+        nodes, indices, stack = self._nodes, self._indices, self._open
+        k, count, start = self._next, len(indices), self._pending
+        while k < count:
             if start < 0:
-                start = self._next_start = nodes[indices[self._next]].start_byte
+                start = nodes[indices[k]].start_byte
             if start > pos:
                 break
-            while ends and ends[-1] <= start:
-                starts.pop()
-                ends.pop()
+            while stack and stack[-1][0] <= start:
                 stack.pop()
-            i = indices[self._next]
-            starts.append(start)
-            ends.append(nodes[i].end_byte)
-            stack.append(i)
-            self._next += 1
-            self._next_start = -1
-        while ends and ends[-1] <= pos:
-            starts.pop()
-            ends.pop()
+            i = indices[k]
+            stack.append((nodes[i].end_byte, start, i))
+            k += 1
+            start = -1
+        self._next, self._pending = k, start
+        while stack and stack[-1][0] <= pos:
             stack.pop()
         return stack
 
+    def around(self, pos: int) -> list[int]:
+        """Indices of the nodes around `pos`, outermost first."""
+        return [i for _, _, i in self._advance(pos)]
+
     def innermost(self, pos: int) -> int | None:
-        found = self.around(pos)
-        return found[-1] if found else None
+        stack = self._advance(pos)
+        return stack[-1][2] if stack else None
 
     def innermost_of(self, positions: list[int]) -> tuple[list[int], list[int], list[int]]:
         """For increasing `positions`: the innermost node around each (-1: none), its start and
-        its end byte (`around` and `span` in one pass, for many places)."""
-        found, found_starts, found_ends = [], [], []
-        nodes, indices = self._nodes, self._indices
-        starts, ends, stack = self._starts, self._ends, self._open
-        k, count, last = self._next, len(indices), self._last
-        pending = self._next_start
+        its end byte (`_advance` for many places, inline: a call per place would cost as much as
+        the nodes)."""
+        found: list[int] = []
+        found_starts: list[int] = []
+        found_ends: list[int] = []
+        if positions and positions[0] < self._last:
+            self._reset()
+        nodes, indices, stack = self._nodes, self._indices, self._open
+        k, count, start = self._next, len(indices), self._pending
+        push, pop = stack.append, stack.pop
         for pos in positions:
-            if pos < last:
-                raise ValueError("positions must increase")
-            last = pos
             while k < count:
-                start = pending if pending >= 0 else nodes[indices[k]].start_byte
+                if start < 0:
+                    start = nodes[indices[k]].start_byte
                 if start > pos:
-                    pending = start
                     break
-                pending = -1
-                while ends and ends[-1] <= start:
-                    starts.pop()
-                    ends.pop()
-                    stack.pop()
+                while stack and stack[-1][0] <= start:
+                    pop()
                 i = indices[k]
-                starts.append(start)
-                ends.append(nodes[i].end_byte)
-                stack.append(i)
+                push((nodes[i].end_byte, start, i))
                 k += 1
-            while ends and ends[-1] <= pos:
-                starts.pop()
-                ends.pop()
-                stack.pop()
+                start = -1
+            while stack and stack[-1][0] <= pos:
+                pop()
             if stack:
-                found.append(stack[-1])
-                found_starts.append(starts[-1])
-                found_ends.append(ends[-1])
+                end, begin, i = stack[-1]
+                found.append(i)
+                found_starts.append(begin)
+                found_ends.append(end)
             else:
                 found.append(-1)
                 found_starts.append(-1)
                 found_ends.append(-1)
-        self._next, self._last, self._next_start = k, last, pending
+        self._next, self._pending = k, start
+        if positions:
+            self._last = positions[-1]
         return found, found_starts, found_ends
-
-    def span(self) -> tuple[int, int]:
-        """Start and end byte of the innermost node around the place last asked about."""
-        return self._starts[-1], self._ends[-1]
 
 
 def _fragments(n: Node) -> str:
@@ -312,9 +302,10 @@ class Heat:
             self._extra = []
         return self._main
 
-    def far(self, end: int) -> bool:
-        """Whether a range ending at `end` reaches past the horizon (then it is never cold)."""
-        return self._horizon is not None and end > self._horizon
+    @property
+    def horizon(self) -> float:
+        """Past this byte nothing is indexed: a range reaching beyond it is never cold."""
+        return float("inf") if self._horizon is None else self._horizon
 
     def __bool__(self) -> bool:
         return bool(self._main or self._extra) or self._horizon is not None

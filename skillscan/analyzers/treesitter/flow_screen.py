@@ -107,9 +107,27 @@ _ID = rb"A-Za-z0-9_$"
 _SP = rb"[ \t\f\v]"  # spaces the callee text keeps apart from its words on one line
 
 
+Trie = dict[str, "Trie"]
+
+
 def _alternatives(words: Iterable[str], folded: bool) -> bytes:
-    body = b"|".join(re.escape(w[::-1].encode()) for w in sorted(words, key=len, reverse=True))
+    """The words reversed, as a trie of alternatives (one branch tried per first letter)."""
+    trie: Trie = {}
+    for w in words:
+        node = trie
+        for ch in (w.lower() if folded else w)[::-1]:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+    body = _trie(trie)
     return b"(?i:" + body + b")" if folded else body
+
+
+def _trie(node: Trie) -> bytes:
+    branches = [re.escape(ch.encode()) + _trie(sub) for ch, sub in sorted(node.items()) if ch]
+    if not branches:
+        return b""
+    body = b"(?:" + b"|".join(branches) + b")"
+    return body + b"?" if "" in node else body
 
 
 @cache
@@ -168,12 +186,9 @@ _PLAIN = rb"[^()\"'`/\\#]"
 _PLAIN_ARGUMENTS = rb"\((?:" + _PLAIN + rb"|\((?:" + _PLAIN + rb"|\(" + _PLAIN + rb"*\))*\))*\)"
 
 
-@cache
-def _arguments(leaf: str) -> re.Pattern[bytes]:
-    word = re.escape(leaf.encode())
-    return re.compile(
-        word + rb"(?<![A-Za-z_$]" + word + rb")(?![" + _ID + rb"])[ \t\f\v\r\n]*" + _PLAIN_ARGUMENTS
-    )
+# A callee leaf and a plain argument list after it (parentheses around no string, comment, escape,
+# slash or template, nested at most three deep): matched at a leaf, its end is the call's end.
+PLAIN_CALL = re.compile(rb"[" + _ID + rb"]+[ \t\f\v\r\n]*" + _PLAIN_ARGUMENTS)
 
 
 @cache
@@ -220,10 +235,19 @@ _BEFORE = rb"(?<![^\"'`/\\\s{}]"
 _AFTER = {b".env": rb"(?=[.\"'`\\\s{}$]|\Z)", b"environ": rb"(?=[\"'`\\\s{}$]|\Z)"}
 
 
+# Shorter words some path words share, searched for instead of them (a search each costs a pass
+# over the text; an occurrence of the longer word is one of the shorter).
+_SHARED = (b"credentials", b"local ", b" data", b"wallet", b"keychain", b"claw")
+
+
 @cache
 def _secret_words() -> tuple[tuple[bytes, bytes], ...]:
-    words = sorted(w.encode() for w in PATH_WORDS or ())
-    kept = [w for w in words if not any(o != w and o in w for o in words)]
+    words = sorted({w.encode() for w in PATH_WORDS or ()}, key=lambda w: (len(w), w))
+    kept: list[bytes] = []
+    for w in words:
+        if not any(k in w for k in kept) and not any(c in w for c in _SHARED):
+            kept.append(w)
+    kept += [c for c in _SHARED if any(c in w for w in words)]
     tail = {w: _BEFORE + re.escape(w) + b")" + after for w, after in _AFTER.items()}
     return (*((w, tail.get(w, b"")) for w in kept), (b"\\", b""))
 
@@ -244,27 +268,39 @@ class Screen:
         self._found: dict[tuple[object, ...], list[int]] = {}
         self._present: dict[tuple[frozenset[str], int | None], list[str]] = {}
         self._facts: dict[str, Any] = {}
-        self._ends: dict[tuple[frozenset[str], int | None], dict[int, int]] = {}
 
     @cached_property
     def reversed(self) -> bytes:
         return self.data[::-1]
 
-    def fact(self, name: str, of: Callable[[str], T]) -> T:
-        """`of(text)`, worked out once per text (the whole file's, for every prefix of it)."""
+    def fact(self, name: str, of: Callable[[str], T], lines: bool = False) -> T:
+        """`of(text)`, worked out once per text (the whole file's, for every prefix of it); with
+        `lines`, of its distinct lines (for what no match spanning lines decides)."""
         if name not in self._facts:
-            self._facts[name] = of(self.text)
+            self._facts[name] = of(self.lines.decode("utf-8", "replace") if lines else self.text)
         found: T = self._facts[name]
         return found
 
     def _stop(self, end: int | None) -> int:
         return len(self.data) if end is None else min(end, len(self.data))
 
+    @cached_property
+    def lines(self) -> bytes:
+        """The distinct lines of the source (also cut at `;`), once each, joined by line breaks: a
+        word without `;` or a line break occurs in the source if and only if it occurs here, with
+        only a `;` next to it turned into a break (a file of one statement repeated is one line)."""
+        return b"\n".join(set(self.data.replace(b";", b"\n").split(b"\n")))
+
+    def _searched(self, end: int | None) -> bytes:
+        """What to look for words in: the distinct lines of the whole source, or a prefix of it."""
+        return self.lines if end is None or end >= len(self.data) else self.data[:end]
+
     def present(self, words: Iterable[str], end: int | None = None) -> list[str]:
+        """The words that occur (before `end`)."""
         key = (frozenset(words), end)
         found = self._present.get(key)
         if found is None:
-            found = self._present[key] = _present(self.data[: self._stop(end)], key[0])
+            found = self._present[key] = _present(self._searched(end), key[0])
         return found
 
     def leaves(self, table: dict[str, Receivers], key: object, end: int | None = None) -> list[int]:
@@ -279,21 +315,6 @@ class Screen:
             found += [n - m.end() for m in leaf_pattern(leaf, table[leaf]).finditer(rev, first)]
         found.sort()
         self._found[("leaves", key, end)] = found
-        return found
-
-    def argument_ends(self, leaves: Iterable[str], end: int | None = None) -> dict[int, int]:
-        """For callee leaves followed by a plain argument list (parentheses around no string,
-        comment, escape, slash or template, nested at most three deep), where that list ends: the
-        end of its call, whatever the call's callee."""
-        key = frozenset(leaves)
-        found = self._ends.get((key, end))
-        if found is None:
-            stop = self._stop(end)
-            found = self._ends[(key, end)] = {
-                m.start(): m.end()
-                for leaf in self.present(key, end)
-                for m in _arguments(leaf).finditer(self.data, 0, stop)
-            }
         return found
 
     def shell_leaves(self, end: int | None = None) -> list[int]:
@@ -328,13 +349,16 @@ class Screen:
         if found is not None:
             return found
         if self.ascii:
-            folded = self.data[: self._stop(end)].lower()
-            found = [
-                m.start()
+            lines = self._searched(end).lower()
+            # a word with neighbours to check is first looked for with them in the distinct lines
+            # (where a `;` beside it reads as a line break: at worst it is then searched for)
+            present = [
+                (word, tail)
                 for word, tail in _secret_words()
-                if word in folded
-                for m in _literal(word, tail).finditer(folded)
+                if word in lines and (not tail or _literal(word, tail).search(lines))
             ]
+            folded = self.data[: self._stop(end)].lower() if present else b""
+            found = [m.start() for word, tail in present for m in _literal(word, tail).finditer(folded)]
         else:  # case-fold as the path patterns compare, then count bytes
             text = fold_case(self.text)
             chars = [
@@ -351,7 +375,7 @@ class Screen:
 
     def keychain(self, end: int | None = None) -> list[int]:
         """Offsets of keychain commands (`security find-generic-password`)."""
-        if b"security" not in self.data:
+        if b"security" not in self._searched(end):
             return []
         return [m.start() for m in _KEYCHAIN.finditer(self.data, 0, self._stop(end))]
 
@@ -359,7 +383,7 @@ class Screen:
         """Offsets of `names` as whole words (also in strings and comments), before `end`."""
         out: list[int] = []
         stop = self._stop(end)
-        for name in _present(self.data[:stop], names):
+        for name in _present(self._searched(end), names):
             out += [m.start() for m in _word(name.encode()).finditer(self.data, 0, stop)]
         out.sort()
         return out

@@ -119,7 +119,8 @@ class Unit:
     @property
     def features(self) -> frozenset[str]:
         """What decides whether `.send` / `.post` talk to the network (of the whole file)."""
-        return self.screen.fact(f"features:{self.lang.name}", lambda text: source_features(text, self.lang))
+        lang = self.lang
+        return self.screen.fact(f"features:{lang.name}", lambda text: source_features(text, lang), lines=True)
 
     @property
     def keychain(self) -> bool:
@@ -129,7 +130,7 @@ class Unit:
     @property
     def env_words(self) -> bool:
         """The file can name the environment at all (os.environ, getenv, process.env)."""
-        return self.screen.fact("env", lambda text: "env" in text)
+        return self.screen.fact("env", lambda text: "env" in text, lines=True)
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -144,10 +145,6 @@ class Unit:
         """Where a network send can be: callee leaves of calls `flow_model.sink` may accept."""
         key = (self.lang.name, self.features)
         return self.screen.leaves(sink_receivers(*key), key, self.cut)
-
-    def argument_ends(self) -> dict[int, int]:
-        """Where the plain argument lists after the sink leaves end (`Screen.argument_ends`)."""
-        return self.screen.argument_ends(sink_receivers(self.lang.name, self.features), self.cut)
 
     def shell_leaves(self) -> list[int]:
         return self.screen.shell_leaves(self.cut)
