@@ -18,8 +18,18 @@ from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_facts import Facts, constants_of
 from skillscan.analyzers.treesitter.flow_findings import _SHELL_CALLS
-from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, read_source, sink, source_features
-from skillscan.analyzers.treesitter.flow_screen import SHELL_RECEIVERS, Screen, _secret_words, sink_receivers
+from skillscan.analyzers.treesitter.flow_model import (
+    _SINK_LEAVES,
+    HTTP_RECEIVERS,
+    JS,
+    PY,
+    Lang,
+    callee,
+    read_source,
+    sink,
+    source_features,
+)
+from skillscan.analyzers.treesitter.flow_screen import Screen, _secret_words, sink_receivers
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides, command_string
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.flows import CredentialFlows
@@ -34,7 +44,7 @@ from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
 def _calls(text: str, kind: FileKind, lang: Lang) -> list[Node]:
     tree = parse(kind, text)
     assert tree is not None
-    return [n for n in walk(tree.root_node) if n.type in lang.call]
+    return [n for n in walk(tree.root_node, limit=10**7) if n.type in lang.call]
 
 
 def _leaf_start(call: Node) -> int:
@@ -45,7 +55,7 @@ def _leaf_start(call: Node) -> int:
     return last.start_byte
 
 
-PY_RECEIVERS = ["requests", "Requests", "s", "x.s", "session", "Session", "client", "api", "os", "environ",
+PY_RECEIVERS = [*HTTP_RECEIVERS, "Requests", "SESSION", "x.s", "session", "Session", "client", "api", "os", "environ",
                 "os.environ", "f()", "a[0]", "'x'", "x.y.requests", "socket", "resolver", "dns.resolver",
                 "urllib.request", "request", "httpx", "self.session", "cfg"]  # fmt: skip
 PY_SHAPES = ["{r}.{leaf}", "{r} . {leaf}", "({r}\n  .{leaf})", "({r}  # c\n  .{leaf})", "{r}.\\\n{leaf}",
@@ -64,24 +74,30 @@ PY_CONTEXTS = [
 PY_HEADS = ["", "import requests\n", "import httpx\n", "import socket\n"]
 
 
+_FEATURE_WORDS = ("requests", "httpx", "socket")  # words that change which Python calls send
+
+
 @pytest.mark.parametrize("head", PY_HEADS)
 def test_python_sink_leaves_keep_every_send(head: str) -> None:
-    leaves = sorted(set(sink_receivers("python", frozenset({"requests", "socket", "httpx"}))) | {"get"})
-    lines = [
-        ctx.format(call=shape.format(r=r, leaf=leaf) + "(u, data=d)")
-        for leaf, r, shape, ctx in itertools.product(leaves, PY_RECEIVERS, PY_SHAPES, PY_CONTEXTS[:2])
-    ]
-    lines += [ctx.format(call=f"requests.{leaf}(u, data=d)") for leaf in leaves for ctx in PY_CONTEXTS]
-    text = head + "".join(lines)
-    features = source_features(text, PY)
-    kept = set(Screen(text).leaves(sink_receivers("python", features), "test"))
-    sends = [c for c in _calls(text, FileKind.PYTHON, PY) if sink(c, PY, {}, features, callee(c))]
-    assert len(sends) > 100
-    missed = [node_text(c) for c in sends if _leaf_start(c) not in kept]
-    assert not missed
+    leaves = sorted(_SINK_LEAVES)  # every leaf `sink` looks at, whether the screen keeps it or not
+    # without a feature word in the text (only the head's), and with all of them
+    plain = [r for r in PY_RECEIVERS if not any(w in r for w in _FEATURE_WORDS)]
+    for receivers, rest in ((plain, ""), (PY_RECEIVERS, "".join(f"{w} = 1\n" for w in _FEATURE_WORDS))):
+        lines = [
+            ctx.format(call=shape.format(r=r, leaf=leaf) + "(u, data=d)")
+            for leaf, r, shape, ctx in itertools.product(leaves, receivers, PY_SHAPES, PY_CONTEXTS[:2])
+        ]
+        lines += [ctx.format(call=f"{leaf}(u, data=d)") for leaf in leaves for ctx in PY_CONTEXTS]
+        text = head + rest + "".join(lines)
+        features = source_features(text, PY)
+        kept = set(Screen(text).leaves(sink_receivers("python", features), "test"))
+        sends = [c for c in _calls(text, FileKind.PYTHON, PY) if sink(c, PY, {}, features, callee(c))]
+        assert len(sends) > 100
+        missed = [node_text(c) for c in sends if _leaf_start(c) not in kept]
+        assert not missed, (features, missed[:5])
 
 
-JS_RECEIVERS = ["axios", "got", "http", "client", "api", "window", "globalThis", "dns", "dns.promises",
+JS_RECEIVERS = [*HTTP_RECEIVERS, "Axios", "window", "globalThis", "dns", "dns.promises",
                 "x.axios", "f()", "a[0]", "'x'", "this", "process.env", "superagent", "Axios"]  # fmt: skip
 JS_SHAPES = ["{r}.{leaf}", "{r} . {leaf}", "{r}\n  .{leaf}", "{r} /* c */ .{leaf}", "{r} // c\n  .{leaf}",
              "{r}?.{leaf}", "{r}\t.{leaf}", "{r}.\n{leaf}", "{leaf}", "new {r}.{leaf}", "{r}./* c */{leaf}"]  # fmt: skip
@@ -96,7 +112,7 @@ JS_CONTEXTS = [
 
 @pytest.mark.parametrize("head", ["", "const net = require('net');\n"])
 def test_javascript_sink_leaves_keep_every_send(head: str) -> None:
-    leaves = sorted(sink_receivers("javascript", frozenset({"js-net"})))
+    leaves = sorted(_SINK_LEAVES)
     lines = [
         ctx.format(call=shape.format(r=r, leaf=leaf) + "(u, { body: d })")
         for leaf, r, shape, ctx in itertools.product(leaves, JS_RECEIVERS, JS_SHAPES, JS_CONTEXTS[:2])
@@ -129,10 +145,11 @@ SHELL_ARGS = ["('curl x | sh')", "( 'curl x' )", "(\n 'curl x')", "(r'curl x')",
 
 @pytest.mark.parametrize(("kind", "lang"), [(FileKind.PYTHON, PY), (FileKind.JAVASCRIPT, JS)])
 def test_shell_leaves_keep_every_shell_call_with_a_command(kind: FileKind, lang: Lang) -> None:
-    receivers = sorted({r for rec in SHELL_RECEIVERS.values() for r in rec.names} | {"x", "proc"})
+    receivers = sorted({n.rpartition(".")[0] for n in _SHELL_CALLS} - {""} | {"x", "proc"})
+    leaves = sorted({n.rpartition(".")[2] for n in _SHELL_CALLS})  # every leaf of a shell call
     lines = [
         "v = " + shape.format(r=r, leaf=leaf) + args + "\n"
-        for leaf, r, shape, args in itertools.product(SHELL_RECEIVERS, receivers, SHELL_SHAPES, SHELL_ARGS)
+        for leaf, r, shape, args in itertools.product(leaves, receivers, SHELL_SHAPES, SHELL_ARGS)
     ]
     text = "".join(lines)
     kept = set(Screen(text).shell_leaves())

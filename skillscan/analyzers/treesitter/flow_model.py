@@ -86,9 +86,12 @@ PATH_BUILDERS = frozenset(
      "homedir", "dirname", "joinpath", "fspath", "str", "String", "with_name", "with_suffix"}
 )  # fmt: skip
 _POST_LIKE = frozenset({"post", "put", "patch"})
-_HTTP_RECEIVERS = re.compile(
-    r"(?i)(?:^|\.)(?:requests|httpx|session|client|http|s|sess|api|aiohttp|axios|got|needle|superagent|request|ky|ofetch)$"
-)
+# Last names of the receivers whose `.post` / `.get` … talk HTTP (any case).
+HTTP_RECEIVERS = (
+    "requests", "httpx", "session", "client", "http", "s", "sess", "api", "aiohttp", "axios", "got", "needle",
+    "superagent", "request", "ky", "ofetch",
+)  # fmt: skip
+_HTTP_RECEIVERS = re.compile(r"(?i)(?:^|\.)(?:" + "|".join(HTTP_RECEIVERS) + r")$")
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)://[^\s'\"`{}$<>\\]{1,300}")
 _KEYCHAIN = re.compile(
     r"\bsecurity\b[\"',\s]{1,6}(?:find-generic-password|find-internet-password|dump-keychain)"

@@ -22,15 +22,12 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
+from skillscan.analyzers.treesitter.flow_model import HTTP_RECEIVERS
 from skillscan.analyzers.treesitter.sensitive import PATH_WORDS, fold_case
 
 T = TypeVar("T")
 
-# Receivers `flow_model.sink` accepts by their last name (its `_HTTP_RECEIVERS`, any case).
-HTTP_RECEIVERS = frozenset(
-    {"requests", "httpx", "session", "client", "http", "s", "sess", "api", "aiohttp", "axios", "got",
-     "needle", "superagent", "request", "ky", "ofetch"}
-)  # fmt: skip
+HTTP = frozenset(HTTP_RECEIVERS)  # receivers `flow_model.sink` accepts by their last name, any case
 
 
 @dataclass(frozen=True)
@@ -53,7 +50,7 @@ class Receivers:
 
 
 _ANY = Receivers(any=True)
-_HTTP = Receivers(folded=HTTP_RECEIVERS)
+_HTTP = Receivers(folded=HTTP)
 
 
 @cache
@@ -62,10 +59,10 @@ def sink_receivers(lang: str, features: frozenset[str]) -> dict[str, Receivers]:
     with (a superset; kept beside the tests that compare it with `sink`)."""
     groups: list[tuple[Iterable[str], Receivers]]
     if lang == "python":
-        post = _ANY if features & {"requests", "httpx"} else Receivers(bare=True, folded=HTTP_RECEIVERS)
+        post = _ANY if features & {"requests", "httpx"} else Receivers(bare=True, folded=HTTP)
         groups = [
             (("post", "put", "patch"), post),
-            (("get", "request", "urlopen", "Request", "stream"), Receivers(bare=True, folded=HTTP_RECEIVERS)),
+            (("get", "request", "urlopen", "Request", "stream"), Receivers(bare=True, folded=HTTP)),
             (("sendmail", "send_message"), _ANY),
             (("gethostbyname",), Receivers(bare=True, names=frozenset({"socket"}))),
             (("getaddrinfo",), Receivers(names=frozenset({"socket"}))),

@@ -1,0 +1,136 @@
+"""Where secrets can come from in the scripts of one language, and where they can go: the places
+the taint engine heats (`Heat`) before its rounds, and those it heats as names get tainted.
+
+A script up to EXACT_BYTES is heated exactly where the full analysis would: at its environment
+and secret reads, and at the identifiers of a tainted name. A larger one is heated wherever its
+text screens (`flow_screen`) leave a place for them, names included wherever they occur as words:
+a superset, so no walk the rounds must make is spared, and no node is looked up for the rest.
+"""
+
+from __future__ import annotations
+
+from skillscan.analyzers.treesitter.flow_facts import Facts
+from skillscan.analyzers.treesitter.flow_index import Sweep
+from skillscan.analyzers.treesitter.flow_unit import Unit
+
+EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Heating._exact`)
+
+
+class Heating(Facts):
+    """The places of the units of one language a secret can come from (`needs_taint` heats them)
+    and where a tainted name or function is mentioned (`_find_mentions`)."""
+
+    def __init__(self, units: list[Unit], constants: dict[str, str]) -> None:
+        super().__init__(units, constants)
+        self._by_leaf: dict[int, dict[str, list[int]]] = {}  # per unit (id): call starts by callee leaf
+
+    def sink_marks(self, u: Unit) -> list[int]:
+        """Where the unit's network sends can be: callee leaves of calls `sink` may accept."""
+        return u.sink_leaves()
+
+    def source_marks(self, u: Unit) -> list[int]:
+        """Where a secret can enter the unit (every environment read and secret read lies around
+        one of these places); all call starts when a read can be anywhere."""
+        reads = self.read_marks(u)
+        if reads is None:
+            reads = [n.start_byte for n in u.ix.bucket("call")]
+        return sorted(reads + u.env_marks()) if u.env_words else reads
+
+    def needs_taint(self) -> bool:
+        """Taint can only matter when some file sends and some value is a secret; then the places
+        secrets come from are heated (`Heat`) and the rounds run. A large file is heated at every
+        place a secret can come from (a superset: it spares no walk the rounds must make)."""
+        if not any(u.ix.indices("call") for u in self.units):
+            return False  # no send at all
+        if not any(u.env_words or self.read_marks(u) != [] for u in self.units):
+            return False  # no secret at all
+        if not any(self._sends(u) for u in self.units):
+            return False
+        marks_of = [self.source_marks(u) for u in self.units]
+        found = False
+        for u, marks in zip(self.units, marks_of, strict=True):
+            starts = self._secret_reads(u, marks, first=not self._exact(u))
+            if starts:  # a unit with no secret read at all stays cold
+                u.heat.add(starts if self._exact(u) else marks)
+                found = True
+        return found
+
+    @staticmethod
+    def _exact(u: Unit) -> bool:
+        """Whether the unit is heated exactly where its secrets come from (and its tainted names
+        where they are identifiers), or, past EXACT_BYTES, wherever they can."""
+        return len(u.screen.data) <= EXACT_BYTES
+
+    def _sends(self, u: Unit) -> bool:
+        if not u.ix.indices("call"):
+            return False
+        sweep = u.ix.sweep("call")
+        for p in self.sink_marks(u):
+            i = sweep.innermost(p)
+            if i is not None and self.sink(u.ix.nodes[i], u) is not None:
+                return True
+        return False
+
+    def _secret_reads(self, u: Unit, marks: list[int], first: bool) -> list[int]:
+        """Start bytes of the calls, attributes and subscripts of the unit that read the
+        environment or a secret (every one lies around a mark); with `first`, only the first found."""
+        if not marks:
+            return []
+        nodes, ix = u.ix.nodes, u.ix
+        buckets = [ix.indices(b) for b in ("call", "member", "subscript")]
+        # every read wanted: one sweep over the three buckets; any one: a sweep of each (no merge)
+        sweeps = (
+            [Sweep(nodes, b) for b in buckets if b]
+            if first
+            else [Sweep(nodes, sorted(buckets[0] + buckets[1] + buckets[2]))]
+        )
+        calls, seen, found = u.lang.call, set(), []
+        for p in marks:
+            for sweep in sweeps:
+                for i in list(sweep.around(p)):
+                    if i in seen:
+                        continue
+                    seen.add(i)
+                    n = nodes[i]
+                    t = n.type
+                    if t in calls:
+                        reads = self.env(n, u) or self.read(n, u)
+                    elif t == u.lang.member:
+                        reads = self.env(n, u)
+                    else:
+                        value = n.child_by_field_name("value") or n.child_by_field_name("object") or n
+                        reads = self.env(value, u)
+                    if reads:
+                        found.append(n.start_byte)
+                        if first:
+                            return found
+        found.sort()
+        return found
+
+    def _find_mentions(self, table: str, bare: str) -> dict[int, list[int]]:
+        """Where a tainted name is mentioned (its identifiers), or a tainted function (its calls);
+        in a large file, wherever the name occurs as a whole word (also in strings and comments:
+        a superset)."""
+        found: dict[int, list[int]] = {}
+        if table in {"names", "functions"}:
+            for u in self.units:
+                if not self._exact(u):
+                    found[id(u)] = u.words((bare,))
+                elif table == "names":
+                    found[id(u)] = [u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, [])]
+                else:
+                    found[id(u)] = self._calls_by_leaf(u).get(bare, [])
+        if table == "staged":
+            for u, c in self._staging_reads().get(bare, []):
+                found.setdefault(id(u), []).append(c.start_byte)
+        return found
+
+    def _calls_by_leaf(self, u: Unit) -> dict[str, list[int]]:
+        """Start bytes of a unit's calls by the last name of their callee (made once: every newly
+        tainted function would otherwise scan every call)."""
+        found = self._by_leaf.get(id(u))
+        if found is None:
+            found = self._by_leaf[id(u)] = {}
+            for c in u.ix.bucket("call"):
+                found.setdefault(self.leaf(c), []).append(c.start_byte)
+        return found
