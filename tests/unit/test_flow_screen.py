@@ -29,7 +29,7 @@ from skillscan.analyzers.treesitter.flow_model import (
     sink,
     source_features,
 )
-from skillscan.analyzers.treesitter.flow_screen import Screen, _secret_words, sink_receivers
+from skillscan.analyzers.treesitter.flow_screen import Screen, _secret_words, byte_offsets, sink_receivers
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides, command_string
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.flows import CredentialFlows
@@ -353,3 +353,10 @@ def test_aliases_late_definitions_and_odd_spellings_are_still_found(
     hits = list(CredentialFlows().check_skill(ctx))
     for f in files:
         assert rules <= {h.rule_id for h in hits if h.path == f.path}, f.path
+
+
+@pytest.mark.parametrize("repeat", [1, 400])
+def test_byte_offsets_count_multibyte_characters(repeat: int) -> None:
+    text = "aé☃b𝄞c.ssh" * repeat  # few offsets are counted piece by piece, many by bisection
+    chars = list(range(len(text) + 1))
+    assert byte_offsets(text, chars) == [len(text[:c].encode()) for c in chars]

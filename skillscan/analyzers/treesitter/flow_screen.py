@@ -17,6 +17,7 @@ which no constant resolves from (`constants.resolve`).
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -356,13 +357,18 @@ class Screen:
             ]
             folded = self.data[: self._stop(end)].lower() if present else b""
             found = [m.start() for word, tail in present for m in _literal(word, tail).finditer(folded)]
+        elif end is not None:  # a prefix: the whole text's, cut (folding it again would cost as much)
+            whole = self.secret()
+            found = whole[: bisect_left(whole, self._stop(end))]
         else:  # case-fold as the path patterns compare, then count bytes
-            text = fold_case(self.text)
+            distinct = fold_case(self._searched(end).decode("utf-8", "replace"))
+            occurring = {w for word, _ in _secret_words() if (w := word.decode()) in distinct}
+            text = fold_case(self.text) if occurring else ""
             chars = [
                 m.start()
                 for word, tail in _secret_words()
-                if (w := word.decode()) in text
-                for m in re.compile(re.escape(w) + tail.decode("latin-1")).finditer(text)
+                if word.decode() in occurring
+                for m in re.compile(re.escape(word.decode()) + tail.decode("latin-1")).finditer(text)
             ]
             stop = self._stop(end)
             found = [p for p in byte_offsets(self.text, chars) if p < stop]
@@ -387,12 +393,24 @@ class Screen:
 
 
 def byte_offsets(text: str, chars: list[int]) -> list[int]:
-    """UTF-8 byte offsets of character offsets of `text` (in any order)."""
-    order = sorted(set(chars))
-    at: dict[int, int] = {}
-    done = offset = 0
-    for c in order:
-        offset += len(text[done:c].encode("utf-8", "replace"))
-        done = c
-        at[c] = offset
-    return [at[c] for c in chars]
+    """UTF-8 byte offsets of character offsets of `text`: the bytes before each counted piece by
+    piece between the offsets, or, for many offsets, its offset plus the extra bytes of the
+    non-ASCII characters before it (by bisection)."""
+    if len(chars) <= 1000:
+        order = sorted(set(chars))
+        at: dict[int, int] = {}
+        done = offset = 0
+        for c in order:
+            offset += len(text[done:c].encode("utf-8", "replace"))
+            done = c
+            at[c] = offset
+        return [at[c] for c in chars]
+    wide, extra, total = [], [], 0  # non-ASCII character offsets, extra bytes up to and with each
+    for m in _NON_ASCII.finditer(text):
+        wide.append(m.start())
+        total += len(m.group().encode("utf-8", "replace")) - 1
+        extra.append(total)
+    return [c + (extra[k - 1] if (k := bisect_left(wide, c)) else 0) for c in chars]
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
