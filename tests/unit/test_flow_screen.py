@@ -29,7 +29,8 @@ from skillscan.analyzers.treesitter.flow_model import (
     sink,
     source_features,
 )
-from skillscan.analyzers.treesitter.flow_screen import Screen, _secret_words, byte_offsets, sink_receivers
+from skillscan.analyzers.treesitter.flow_receivers import sink_receivers
+from skillscan.analyzers.treesitter.flow_screen import Screen, _secret_words, byte_offsets
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides, command_string
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.flows import CredentialFlows

@@ -13,7 +13,8 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import Lang, mentions_keychain, source_features
-from skillscan.analyzers.treesitter.flow_screen import Screen, sink_receivers
+from skillscan.analyzers.treesitter.flow_receivers import sink_receivers
+from skillscan.analyzers.treesitter.flow_screen import Screen
 from skillscan.analyzers.treesitter.flow_syntax import function_name
 from skillscan.analyzers.treesitter.registry import FileContext
 
