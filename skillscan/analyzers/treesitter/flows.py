@@ -33,7 +33,7 @@ from skillscan.analyzers.treesitter.flow_model import JS, PY
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.registry import FindingCap, Hit, SkillContext, saturating_rules
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
-from skillscan.analyzers.treesitter.syntax_walk import _no_cycle_collection
+from skillscan.analyzers.treesitter.syntax_walk import no_cycle_collection
 
 CHECK = "CredentialFlows"
 # Prefixes a possible flood is first analysed from (bytes, cut after a whole top-level statement).
@@ -114,7 +114,7 @@ class CredentialFlows:
         hits: list[Hit] = []
         # many short-lived objects (matches, node handles), no cycles: a collection they would
         # set off walks the whole heap, a million walked nodes of a large script included
-        with _no_cycle_collection():
+        with no_cycle_collection():
             for lang in (PY, JS):
                 units = [u for f in ctx.files if (u := Unit.of(f, lang)) is not None]
                 if units:
