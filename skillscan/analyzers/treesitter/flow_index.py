@@ -233,42 +233,17 @@ class Sweep:
 
     def innermost_of(self, positions: list[int]) -> tuple[list[int], list[int], list[int]]:
         """For increasing `positions`: the innermost node around each (-1: none), its start and
-        its end byte (`_advance` for many places, inline: a call per place would cost as much as
-        the nodes)."""
+        its end byte."""
         found: list[int] = []
         found_starts: list[int] = []
         found_ends: list[int] = []
-        if positions and positions[0] < self._last:
-            self._reset()
-        nodes, indices, stack = self._nodes, self._indices, self._open
-        k, count, start = self._next, len(indices), self._pending
-        push, pop = stack.append, stack.pop
+        advance = self._advance
         for pos in positions:
-            while k < count:
-                if start < 0:
-                    start = nodes[indices[k]].start_byte
-                if start > pos:
-                    break
-                while stack and stack[-1][0] <= start:
-                    pop()
-                i = indices[k]
-                push((nodes[i].end_byte, start, i))
-                k += 1
-                start = -1
-            while stack and stack[-1][0] <= pos:
-                pop()
-            if stack:
-                end, begin, i = stack[-1]
-                found.append(i)
-                found_starts.append(begin)
-                found_ends.append(end)
-            else:
-                found.append(-1)
-                found_starts.append(-1)
-                found_ends.append(-1)
-        self._next, self._pending = k, start
-        if positions:
-            self._last = positions[-1]
+            stack = advance(pos)
+            end, begin, i = stack[-1] if stack else (-1, -1, -1)
+            found.append(i)
+            found_starts.append(begin)
+            found_ends.append(end)
         return found, found_starts, found_ends
 
 
