@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
-from itertools import islice
 from typing import Any
 
 from tree_sitter import Node
@@ -241,7 +240,8 @@ def repeats(
     first that differs; `code` holds the text from byte `base` on. Compared in place (no copy of
     each node's text), and only as far as they are consumed."""
     size = len(text)
-    for node in islice(nodes, start, None):
+    for i in range(start, len(nodes)):  # by index: islice would step through nodes[:start] first
+        node = nodes[i]
         at = node.start_byte - base
         if node.end_byte - base - at != size or not code.startswith(text, at):
             return
