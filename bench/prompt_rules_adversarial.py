@@ -5,7 +5,7 @@ many short lines, URL floods, markdown-syntax floods); the shell and PowerShell 
 pipeline and substitution floods. Prints the slowest case per rule; the target is < 100 ms per
 rule per 1 MB. Times are CPU time of
 this process (`time.process_time`), so a busy machine does not inflate them; the load average
-is printed for context.
+is printed for context. Each rule runs 3 times per document; the fastest run counts.
 
     .venv/bin/python bench/prompt_rules_adversarial.py
 """
@@ -26,6 +26,7 @@ from skillscan.analyzers.treesitter.powershell import scan_powershell
 from skillscan.analyzers.treesitter.shell import scan_bash
 
 SIZE = 1024 * 1024
+REPEAT = 3
 WORDS = [
     "password",
     "pass:",
@@ -132,9 +133,11 @@ def time_prompt_rules() -> None:
             ctx.candidates(cond)
         print(f"{name:<34} {1000 * (time.process_time() - start):>22.1f}")
         for rule in rules:
-            start = time.process_time()
-            match_rule(rule, ctx)
-            elapsed = time.process_time() - start
+            elapsed = float("inf")
+            for _ in range(REPEAT):  # the fastest run: what the rule costs, not what a neighbour did
+                start = time.process_time()
+                match_rule(rule, ctx)
+                elapsed = min(elapsed, time.process_time() - start)
             worst[rule.meta.id] = max(worst[rule.meta.id], (elapsed, name))
     print()
     print(f"{'rule':<34} {'worst ms':>9}  worst document")

@@ -174,13 +174,16 @@ class DocContext:
             memo = self._memo[f"{rule_id}/{cond.key}"] = self._fresh_memo(cond)
         lo = bisect.bisect_left(self._lines, line - cond.within)
         hi = bisect.bisect_right(self._lines, line + cond.within)
+        if memo.find(1, lo, hi) != -1:  # the window's states are read in C, not one by one
+            return True
         segments = self.doc.segments
-        for i in range(lo, hi):
-            state = memo[i]
-            if state == 0:
-                state = memo[i] = 1 if _segment_matches(self, i, segments[i], cond) else 2
-            if state == 1:
+        i = memo.find(0, lo, hi)
+        while i != -1:
+            if _segment_matches(self, i, segments[i], cond):
+                memo[i] = 1
                 return True
+            memo[i] = 2
+            i = memo.find(0, i + 1, hi)
         return False
 
     def _fresh_memo(self, cond: Condition) -> bytearray:
@@ -217,10 +220,23 @@ def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
     hits: set[int] = set()
     rid = rule.meta.id
     segments = ctx.doc.segments
-    found = ctx.candidates(rule.anchor)
+    anchor = rule.anchor
+    found = ctx.candidates(anchor)
+    # a regex anchor's verdict depends on the segment's scope and text alone: a line repeated
+    # thousands of times is searched once
+    seen: dict[tuple[str, str], bool] | None = {} if anchor.regex is not None else None
     for i in range(len(segments)) if found is None else found:
         seg = segments[i]
-        if seg.line in hits or not _segment_matches(ctx, i, seg, rule.anchor):
+        if seg.line in hits:
+            continue
+        if seen is None:
+            matched = _segment_matches(ctx, i, seg, anchor)
+        else:
+            key = (seg.scope, _view(seg, anchor.text))
+            matched = seen.get(key)
+            if matched is None:
+                matched = seen[key] = _segment_matches(ctx, i, seg, anchor)
+        if not matched:
             continue
         if rule.heading is not None and not any(rule.heading.search(h) for h in seg.headings):
             continue

@@ -138,6 +138,24 @@ def test_min_count_counts_distinct_lines(tmp_path: Path) -> None:
     assert "3 places" in findings[0].message
 
 
+def test_a_repeated_line_is_judged_in_its_own_scope_and_context(tmp_path: Path) -> None:
+    """The anchor of a line repeated many times is searched once; each repeat still needs its own
+    scope and its own near conditions."""
+    a = PromptAnalyzer(
+        rules_dir=_rules_dir(
+            tmp_path,
+            **{
+                "scoped": "min_count: 2\nmatch: {regex: 'REQUIRED'}\n",
+                "near-zip": "min_count: 2\nmatch: {regex: 'REQUIRED'}\nnear:\n  - {regex: 'zip', within: 1}\n",
+            },
+        )
+    )
+    assert _ids(a, _skill(_md("REQUIRED\n```\nREQUIRED\n```\n"))) == []  # the second is code
+    assert _ids(a, _skill(_md("REQUIRED\nzip\n\n\nREQUIRED\n"))) == ["scoped"]  # one near a zip
+    findings = a.analyze(_skill(_md("REQUIRED\nzip\n\n\nREQUIRED\n\n\n" + "REQUIRED\nzip\n" * 200))).findings
+    assert {f.rule_id: f.message for f in findings}["near-zip"].count("201 places") == 1
+
+
 def test_scopes_code_and_comments(tmp_path: Path) -> None:
     a = PromptAnalyzer(
         rules_dir=_rules_dir(
