@@ -233,9 +233,8 @@ def match_rule(rule: PromptRule, ctx: DocContext) -> RuleHit | None:
             matched = _segment_matches(ctx, i, seg, anchor)
         else:
             key = (seg.scope, _view(seg, anchor.text))
-            matched = seen.get(key)
-            if matched is None:
-                matched = seen[key] = _segment_matches(ctx, i, seg, anchor)
+            known = seen.get(key)
+            matched = seen[key] = _segment_matches(ctx, i, seg, anchor) if known is None else known
         if not matched:
             continue
         if rule.heading is not None and not any(rule.heading.search(h) for h in seg.headings):
