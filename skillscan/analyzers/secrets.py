@@ -35,9 +35,15 @@ class SecretPatterns:
 
     Generic assignments are found in two steps so that cost stays linear: a plain alternation
     finds the secret-looking names, then an anchored pattern parses `= "value"` right after each.
+
+    Both alternations are factored into prefix trees (the same matches, far fewer steps at every
+    offset of a flood of first letters). `triggers` matches a run of back-to-back triggers at once;
+    `trigger_alts` then lists the triggers inside a run, so a flood of `sk-` costs one regex match
+    per run instead of one per trigger.
     """
 
     triggers: re.Pattern[str]
+    trigger_alts: re.Pattern[str]
     by_trigger: Mapping[str, tuple[tuple[str, int, re.Pattern[str]], ...]]  # trigger -> (rule, back, rx)
     names: re.Pattern[str]
     placeholder_words: tuple[str, ...]
@@ -58,15 +64,39 @@ class SecretPatterns:
                     by_trigger.setdefault(str(t), []).append(entry)
         # longest first so that "sk-ant-" wins over "sk-" at the same offset
         ordered = sorted(by_trigger, key=len, reverse=True)
-        triggers = re.compile("|".join(re.escape(t) for t in ordered))
-        alternation = "|".join(re.escape(n).replace("_", "[_-]?") for n in secret_names)
-        names = re.compile(r"(?:" + alternation.lower() + r")")  # run on ASCII-lowered text
+        alts = _prefix_tree([[re.escape(c) for c in t] for t in ordered])
+        # the leading copy keeps the first-character scan that a bare repeat would lose
+        triggers = re.compile(f"{alts}(?:{alts}){{0,{_MAX_RUN}}}")
+        # run on ASCII-lowered text
+        names = re.compile(
+            _prefix_tree([[_SEP if c == "_" else re.escape(c) for c in n.lower()] for n in secret_names])
+        )
         return cls(
             triggers,
+            re.compile(alts),
             {t: tuple(v) for t, v in by_trigger.items()},
             names,
             tuple(w.lower() for w in placeholder_words),
         )
+
+
+_SEP = "[_-]?"  # `api_key` in a name list also means `api-key` and `apikey`
+_MAX_RUN = 512  # triggers per run match: bounds the regex engine's repeat stack
+
+
+def _prefix_tree(branches: Sequence[Sequence[str]]) -> str:
+    """An alternation of `branches` (each a list of regex atoms, tried in order) as a prefix tree.
+
+    Branches are grouped by their first atom when every branch starts with a literal: two
+    different literals cannot both match at one offset, so the first branch to match is the same
+    as in the flat alternation (order inside each group is kept).
+    """
+    if len(branches) <= 1 or any(not b or b[0] == _SEP for b in branches):
+        return "(?:" + "|".join("".join(b) for b in branches) + ")"
+    groups: dict[str, list[Sequence[str]]] = {}
+    for b in branches:
+        groups.setdefault(b[0], []).append(b[1:])
+    return "(?:" + "|".join(head + _prefix_tree(rest) for head, rest in groups.items()) + ")"
 
 
 _VALUE = r"(?P<q>[\"'`]?)(?P<val>[A-Za-z0-9+/=_\-.~!@#%^&*]{16,200})(?P=q)"
@@ -153,11 +183,18 @@ def _match_near(rx: re.Pattern[str], text: str, pos: int, back: int) -> re.Match
     return None
 
 
+def _triggers(text: str, patterns: SecretPatterns) -> Iterator[re.Match[str]]:
+    """Every trigger, in order: the same matches as `trigger_alts.finditer(text)`."""
+    alts = patterns.trigger_alts
+    for run in patterns.triggers.finditer(text):
+        yield from alts.finditer(text, run.start(), run.end())
+
+
 def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
     """Yield live-looking secrets in `text` (placeholders and regular strings dropped)."""
     seen: list[tuple[int, int]] = []
     consumed = 0  # end of the last candidate examined, kept or not: never re-read a run twice
-    for t in itertools.islice(patterns.triggers.finditer(text), MAX_CANDIDATES):
+    for t in itertools.islice(_triggers(text, patterns), MAX_CANDIDATES):
         if t.start() < consumed:
             continue
         for rule_id, back, rx in patterns.by_trigger[t.group(0)]:
