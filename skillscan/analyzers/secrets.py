@@ -37,7 +37,7 @@ class SecretPatterns:
     finds the secret-looking names, then an anchored pattern parses `= "value"` right after each.
 
     Both alternations are factored into prefix trees (the same matches, far fewer steps at every
-    offset of a flood of first letters). `triggers` matches a run of back-to-back triggers at once;
+    offset of a flood of first letters). `triggers` matches a run of close triggers at once;
     `trigger_alts` then lists the triggers inside a run, so a flood of `sk-` costs one regex match
     per run instead of one per trigger.
     """
@@ -65,8 +65,9 @@ class SecretPatterns:
         # longest first so that "sk-ant-" wins over "sk-" at the same offset
         ordered = sorted(by_trigger, key=len, reverse=True)
         alts = _prefix_tree([[re.escape(c) for c in t] for t in ordered])
-        # the leading copy keeps the first-character scan that a bare repeat would lose
-        triggers = re.compile(f"{alts}(?:{alts}){{0,{_MAX_RUN}}}")
+        # The leading copy keeps the first-character scan that a bare repeat would lose; the lazy
+        # gap reaches the next trigger exactly where a plain scan would find it.
+        triggers = re.compile(f"{alts}(?:[\\s\\S]{{0,{_RUN_GAP}}}?{alts}){{0,{_MAX_RUN}}}")
         # run on ASCII-lowered text
         names = re.compile(
             _prefix_tree([[_SEP if c == "_" else re.escape(c) for c in n.lower()] for n in secret_names])
@@ -82,6 +83,7 @@ class SecretPatterns:
 
 _SEP = "[_-]?"  # `api_key` in a name list also means `api-key` and `apikey`
 _MAX_RUN = 512  # triggers per run match: bounds the regex engine's repeat stack
+_RUN_GAP = 8  # characters allowed between two triggers of one run (`sk-ant-a-sk-ant-a-…`)
 
 
 def _prefix_tree(branches: Sequence[Sequence[str]]) -> str:

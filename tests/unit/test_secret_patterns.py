@@ -26,7 +26,8 @@ _FLAT_TLD = re.compile(
 # Pieces that build near-misses: prefixes of every trigger and name, separators, case variants.
 _PIECES = sorted(
     {p[:i] for p in [*_TRIGGERS, *_DATA["secret_names"]] for i in range(1, len(p) + 1)}
-    | {"-", "_", ".", " ", "A", "K", "I", "x", "0", "1", "\u212a", "\u0131", "\u0130"}
+    | {"-", "_", ".", " ", "\n", "A", "K", "I", "x", "0", "1", "\u212a", "\u0131", "\u0130"}
+    | {"1234567", "abcdefgh", "abcdefghi"}  # gaps just under, at and over a run's limit
     | {".local", ".LAN", ".intern", ".intranet", ".Corp", ".home.arpa", ".ts.net", ".in", ".l"}
 )
 _TEXTS = st.lists(st.sampled_from(_PIECES), max_size=60).map("".join)
@@ -56,7 +57,13 @@ def test_factored_private_suffixes_match_the_flat_alternation(text: str) -> None
     assert new == [(m.span(), m.group("tld")) for m in _FLAT_TLD.finditer(text)]
 
 
-@pytest.mark.parametrize("unit", ["sk-", "AKIA", "ghp_", "sk-ant-", "eyJ", "xoxxapp-", "sk-sk-ant-AKIA"])
+@pytest.mark.parametrize(
+    "unit",
+    [
+        *("sk-", "AKIA", "ghp_", "sk-ant-", "eyJ", "xoxxapp-", "sk-sk-ant-AKIA", "sk-ant-a-"),
+        *("12345678:AA", "eyJa.eyJa.", "sk-12345678", "sk-123456789", "sk-\n\n"),
+    ],
+)
 def test_long_trigger_floods_expand_in_order(unit: str) -> None:
     text = unit * (3 * secrets._MAX_RUN + 7) + " x" + unit * 5
     assert _spans(secrets._triggers(text, _PATTERNS)) == _spans(_FLAT_TRIGGERS.finditer(text))
