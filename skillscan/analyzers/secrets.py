@@ -195,6 +195,8 @@ def _triggers(text: str, patterns: SecretPatterns) -> Iterator[re.Match[str]]:
 def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
     """Yield live-looking secrets in `text` (placeholders and regular strings dropped)."""
     seen: list[tuple[int, int]] = []
+    # The checks on a value depend on the value alone: a flood repeating one token pays them once.
+    verdicts: dict[tuple[str, str], bool] = {}
     consumed = 0  # end of the last candidate examined, kept or not: never re-read a run twice
     for t in itertools.islice(_triggers(text, patterns), MAX_CANDIDATES):
         if t.start() < consumed:
@@ -205,12 +207,10 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
                 continue
             consumed = max(consumed, m.end())
             secret = m.group(0)
-            min_entropy, min_classes = _THRESHOLDS.get(rule_id, _DEFAULT_THRESHOLD)
-            if is_placeholder(secret, patterns.placeholder_words) or "EXAMPLE" in secret:
-                continue
-            if not _looks_random(secret, min_entropy, min_classes):
-                continue
-            if rule_id == "jwt-literal" and _jwt_is_example(secret):
+            ok = verdicts.get((rule_id, secret))
+            if ok is None:
+                ok = verdicts[(rule_id, secret)] = _live_token(rule_id, secret, patterns.placeholder_words)
+            if not ok:
                 continue
             seen.append((m.start(), m.end()))
             yield SecretMatch(rule_id, m.start(), m.end(), secret)
@@ -232,15 +232,31 @@ def find_secrets(text: str, patterns: SecretPatterns) -> Iterator[SecretMatch]:
         value = a.group("val")
         head = _KEY_HEAD.search(text, max(0, n.start() - 30), n.start())
         key = (head.group(0) if head else "") + text[n.start() : n.end()] + (a.groupdict().get("rest") or "")
-        if _inside(seen, a.start("val")):
+        if _inside(seen, a.start("val")) or _PUBLIC_KEY_NAME.search(key):
             continue
-        if is_placeholder(value, patterns.placeholder_words) or _not_a_secret_value(value):
-            continue
-        if _PUBLIC_KEY_NAME.search(key) or _ETH_ADDRESS.match(value):
-            continue
-        if not _looks_random(value, 3.3 if _HEX.match(value) else 3.7, 2):
+        ok = verdicts.get(("", value))
+        if ok is None:
+            ok = verdicts[("", value)] = _live_value(value, patterns.placeholder_words)
+        if not ok:
             continue
         yield SecretMatch("secret-assignment-literal", a.start("val"), a.end("val"), value)
+
+
+def _live_token(rule_id: str, secret: str, words: Sequence[str]) -> bool:
+    """A provider-shaped token that is neither a placeholder nor a regular string."""
+    min_entropy, min_classes = _THRESHOLDS.get(rule_id, _DEFAULT_THRESHOLD)
+    if is_placeholder(secret, words) or "EXAMPLE" in secret:
+        return False
+    if not _looks_random(secret, min_entropy, min_classes):
+        return False
+    return not (rule_id == "jwt-literal" and _jwt_is_example(secret))
+
+
+def _live_value(value: str, words: Sequence[str]) -> bool:
+    """A value assigned to a secret-looking name that looks like a live secret."""
+    if is_placeholder(value, words) or _not_a_secret_value(value) or _ETH_ADDRESS.match(value):
+        return False
+    return _looks_random(value, 3.3 if _HEX.match(value) else 3.7, 2)
 
 
 def _inside(spans: list[tuple[int, int]], pos: int) -> bool:

@@ -78,3 +78,12 @@ def test_key_after_a_run_of_triggers_is_still_found() -> None:
     f = SkillFile(path="a.py", kind=FileKind.PYTHON, data=data, sha256="", text=text)
     result = HostsAnalyzer().analyze(Skill(source="t", identity=SkillIdentity(), files=(f,)))
     assert any(x.rule_id == "openai-api-key-literal" and x.line == 2 for x in result.findings)
+
+
+def test_a_repeated_token_or_value_is_reported_at_every_occurrence() -> None:
+    key = "sk-proj-" + "Zq8" * 6 + "Lm4Rt7Wx2Yp9Kd3Hv6Bn1Cj5"
+    value = "Zq8Lm4Rt7Wx2Yp9Kd3hV9kQ2"
+    text = f"a = '{key}'\nplaceholder = 'sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'\n" * 3
+    text += f"token = '{value}'\n" * 3
+    found = [(m.rule_id, m.secret) for m in find_secrets(text, _PATTERNS)]
+    assert found == [("openai-api-key-literal", key)] * 3 + [("secret-assignment-literal", value)] * 3
