@@ -8,10 +8,19 @@ rule cryptominer_browser_miner
         description = "In-browser/JS miner library (CoinHive, CryptoLoot, JSECoin, deepMiner, WebMinePool) loaded or started."
         status = "stable"
     strings:
-        $a = /\bCoinHive\.(Anonymous|User|Token)\s{0,3}\(/ nocase
-        $b = /(coinhive|coin-hive|authedmine|crypto-loot|cryptoloot|webminepool|jsecoin|minero\.cc|coinimp|deepminer)\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        // one string per library name (not one alternation): each hit of a name runs one
+        // verification, and every string gets an atom of its own name
+        $coinhive = /(\bcoinhive\.(anonymous|user|token)\s{0,3}\(|coin-?hive\.(com|min\.js|js|cc|pro|net)\b)/ nocase
+        $authedmine = /authedmine\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $cryptoloot = /crypto-?loot\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $webminepool = /webminepool\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $jsecoin = /jsecoin\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $minero = /minero\.cc\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $coinimp = /coinimp\.(com|min\.js|js|cc|pro|net)\b/ nocase
+        $deepminer = /deepminer\.(com|min\.js|js|cc|pro|net)\b/ nocase
         $c = /\b(CRLT|CryptoLoot)\.Anonymous\s{0,3}\(/
         $d = /\bdeepMiner\.(Anonymous|Init)\s{0,3}\(/
     condition:
-        $a or $b or $c or $d
+        $coinhive or $authedmine or $cryptoloot or $webminepool or $jsecoin or
+        $minero or $coinimp or $deepminer or $c or $d
 }
