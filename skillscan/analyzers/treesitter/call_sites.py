@@ -24,6 +24,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from itertools import islice
+from typing import AnyStr
 
 from tree_sitter import Node
 
@@ -55,10 +56,10 @@ def present(text: str, names: Iterable[str]) -> list[str]:
     return out
 
 
-@lru_cache(maxsize=256)  # name sets come from files too (aliases, bound names): bounded
-def _cover(names: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The names by a shorter name each contains (itself if none): (shorter, its longer names)."""
-    keys: dict[str, list[str]] = {}
+def cover(names: Iterable[AnyStr]) -> tuple[tuple[AnyStr, tuple[AnyStr, ...]], ...]:
+    """The names by a shorter name each contains (itself if none): (shorter, its longer names).
+    One search for each shorter name finds every place one of its longer names can be."""
+    keys: dict[AnyStr, list[AnyStr]] = {}
     for n in sorted(names, key=lambda n: (len(n), n)):
         key = next((k for k in keys if k in n), None)
         if key is None:
@@ -66,6 +67,11 @@ def _cover(names: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
         else:
             keys[key].append(n)
     return tuple((k, tuple(longer)) for k, longer in keys.items())
+
+
+@lru_cache(maxsize=256)  # name sets come from files too (aliases, bound names): bounded
+def _cover(names: frozenset[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return cover(names)
 
 
 @lru_cache(maxsize=1024)

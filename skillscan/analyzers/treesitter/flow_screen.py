@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from functools import cache, cached_property
 from typing import Any, TypeVar
 
+from skillscan.analyzers.treesitter.call_sites import cover
 from skillscan.analyzers.treesitter.flow_receivers import SHELL_RECEIVERS, Receivers
 from skillscan.analyzers.treesitter.sensitive import PATH_WORDS, fold_case
 
@@ -139,15 +140,7 @@ def _present(data: bytes, words: Iterable[str]) -> list[str]:
 
 @cache
 def _cover(words: frozenset[str]) -> tuple[tuple[bytes, tuple[bytes, ...]], ...]:
-    """The words by a shorter word each contains (itself if none): (shorter, its longer words)."""
-    keys: dict[bytes, list[bytes]] = {}
-    for w in sorted((w.encode() for w in words), key=lambda b: (len(b), b)):
-        key = next((k for k in keys if k in w), None)
-        if key is None:
-            keys[w] = []
-        else:
-            keys[key].append(w)
-    return tuple((k, tuple(longer)) for k, longer in keys.items())
+    return cover([w.encode() for w in words])
 
 
 # The words a secret path needs (`sensitive.PATH_WORDS`), searched in case-folded text, and
