@@ -9,9 +9,7 @@ rule agent_exec_approval_bypass
         status = "stable"
     strings:
         $cli = /tools\.(exec|elevated)(\.(security|ask|mode))?\b['"]?\s{1,3}['"]?(full|off|never)\b/
-        // counted repeats written out as nested optional groups (same language): far fewer
-        // matcher threads per "openclaw" hit when option-like text follows
-        $cli2 = /openclaw\s(\s(\s)?)?(approvals|exec-approvals|exec-policy)\s(\s(\s)?)?(set|preset)(\s(\s(\s)?)?--?[a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-])?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?(=|\s(\s(\s)?)?)?(\s(\s(\s)?)?--?[a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-])?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?(=|\s(\s(\s)?)?)?(\s(\s(\s)?)?--?[a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-]([a-z\-])?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?)?(=|\s(\s(\s)?)?)?)?)?)?(\s(\s(\s)?)?)?['"]?(full|off|yolo|never)\b/ nocase
+        $cli2 = /openclaw\s{1,3}(approvals|exec-approvals|exec-policy)\s{1,3}(set|preset)(\s{1,3}--?[a-z\-]{1,20}(=|\s{1,3})?){0,3}\s{0,3}['"]?(full|off|yolo|never)\b/ nocase
         // window classes exclude the braces of the anchor so repeated anchors cannot chain
         // JSON/JSON5 config: an "exec" block and a full/off security or ask value in the same file
         $json_exec = /["']?exec["']?\s{0,3}:\s{0,3}\{/
