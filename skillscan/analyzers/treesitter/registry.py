@@ -13,10 +13,11 @@ Rule metadata is data: every ``*.yaml`` file beside the modules maps rule ids to
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Protocol
 
 import yaml
@@ -36,7 +37,8 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 MAX_FINDINGS_PER_RULE_FILE = 20
 
 
-def load_rule_metadata() -> dict[str, RuleMeta]:
+@cache  # read once per process: the analyzer and `saturating_rules` share it
+def load_rule_metadata() -> Mapping[str, RuleMeta]:
     metas: dict[str, RuleMeta] = {}
     for path in sorted(PACKAGE_DIR.glob("*.yaml")):
         try:
@@ -47,7 +49,7 @@ def load_rule_metadata() -> dict[str, RuleMeta]:
             if rule_id in metas:
                 raise RuleError(f"{path}: rule {rule_id!r} is defined twice")
             metas[rule_id] = meta_from_mapping(rule_id, ENGINE, meta, str(path))
-    return metas
+    return MappingProxyType(metas)
 
 
 @cache
