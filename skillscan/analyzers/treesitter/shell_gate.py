@@ -14,10 +14,11 @@ Each test is a necessary condition for a statement to produce a hit or a scan ef
   is cut at bytes no name contains and the deletion keeps (`Gate.regions`).
 - `plain_verdict` (whole statements): text of plain words, pipes and separators only (no quote,
   escape, expansion or redirect: a command name is a word as written, its last `/` part) whose
-  only commands any rule reads are downloaders and decoders, none of them with what those rules
-  judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed a
-  decoder). The downloads it lets through matter only to a decode on their line
-  (`download-then-decode`): `FETCHES` says the caller must analyse them if one turns up.
+  only commands any rule reads are downloaders, decoders and `rm`, none of them with what those
+  rules judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed
+  a decoder, a word `rm` must not delete: `rm_may_hit`). The downloads it lets through matter only
+  to a decode on their line (`download-then-decode`): `FETCHES` says the caller must analyse them
+  if one turns up.
 """
 
 from __future__ import annotations
@@ -27,7 +28,15 @@ from collections.abc import Iterator
 from enum import Enum
 
 from skillscan.analyzers.treesitter.shell_words import FETCHERS
-from skillscan.analyzers.treesitter.threat_scan import DECODERS, DNS_TOOLS, MAILERS, NETCATS, REMOTE_COPY
+from skillscan.analyzers.treesitter.threat_scan import (
+    DECODERS,
+    DNS_TOOLS,
+    MAILERS,
+    NETCATS,
+    REMOTE_COPY,
+    RM_ROOTS,
+    RM_USER_DATA,
+)
 
 # Commands whose arguments a rule reads (`shell_threats._command`, `shell_exfil.command`); `mkfs*`
 # is matched as a prefix.
@@ -113,6 +122,7 @@ _PLAIN = bytes(
 _LIGHT = frozenset(n.encode() for n in FETCHERS | {"base64", "base32", "basenc", "xxd", "uudecode"})
 _FETCHERS = frozenset(n.encode() for n in FETCHERS)
 _DECODERS = _LIGHT - _FETCHERS
+_RM = b"rm"
 _SPACED = bytes.maketrans(b"\t\n|;&", b" " * 5)  # words of plain text, separated by spaces
 _PARTS = bytes.maketrans(b"\t\n|;&=/", b" " * 7)  # ... and cut at `=` and `/` (a path's last part)
 # What `shell_exfil._curl_parts` / `_stdin_sink` read as a body or an upload (`@` is tested apart),
@@ -124,16 +134,33 @@ _B64_WORD = re.compile(rb"[A-Za-z0-9+/=]{12,}")
 # without syntax errors `|`, `;` and `&` end a command; a newline may not (tree-sitter-bash joins
 # some lines into one command, with or without a syntax error).
 _DECODER_FILE = {n: re.compile(re.escape(n) + rb"(?:\s+-[^\s|;&]*)*\s+[^\s|;&-]") for n in _DECODERS}
+# A word `shell_threats._rm` deletes with a rule (`RM_ROOTS`, `RM_USER_DATA`), searched in the words
+# spaced out with a space in front. In a tree without syntax errors each argument of plain text is
+# one such word (error recovery can cut one: `~C:` read as `C:`).
+_RM_TARGET = re.compile(rb" (?:%s|%s)(?![^ ])" % (RM_ROOTS.encode(), RM_USER_DATA.encode()))
+# ... and what the rest of `_rm` reads (`LOGS` matches only paths holding one of the first two).
+_RM_MARKS = (b"/var/log", b"_history", b"--no-preserve-root")
+
+
+def rm_may_hit(text: bytes) -> bool:
+    """Whether an `rm` among plain statements (`plain_verdict`) may raise a hit: some word of them,
+    wherever it stands, is one `_rm` judges. Its other effects are none (no state, no pipeline or
+    upload rule reads `rm`)."""
+    return any(m in text for m in _RM_MARKS) or _RM_TARGET.search(b" " + text.translate(_SPACED)) is not None
 
 
 def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
     """What one or more whole statements can contribute, when that is decidable from their words.
     `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
-    by the words around it)."""
+    by the words around it, nor may an `rm`'s be)."""
     if text.translate(None, _PLAIN) or b"mkfs" in text:
         return Verdict.ANALYSE
     parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
     named = _NAMES.intersection(parts)
+    if _RM in named:
+        if not exact or rm_may_hit(text):
+            return Verdict.ANALYSE
+        named = named - {_RM}
     if not named:
         return Verdict.INERT
     if not named <= _LIGHT:

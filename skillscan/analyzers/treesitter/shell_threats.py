@@ -44,6 +44,8 @@ from skillscan.analyzers.treesitter.threat_scan import (
     MAX_VISITED,
     NETCATS,
     PAYLOAD,
+    RM_ROOTS,
+    RM_USER_DATA,
     ShellScan,
     enclosing,
     is_shell,
@@ -59,16 +61,8 @@ MAX_DEPTH = 3
 _FORK_BOMB = re.compile(
     r"(\w{1,20}|:)\s{0,3}\(\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"
 )
-# rm targets: whole filesystem, whole home, system roots, OpenClaw state, the user's documents.
-_RM_CRITICAL = re.compile(
-    r"^(?:/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|/home/?\*?|/Users/?\*?|/root/?|"
-    r"/(?:etc|usr|var|bin|sbin|lib|lib64|boot|opt|System|Library|Applications|private)/?\*?|[A-Za-z]:[\\/]?\*?)$"
-)
-_RM_HIGH = re.compile(
-    r"^(?:~|\$HOME|\$\{HOME\})/(?:\.openclaw|\.clawdbot|\.moltbot|\.ssh|\.aws|\.gnupg|\.config|Documents|Desktop|"
-    r"Pictures|Downloads|Library|Music|Movies|Projects|code|src|workspace)/?\*?$|"
-    r"^(?:~|\$HOME|\$\{HOME\})/\.openclaw/(?:workspace|skills|agents)/?\*?$"
-)
+_RM_CRITICAL = re.compile(rf"^(?:{RM_ROOTS})$")
+_RM_HIGH = re.compile(rf"^(?:{RM_USER_DATA})$")
 _SYSTEM_PATH = re.compile(
     r"^(?:/|/\*|/(?:etc|usr|var|bin|sbin|lib|opt|System|Library|Applications|boot)(?:/.{0,200})?)$"
 )
