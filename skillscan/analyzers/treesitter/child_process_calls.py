@@ -17,10 +17,10 @@ from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.call_sites import CONSTANT_FIRST, MAX_START_WORDS, NOT_CALLED, any_word
 from skillscan.analyzers.treesitter.constants import resolve
-from skillscan.analyzers.treesitter.dangerous_calls import LastText, call_evidence, sink_starts, truthy
+from skillscan.analyzers.treesitter.dangerous_calls import call_evidence, sink_starts, truthy
 from skillscan.analyzers.treesitter.flow_model import call_args
 from skillscan.analyzers.treesitter.node_pass import CallPass
-from skillscan.analyzers.treesitter.parsing import node_text
+from skillscan.analyzers.treesitter.parsing import LastText, node_text
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.models import FileKind
 

@@ -17,6 +17,7 @@ from skillscan.analyzers.treesitter.parsing import node_text
 MAX_DEPTH = 40
 MAX_LEN = 100_000
 _QUOTES = frozenset({"'''", '"""', "'", '"'})
+_BUILDERS = frozenset({"chr", "String.fromCharCode", "bytes.fromhex"})  # and `sep.join`
 
 
 def resolve(node: Node | None, depth: int = 0) -> str | None:
@@ -53,12 +54,22 @@ def resolve(node: Node | None, depth: int = 0) -> str | None:
     return None
 
 
+def builds_constant(callee: str) -> bool:
+    """Whether a call of `callee` (its text without spaces) can resolve to a constant: any other
+    call is known at run time only, whatever its arguments (not read: a flood of calls)."""
+    return callee in _BUILDERS or callee.endswith(".join")
+
+
 def _resolve_call(node: Node, depth: int) -> str | None:
     func = node.child_by_field_name("function")
-    args = node.child_by_field_name("arguments")
-    if func is None or args is None:
+    if func is None:
         return None
     name = node_text(func).replace(" ", "")
+    if not builds_constant(name):
+        return None
+    args = node.child_by_field_name("arguments")
+    if args is None:
+        return None
     values = [a for a in args.named_children if a.type != "comment"]
     if name == "chr" and len(values) == 1:
         code = _int(values[0])

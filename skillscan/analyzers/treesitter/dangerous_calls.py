@@ -8,7 +8,8 @@ followed. JavaScript's child_process: `child_process_calls.py`.
 
 Each check reads the file's text first (`begin`): only the calls that can be flagged are handed
 to it (`call_sites.call_starts`), each distinct call text is judged once and hits past a
-report's worth are counted, not built (`node_pass.CallPass`).
+report's worth are counted, not built (`node_pass.CallPass`). A flood of distinct calls is still
+judged call by call: each judgement reads the call once (`python_calls.PythonCalls`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
-from typing import Generic, TypeVar
 
 from tree_sitter import Node
 
@@ -28,38 +28,20 @@ from skillscan.analyzers.treesitter.call_sites import (
     call_starts,
     word_starts,
 )
-from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.constants import builds_constant, resolve
 from skillscan.analyzers.treesitter.node_pass import CallPass
-from skillscan.analyzers.treesitter.parsing import byte_spans, node_text
+from skillscan.analyzers.treesitter.parsing import LastText, byte_spans, node_text
+from skillscan.analyzers.treesitter.python_calls import PythonCalls, python_aliases
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.syntax_walk import Innermost, shared_walk
 from skillscan.models import FileKind
 
-T = TypeVar("T")
 _SUBPROCESS = frozenset(
     {"run", "call", "Popen", "check_output", "check_call", "getoutput", "getstatusoutput"}
 )
 _ALWAYS_SHELL = frozenset({"getoutput", "getstatusoutput"})
 _OS_SHELL = frozenset({"system", "popen"})
 _CODE_EXEC = frozenset({"exec", "eval", "compile"})
-
-
-def _args(call: Node) -> list[Node]:
-    args = call.child_by_field_name("arguments")
-    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
-
-
-def _keyword(call: Node, name: str) -> Node | None:
-    for a in _args(call):
-        if a.type == "keyword_argument" and node_text(a.child_by_field_name("name") or a) == name:
-            return a.child_by_field_name("value")
-    return None
-
-
-def _first_positional(call: Node) -> Node | None:
-    return next(
-        (a for a in _args(call) if a.type not in ("keyword_argument", "dictionary_splat", "list_splat")), None
-    )
 
 
 _EVIDENCE_BYTES = 2000  # the report keeps 200 characters of evidence
@@ -96,81 +78,8 @@ def _is_dynamic(node: Node | None) -> bool:
     return node is not None and resolve(node) is None
 
 
-def truthy(node: Node | None) -> bool:
-    return node is not None and node_text(node) not in ("False", "0", "None", "false", "null", "undefined")
-
-
-class LastText(Generic[T]):
-    """`fn(text)` remembered for the last text object only: the dispatcher hands a check one
-    file's nodes in a row, so the text is never hashed and no earlier file is kept alive."""
-
-    def __init__(self, fn: Callable[[str], T]) -> None:
-        self._fn = fn
-        self._last: tuple[str, T] | None = None
-
-    def __call__(self, text: str) -> T:
-        last = self._last  # one read of a tuple: safe if two threads scan at once
-        if last is not None and last[0] is text:
-            return last[1]
-        value = self._fn(text)
-        self._last = (text, value)
-        return value
-
-
-@LastText
-def _python_aliases(source: str) -> dict[str, str]:
-    """Local name → qualified name, from import statements (`sp` → `subprocess`, `system` → `os.system`)."""
-    out: dict[str, str] = {}
-    for mod, alias in re.findall(r"^\s*import\s+(subprocess|os)\s+as\s+(\w+)", source, re.M):
-        out[alias] = mod
-    for mod, names in re.findall(r"^\s*from\s+(subprocess|os)\s+import\s+\(?([\w\s,]+)", source, re.M):
-        for part in names.split(","):
-            bits = part.split()
-            if bits:
-                out[bits[-1]] = f"{mod}.{bits[0]}"
-    return out
-
-
-def _python_callee(func: Node, source: str) -> str:
-    """The qualified name a call resolves to, as far as the source shows."""
-    if func.type == "call":  # getattr(os, 'sys' + 'tem')(...) / __import__('os').system
-        inner = func.child_by_field_name("function")
-        args = _args(func)
-        if inner is not None and node_text(inner) == "getattr" and len(args) == 2:
-            attr_name = resolve(args[1])
-            if attr_name is not None:
-                return f"{_python_callee(args[0], source)}.{attr_name}"
-        return ""
-    if func.type not in ("identifier", "attribute"):
-        return ""
-    if func.type == "attribute":
-        obj = func.child_by_field_name("object")
-        attr = func.child_by_field_name("attribute")
-        if obj is None or attr is None:
-            return ""
-        if obj.type == "call":  # __import__('os').system
-            inner = obj.child_by_field_name("function")
-            args = _args(obj)
-            if inner is not None and node_text(inner) == "__import__" and args:
-                mod = resolve(args[0])
-                return f"{mod}.{node_text(attr)}" if mod else ""
-            return ""
-        return f"{_python_callee(obj, source)}.{node_text(attr)}"
-    name = node_text(func)
-    return _python_aliases(source).get(name, name)
-
-
-def _may_be(func: Node, source: str, leaves: frozenset[str]) -> bool:
-    """Whether `_python_callee(func)` can end in one of `leaves`: an attribute's own name, an
-    imported alias, or a name built by `getattr(…)` (resolved later). Spares resolving the
-    callee of every other call."""
-    if func.type == "attribute":
-        attr = func.child_by_field_name("attribute")
-        return attr is not None and node_text(attr) in leaves
-    if func.type == "identifier":
-        name = node_text(func)
-        return name in leaves or _python_aliases(source).get(name, "").rpartition(".")[2] in leaves
-    return func.type == "call"
+def truthy(node: Node | None, text: Callable[[Node], str] = node_text) -> bool:
+    return node is not None and text(node) not in ("False", "0", "None", "false", "null", "undefined")
 
 
 _SHELL_LEAVES = _SUBPROCESS | _OS_SHELL
@@ -213,7 +122,7 @@ class PythonShellCommand:
     needles = ("shell", "getoutput", "getstatusoutput", "system", "popen", "getattr")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
-        if self._judge(node, ctx.source)[0]:
+        if self._judge(node, PythonCalls(ctx.source, _SHELL_LEAVES))[0]:
             yield Hit(
                 "python-shell-command-dynamic", node.start_point[0] + 1, call_evidence(node, ctx.source)
             )
@@ -221,7 +130,7 @@ class PythonShellCommand:
     def begin(self, ctx: FileContext) -> CallPass:
         # A call resolving to os.* or subprocess.* ends with the function's name or an imported
         # alias (`from os import system as s`), or starts with the getattr that builds the name.
-        aliases = _python_aliases(ctx.source)
+        aliases = python_aliases(ctx.source)
         starts = None
         if len(aliases) <= MAX_START_WORDS:  # else every call is read
             starts = sink_starts(
@@ -230,21 +139,25 @@ class PythonShellCommand:
                 _SHELL_LEAVES | aliases.keys(),
                 {"subprocess", "os", "__import__", *aliases},
             )
+        calls = PythonCalls(ctx.source, _SHELL_LEAVES)
         return CallPass(
-            ctx, partial(self._judge, source=ctx.source), partial(call_evidence, source=ctx.source), starts
+            ctx, partial(self._judge, calls=calls), partial(call_evidence, source=ctx.source), starts
         )
 
-    def _judge(self, node: Node, source: str) -> tuple[str | None, bool]:
+    def _judge(self, node: Node, calls: PythonCalls) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
-        if func is None or not _may_be(func, source, _SHELL_LEAVES):
+        if func is None:
             return None, True
-        name = _python_callee(func, source)
-        module, _, leaf = name.rpartition(".")
+        module, _, leaf = calls.callee(func).rpartition(".")
         if module == "subprocess" and leaf in _SUBPROCESS:
-            uses_shell = leaf in _ALWAYS_SHELL or truthy(_keyword(node, "shell"))
+            always = leaf in _ALWAYS_SHELL
+            command, shell = calls.arguments(node, None if always else "shell")
+            uses_shell = always or truthy(shell, calls.text)
+        elif module == "os" and leaf in _OS_SHELL:
+            command, uses_shell = calls.arguments(node)[0], True
         else:
-            uses_shell = module == "os" and leaf in _OS_SHELL
-        if uses_shell and _is_dynamic(_first_positional(node)):
+            return None, True
+        if uses_shell and _is_dynamic(command):
             return "python-shell-command-dynamic", True
         return None, True
 
@@ -293,28 +206,27 @@ def _code_sources(source: str) -> tuple[list[int], list[int]]:
     return [a for a, _ in spans], [b for _, b in spans]
 
 
-def _mentions_code_source(arg: Node, source: str) -> bool:
+def _mentions_code_source(arg: Node, calls: PythonCalls) -> bool:
     """A decoder or fetch word inside the argument: searched in a short argument's text, else found
     by position among the file's matches (searching each argument's text costs quadratic time on
     `exec(exec(exec(…)))`). The same either way: no match crosses an argument's edge (a
     `(`, `,` or space)."""
     if arg.end_byte - arg.start_byte <= _SHORT_ARGUMENT:
-        return _CODE_SOURCE.search(node_text(arg)) is not None
-    starts, ends = _code_sources(source)
+        return _CODE_SOURCE.search(calls.text(arg)) is not None
+    starts, ends = _code_sources(calls.source)
     k = bisect_left(starts, arg.start_byte)
     return k < len(starts) and ends[k] <= arg.end_byte
 
 
-def _from_decoder_or_fetch(call: Node, arg: Node, ctx: FileContext) -> tuple[bool, bool]:
+def _from_decoder_or_fetch(call: Node, arg: Node, ctx: FileContext, calls: PythonCalls) -> tuple[bool, bool]:
     """Whether the executed value is decoded/fetched in the call itself, or one assignment away in
     the same function (`code = base64.b64decode(blob)` … `exec(code)`); and whether the call's
     text alone says so (not where the answer depends on the function around it)."""
-    source = ctx.source
-    if _mentions_code_source(arg, source):
+    if _mentions_code_source(arg, calls):
         return True, True
     if arg.type != "identifier":
         return False, True
-    lines = _code_assignments(source).get(node_text(arg))
+    lines = _code_assignments(ctx.source).get(calls.text(arg))
     if not lines:
         return False, True
     scope = _enclosing_scope(call, ctx)
@@ -332,30 +244,36 @@ class PythonDynamicExec:
     needles = ("exec", "eval", "compile", "getattr", "builtins")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
-        rule, _ = self._judge(node, ctx)
+        rule, _ = self._judge(node, ctx, PythonCalls(ctx.source, _CODE_EXEC))
         if rule is not None:
             yield Hit(rule, node.start_point[0] + 1, call_evidence(node, ctx.source))
 
     def begin(self, ctx: FileContext) -> CallPass:
         # A call of exec/eval/compile ends with that name (`exec(…)`, `builtins.exec(…)`,
         # `__import__('builtins').exec(…)`), or starts with the getattr that reaches it; aliases of
-        # os and subprocess never name these.
-        starts = sink_starts(
-            ctx, self.node_types, _CODE_EXEC, {"exec", "eval", "compile", "builtins", "__import__"}
-        )
-        return CallPass(ctx, partial(self._judge, ctx=ctx), partial(call_evidence, source=ctx.source), starts)
+        # os and subprocess never name these. A bare `exec(…)` starts where its name does, so only
+        # the first names of the longer callees are searched for.
+        starts = sink_starts(ctx, self.node_types, _CODE_EXEC, {"builtins", "__import__"})
+        judge = partial(self._judge, ctx=ctx, calls=PythonCalls(ctx.source, _CODE_EXEC))
+        return CallPass(ctx, judge, partial(call_evidence, source=ctx.source), starts)
 
-    def _judge(self, node: Node, ctx: FileContext) -> tuple[str | None, bool]:
+    def _judge(self, node: Node, ctx: FileContext, calls: PythonCalls) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")
-        if func is None or not _may_be(func, ctx.source, _CODE_EXEC):
+        if func is None or calls.callee(func).removeprefix("builtins.") not in _CODE_EXEC:
             return None, True
-        name = _python_callee(func, ctx.source)
-        arg = _first_positional(node)
-        if name.removeprefix("builtins.") not in _CODE_EXEC or arg is None or not _is_dynamic(arg):
+        arg = calls.arguments(node)[0]
+        if arg is None:
             return None, True
-        if arg.type == "call" and node_text(arg.child_by_field_name("function") or arg) == "compile":
-            return None, True  # exec(compile(src, ...)): the inner compile call is judged on its own
-        decoded, fixed = _from_decoder_or_fetch(node, arg, ctx)
+        if arg.type == "call":  # its callee says whether it can be constant (`resolve`)
+            inner = arg.child_by_field_name("function")
+            called = calls.text(inner) if inner is not None else ""
+            if called == "compile":  # exec(compile(src, ...)): the inner compile call is judged on its own
+                return None, True
+            if builds_constant(called.replace(" ", "")) and resolve(arg) is not None:
+                return None, True
+        elif resolve(arg) is not None:
+            return None, True
+        decoded, fixed = _from_decoder_or_fetch(node, arg, ctx, calls)
         return ("python-decoded-code-exec" if decoded else "python-dynamic-code-exec"), fixed
 
 

@@ -24,6 +24,7 @@ from skillscan.analyzers.treesitter.syntax_walk import Walk
 
 MEMO_BYTES = 1000  # longer calls are judged each time (their text is not copied to be a key)
 MAX_MEMO = 50_000  # distinct call texts remembered per file
+_UNSEEN = ""  # not a rule: a call text not judged yet
 
 # (rule or None, whether the call's text alone decides it)
 Judge = Callable[[Node], tuple[str | None, bool]]
@@ -56,43 +57,42 @@ class CallPass:
         if starts is not None and len(starts) * len(found).bit_length() < len(found):
             found, starts = walk.starting_at(found, starts), None  # a few places: by bisection
         wanted = None if starts is None else set(starts)
-        memo, source, plain, visit = self._memo, self._source, self._ascii, self._visit
-        counting, more = self._line_end, self._more
+        memo, source, plain, judge = self._memo, self._source, self._ascii, self._judge_new
+        counting, more, hit = self._line_end, self._more, self._hit
         for i in found:
             node = nodes[i]
             start = node.start_byte
             if wanted is not None and start not in wanted:
                 continue
-            if plain:  # the usual flood: a call already judged, of a rule already listed in full
-                end = node.end_byte
-                rule = memo.get(source[start:end], "") if end - start <= MEMO_BYTES else ""
-                if rule is None:
-                    continue
-                line_end = counting.get(rule) if rule else None
-                if line_end is not None:
-                    if start >= line_end:
-                        more[rule] += 1
-                    continue
-            if hits := visit(node, start):
-                yield from hits
-        for rule, hit in self._held.items():
-            n = more.get(rule, 0)
-            yield replace(hit, more=n) if n else hit
-
-    def _visit(self, node: Node, start: int) -> Sequence[Hit]:
-        end = node.end_byte
-        if end - start > MEMO_BYTES:
-            rule, _ = self._judge(node)
-        else:
-            key: str | bytes = self._source[start:end] if self._ascii else (node.text or b"")
-            if key in self._memo:
-                rule = self._memo[key]
+            end = node.end_byte
+            if end - start > MEMO_BYTES:  # judged each time
+                rule = self._judge(node)[0]
             else:
-                rule, fixed = self._judge(node)
-                if fixed and len(self._memo) < MAX_MEMO and not node.has_error:
-                    self._memo[key] = rule
-        if rule is None:
-            return ()
+                key = source[start:end] if plain else (node.text or b"")
+                rule = memo.get(key, _UNSEEN)
+                if rule is _UNSEEN:
+                    rule = judge(node, key)
+            if rule is None:
+                continue
+            line_end = counting.get(rule)
+            if line_end is not None:  # the usual flood: a rule already listed in full, counted
+                if start >= line_end:
+                    more[rule] += 1
+                continue
+            if hits := hit(rule, node, start):
+                yield from hits
+        for rule, listed in self._held.items():
+            n = more.get(rule, 0)
+            yield replace(listed, more=n) if n else listed
+
+    def _judge_new(self, node: Node, key: str | bytes) -> str | None:
+        """The verdict of a call text not seen before, remembered if the text alone decides it."""
+        rule, fixed = self._judge(node)
+        if fixed and len(self._memo) < MAX_MEMO and not node.has_error:
+            self._memo[key] = rule
+        return rule
+
+    def _hit(self, rule: str, node: Node, start: int) -> Sequence[Hit]:
         listed = self._lines.get(rule)
         if listed is not None and len(listed) >= MAX_FINDINGS_PER_RULE_FILE:  # only counted now
             if not self._on_listed_line(rule, node, start):

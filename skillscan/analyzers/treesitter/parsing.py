@@ -1,10 +1,11 @@
-"""Grammars by file kind, and one parse per file."""
+"""Grammars by file kind, one parse per file, and helpers that read a tree or a file's text once."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cache
+from typing import Generic, TypeVar
 
 import tree_sitter_bash
 import tree_sitter_javascript
@@ -14,6 +15,8 @@ import tree_sitter_typescript
 from tree_sitter import Language, Node, Parser, Tree
 
 from skillscan.models import FileKind
+
+T = TypeVar("T")
 
 
 @cache
@@ -70,3 +73,20 @@ def byte_spans(text: str, matches: Iterable[re.Match[str]]) -> Iterator[tuple[in
         offset += len(text[chars : m.start()].encode("utf-8", "replace"))
         chars = m.start()
         yield offset, offset + len(m.group(0).encode("utf-8", "replace"))
+
+
+class LastText(Generic[T]):
+    """`fn(text)` remembered for the last text object only: the dispatcher hands a check one
+    file's nodes in a row, so the text is never hashed and no earlier file is kept alive."""
+
+    def __init__(self, fn: Callable[[str], T]) -> None:
+        self._fn = fn
+        self._last: tuple[str, T] | None = None
+
+    def __call__(self, text: str) -> T:
+        last = self._last  # one read of a tuple: safe if two threads scan at once
+        if last is not None and last[0] is text:
+            return last[1]
+        value = self._fn(text)
+        self._last = (text, value)
+        return value

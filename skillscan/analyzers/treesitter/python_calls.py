@@ -1,0 +1,135 @@
+"""Which function a Python call names, and its arguments, read for a flood of calls at a time.
+
+A check that judges every call of a 1 MB file of distinct calls pays for each tree read (a node
+object each), so a call is read once, in one pass over its arguments, and what the file fixes for
+all its calls is worked out once: the import aliases, and the name each distinct callee text
+resolves to (`PythonCalls`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.parsing import LastText, node_text
+
+_NOT_POSITIONAL = frozenset({"keyword_argument", "dictionary_splat", "list_splat", "comment"})
+
+
+def _args(call: Node) -> list[Node]:
+    args = call.child_by_field_name("arguments")
+    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
+
+
+@LastText
+def python_aliases(source: str) -> dict[str, str]:
+    """Local name → qualified name, from import statements (`sp` → `subprocess`, `system` → `os.system`)."""
+    out: dict[str, str] = {}
+    for mod, alias in re.findall(r"^\s*import\s+(subprocess|os)\s+as\s+(\w+)", source, re.M):
+        out[alias] = mod
+    for mod, names in re.findall(r"^\s*from\s+(subprocess|os)\s+import\s+\(?([\w\s,]+)", source, re.M):
+        for part in names.split(","):
+            bits = part.split()
+            if bits:
+                out[bits[-1]] = f"{mod}.{bits[0]}"
+    return out
+
+
+def python_callee(func: Node, source: str) -> str:
+    """The qualified name a call resolves to, as far as the source shows."""
+    if func.type == "call":  # getattr(os, 'sys' + 'tem')(...) / __import__('os').system
+        inner = func.child_by_field_name("function")
+        args = _args(func)
+        if inner is not None and node_text(inner) == "getattr" and len(args) == 2:
+            attr_name = resolve(args[1])
+            if attr_name is not None:
+                return f"{python_callee(args[0], source)}.{attr_name}"
+        return ""
+    if func.type not in ("identifier", "attribute"):
+        return ""
+    if func.type == "attribute":
+        obj = func.child_by_field_name("object")
+        attr = func.child_by_field_name("attribute")
+        if obj is None or attr is None:
+            return ""
+        if obj.type == "call":  # __import__('os').system
+            inner = obj.child_by_field_name("function")
+            args = _args(obj)
+            if inner is not None and node_text(inner) == "__import__" and args:
+                mod = resolve(args[0])
+                return f"{mod}.{node_text(attr)}" if mod else ""
+            return ""
+        return f"{python_callee(obj, source)}.{node_text(attr)}"
+    name = node_text(func)
+    return python_aliases(source).get(name, name)
+
+
+def may_be(func: Node, source: str, leaves: frozenset[str]) -> bool:
+    """Whether `python_callee(func)` can end in one of `leaves`: an attribute's own name, an
+    imported alias, or a name built by `getattr(…)` (resolved later). Spares resolving the
+    callee of every other call."""
+    if func.type == "attribute":
+        attr = func.child_by_field_name("attribute")
+        return attr is not None and node_text(attr) in leaves
+    if func.type == "identifier":
+        name = node_text(func)
+        return name in leaves or python_aliases(source).get(name, "").rpartition(".")[2] in leaves
+    return func.type == "call"
+
+
+class PythonCalls:
+    """One file's calls as a check reads them: `callee` is the name a callee resolves to
+    (`python_callee`), or "" for one that cannot end in one of `leaves` (`may_be`), remembered by
+    the callee's text (a flood of distinct calls repeats a few callees, and the name depends on the
+    text and the file's imports only); `text` slices an ASCII file in place."""
+
+    SHORT = 200  # longer callees are resolved each time (their text is not copied to be a key)
+    MAX = 10_000  # callee texts remembered
+
+    def __init__(self, source: str, leaves: frozenset[str]) -> None:
+        self.source, self._leaves, self._ascii = source, leaves, source.isascii()
+        self._names: dict[str, str] = {}
+
+    def text(self, node: Node) -> str:
+        return self.source[node.start_byte : node.end_byte] if self._ascii else node_text(node)
+
+    def callee(self, func: Node) -> str:
+        if func.end_byte - func.start_byte > self.SHORT or func.has_error:
+            return self._resolve(func)
+        key = self.text(func)
+        name = self._names.get(key)
+        if name is None:
+            name = self._resolve(func)
+            if len(self._names) < self.MAX:
+                self._names[key] = name
+        return name
+
+    def arguments(self, call: Node, keyword: str | None = None) -> tuple[Node | None, Node | None]:
+        """The first positional argument, and the value of the first `keyword=` argument (if
+        asked), in one pass over the arguments."""
+        args = call.child_by_field_name("arguments")
+        if args is None:
+            return None, None
+        if keyword is None:  # the usual call: its first argument is positional
+            if not args.named_child_count:
+                return None, None
+            head = args.named_child(0)
+            if head is not None and head.type not in _NOT_POSITIONAL:
+                return head, None
+        first: Node | None = None
+        value: Node | None = None
+        for a in args.named_children:
+            t = a.type
+            if t == "keyword_argument":
+                if keyword is not None and self.text(a.child_by_field_name("name") or a) == keyword:
+                    value, keyword = a.child_by_field_name("value"), None
+            elif first is None and t not in _NOT_POSITIONAL:
+                first = a
+            if first is not None and keyword is None:
+                break
+        return first, value
+
+    def _resolve(self, func: Node) -> str:
+        return python_callee(func, self.source) if may_be(func, self.source, self._leaves) else ""
