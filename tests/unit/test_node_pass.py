@@ -4,11 +4,21 @@ what they judge once for many calls, and what they count instead of listing."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter import FileContext, NodeDispatcher, SkillContext, TreeSitterAnalyzer
+from skillscan.analyzers.treesitter import (
+    Checks,
+    FileContext,
+    NodeDispatcher,
+    SkillContext,
+    TreeSitterAnalyzer,
+    load_checks,
+)
 from skillscan.analyzers.treesitter.registry import Hit
 from skillscan.analyzers.treesitter.syntax_walk import Walk
 from skillscan.hashing import sha256_hex
@@ -170,3 +180,98 @@ def test_a_pass_is_handed_its_nodes_at_once_after_the_node_by_node_checks(skip: 
     hits = list(NodeDispatcher([check, _EachNode()]).run(FileContext(file=f, skill=ctx)))
     assert [h.evidence for h in hits] == ["node"] * 4 + ([] if skip else ["4 calls"])
     assert check.one is None or check.one.seen == [0, 0, 5, 11]
+
+
+class _NodeByNode:
+    """A check fed node by node (`visit`): no text screen, nothing remembered, nothing counted."""
+
+    def __init__(self, check: Any) -> None:
+        self._check = check
+        self.languages, self.node_types, self.needles = check.languages, check.node_types, check.needles
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
+        return self._check.visit(node, ctx)  # type: ignore[no-any-return]
+
+
+def _analyzer(node_by_node: bool) -> TreeSitterAnalyzer:
+    analyzer = TreeSitterAnalyzer()
+    mine = [c for c in load_checks().node if type(c).__name__ in ("PythonShellCommand", "PythonDynamicExec")]
+    checks = [_NodeByNode(c) for c in mine] if node_by_node else mine
+    analyzer._checks = Checks(tuple(checks), (), ())
+    analyzer._dispatcher = NodeDispatcher(checks)
+    return analyzer
+
+
+_PASS, _REFERENCE = _analyzer(False), _analyzer(True)
+_CALLEES = [
+    "exec", "eval", "compile", "builtins.exec", "__import__('builtins').eval", "getattr(builtins, 'ex' + 'ec')",
+    "foo.exec", "os.system", "os.popen", "subprocess.run", "subprocess.getoutput", "sp.Popen", "s", "x.run",
+    "getattr(os, 'sys' + 'tem')", "__import__('os').popen",
+]  # fmt: skip
+_ARGUMENTS = [
+    "'ls'", "x", "cmd", "'a' + x", "'a' + 'b'", "chr(97)", "f'{x}'", "base64.b64decode(x)", "code",
+    "base64.b64decode('QUFB')", "compile(s, 'f', 'exec')", "exec(y)", "*a", "", "'é' + x", "bytes.fromhex('zz')",
+    "x.text", "# c\n x",
+]  # fmt: skip
+_KEYWORDS = ["", "shell=True", "shell=False", "shell=x"]
+_OTHER = [
+    "import subprocess as sp", "from os import system as s", "code = base64.b64decode(blob)", "x = f(1)", "(",
+    "# exec(x)", "t = 'os.system(c)'",
+]  # fmt: skip
+_call = st.builds(
+    lambda callee, arg, kw: f"{callee}({', '.join(p for p in (arg, kw) if p)})",
+    st.sampled_from(_CALLEES),
+    st.sampled_from(_ARGUMENTS),
+    st.sampled_from(_KEYWORDS),
+)
+_statement = st.one_of(_call, st.sampled_from(_OTHER), st.builds("{}; {}".format, _call, _call))
+# (statement, times in a row, inside a function)
+_lines = st.lists(
+    st.tuples(_statement, st.sampled_from([1, 1, 2, 25]), st.booleans()), min_size=1, max_size=30
+)
+
+
+def _text(lines: list[tuple[str, int, bool]]) -> str:
+    out: list[str] = []
+    for statement, times, inside in lines:
+        if inside:
+            out.append("def f():")
+        out += [("    " if inside else "") + statement] * times
+    return "\n".join(out) + "\n"
+
+
+def _report(analyzer: TreeSitterAnalyzer, files: tuple[SkillFile, ...]) -> tuple[object, ...]:
+    result = analyzer.analyze(Skill(source="mem", identity=SkillIdentity(), files=files))
+    findings = [(f.rule_id, f.path, f.line, f.severity, f.message, f.evidence) for f in result.findings]
+    return sorted(findings), sorted(result.notes), result.errors  # the order checks run in aside
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_lines, st.booleans())
+def test_the_pass_reports_what_judging_every_node_reports(
+    lines: list[tuple[str, int, bool]], ascii: bool
+) -> None:
+    # what the pass shortcuts (text screen, verdicts and callee names remembered by text, hits
+    # counted past a report's worth) must not change a finding, a line or a count
+    text = _text(lines)
+    if ascii:
+        text = text.replace("é", "e")
+    files = (  # virtual files of other real files (their lines mapped, or pinned to one line)
+        skill_file("a.py", text),
+        skill_file(
+            "SKILL.md#block1.py",
+            text,
+            virtual=VirtualOrigin.CODE_BLOCK,
+            origin_path="SKILL.md",
+            line_offset=4,
+        ),
+        skill_file(
+            "b.md#decoded1.py",
+            text,
+            virtual=VirtualOrigin.DECODED,
+            origin_path="b.md",
+            line_offset=9,
+            pinned=True,
+        ),
+    )
+    assert _report(_PASS, files) == _report(_REFERENCE, files)

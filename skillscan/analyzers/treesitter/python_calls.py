@@ -96,9 +96,10 @@ class PythonCalls:
         return self.source[node.start_byte : node.end_byte] if self._ascii else node_text(node)
 
     def callee(self, func: Node) -> str:
-        if func.end_byte - func.start_byte > self.SHORT or func.has_error:
+        start, end = func.start_byte, func.end_byte
+        if end - start > self.SHORT or func.has_error:
             return self._resolve(func)
-        key = self.text(func)
+        key = self.source[start:end] if self._ascii else node_text(func)
         name = self._names.get(key)
         if name is None:
             name = self._resolve(func)
