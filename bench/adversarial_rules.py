@@ -37,8 +37,8 @@ SEEDS = [
     "12345678:AA", "-----BEGIN PRIVATE KEY-----\n", "AKIA", "http://", "\\x41", "base64 -d ",
     "exec-approvals.json", "-.tar.gz", "xmrig-", "xmrig -o ", "fsockopen(\"a\",1);", "TCPSocket.open(",
     "open(STDIN,\">&", "sh -i <&", "/inet/tcp/", "/dev/udp/", "stratum+tcp://a", "openclaw approvals set ",
-    '"sandbox": {', "node_modules/openclaw/dist/", "Login Data", "logins.json", "wallet.dat",
-    "Local Extension Settings/", "new net.Socket(", ".pipe(", "child_process", "GetStream()",
+    "openclaw approvals set --", '"sandbox": {', "node_modules/openclaw/dist/", "Login Data", "logins.json",
+    "wallet.dat", "Local Extension Settings/", "new net.Socket(", ".pipe(", "child_process", "GetStream()",
     "moneroocean.stream:", "coinhive.com", "a" * 50 + ".local ", "/Users/abcdefgh/", ".local",
     "a.b.c.d.e.f.g.h.ts.net ", "C:\\Users\\abc\\", "sk-ant-api03-" + "A1b2" * 30 + " ",
 ]  # fmt: skip
