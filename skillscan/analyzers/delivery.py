@@ -27,6 +27,11 @@ DATA_FILE = Path(__file__).resolve().parent / "data" / "delivery_hosts.yaml"
 
 # Bounded: a URL longer than 2000 characters is cut, never scanned past.
 URL_RE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"'`|\\\]\[(){}]{1,2000}")
+# A URL whose host `parse_url` reads as group 1 (lower-cased, trailing dots dropped): no user,
+# port or brackets, nothing around it for `strip` to remove but quotes at the end of the path.
+_PLAIN_URL = re.compile(
+    r"(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp])://([A-Za-z0-9][A-Za-z0-9.-]{0,199})(?:/\S*)?"
+)
 _HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:]{1,253}$")
 _NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){0,3}$")
 _BARE_HOST_ARG = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){1,8}[a-z]{2,24}(?::\d{1,5})?(?:/|$)", re.I)
@@ -42,6 +47,7 @@ _SHARED_SUFFIXES = frozenset(
     }
 )  # fmt: skip
 DELIVERY_CLASSES = frozenset({"raw-ip", "paste", "tunnel", "shortener", "file-share", "dynamic-dns"})
+_SEPARATED = "[-_0-9]*"  # what `_impersonates_platform` drops from a label
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +177,37 @@ class DeliveryCatalog:
         object.__setattr__(self, "_index", {k: frozenset(v) for k, v in index.items()})
         object.__setattr__(self, "_with_path", tuple(with_path))
         object.__setattr__(self, "_host_cache", {})
+        # `plain_host`: every host suffix that can put a URL in a class, and the brands as one
+        # pattern (a brand in a label with separators and digits removed: its letters in the host
+        # with only those between them)
+        listed = set(index) | {e.partition("/")[0] for e, _ in with_path} | {"localhost", "local"}
+        object.__setattr__(self, "_listed_suffixes", frozenset(listed))
+        object.__setattr__(self, "_listed_last_labels", frozenset(e.rpartition(".")[2] for e in listed))
+        brands = sorted({b for b in self.platform_brands if b}, key=len, reverse=True)
+        brand_re = (
+            re.compile("|".join(_SEPARATED.join(map(re.escape, b)) for b in brands)) if brands else None
+        )
+        object.__setattr__(self, "_brand_re", brand_re)
+
+    def plain_host(self, host: str) -> bool:
+        """Whether `host` (lower case, as `parse_url` gives it) is certainly in no class that
+        changes a URL's trust, whatever its path: not an IP, no listed suffix, no brand in any
+        label. A screen for `HostPolicy.assess`: False only means "classify it"."""
+        if ":" in host or _NUMERIC_HOST.match(host):
+            return False
+        if host[host.rfind(".") + 1 :] in self._listed_last_labels:  # type: ignore[attr-defined]
+            # a listed suffix of the host ends with the host's last label
+            listed: frozenset[str] = self._listed_suffixes  # type: ignore[attr-defined]
+            suffix = host
+            while True:
+                if suffix in listed:
+                    return False
+                dot = suffix.find(".")
+                if dot < 0:
+                    break
+                suffix = suffix[dot + 1 :]
+        brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
+        return brand_re is None or brand_re.search(host) is None
 
     def classify(self, url: UrlRef) -> frozenset[str]:
         """Every class the URL belongs to (empty for an ordinary site)."""
@@ -262,9 +299,14 @@ def release_owner(url: UrlRef) -> str | None:
     return None
 
 
+_GITHUB_HOSTS = frozenset(
+    {"github.com", "www.github.com", "raw.githubusercontent.com", "codeload.github.com"}
+)
+
+
 def _github_owner(url: UrlRef) -> str | None:
     parts = url.path.lstrip("/").split("/")
-    if url.host in {"github.com", "www.github.com", "raw.githubusercontent.com", "codeload.github.com"}:
+    if url.host in _GITHUB_HOSTS:
         return parts[0].lower() if parts and parts[0] else None
     if url.host.endswith(".github.io"):
         return url.host.split(".", 1)[0]
@@ -278,6 +320,23 @@ class DeclaredHosts:
     domains: frozenset[str] = frozenset()
     github_owners: frozenset[str] = frozenset()
     subjects: frozenset[str] = frozenset()  # the tool the skill is named after ("dokku")
+
+    def may_declare(self, host: str) -> bool:
+        """False when `declares` is False for every URL on `host` (a screen: True means ask it):
+        not a GitHub host, no label suffix among the domains (the host and its registrable domain
+        are such suffixes), not named after a subject."""
+        if host in _GITHUB_HOSTS or host.endswith(".github.io"):
+            return True
+        if self.domains:
+            suffix = host
+            while True:
+                if suffix in self.domains:
+                    return True
+                dot = suffix.find(".")
+                if dot < 0:
+                    break
+                suffix = suffix[dot + 1 :]
+        return bool(self.subjects) and _flat(registrable(host).split(".", 1)[0]) in self.subjects
 
     def declares(self, url: UrlRef) -> bool:
         owner = _github_owner(url)
@@ -379,12 +438,39 @@ class HostPolicy:
     declared: DeclaredHosts = DeclaredHosts()
 
     def assess(self, url: UrlRef) -> Trust:
+        if self.catalog.plain_host(url.host) and not self.declared.may_declare(url.host):
+            return Trust.UNDECLARED  # what the classes and the declared hosts below come to
         classes = self.catalog.classify(url)
         if classes & DELIVERY_CLASSES or "brand-impersonation" in classes:
             return Trust.DELIVERY
         if classes & {"well-known-installers", "official-platform-domains", "local"}:
             return Trust.DECLARED
         return Trust.DECLARED if self.declared.declares(url) else Trust.UNDECLARED
+
+    def trust(self, target: str) -> Trust | None:
+        """The trust `worst((target,))` gives (None: not a URL), without building the URL when it
+        is a plain `scheme://host/path` on a plain host."""
+        m = _PLAIN_URL.fullmatch(target)
+        if m is not None:
+            host = m.group(1).lower().rstrip(".")  # as `parse_url` reads it
+            if self.catalog.plain_host(host) and not self.declared.may_declare(host):
+                return Trust.UNDECLARED
+        found = self.worst((target,))
+        return found[0] if found is not None else None
+
+    def trusts(self, targets: Iterable[str]) -> list[Trust | None]:
+        """`trust` of each target, in one call (a flood of statements fetching URLs)."""
+        plain, may_declare = self.catalog.plain_host, self.declared.may_declare
+        out: list[Trust | None] = []
+        for target in targets:
+            m = _PLAIN_URL.fullmatch(target)
+            if m is not None:
+                host = m.group(1).lower().rstrip(".")
+                if plain(host) and not may_declare(host):
+                    out.append(Trust.UNDECLARED)
+                    continue
+            out.append(self.trust(target))
+        return out
 
     def worst(self, targets: Iterable[str]) -> tuple[Trust, UrlRef] | None:
         """The least trusted of several fetch targets (URLs or curl-style bare hosts)."""

@@ -30,6 +30,7 @@ from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits, StatementMemo, repeats
+from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo, cut
 from skillscan.analyzers.treesitter.shell_text import (
     REMOTE_LOADERS,
     RULE_ENCODED,
@@ -132,9 +133,12 @@ class _PsScan:
     code: bytes = b""  # the text under the scanned root, from its first byte (`base`)
     base: int = 0
     grades: Grades = field(init=False)  # the least trusted of fetched URLs, each graded once
+    shapes: ShapeMemo = field(init=False)  # statements that differ only in their URLs
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
+        # no quotes around the URLs: no string literal to blank, the text is the code (`_code_text`)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=b"'\"", facts=_shape_facts)
 
     def urls_in(self, s: str) -> list[str]:
         resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
@@ -145,7 +149,8 @@ class _PsScan:
 
     def graded(self, node: Node, urls: list[str], shape: str) -> None:
         found = self.grades.worst(urls)
-        self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found))))
+        rule, message = grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found)))
+        self.hits.add(rule, node.start_point[0] + 1, message, node, graded=urls)
 
     def set(self, effect: tuple[Any, ...], base_line: int = 0) -> None:
         """Change the state: ("string" | "fetched", $name, value) or ("download", keys, entry);
@@ -220,7 +225,17 @@ def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
         if c.type == "pipeline" and not _inert(scan, text):
             key = ("statement", text, scan.version)
             if not memo.replay(key, c):
-                memo.record(key, c.start_point[0] + 1, partial(_statement, scan, c))
+                # a statement of a shape seen before (the same but for its URLs) replays it, as do
+                # the statements of that shape that follow it (none of them nests statements)
+                shaped = cut(text) if not scan.downloads else None
+                if shaped is not None:
+                    replayed, _ = scan.shapes.replay(
+                        (shaped[0], scan.version), children, i, code, base, 0, 1 << 62
+                    )
+                    if replayed:
+                        i += replayed
+                        continue
+                _analyse(scan, memo, c, key, text, shaped)
             if key[2] == scan.version and memo.repeatable(key):
                 end += memo.replay_repeats(key, repeats(children, end, code, base, text, "pipeline"))
         if _NESTS.search(text):
@@ -239,6 +254,45 @@ def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
             if key[2] == scan.version and memo.repeatable(key):
                 memo.replay_repeats(key, children[i + 1 : end])
                 break
+
+
+def _analyse(
+    scan: _PsScan,
+    memo: StatementMemo,
+    node: Node,
+    key: tuple[str, bytes, int],
+    text: bytes,
+    shaped: tuple[tuple[bytes, ...], list[bytes]] | None,
+) -> None:
+    """An outermost statement not seen before, analysed; its shape remembered (scan_shapes) if it
+    has one (`shaped`: its text `cut` around the URLs), nests no statement and is plain ASCII."""
+    rec = memo.record(key, node.start_point[0] + 1, partial(_statement, scan, node))
+    if shaped is None or scan.downloads or scan.hits.saturated or not text.isascii() or _NESTS.search(text):
+        return
+    # `_statement` reads the fetch pattern on the stages before an `iex` that is not the first
+    deep = any(_command_name(s) in _EXEC_CMDS for s in _stages(node)[1:] if s.type == "command")
+    around, slots = shaped
+    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, deep)
+
+
+# What `_statement` (and `_download_and_run`) match on a statement's text: besides its tree and
+# the URLs it grades, all it reads of it. A pattern added there is added here.
+_SHAPE_PATTERNS = (
+    _STR_ASSIGN, _FETCH_TEXT, _VAR_ASSIGN, _EXEC_WORD, _SCRIPTBLOCK, _VAR_REF, _ENCODED_EXEC, _CERTUTIL, _OUTFILE,
+)  # fmt: skip
+
+
+def _shape_facts(node: Node, raw: bytes, deep: bool) -> tuple[bool, ...] | None:
+    """`ShapeMemo.facts`: whether the statement is inert, what each of `_SHAPE_PATTERNS` finds,
+    with `deep` whether each stage fetches; None for a statement too long for that (`_statement`
+    reads only its first 100,000 characters)."""
+    if len(raw) >= 100_000:
+        return None
+    stmt = raw.decode("ascii", "replace")
+    facts = (_STATEMENT_WORDS.search(raw) is None, *(p.search(stmt) is not None for p in _SHAPE_PATTERNS))
+    if deep:
+        facts += tuple(_FETCH_TEXT.search(_code_text(s)) is not None for s in _stages(node))
+    return facts
 
 
 def _command_name(cmd: Node) -> str:

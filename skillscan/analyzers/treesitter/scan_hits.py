@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -35,6 +35,7 @@ class Recording:
 
     hits: list[tuple[str, int, str | None, str]] = field(default_factory=list)
     effects: list[tuple[Any, ...]] = field(default_factory=list)  # scanner state changes, in order
+    graded: dict[int, tuple[str, ...]] = field(default_factory=dict)  # hit index -> URLs graded
 
 
 class Hits:
@@ -59,12 +60,17 @@ class Hits:
     def full(self, rule: str) -> bool:
         return self._listed.get(rule, 0) >= self.limit
 
-    def add(self, rule: str, line: int, message: str, evidence: Node | str) -> None:
-        """A detection; `evidence` is the node (its text is read only when the hit is listed)."""
+    def add(
+        self, rule: str, line: int, message: str, evidence: Node | str, graded: Sequence[str] | None = None
+    ) -> None:
+        """A detection; `evidence` is the node (its text is read only when the hit is listed);
+        `graded`: the fetched URLs whose least trusted chose the rule (recorded for scan_shapes)."""
         ev: str | None = None
         if not self.full(rule):
             ev = evidence if isinstance(evidence, str) else evidence_of(evidence)
         if self.recording is not None:
+            if graded is not None:
+                self.recording.graded[len(self.recording.hits)] = tuple(graded)
             self.recording.hits.append((rule, line - self.base, ev, message))
         self.emit(rule, line, ev, message)
 
@@ -218,11 +224,12 @@ class StatementMemo:
                 hits.count(rule, [line + rel for line in counted])
         return replayed
 
-    def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> None:
-        """Run `analyse` and remember what it did under `key`."""
+    def record(self, key: Hashable, base_line: int, analyse: Callable[[], None]) -> Recording | None:
+        """Run `analyse` and remember what it did under `key`; what it did (None when it ran inside
+        another statement's recording)."""
         if self._hits.recording is not None:
             analyse()
-            return
+            return None
         rec = Recording()
         self._hits.recording, self._hits.base = rec, base_line
         try:
@@ -231,6 +238,7 @@ class StatementMemo:
             self._hits.recording = None
         if len(self._done) < MAX_MEMO_ENTRIES:
             self._done[key] = rec
+        return rec
 
 
 def repeats(

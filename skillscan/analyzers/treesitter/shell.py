@@ -26,6 +26,7 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.delivery import HostPolicy
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
+from skillscan.analyzers.treesitter.scan_shapes import cut
 from skillscan.analyzers.treesitter.shell_scan import (
     MAX_VISITED,
     SUBST,
@@ -161,9 +162,36 @@ def _visit(scan: DownloadScan, memo: StatementMemo, root: Node, line_offset: int
         text = code[unit.start_byte - base : unit.end_byte - base]
         key = (text, scan.version)
         if not memo.replay(key, unit, line_offset):
-            memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
+            # a statement of a shape seen before (the same but for the URLs it fetches) replays it,
+            # as do the statements of that shape that follow it
+            shaped = cut(text) if scan.hits.recording is None and not scan.downloads else None
+            if shaped is not None:
+                shape = (shaped[0], scan.version)
+                replayed, cost = scan.shapes.replay(shape, units, i - 1, code, base, line_offset, scan.budget)
+                if replayed:
+                    i += replayed - 1
+                    scan.budget -= cost
+                    continue
+            _analyse(scan, memo, root, unit, key, shaped)
         if scan.budget > 0 and key[1] == scan.version and memo.repeatable(key):
             i += memo.replay_repeats(key, repeats(units, i, code, base, text), line_offset)
+
+
+def _analyse(
+    scan: DownloadScan,
+    memo: StatementMemo,
+    root: Node,
+    unit: Node,
+    key: tuple[bytes, int],
+    shaped: tuple[tuple[bytes, ...], list[bytes]] | None,
+) -> None:
+    """A statement not seen before, analysed; its shape remembered (scan_shapes) if it has one
+    (`shaped`: its text `cut` around the URLs)."""
+    budget = scan.budget
+    rec = memo.record(key, scan.line(unit), partial(_statement, scan, root, unit))
+    if shaped is not None and scan.budget > 0 and not scan.hits.saturated and not scan.downloads:
+        around, slots = shaped
+        scan.shapes.learn((around, key[1]), key[0], around, slots, rec, unit, budget - scan.budget)
 
 
 def _statement(scan: DownloadScan, root: Node, unit: Node) -> None:
@@ -207,7 +235,7 @@ def _pipeline(scan: DownloadScan, node: Node) -> None:
             if reads_stdin_as_code(cmd, scan.env):
                 into = cmd.name
                 if fetched:
-                    scan.graded(node, scan.worst(urls), f"download piped into {into}")
+                    scan.graded(node, urls, f"download piped into {into}")
                 if decoded:
                     scan.hit(node, RULE_ENCODED, f"encoded payload decoded and piped into {into}")
                 return
@@ -234,7 +262,7 @@ def _redirected(scan: DownloadScan, node: Node) -> None:
         for sub in direct(redirect, SUBST):
             fetched, urls = scan.fetched(sub)
             if fetched:
-                scan.graded(node, scan.worst(urls), f"download redirected into {cmd.name}")
+                scan.graded(node, urls, f"download redirected into {cmd.name}")
             if scan.decodes(sub):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
 
@@ -264,7 +292,7 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
         for sub in direct(name_node, SUBST):
             fetched, urls = scan.fetched(sub)
             if fetched:
-                scan.graded(node, scan.worst(urls), "downloaded text run as a command")
+                scan.graded(node, urls, "downloaded text run as a command")
         return
     if cmd.name in FETCHERS:
         urls, out_file, _stdout = scan.fetch_targets(cmd)
@@ -278,7 +306,7 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
         urls = [w for w in (literal(a, scan.env) or "" for a in cmd.args) if "://" in w]
         if urls:
             found = scan.worst(URL_IN_CODE.findall(" ".join(urls)))
-            scan.graded(node, found, f"{cmd.name} loads and runs a remote program")
+            scan.graded_found(node, found, f"{cmd.name} loads and runs a remote program")
         return
     code_runner = is_interpreter(cmd.name) or cmd.name in {"eval", "source", "."}
     if code_runner:
@@ -298,7 +326,7 @@ def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
             fetched, urls = scan.fetched(sub)
             shape = "process substitution" if sub.type == "process_substitution" else "command substitution"
             if fetched:
-                scan.graded(node, scan.worst(urls), f"download run by {cmd.name} via {shape}")
+                scan.graded(node, urls, f"download run by {cmd.name} via {shape}")
             if scan.decodes(sub):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and run by {cmd.name} via {shape}")
 
@@ -321,7 +349,7 @@ def _inline_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
                 scan.hit(node, d.rule_id, d.message)
         elif INLINE_FETCH.search(code) and INLINE_EXEC.search(code):
             urls = [m.group(0) for m in URL_IN_CODE.finditer(code)]
-            scan.graded(node, scan.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
+            scan.graded_found(node, scan.worst(urls), f"{cmd.name} one-liner that fetches and executes code")
         elif INLINE_DECODE.search(code) and INLINE_EXEC.search(code):
             scan.hit(node, RULE_ENCODED, f"{cmd.name} one-liner that decodes and executes a hidden payload")
         return
@@ -350,7 +378,7 @@ def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, ancestors: list[Nod
     if encoded:
         scan.hit(chain, RULE_ENCODED, f"decoded payload written to {base_name(target)} is executed")
     else:
-        scan.graded(chain, origin, f"downloaded file {base_name(target)} is executed")
+        scan.graded_found(chain, origin, f"downloaded file {base_name(target)} is executed")
 
 
 def _powershell_cli(scan: DownloadScan, node: Node, cmd: Cmd) -> None:

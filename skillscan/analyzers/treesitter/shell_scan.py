@@ -12,6 +12,7 @@ from tree_sitter import Node
 
 from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits
+from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.analyzers.treesitter.shell_text import DECODERS, Detection, grade, rule_for
 from skillscan.analyzers.treesitter.shell_words import (
     FETCHERS,
@@ -90,9 +91,11 @@ class DownloadScan:
     fetches: dict[int, tuple[list[str], str | None, bool]] = field(default_factory=dict)  # fetch_targets()
     stage_cmds: dict[int, list[Cmd]] = field(default_factory=dict)  # commands directly under a node
     grades: Grades = field(init=False)  # the least trusted of fetched URLs, each graded once
+    shapes: ShapeMemo = field(init=False)  # statements that differ only in the URLs they fetch
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts)
 
     def line(self, node: Node) -> int:
         return self.line_offset + node.start_point[0] + 1
@@ -165,5 +168,13 @@ class DownloadScan:
             first = base_line + effect[1] - self.line_offset - 1
             self.spans.append((first, first + effect[2]))
 
-    def graded(self, node: Node, found: tuple[Trust, UrlRef] | None, shape: str) -> None:
+    def graded(self, node: Node, urls: list[str], shape: str) -> None:
+        """A hit graded by the least trusted of `urls`, URLs a downloader in it fetches."""
+        found = self.worst(urls)
+        rule, message = grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found)))
+        self.hits.add(rule, self.line(node), message, node, graded=urls)
+
+    def graded_found(self, node: Node, found: tuple[Trust, UrlRef] | None, shape: str) -> None:
+        """A hit graded by `found`, a URL read some other way (code in a string, a download): not
+        one of a statement's fetched URLs (scan_shapes)."""
         self.hit(node, *grade(self.policy, found, shape, with_message=not self.hits.full(rule_for(found))))

@@ -1,0 +1,212 @@
+"""Statements of one shape: the same text but for the URLs they fetch.
+
+A flood of `curl -fsSL https://x1.example/a | bash`, `curl -fsSL https://x2.example/a | bash`, …
+has no two lines alike, so `StatementMemo` would analyse every one, though they differ only in
+a URL and a URL matters only through its grade (`HostPolicy`). A `Shape` is what analysing the
+first of them did, each hit graded from the statement's URLs left open: a later statement of the
+same shape (the text around its URLs is the same, its tree the same type and size) replays it,
+each open hit graded from its own URLs. A replay only counts hits whose rules are listed in full
+already: a hit still to be listed, with its evidence and message, sends the statement to the
+full analysis.
+
+Only what makes that sound gets a shape (`ShapeMemo.learn`): each URL (a "slot": a whole token of
+plain characters after `http://`, `https://` or `ftp://`) is one the analysis fetched and graded,
+so its text was read only to grade it; the slots differ from each other; the text around them
+holds no `$`, backtick, backslash or `:` (no variable is read and no URL is built out of it, so
+every graded URL is one of the slots); and the analysis changed no scan state
+(`Recording.effects`; the caller also requires that nothing was downloaded before or during it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from skillscan.analyzers.delivery import Trust
+from skillscan.analyzers.treesitter.scan_hits import Hits, Recording
+from skillscan.analyzers.treesitter.shell_text import RULE_BY_TRUST
+
+MAX_SHAPES = 10_000  # shapes remembered per text
+_SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
+SLOT = re.compile(rb"(?<![A-Za-z0-9._/-])(" + _SLOT_BODY + rb")(?![A-Za-z0-9._/-])")
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What analysing a statement did: per hit its rule, or None and the slots it was graded
+    from, and its line relative to the statement's; the statement's tree type and size; the
+    nodes the analysis walked (a replay charges them to the scan's budget as a walk would); the
+    texts of its shape, their slots as groups."""
+
+    hits: tuple[tuple[str | None, int, tuple[int, ...]], ...]
+    kind: str
+    size: int
+    cost: int
+    pattern: re.Pattern[bytes]
+    facts: Hashable = None  # what the analysis read of the text besides its tree (`ShapeMemo.facts`)
+    deep: bool = False
+
+
+def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
+    """(the text around the slots, the slots), or None when the text has no slot."""
+    pieces = SLOT.split(text)
+    if len(pieces) == 1:
+        return None
+    return tuple(pieces[0::2]), pieces[1::2]
+
+
+class ShapeMemo:
+    """Shapes of one scanned text. `around`: characters the text around the slots must not hold
+    (besides `$`, backtick, backslash and `:`). `facts(node, text, deep)`, for an analysis that
+    matches patterns on the statement's text (where a URL could hold a word it looks for): what
+    those patterns find (and with `deep` what it reads of each part of the statement); a statement
+    replays a shape only with the same facts."""
+
+    def __init__(
+        self,
+        hits: Hits,
+        trusts: Callable[[list[str]], list[Trust | None]],
+        around: bytes = b"",
+        facts: Callable[[Node, bytes, bool], Hashable] | None = None,
+    ) -> None:
+        self._hits = hits
+        self._trusts = trusts  # HostPolicy.trusts: the trust of each URL
+        self._around = re.compile(b"[$`\\\\:" + re.escape(around) + b"]")
+        self._facts = facts
+        self._shapes: dict[object, Shape] = {}
+
+    def learn(
+        self,
+        key: object,
+        text: bytes,
+        around: tuple[bytes, ...],
+        slots: list[bytes],
+        rec: Recording | None,
+        node: Node,
+        cost: int,
+        deep: bool = False,
+    ) -> None:
+        """Remember `rec`, the analysis of `node` whose `text` is `cut` into `around` and `slots`,
+        under `key` (the text around the slots plus any scan state the analysis read), if it is
+        sound; `deep`: the analysis read parts of the statement (`facts`)."""
+        if rec is None or rec.effects or node.has_error or len(self._shapes) >= MAX_SHAPES:
+            return
+        if any(self._around.search(piece) for piece in around):
+            return
+        facts = self._facts(node, text, deep) if self._facts else None
+        if self._facts is not None and facts is None:
+            return
+        index = {slot.decode(): i for i, slot in enumerate(slots)}
+        if len(index) != len(slots):
+            return
+        graded: set[int] = set()
+        hits: list[tuple[str | None, int, tuple[int, ...]]] = []
+        for n, (rule, rel, _ev, _message) in enumerate(rec.hits):
+            urls = rec.graded.get(n)
+            if urls is None:
+                hits.append((rule, rel, ()))
+                continue
+            if not all(u in index for u in urls):
+                return
+            from_slots = tuple(index[u] for u in urls)
+            graded.update(from_slots)
+            hits.append((None, rel, from_slots))
+        if len(graded) == len(slots):  # every slot is read only as a URL to grade
+            # each text around a slot starts and ends with a character no slot has (or is the
+            # text's first or last): a text of this shape is cut into the same slots
+            pattern = re.compile((b"(" + _SLOT_BODY + b")").join(map(re.escape, around)))
+            size = node.descendant_count
+            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts, deep)
+
+    def replay(
+        self,
+        key: object,
+        nodes: list[Node],
+        start: int,
+        code: bytes,
+        base: int,
+        line_offset: int,
+        budget: int,
+    ) -> tuple[int, int]:
+        """Count the hits of the statements `nodes[start]`, `nodes[start + 1]`, … as the shape
+        remembered under `key` says, while there is one, their texts (in `code`, which starts at
+        byte `base`) and trees are of that shape, `budget` covers their cost and every hit's rule
+        is listed in full: (statements replayed, nodes charged). Line numbers are the nodes' rows
+        plus 1 plus `line_offset`."""
+        shape = self._shapes.get(key)
+        if shape is None:
+            return 0, 0
+        hits = self._hits
+        # counting changes no rule's listing: which rules are full is read once
+        full = {rule for rule in RULE_BY_TRUST.values() if hits.full(rule)}
+        if any(rule is not None and rule not in full for rule, _rel, _slots in shape.hits):
+            return 0, 0
+        end = min(len(nodes), start + budget // max(shape.cost, 1))
+        counted: dict[str, list[int]] = {}
+        i, step = start, 8  # in growing steps: a run that stops at once costs little
+        while i < end:
+            done = self._replay_some(shape, nodes, i, min(end, i + step), code, base, full, counted)
+            i += done
+            if done < step:
+                break
+            step = min(step * 2, 4096)
+        first = line_offset + 1
+        for rule, rows in counted.items():
+            hits.count(rule, [first + row for row in rows])
+        return i - start, (i - start) * shape.cost
+
+    def _replay_some(
+        self,
+        shape: Shape,
+        nodes: list[Node],
+        start: int,
+        end: int,
+        code: bytes,
+        base: int,
+        full: set[str],
+        counted: dict[str, list[int]],
+    ) -> int:
+        """`replay` of `nodes[start:end]`: adds the rows of their hits to `counted` (by rule); how
+        many it replayed."""
+        pattern, kind, size, facts, deep = shape.pattern, shape.kind, shape.size, self._facts, shape.deep
+        found: list[tuple[bytes, ...]] = []
+        rows: list[int] = []
+        for i in range(start, end):
+            node = nodes[i]
+            at, to = node.start_byte - base, node.end_byte - base
+            m = pattern.fullmatch(code, at, to)
+            if m is None or node.type != kind or node.descendant_count != size or node.has_error:
+                break
+            if facts is not None and facts(node, code[at:to], deep) != shape.facts:
+                break
+            found.append(m.groups())
+            rows.append(node.start_point[0])
+        replayed = len(found)
+        rules: list[list[str] | str] = []
+        for rule, _rel, from_slots in shape.hits:
+            if rule is not None:
+                rules.append(rule)
+                continue
+            graded = [RULE_BY_TRUST[t] for t in self._worst(found, from_slots)]
+            replayed = next((n for n, r in enumerate(graded[:replayed]) if r not in full), replayed)
+            rules.append(graded)
+        for (_rule, rel, _slots), rule_or_rules in zip(shape.hits, rules, strict=True):
+            if isinstance(rule_or_rules, str):
+                counted.setdefault(rule_or_rules, []).extend(row + rel for row in rows[:replayed])
+                continue
+            for n in range(replayed):
+                counted.setdefault(rule_or_rules[n], []).append(rows[n] + rel)
+        return replayed
+
+    def _worst(self, found: list[tuple[bytes, ...]], from_slots: tuple[int, ...]) -> list[Trust]:
+        """Per statement, the trust its hit is graded by: the least trusted of its URLs in
+        `from_slots` (`HostPolicy.worst`), UNDECLARED when none is a URL (`rule_for(None)`)."""
+        worst: list[Trust | None] = [None] * len(found)
+        for j in from_slots:
+            for n, trust in enumerate(self._trusts([slots[j].decode() for slots in found])):
+                if trust is not None and (worst[n] is None or trust > worst[n]):  # type: ignore[operator]
+                    worst[n] = trust
+        return [Trust.UNDECLARED if t is None else t for t in worst]
