@@ -137,8 +137,7 @@ class _PsScan:
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
-        # no quotes around the URLs: no string literal to blank, the text is the code (`_code_text`)
-        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=b"'\"", facts=_shape_facts)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=_AROUND_SLOTS, facts=_shape_facts)
 
     def urls_in(self, s: str) -> list[str]:
         resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
@@ -273,6 +272,11 @@ def _analyse(
     deep = any(_command_name(s) in _EXEC_CMDS for s in _stages(node)[1:] if s.type == "command")
     around, slots = shaped
     scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, deep)
+
+
+# No variable, no quotes around a statement's URLs (no string literal to blank: the text is the
+# code, `_code_text`), nor what `scan_shapes.AROUND` finds.
+_AROUND_SLOTS = re.compile(rb"[$`\\:'\"]")
 
 
 # What `_statement` (and `_download_and_run`) match on a statement's text: besides its tree and

@@ -12,9 +12,10 @@ full analysis.
 Only what makes that sound gets a shape (`ShapeMemo.learn`): each URL (a "slot": a whole token of
 plain characters after `http://`, `https://` or `ftp://`) is one the analysis fetched and graded,
 so its text was read only to grade it; the slots differ from each other; the text around them
-holds no `$`, backtick, backslash or `:` (no variable is read and no URL is built out of it, so
-every graded URL is one of the slots); and the analysis changed no scan state
-(`Recording.effects`; the caller also requires that nothing was downloaded before or during it).
+holds no variable (`$name`, `${…}`), backtick, backslash or `:` (`AROUND`: no variable is read and
+no URL is built out of it, so every graded URL is one of the slots); and the analysis changed no
+scan state (`Recording.effects`; the caller also requires that nothing was downloaded before or
+during it).
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ from skillscan.analyzers.treesitter.scan_hits import Hits, Recording
 from skillscan.analyzers.treesitter.shell_text import RULE_BY_TRUST
 
 MAX_SHAPES = 10_000  # shapes remembered per text
+# what the text around the slots must not hold: a shell's `$(…)` runs commands, its other `$` read
+# variables
+AROUND = re.compile(rb"\$(?!\()|[`\\:]")
 _SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
 SLOT = re.compile(rb"(?<![A-Za-z0-9._/-])(" + _SLOT_BODY + rb")(?![A-Za-z0-9._/-])")
 
@@ -59,8 +63,8 @@ def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
 
 
 class ShapeMemo:
-    """Shapes of one scanned text. `around`: characters the text around the slots must not hold
-    (besides `$`, backtick, backslash and `:`). `facts(node, text, deep)`, for an analysis that
+    """Shapes of one scanned text. `around`: what the text around the slots must not hold (at least
+    what `AROUND` finds). `facts(node, text, deep)`, for an analysis that
     matches patterns on the statement's text (where a URL could hold a word it looks for): what
     those patterns find (and with `deep` what it reads of each part of the statement); a statement
     replays a shape only with the same facts."""
@@ -69,12 +73,12 @@ class ShapeMemo:
         self,
         hits: Hits,
         trusts: Callable[[list[str]], list[Trust | None]],
-        around: bytes = b"",
+        around: re.Pattern[bytes] = AROUND,
         facts: Callable[[Node, bytes, bool], Hashable] | None = None,
     ) -> None:
         self._hits = hits
         self._trusts = trusts  # HostPolicy.trusts: the trust of each URL
-        self._around = re.compile(b"[$`\\\\:" + re.escape(around) + b"]")
+        self._around = around
         self._facts = facts
         self._shapes: dict[object, Shape] = {}
 
