@@ -313,3 +313,29 @@ def test_generated_floods_give_what_the_full_analysis_gives(
     src = "".join(t.format(u=u, v=v) + "\n" for t, u, v in lines)
     scan = _shell if lang == "shell" else _ps
     assert scan(src, policy) == _in_full(lambda: scan(src, policy))
+
+
+def test_powershell_shapes_compare_every_pattern_the_analysis_matches_on_a_statement() -> None:
+    """A pattern `_statement` starts matching on a statement's text must join `_SHAPE_PATTERNS`:
+    a URL could hold what it looks for."""
+    import inspect
+    import re
+
+    from skillscan.analyzers.treesitter import powershell
+
+    used: set[str] = set()
+    for fn in (
+        powershell._statement,
+        powershell._download_and_run,
+        powershell._encoded_child,
+        powershell._PsScan,
+    ):
+        used |= set(
+            re.findall(
+                r"\b(_[A-Z][A-Z_]+)\.(?:search|match|fullmatch|finditer|findall|sub)\(", inspect.getsource(fn)
+            )
+        )
+    compared = {name for name, value in vars(powershell).items() if value in powershell._SHAPE_PATTERNS}
+    # _URL gives the URLs a hit is graded from (the slots); _STATEMENT_WORDS is the inert fact
+    assert used - compared <= {"_URL", "_STATEMENT_WORDS"}, used - compared
+    assert {"_FETCH_TEXT", "_EXEC_WORD", "_CERTUTIL"} <= used  # the source is read as expected

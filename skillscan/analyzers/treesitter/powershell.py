@@ -284,6 +284,7 @@ _AROUND_SLOTS = re.compile(rb"[$`\\:'\"]")
 _SHAPE_PATTERNS = (
     _STR_ASSIGN, _FETCH_TEXT, _VAR_ASSIGN, _EXEC_WORD, _SCRIPTBLOCK, _VAR_REF, _ENCODED_EXEC, _CERTUTIL, _OUTFILE,
 )  # fmt: skip
+_SHAPE_SEARCHES = tuple(p.search for p in _SHAPE_PATTERNS)
 
 
 def _shape_facts(node: Node, raw: bytes, deep: bool) -> tuple[bool, ...] | None:
@@ -293,7 +294,7 @@ def _shape_facts(node: Node, raw: bytes, deep: bool) -> tuple[bool, ...] | None:
     if len(raw) >= 100_000:
         return None
     stmt = raw.decode("ascii", "replace")
-    facts = (_STATEMENT_WORDS.search(raw) is None, *(p.search(stmt) is not None for p in _SHAPE_PATTERNS))
+    facts = (_STATEMENT_WORDS.search(raw) is None, *[search(stmt) is not None for search in _SHAPE_SEARCHES])
     if deep:
         facts += tuple(_FETCH_TEXT.search(_code_text(s)) is not None for s in _stages(node))
     return facts
