@@ -31,6 +31,7 @@ from skillscan.analyzers.treesitter.scan_hits import Hits, Recording
 from skillscan.analyzers.treesitter.shell_text import RULE_BY_TRUST
 
 MAX_SHAPES = 10_000  # shapes remembered per text
+MAX_TEXT = 4096  # bytes of a statement that can have a shape
 # what the text around the slots must not hold: a shell's `$(…)` runs commands, its other `$` read
 # variables
 AROUND = re.compile(rb"\$(?!\()|[`\\:]")
@@ -55,7 +56,10 @@ class Shape:
 
 
 def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
-    """(the text around the slots, the slots), or None when the text has no slot."""
+    """(the text around the slots, the slots), or None when the text has no slot or is longer than
+    a flooded statement (a long one is analysed once anyway: not worth cutting)."""
+    if len(text) > MAX_TEXT:
+        return None
     pieces = SLOT.split(text)
     if len(pieces) == 1:
         return None
