@@ -9,11 +9,10 @@ rule agent_exec_approval_bypass
         status = "stable"
     strings:
         $cli = /tools\.(exec|elevated)(\.(security|ask|mode))?\b['"]?\s{1,3}['"]?(full|off|never)\b/
-        // up to three options before the value, written so the matcher follows each option once:
-        // ((...){1,3})? rather than (...){0,3} (a counted run from zero tracks the first option
-        // twice), and each option name as [a-z\-]{0,19}[a-z\-] rather than [a-z\-]{1,20} (what
-        // may follow a name is tried once per character, not twice)
-        $cli2 = /openclaw\s{1,3}(approvals|exec-approvals|exec-policy)\s{1,3}(set|preset)((\s{1,3}--?[a-z\-]{0,19}[a-z\-](=|\s{1,3})?){1,3})?\s{0,3}['"]?(full|off|yolo|never)\b/ nocase
+        // up to three options, then the value as a word of its own (after "=" or whitespace) or as
+        // a flag (--full): ((...){1,3})? rather than (...){0,3} (a counted run from zero tracks the
+        // first option twice), and a value is tried only where a word ends, not inside option names
+        $cli2 = /openclaw\s{1,3}(approvals|exec-approvals|exec-policy)\s{1,3}(set|preset)((\s{1,3}--?[a-z\-]{0,19}[a-z\-]){1,3})?(=|\s{1,3})\s{0,3}(--?)?['"]?(full|off|yolo|never)\b/ nocase
         // window classes exclude the braces of the anchor so repeated anchors cannot chain
         // JSON/JSON5 config: an "exec" block and a full/off security or ask value in the same file
         $json_exec = /["']?exec["']?\s{0,3}:\s{0,3}\{/

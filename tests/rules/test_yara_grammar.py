@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 RULES = Path(__file__).resolve().parents[2] / "yara_rules"
 PROFILE = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
-# The plain grammars (the strings as first written; Python's bytes regexes read \s, \b, \d and
-# IGNORECASE as YARA does on ASCII).
+# The plain grammars (the strings in their plainest form; Python's bytes regexes read \s, \b, \d
+# and IGNORECASE as YARA does on ASCII).
 MINER_RUN = re.compile(
     rb"""\b(xmrig|xmr-stak|cpuminer|minerd|ethminer|nbminer|lolminer|phoenixminer|srbminer|teamredminer"""
     rb"""|nanominer|bzminer)(-[a-z0-9]{1,8})?[.'"\s](exe)?['"]?\s{0,3}"""
@@ -35,7 +35,7 @@ MINER_RELEASE = re.compile(
 MINER_CONFIG = re.compile(rb'"donate-level"\s{0,3}:\s{0,3}\d')
 APPROVAL_CLI = re.compile(
     rb"""openclaw\s{1,3}(approvals|exec-approvals|exec-policy)\s{1,3}(set|preset)"""
-    rb"""(\s{1,3}--?[a-z\-]{1,20}(=|\s{1,3})?){0,3}\s{0,3}['"]?(full|off|yolo|never)\b""",
+    rb"""(\s{1,3}--?[a-z\-]{1,20}){0,3}(=|\s{1,3})\s{0,3}(--?)?['"]?(full|off|yolo|never)\b""",
     re.IGNORECASE,
 )
 
@@ -192,13 +192,30 @@ _approval = st.tuples(
         "openclaw approvals set --x       never",  # seven
         "openclaw approvals set    full",  # three spaces after set
         "openclaw approvals set     full",  # four
-        "openclaw exec-policy preset --yes-full-auto",  # a value glued to the option name
+        "openclaw approvals set --x =  off",
+        "openclaw approvals set --full",  # the value as a flag
+        "openclaw exec-policy preset --yes-full-auto",  # a value inside an option name: no value
+        "openclaw approvals setfull",
         "OpenClaw approvals set --yes --mode='off'",
     ],
 )
 def test_approval_boundaries(text: str) -> None:
     data = text.encode()
     assert _yara_first(APPROVAL, data, only="$cli2") == _first(data, [APPROVAL_CLI])
+
+
+@pytest.mark.parametrize(
+    ("text", "fires"),
+    [
+        ("openclaw approvals set --mode=full", True),
+        ("openclaw exec-approvals set -y --yolo", True),
+        ("openclaw exec-policy preset never", True),
+        ("openclaw exec-policy preset --offline-cache", False),
+        ("openclaw approvals presetoff", False),
+    ],
+)
+def test_approval_value_is_a_word_of_its_own(text: str, fires: bool) -> None:
+    assert (_yara_first(APPROVAL, text.encode(), only="$cli2") is not None) is fires
 
 
 @PROFILE
