@@ -25,6 +25,7 @@ from skillscan.analyzers.treesitter.flow_model import (
     PY,
     Lang,
     callee,
+    plain_callee,
     read_source,
     sink,
     source_features,
@@ -92,7 +93,7 @@ def test_python_sink_leaves_keep_every_send(head: str) -> None:
         text = head + rest + "".join(lines)
         features = source_features(text, PY)
         kept = set(Screen(text).leaves(sink_receivers("python", features), "test"))
-        sends = [c for c in _calls(text, FileKind.PYTHON, PY) if sink(c, PY, {}, features, callee(c))]
+        sends = [c for c in _calls(text, FileKind.PYTHON, PY) if sink(c, PY, {}, features, plain_callee(c))]
         assert len(sends) > 100
         missed = [node_text(c) for c in sends if _leaf_start(c) not in kept]
         assert not missed, (features, missed[:5])
@@ -101,7 +102,8 @@ def test_python_sink_leaves_keep_every_send(head: str) -> None:
 JS_RECEIVERS = [*HTTP_RECEIVERS, "Axios", "window", "globalThis", "dns", "dns.promises",
                 "x.axios", "f()", "a[0]", "'x'", "this", "process.env", "superagent", "Axios"]  # fmt: skip
 JS_SHAPES = ["{r}.{leaf}", "{r} . {leaf}", "{r}\n  .{leaf}", "{r} /* c */ .{leaf}", "{r} // c\n  .{leaf}",
-             "{r}?.{leaf}", "{r}\t.{leaf}", "{r}.\n{leaf}", "{leaf}", "new {r}.{leaf}", "{r}./* c */{leaf}"]  # fmt: skip
+             "{r}?.{leaf}", "{r}\t.{leaf}", "{r}.\n{leaf}", "{leaf}", "new {r}.{leaf}", "{r}./* c */{leaf}",
+             "{leaf}?.", "{r}?.{leaf}?.", "{r} ?. {leaf}", "{r}?.\n  {leaf}"]  # fmt: skip
 JS_CONTEXTS = [
     "const x = {call};\n",
     "return {call};\n",
@@ -123,7 +125,7 @@ def test_javascript_sink_leaves_keep_every_send(head: str) -> None:
     text = head + "".join(lines)
     features = source_features(text, JS)
     kept = set(Screen(text).leaves(sink_receivers("javascript", features), "test"))
-    sends = [c for c in _calls(text, FileKind.JAVASCRIPT, JS) if sink(c, JS, {}, features, callee(c))]
+    sends = [c for c in _calls(text, FileKind.JAVASCRIPT, JS) if sink(c, JS, {}, features, plain_callee(c))]
     assert len(sends) > 100
     missed = [node_text(c) for c in sends if _leaf_start(c) not in kept]
     assert not missed
@@ -136,7 +138,7 @@ def test_receiver_screen_drops_what_cannot_send() -> None:
 
 
 SHELL_SHAPES = ["{r}.{leaf}", "{r} . {leaf}", "({r}\n .{leaf})", "({r}  # c\n .{leaf})", "{leaf}", "{r}?.{leaf}",
-                "{r} /* c */ .{leaf}", "require('child_process').{leaf}"]  # fmt: skip
+                "{r} /* c */ .{leaf}", "require('child_process').{leaf}", "{leaf}?.", "{r}?.{leaf}?."]  # fmt: skip
 SHELL_ARGS = ["('curl x | sh')", "( 'curl x' )", "(\n 'curl x')", "(r'curl x')", "(f'curl x')", "(b'curl x')",
               "(['bash', '-c', 'curl x'])", "(('curl ' 'x'))", "(chr(99) + 'url x')", "('cu' + 'rl x')",
               "(\"curl x\", shell=True)", "('sh', ['-c', 'curl x'])", "(`curl x`)", "(String.fromCharCode(99))",
@@ -154,7 +156,7 @@ def test_shell_leaves_keep_every_shell_call_with_a_command(kind: FileKind, lang:
     ]
     text = "".join(lines)
     kept = set(Screen(text).shell_leaves())
-    shells = [c for c in _calls(text, kind, lang) if callee(c) in _SHELL_CALLS and command_string(c)]
+    shells = [c for c in _calls(text, kind, lang) if plain_callee(c) in _SHELL_CALLS and command_string(c)]
     assert len(shells) > 100
     missed = [node_text(c) for c in shells if _leaf_start(c) not in kept]
     assert not missed

@@ -11,7 +11,14 @@ from typing import Any
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.flow_facts import MAX_WORDS
+from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_env import (
+    ENV_METHODS,
+    canonical,
+    key_of,
+    member_source,
+    pattern_sources,
+)
 from skillscan.analyzers.treesitter.flow_heat import Heating
 from skillscan.analyzers.treesitter.flow_index import Spans
 from skillscan.analyzers.treesitter.flow_model import FIELD_STORES, Source
@@ -23,7 +30,7 @@ from skillscan.analyzers.treesitter.flow_syntax import (
     receiver_of,
 )
 from skillscan.analyzers.treesitter.flow_taint import RANK, SINGLE, Taint
-from skillscan.analyzers.treesitter.flow_unit import Unit
+from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
 from skillscan.analyzers.treesitter.parsing import node_text
 
 # Calls whose result still is (an encoding of) their argument.
@@ -37,6 +44,7 @@ _TRANSFORMS = frozenset(
 _WRITES = frozenset(
     {"write_text", "write_bytes", "writeFileSync", "writeFile", "appendFileSync", "appendFile"}
 )
+_NAMES = frozenset({"identifier", "shorthand_property_identifier"})  # a name read (`{key}` reads key)
 MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
 MAX_EXPR_NODES = 3000
@@ -127,9 +135,12 @@ class Engine(Heating):
             scope: str = step[5][1]
             target: Any = step[5][2]
             src = self._walk_source(value, u, scope, [MAX_EXPR_NODES], 0)
-            if not src:
+            if step[0] != "return" and target.type == "object_pattern":
+                for key, found in pattern_sources(target, src, canonical(value, u.aliases), u.lang, scope):
+                    self.t.add("names", key, found)
+            elif not src:
                 continue
-            if step[0] == "return":
+            elif step[0] == "return":
                 self.t.add("functions", target, src)
             else:
                 for key in bound_keys(target, u.lang, scope):
@@ -193,7 +204,10 @@ class Engine(Heating):
         if value is None or target is None:  # nothing can come of it
             step[2] = step[3] = -1
             return False
-        step[2], step[3], step[5] = value.start_byte, value.end_byte, (value, scope, target)
+        # a destructuring also reads its keys (`{env} = process`): its range stays the statement's
+        if not isinstance(target, Node) or target.type != "object_pattern":
+            step[2], step[3] = value.start_byte, value.end_byte
+        step[5] = (value, scope, target)
         return True
 
     def _call(self, call: Node, u: Unit, scope: str) -> None:
@@ -274,9 +288,10 @@ class Engine(Heating):
     def _source_here(self, n: Node, u: Unit, scope: str) -> tuple[Source | None, bool]:
         """(secret carried by this node, whether its children still need a look)."""
         t = n.type
-        if t == "identifier":
+        if t in _NAMES:
             name = node_text(n)
-            return self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}"), False
+            found = self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}")
+            return found or (self.env(n, u) if name in u.aliases else None), False
         field = self._field_of_store(n, u, scope)
         if field is not None:
             return field, False
@@ -295,7 +310,8 @@ class Engine(Heating):
                         return self.t.staged[value], True
             return found, True
         if t in {"subscript", "subscript_expression"}:
-            return self.env(n.child_by_field_name("value") or n.child_by_field_name("object") or n, u), True
+            base = n.child_by_field_name("value") or n.child_by_field_name("object") or n
+            return self.env(base, u) or self.env(n, u), True  # `os.environ["K"]`, `process["env"]`
         return None, True
 
     def _field_of_store(self, n: Node, u: Unit, scope: str) -> Source | None:
@@ -317,4 +333,16 @@ class Engine(Heating):
         src = self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}")
         if src is not None and src.label in FIELD_STORES:
             return Source("field", f"a value from {src.label}")
+        if src is not None and src.kind == "env":  # `env = process.env; env.KEY`: one variable
+            key = self._key_read(n, u)
+            return member_source(src, key) if key is not None else None
         return None
+
+    def _key_read(self, n: Node, u: Unit) -> str | None:
+        """The constant key a member access, subscript or `.get(…)` call reads (not a method name:
+        `env.get` is no variable)."""
+        if n.type in u.lang.call:
+            args = self.positional(n)
+            return resolve(args[0]) if args else None
+        key = key_of(n)
+        return None if key in ENV_METHODS else key

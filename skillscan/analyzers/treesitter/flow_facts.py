@@ -13,19 +13,19 @@ from functools import cached_property
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_env import env_source
 from skillscan.analyzers.treesitter.flow_model import (
     Send,
     Source,
     call_args,
-    callee,
-    env_source,
     path_label,
+    plain_callee,
     positional,
     read_source,
     sink,
 )
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides, bound_keys, is_path_like
-from skillscan.analyzers.treesitter.flow_unit import Unit
+from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.sensitive import may_name_secret
 
@@ -33,7 +33,6 @@ _SEQUENCES = frozenset({"list", "tuple", "array", "set"})
 MAX_PATH_ROUNDS = 6
 _MAX_LABEL_KEY = 200  # bytes of an argument's text worth keeping as a key
 _MAX_LABELS = 10_000
-MAX_WORDS = 200  # names searched for in a text; with more, every place may hold one
 
 # An `=` that can assign a constant: a value only resolves (`constants.resolve`) if it starts with
 # a string (or its prefix), a template, a parenthesis, `chr`, `String` or `bytes`. A comment, a
@@ -108,7 +107,7 @@ class Facts:
     def name(self, call: Node) -> str:
         found = self._names.get(call.id)
         if found is None:
-            found = self._names[call.id] = callee(call)
+            found = self._names[call.id] = plain_callee(call)
         return found
 
     def leaf(self, call: Node) -> str:
@@ -184,7 +183,7 @@ class Facts:
         if not u.env_words:
             return None
         if n.id not in self._envs:
-            self._envs[n.id] = env_source(n, u.lang, self.name(n) if n.type in u.lang.call else None)
+            self._envs[n.id] = env_source(n, u.lang, u.aliases)
         return self._envs[n.id]
 
     # --- path variables ----------------------------------------------------------------

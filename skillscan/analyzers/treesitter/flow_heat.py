@@ -9,8 +9,10 @@ a superset, so no walk the rounds must make is spared, and no node is looked up 
 
 from __future__ import annotations
 
+from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
 from skillscan.analyzers.treesitter.flow_index import Sweep
+from skillscan.analyzers.treesitter.flow_syntax import assign_sides
 from skillscan.analyzers.treesitter.flow_unit import Unit
 
 EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Heating._exact`)
@@ -73,19 +75,30 @@ class Heating(Facts):
 
     def _secret_reads(self, u: Unit, marks: list[int], first: bool) -> list[int]:
         """Start bytes of the calls, attributes and subscripts of the unit that read the
-        environment or a secret (every one lies around a mark); with `first`, only the first found."""
+        environment or a secret, of the names that stand for the whole environment, and of the
+        destructurings that take it out of its module (`const {env} = process`): every one lies
+        around a mark, or at one. With `first`, only the first found."""
         if not marks:
             return []
         nodes, ix = u.ix.nodes, u.ix
-        buckets = [ix.indices(b) for b in ("call", "member", "subscript")]
-        # every read wanted: one sweep over the three buckets; any one: a sweep of each (no merge)
+        kinds = (
+            ("call", "member", "subscript", "assign") if u.destructures else ("call", "member", "subscript")
+        )
+        buckets = [ix.indices(b) for b in kinds]
+        # every read wanted: one sweep over the buckets; any one: a sweep of each (no merge)
         sweeps = (
             [Sweep(nodes, b) for b in buckets if b]
             if first
-            else [Sweep(nodes, sorted(buckets[0] + buckets[1] + buckets[2]))]
+            else [Sweep(nodes, sorted(i for b in buckets for i in b))]
         )
+        whole = u.env_names(whole=True)
+        named = set(u.occurrences(whole)) if whole else set()
         calls, seen, found = u.lang.call, set(), []
         for p in marks:
+            if p in named:
+                found.append(p)
+                if first:
+                    return found
             for sweep in sweeps:
                 for i in list(sweep.around(p)):
                     if i in seen:
@@ -93,13 +106,16 @@ class Heating(Facts):
                     seen.add(i)
                     n = nodes[i]
                     t = n.type
+                    reads: object
                     if t in calls:
                         reads = self.env(n, u) or self.read(n, u)
                     elif t == u.lang.member:
                         reads = self.env(n, u)
+                    elif t in u.lang.assign:
+                        reads = destructures_env(*assign_sides(n), u.lang, u.aliases)
                     else:
                         value = n.child_by_field_name("value") or n.child_by_field_name("object") or n
-                        reads = self.env(value, u)
+                        reads = self.env(value, u) or self.env(n, u)  # `os.environ["K"]`, `process["env"]`
                     if reads:
                         found.append(n.start_byte)
                         if first:

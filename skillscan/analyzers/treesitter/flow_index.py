@@ -30,7 +30,7 @@ from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
 WINDOW_PARTS = 50
 STRINGS = frozenset({"string", "template_string"})
-NAMES = frozenset({"identifier", "property_identifier"})
+NAMES = frozenset({"identifier", "property_identifier", "shorthand_property_identifier"})  # `{key}` reads key
 
 
 Buckets = tuple[tuple[str, frozenset[str]], ...]  # (bucket, node types): hashable, for the cache
@@ -51,6 +51,7 @@ def flow_buckets(lang: Lang) -> Buckets:
         ("subscript", frozenset({"subscript", "subscript_expression"})),
         ("name", NAMES),
         ("string", STRINGS),
+        ("import", frozenset({"import_statement", "import_from_statement"})),
     )
 
 

@@ -110,6 +110,15 @@ def callee(call: Node) -> str:
     return node_text(func).replace(" ", "").replace("\n", "")
 
 
+_OPTIONAL = re.compile(r"\?\.(?=([\[(])?)")  # `?.`, and whether a bracket or parenthesis follows
+
+
+def plain_callee(call: Node) -> str:
+    """`callee`, optional chaining read as plain access: `axios?.post(…)` calls `axios.post`."""
+    name = callee(call)
+    return _OPTIONAL.sub(lambda m: "" if m.group(1) else ".", name) if "?." in name else name
+
+
 def _chain_tail(func: Node) -> str:
     """`a(…).b(…).c` -> "….b.c": the last names of a long chain are all any check reads, and
     copying the chain's text at each of its calls would cost quadratic time."""
@@ -143,12 +152,14 @@ def positional(call: Node) -> list[Node]:
 
 
 def object_value(obj: Node | None, *keys: str) -> Node | None:
-    """`{body: x}` -> x for a JS object literal."""
+    """`{body: x}` -> x for a JS object literal; `{body}` -> the shorthand `body` itself."""
     if obj is None or obj.type != "object":
         return None
     for pair in obj.named_children:
         if pair.type == "pair" and node_text(pair.child_by_field_name("key") or pair).strip("\"'") in keys:
             return pair.child_by_field_name("value")
+        if pair.type == "shorthand_property_identifier" and node_text(pair) in keys:
+            return pair
     return None
 
 
@@ -172,53 +183,6 @@ def path_label(node: Node, parts_of: PathParts, constants: dict[str, str]) -> st
         return None
     joined = re.sub(r"/{2,}", "/", "/".join(p.strip() for p in parts))
     return sensitive_path(joined) or next((lbl for p in parts if (lbl := sensitive_path(p))), None)
-
-
-def env_source(node: Node, lang: Lang, name: str | None = None) -> Source | None:
-    """`os.environ` / `process.env` as a whole (harvest) or one variable of it. `name`: the
-    callee of a call node when the caller already has it."""
-    whole = False
-    if node.end_byte - node.start_byte <= 48:  # never copy a big expression's text to compare it
-        text = node_text(node).replace(" ", "")
-        whole = text in {"os.environ", "environ"} if lang is PY else text == "process.env"
-    if whole:
-        parent = node.parent
-        if parent is not None and parent.type in {
-            "subscript",
-            "member_expression",
-            "subscript_expression",
-            "attribute",
-        }:
-            key = _member_key(parent, node)
-            if key is None:
-                return None
-            if key in {"items", "keys", "values", "copy", "entries"}:
-                return Source("env", "the whole environment")
-            if key in {"get", "setdefault", "pop"}:
-                call = parent.parent
-                args = positional(call) if call is not None and call.type in lang.call else []
-                name = resolve(args[0]) if args else None
-                return Source("envvar", f"${name}", name) if name else None
-            return Source("envvar", f"${key}", key)
-        return Source("env", "the whole environment")
-    if node.type in lang.call:
-        if name is None:
-            name = callee(node)
-        if name in {"os.getenv", "getenv", "os.environ.get"}:
-            args = positional(node)
-            var = resolve(args[0]) if args else None
-            return Source("envvar", f"${var}", var) if var else None
-    return None
-
-
-def _member_key(parent: Node, obj: Node) -> str | None:
-    if parent.child_by_field_name("object") != obj and parent.child_by_field_name("value") != obj:
-        return None
-    for field_name in ("attribute", "property", "subscript", "index"):
-        f = parent.child_by_field_name(field_name)
-        if f is not None:
-            return resolve(f) if f.type == "string" else node_text(f)
-    return None
 
 
 def mentions_keychain(text: str) -> bool:

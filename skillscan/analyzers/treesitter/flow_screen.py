@@ -311,6 +311,24 @@ class Screen:
         return out
 
 
+def assigned(data: bytes, positions: list[int]) -> list[int]:
+    """The positions right after an `=` that assigns (not `==`, `!=`, `<=`, `>=`), blanks on the
+    line apart: where an assigned value starts."""
+    out: list[int] = []
+    for p in positions:
+        k = p - 1
+        while k >= 0 and data[k] in _BLANKS:
+            k -= 1
+        if k >= 0 and data[k] == _EQUALS and (k == 0 or data[k - 1] not in _COMPARISONS):
+            out.append(p)
+    return out
+
+
+_BLANKS = frozenset(b" \t")
+_EQUALS = ord("=")
+_COMPARISONS = frozenset(b"=!<>")
+
+
 def byte_offsets(text: str, chars: list[int]) -> list[int]:
     """UTF-8 byte offsets of character offsets of `text`: the bytes before each counted piece by
     piece between the offsets, or, for many offsets, its offset plus the extra bytes of the

@@ -4,6 +4,7 @@ a file flooded with sends of secrets is reported from its first statements)."""
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -11,12 +12,17 @@ from functools import cached_property
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.flow_env import ALIAS_HEADS, GETENV, WHOLE, aliases
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
-from skillscan.analyzers.treesitter.flow_model import Lang, mentions_keychain, source_features
+from skillscan.analyzers.treesitter.flow_model import JS, Lang, mentions_keychain, source_features
 from skillscan.analyzers.treesitter.flow_receivers import sink_receivers
-from skillscan.analyzers.treesitter.flow_screen import Screen
+from skillscan.analyzers.treesitter.flow_screen import Screen, assigned
 from skillscan.analyzers.treesitter.flow_syntax import function_name
 from skillscan.analyzers.treesitter.registry import FileContext
+
+MAX_WORDS = 200  # names searched for in a text; with more, every place may hold one
+# an object pattern's end, a type annotation maybe, then its value
+_DESTRUCTURES = re.compile(r"\}\s*(?::[^=;{}]{0,200})?=(?![=>])")
 
 
 class Scopes:
@@ -130,8 +136,36 @@ class Unit:
 
     @property
     def env_words(self) -> bool:
-        """The file can name the environment at all (os.environ, getenv, process.env)."""
-        return self.screen.fact("env", lambda text: "env" in text, lines=True)
+        """The file can name the environment at all (os.environ, getenv, process.env, or by a
+        constant attribute name: `getattr(os, "envi" + "ron")`)."""
+        return self.screen.fact("env", lambda text: "env" in text or "getattr" in text, lines=True)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        """Names the script gives the environment's module, its readers or the environment itself
+        (`flow_env.aliases`): its imports, and the assignments whose value starts right after the
+        `=` with a name a module or a reader can be reached by."""
+        if not self.env_words:
+            return {}
+        imports = self.ix.bucket("import")
+        imported = aliases(imports, [], self.lang)
+        heads = ALIAS_HEADS.union(imported) if len(imported) <= MAX_WORDS else ALIAS_HEADS
+        sites = assigned(self.screen.data, self.words(heads))
+        if not sites:
+            return imported
+        sweep = self.ix.sweep("assign")
+        found = sorted({i for p in sites if (i := sweep.innermost(p)) is not None})
+        return aliases(imports, [self.ix.nodes[i] for i in found], self.lang)
+
+    @property
+    def destructures(self) -> bool:
+        """The script may destructure an object (`const {env} = process`, `({a} = o)`)."""
+        return self.lang is JS and self.screen.fact("destructures", _DESTRUCTURES.search) is not None
+
+    def env_names(self, whole: bool = False) -> list[str]:
+        """Names standing for the environment (with `whole`, only for all of it) or a reader of it."""
+        wanted = WHOLE[self.lang.name] if whole else WHOLE[self.lang.name] | GETENV
+        return [name for name, target in self.aliases.items() if target in wanted]
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -154,7 +188,18 @@ class Unit:
         return self.screen.secret(self.cut)
 
     def env_marks(self) -> list[int]:
-        return self.screen.env(self.cut)
+        """Where the environment can be read: "env", `getattr`, and the names standing for it."""
+        found = self.screen.env(self.cut)
+        named = self.words(["getattr"]) + self.occurrences(self.env_names())
+        return sorted(found + named) if named else found
+
+    def occurrences(self, names: list[str]) -> list[int]:
+        """Where `names` occur as words (sorted), or with more than MAX_WORDS of them, as
+        identifiers (each identifier's text read once, rather than the text searched per name)."""
+        if len(names) <= MAX_WORDS:
+            return self.words(names)
+        by_text, nodes = self.ix.names_by_text(), self.ix.nodes
+        return sorted(nodes[i].start_byte for name in names for i in by_text.get(name, ()))
 
     def keychain_marks(self) -> list[int]:
         return self.screen.keychain(self.cut)

@@ -39,14 +39,15 @@ MAX_DEPTH = 1_000
 _PY = frozenset(
     {"call", "assignment", "augmented_assignment", "named_expression", "for_statement", "for_in_clause",
      "as_pattern", "return_statement", "function_definition", "attribute", "subscript", "identifier",
-     "string", "pair", "while_statement", "binary_operator"}
+     "string", "pair", "while_statement", "binary_operator", "import_statement", "import_from_statement"}
 )  # fmt: skip
 _JS = frozenset(
     {"call_expression", "new_expression", "variable_declarator", "assignment_expression",
      "augmented_assignment_expression", "for_in_statement", "return_statement", "arrow_function",
      "function_declaration", "method_definition", "function_expression", "generator_function_declaration",
      "pair", "member_expression", "subscript_expression", "identifier", "property_identifier", "string",
-     "template_string", "while_statement", "for_statement", "binary_expression"}
+     "template_string", "while_statement", "for_statement", "binary_expression", "import_statement",
+     "shorthand_property_identifier"}
 )  # fmt: skip
 WALKED = {FileKind.PYTHON: _PY, FileKind.JAVASCRIPT: _JS, FileKind.TYPESCRIPT: _JS}
 
