@@ -15,7 +15,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Iterator
 from functools import cache, cached_property
-from itertools import islice
+from itertools import accumulate, islice
 from math import isqrt
 
 from tree_sitter import Node
@@ -27,6 +27,8 @@ from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext
 from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 
+LOOKUP_COST = 64  # node reads of one bisection and look back, against one node swept past
+LOOK_BACK = 16
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
 WINDOW_PARTS = 50
 STRINGS = frozenset({"string", "template_string"})
@@ -194,6 +196,7 @@ class Sweep:
     def __init__(self, nodes: list[Node], indices: list[int]) -> None:
         self._nodes = nodes
         self._indices = indices
+        self._reached: list[int] | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -234,18 +237,44 @@ class Sweep:
 
     def innermost_of(self, positions: list[int]) -> tuple[list[int], list[int], list[int]]:
         """For increasing `positions`: the innermost node around each (-1: none), its start and
-        its end byte."""
+        its end byte. Few places among many nodes are each looked up (`_looked_up`) rather than
+        swept to: a single place at the end of a file would pass every node."""
         found: list[int] = []
         found_starts: list[int] = []
         found_ends: list[int] = []
-        advance = self._advance
+        sparse = len(positions) * LOOKUP_COST < len(self._indices)
+        advance, look_up = self._advance, self._looked_up
         for pos in positions:
-            stack = advance(pos)
-            end, begin, i = stack[-1] if stack else (-1, -1, -1)
+            end, begin, i = look_up(pos) if sparse else (-2, -2, -2)
+            if i == -2:  # not settled by a short look back: sweep to it
+                stack = advance(pos)
+                end, begin, i = stack[-1] if stack else (-1, -1, -1)
             found.append(i)
             found_starts.append(begin)
             found_ends.append(end)
         return found, found_starts, found_ends
+
+    def _looked_up(self, pos: int) -> tuple[int, int, int]:
+        """(end, start, index) of the innermost node around `pos`: the last node starting at or
+        before it that ends after it (nodes nest), found by bisection and a look back over at most
+        LOOK_BACK nodes, the rest ruled out by the furthest end before them (`_reach`);
+        (-1, -1, -1): none; (-2, -2, -2): not settled so."""
+        nodes, indices = self._nodes, self._indices
+        k = bisect_right(indices, pos, key=lambda i: nodes[i].start_byte) - 1
+        for j in range(k, max(k - LOOK_BACK, -1), -1):
+            n = nodes[indices[j]]
+            if n.end_byte > pos:
+                return n.end_byte, n.start_byte, indices[j]
+        if k < LOOK_BACK or self._reach()[k - LOOK_BACK] <= pos:
+            return -1, -1, -1
+        return -2, -2, -2
+
+    def _reach(self) -> list[int]:
+        """Per node of the bucket, the furthest end byte of it and the nodes before it."""
+        if self._reached is None:
+            nodes = self._nodes
+            self._reached = list(accumulate((nodes[i].end_byte for i in self._indices), max))
+        return self._reached
 
 
 def _fragments(n: Node) -> str:
