@@ -13,7 +13,7 @@ from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
 from skillscan.analyzers.treesitter.flow_index import Sweep
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides
-from skillscan.analyzers.treesitter.flow_unit import Unit
+from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
 
 EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Heating._exact`)
 
@@ -25,6 +25,7 @@ class Heating(Facts):
     def __init__(self, units: list[Unit], constants: dict[str, str]) -> None:
         super().__init__(units, constants)
         self._by_leaf: dict[int, dict[str, list[int]]] = {}  # per unit (id): call starts by callee leaf
+        self._searched: dict[int, int] = {}  # per large unit (id): tainted names searched for
 
     def sink_marks(self, u: Unit) -> list[int]:
         """Where the unit's network sends can be: callee leaves of calls `sink` may accept."""
@@ -126,11 +127,11 @@ class Heating(Facts):
     def _find_mentions(self, table: str, bare: str) -> dict[int, list[int]]:
         """Where a tainted name is mentioned (its identifiers), or a tainted function (its calls);
         in a large file, wherever the name occurs as a whole word (also in strings and comments:
-        a superset)."""
+        a superset), or, once more than MAX_WORDS names were searched for there, its identifiers."""
         found: dict[int, list[int]] = {}
         if table in {"names", "functions"}:
             for u in self.units:
-                if not self._exact(u):
+                if not self._exact(u) and (table == "functions" or self._searches(u) <= MAX_WORDS):
                     found[id(u)] = u.words((bare,))
                 elif table == "names":
                     found[id(u)] = [u.ix.nodes[i].start_byte for i in u.ix.names_by_text().get(bare, [])]
@@ -140,6 +141,12 @@ class Heating(Facts):
             for u, c in self._staging_reads().get(bare, []):
                 found.setdefault(id(u), []).append(c.start_byte)
         return found
+
+    def _searches(self, u: Unit) -> int:
+        """How many tainted names the large unit `u` has been searched for, this one included: past
+        MAX_WORDS, its identifiers are read once instead (a search costs a pass over the text)."""
+        self._searched[id(u)] = count = self._searched.get(id(u), 0) + 1
+        return count
 
     def _calls_by_leaf(self, u: Unit) -> dict[str, list[int]]:
         """Start bytes of a unit's calls by the last name of their callee (made once: every newly
