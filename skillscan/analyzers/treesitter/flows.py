@@ -5,10 +5,12 @@ A small taint analysis over all scripts of one language at once (so `collector.p
 `~/.aws/credentials`, `encoder.py` wrapping it and `reporter.py` posting it are one flow):
 sources are secret-file reads (`open`, `read_text`, `readFileSync` of SSH keys, cloud credentials,
 OpenClaw config, wallets, …), the whole environment (`os.environ.items()`, `{...process.env}`),
-single credential variables and keychain reads; taint follows assignments, loops, `with … as`,
-function returns and arguments (by function name, across files) and files written by one script
-and read by another. Sinks are HTTP clients, sockets, mail and DNS lookups (findings in
-`flow_findings.py`, the engine in `flow_engine.py`).
+single credential variables and keychain reads, the environment however a script names it
+(aliases, `getattr`, destructuring: `flow_env.py`); taint follows assignments, destructurings,
+loops, `with … as`, function returns and arguments (by function name, across files) and files
+written by one script and read by another. Sinks are HTTP clients, sockets, mail and DNS lookups,
+optional-chained calls read as plain ones (findings in `flow_findings.py`, the engine in
+`flow_engine.py`).
 
 Kept linear and cheap: each file is walked once (`flow_index`), its text screened for where a
 send, a shell call, a secret read or a constant can be (`flow_screen`) so that only the nodes
