@@ -15,9 +15,10 @@ Each test is a necessary condition for a statement to produce a hit or a scan ef
 - `plain_verdict` (whole statements): text of plain words, pipes and separators only (no
   escape or expansion, quotes only around plain word bytes, redirects only of output thrown away
   (`shell_plain`): a command name is a word as written without its quotes, its last `/` part) whose
-  only commands any rule reads are downloaders, decoders and `rm`, none of them with what those
-  rules judge (an upload option or `@`, a decoder's input file, a base64 word an `echo` could feed
-  a decoder, a word `rm` must not delete: `rm_may_hit`). The downloads it lets through matter only
+  only commands any rule reads are downloaders, decoders, `rm`, `chmod` / `chown` and copies, none
+  of them with what those rules judge (an upload option or `@`, a decoder's input file, a base64
+  word an `echo` could feed a decoder, a word `rm` must not delete: `rm_may_hit`, a mode reported:
+  `mode_may_hit`, a destination judged: `dest_may_hit`). The downloads it lets through matter only
   to a decode on their line (`download-then-decode`): `FETCHES` says the caller must analyse them
   if one turns up.
 """
@@ -30,7 +31,10 @@ from enum import Enum
 
 from skillscan.analyzers.treesitter.shell_plain import PLAIN, dressed, plain_words
 from skillscan.analyzers.treesitter.shell_words import FETCHERS
+from skillscan.analyzers.treesitter.shell_writes import DEST_MARKS
 from skillscan.analyzers.treesitter.threat_scan import (
+    CHMOD_SETUID,
+    CHMOD_WIDE,
     DECODERS,
     DNS_TOOLS,
     MAILERS,
@@ -140,6 +144,12 @@ _DECODER_FILE = {n: re.compile(re.escape(n) + rb"(?:\s+-[^\s|;&]*)*\s+[^\s|;&-]"
 _RM_TARGET = re.compile(rb" (?:%s|%s)(?![^ ])" % (RM_ROOTS.encode(), RM_USER_DATA.encode()))
 # ... and what the rest of `_rm` reads (`LOGS` matches only paths holding one of the first two).
 _RM_MARKS = (b"/var/log", b"_history", b"--no-preserve-root")
+_PERMISSIONS = frozenset({b"chmod", b"chown"})  # `_permissions` reads nothing of `chown`
+# A word `_permissions` reports as chmod's mode (setuid/setgid, world-writable), in the words
+# spaced out with a space in front; without one chmod raises nothing.
+_MODE = re.compile(rb" (?:%s|%s)(?![^ ])" % (CHMOD_SETUID.encode(), CHMOD_WIDE.encode()))
+# Commands whose last word (`_command`) is judged as a file written (`shell_writes.written`).
+_COPIES = frozenset({b"cp", b"mv", b"install", b"ln"})
 
 
 def rm_may_hit(text: bytes) -> bool:
@@ -147,6 +157,17 @@ def rm_may_hit(text: bytes) -> bool:
     wherever it stands, is one `_rm` judges. Its other effects are none (no state, no pipeline or
     upload rule reads `rm`)."""
     return any(m in text for m in _RM_MARKS) or _RM_TARGET.search(b" " + text.translate(_SPACED)) is not None
+
+
+def mode_may_hit(text: bytes) -> bool:
+    """Whether a `chmod` among plain statements may raise a hit: some word is a mode it reports."""
+    return _MODE.search(b" " + text.translate(_SPACED)) is not None
+
+
+def dest_may_hit(text: bytes) -> bool:
+    """Whether a copy (`_COPIES`) among plain statements may raise a hit: some word holds what a
+    destination `written` judges must hold (`DEST_MARKS`). Copies have no other effect."""
+    return any(m in text for m in DEST_MARKS)
 
 
 def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
@@ -165,6 +186,14 @@ def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
         if not exact or rm_may_hit(text):
             return Verdict.ANALYSE
         named = named - {_RM}
+    if not named.isdisjoint(_PERMISSIONS):
+        if not exact or (b"chmod" in named and mode_may_hit(text)):
+            return Verdict.ANALYSE
+        named = named - _PERMISSIONS
+    if not named.isdisjoint(_COPIES):
+        if not exact or dest_may_hit(text):
+            return Verdict.ANALYSE
+        named = named - _COPIES
     if not named:
         return Verdict.INERT
     if not named <= _LIGHT:

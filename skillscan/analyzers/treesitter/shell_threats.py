@@ -41,6 +41,8 @@ from skillscan.analyzers.treesitter.shell_words import (
 )
 from skillscan.analyzers.treesitter.shell_writes import LOGS, home_path, redirected, written
 from skillscan.analyzers.treesitter.threat_scan import (
+    CHMOD_SETUID,
+    CHMOD_WIDE,
     MAX_VISITED,
     NETCATS,
     PAYLOAD,
@@ -66,9 +68,8 @@ _RM_HIGH = re.compile(rf"^(?:{RM_USER_DATA})$")
 _SYSTEM_PATH = re.compile(
     r"^(?:/|/\*|/(?:etc|usr|var|bin|sbin|lib|opt|System|Library|Applications|boot)(?:/.{0,200})?)$"
 )
-# world-writable: an octal mode whose "other" digit has the write bit, or +w for o / a / everyone
-_WIDE_MODE = re.compile(r"^(?:0?[0-7]?[0-7][0-7][2367]|(?:[ug]{0,2}[oa][ugoa]{0,2})?\+[rx]{0,2}w[rxX]{0,2})$")
-_SETUID = re.compile(r"^(?:[ugoa]{0,3}\+[rwxt]{0,3}s[rwxt]{0,3}|[2467][0-7]{3})$")
+_WIDE_MODE = re.compile(rf"^(?:{CHMOD_WIDE})$")
+_SETUID = re.compile(rf"^(?:{CHMOD_SETUID})$")
 
 
 def scan_shell_threats(

@@ -35,6 +35,17 @@ _INSTRUCTION_FILES = re.compile(r"(?:^|/)(?:AGENTS|SOUL|IDENTITY|TOOLS|HEARTBEAT
 _SSH_KEY_LITERAL = re.compile(
     r"\b(?:ssh-(?:rsa|ed25519|dss)|ecdsa-sha2-nistp\d{3})\s{1,3}AAAA[0-9A-Za-z+/]{40,}"
 )
+# What a destination must hold for a pattern above to match it, within one path of the text: a
+# destination is a word, or one ending in `/` plus the last part of the word before (`cp x.plist
+# ~/Library/LaunchAgents/`); a match that holds a `/` ends in that first word, one that holds none
+# (a file name at the end) in the part taken from the second. `shell_gate` lets copies through
+# when no word holds one.
+DEST_MARKS = (
+    b".bash", b".profile", b".zsh", b".zprofile", b".zlogin", b".kshrc", b".cshrc", b".tcshrc", b".fish",
+    b"/etc/", b"authorized_keys", b"Launch", b"systemd", b"cron", b"/var/", b"_history", b".openclaw",
+    b".clawdbot", b".moltbot", b"skills", b"AGENTS.md", b"SOUL.md", b"IDENTITY.md", b"TOOLS.md",
+    b"HEARTBEAT.md", b"BOOTSTRAP.md",
+)  # fmt: skip
 _SUDO_ALL = re.compile(r"NOPASSWD\s{0,3}:\s{0,3}ALL\b|ALL\s{0,3}=\s{0,3}\(ALL(?::ALL)?\)\s{0,3}ALL\b")
 
 

@@ -50,6 +50,12 @@ RM_USER_DATA = (
     r"Pictures|Downloads|Library|Music|Movies|Projects|code|src|workspace)/?\*?|"
     r"(?:~|\$HOME|\$\{HOME\})/\.openclaw/(?:workspace|skills|agents)/?\*?"
 )
+# chmod modes reported (`shell_threats._permissions`), as alternatives matched against a whole
+# mode or a whole word of a text (`shell_gate`): world-writable (an octal mode whose "other" digit
+# has the write bit, or +w for o / a / everyone) ...
+CHMOD_WIDE = r"0?[0-7]?[0-7][0-7][2367]|(?:[ug]{0,2}[oa][ugoa]{0,2})?\+[rx]{0,2}w[rxX]{0,2}"
+# ... and setuid / setgid.
+CHMOD_SETUID = r"[ugoa]{0,3}\+[rwxt]{0,3}s[rwxt]{0,3}|[2467][0-7]{3}"
 CREDENTIAL_WORDS = re.compile(
     r"(?i)\b(?:credentials?|passwords?|passwd|secrets?|tokens?|api[_-]?keys?|private[_-]?keys?|mnemonic|seed[_ ]phrase)\b"
 )
