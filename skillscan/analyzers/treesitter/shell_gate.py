@@ -13,23 +13,32 @@ Each test is a necessary condition for a statement to produce a hit or a scan ef
   commands of their own. The test is a substring search, so it also holds piece by piece: the text
   is cut at bytes no name contains and the deletion keeps (`Gate.regions`).
 - `plain_verdict` (whole statements): text of plain words, pipes and separators only (no
-  escape or expansion, quotes only around plain word bytes, redirects only of output thrown away
-  (`shell_plain`): a command name is a word as written without its quotes, its last `/` part) whose
+  escape, quotes only around plain word bytes, redirects only of output thrown away, `$NAME`
+  read as each value the file may give it (`Gate.values`) and as written (`shell_plain`): a
+  command name is a word as written without its quotes, its last `/` part) whose
   only commands any rule reads are downloaders, decoders, `rm`, `chmod` / `chown` and copies, none
   of them with what those rules judge (an upload option or `@`, a decoder's input file, a base64
   word an `echo` could feed a decoder, a word `rm` must not delete: `rm_may_hit`, a mode reported:
   `mode_may_hit`, a destination judged: `dest_may_hit`). The downloads it lets through matter only
   to a decode on their line (`download-then-decode`): `FETCHES` says the caller must analyse them
-  if one turns up.
+  if one turns up. With an expansion, downloads and decoders are always analysed (their URLs,
+  bodies and inputs are judged from variables too).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 
-from skillscan.analyzers.treesitter.shell_plain import PLAIN, dressed, plain_words
+from skillscan.analyzers.treesitter.shell_plain import (
+    AFTER_VALUE,
+    PLAIN,
+    VALUE,
+    dressed,
+    plain_words,
+    readings,
+)
 from skillscan.analyzers.treesitter.shell_words import FETCHERS
 from skillscan.analyzers.treesitter.shell_writes import DEST_MARKS
 from skillscan.analyzers.treesitter.threat_scan import (
@@ -67,6 +76,7 @@ _DELETED = b"\\'\"$"  # quote and escape bytes `literal` drops between the lette
 # A byte no name contains and the deletion keeps: no name found in the whole text spans it.
 _CUT = re.compile(rb"[^A-Za-z0-9._\-\\'\"$]")
 PIECE = 4096  # bytes per piece `Gate.regions` tests
+MAX_LOOKUP_BYTES = 2 << 20  # bytes `Gate.values` looks through, in all (a name costs the whole text)
 
 
 class Gate:
@@ -75,6 +85,27 @@ class Gate:
     def __init__(self, data: bytes) -> None:
         self.data = data
         self.dollar = b"$" in data and b"=" in data  # names may be built from variables
+        self._values: dict[bytes, frozenset[bytes] | None] = {}
+        self._lookups = MAX_LOOKUP_BYTES // max(len(data), 1)  # each looks through the whole text
+
+    def values(self, name: bytes) -> frozenset[bytes] | None:
+        """What `literal` may read `$name` as besides itself: the values of `name=` (or `name+=`)
+        anywhere in the text (`shell_words.assignments` takes the first literal one; every
+        assignment is spelled so), None when one is not plain word bytes up to a blank, separator,
+        redirect or subshell end (`shell_plain.VALUE`), or when the text was looked through for
+        too many names already."""
+        if name not in self._values:
+            if self._lookups <= 0:
+                return None
+            self._lookups -= 1
+            found: list[tuple[bytes, bytes]] = []
+            if name + b"=" in self.data or name + b"+=" in self.data:
+                # each value, and the byte after it when that ends no plain value
+                pattern = rb"(?<![A-Za-z0-9_])%s\+?=(%s)(%s?)" % (name, VALUE, AFTER_VALUE)
+                found = re.findall(pattern, self.data)
+            known = not any(after for _, after in found)
+            self._values[name] = frozenset(value for value, _ in found) if known else None
+        return self._values[name]
 
     def names_in(self, text: bytes) -> tuple[bytes, ...]:
         """The needles that occur in `text`: only they can occur in a part of it."""
@@ -170,12 +201,32 @@ def dest_may_hit(text: bytes) -> bool:
     return any(m in text for m in DEST_MARKS)
 
 
-def plain_verdict(text: bytes, exact: bool = True) -> Verdict:
+def plain_verdict(
+    text: bytes, exact: bool = True, values: Callable[[bytes], frozenset[bytes] | None] | None = None
+) -> Verdict:
     """What one or more whole statements can contribute, when that is decidable from their words.
     `exact`: their trees hold no ERROR or MISSING node (else a decoder's operands are not found
-    by the words around it, nor may an `rm`'s be, nor where a quote or a redirect ends)."""
+    by the words around it, nor may an `rm`'s be, nor where a quote or a redirect ends).
+    `values`: what a variable may hold (`Gate.values`); without it an expansion is analysed."""
     if not exact and dressed(text):
         return Verdict.ANALYSE
+    texts = readings(text, values)
+    if texts is None:
+        return Verdict.ANALYSE
+    if len(texts) == 1 and texts[0] is text:
+        return _verdict(text, exact)
+    for t in texts:  # with variables, only commands judged from their words alone (no download, decoder)
+        plain = plain_words(t)
+        if (
+            plain is None
+            or not _LIGHT.isdisjoint(plain.translate(_PARTS).split())
+            or _verdict(t, exact) is not Verdict.INERT
+        ):
+            return Verdict.ANALYSE
+    return Verdict.INERT
+
+
+def _verdict(text: bytes, exact: bool) -> Verdict:
     plain = plain_words(text)
     if plain is None or plain.translate(None, _PLAIN) or b"mkfs" in plain:
         return Verdict.ANALYSE

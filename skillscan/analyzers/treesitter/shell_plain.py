@@ -1,5 +1,6 @@
 """Plain text of shell statements as the shell threat rules read its words (`plain_words`), for
-`shell_gate.plain_verdict`: quoted words with the quotes removed, output thrown away dropped.
+`shell_gate.plain_verdict`: quoted words with the quotes removed, output thrown away dropped, and
+variables read each way they may be (`readings`).
 
 A quote adds nothing a rule reads when what it holds is plain word bytes (no blank, separator,
 expansion, escape or other quote): `literal` reads `"/tmp/x"`, `'/tmp/x'` and `/tmp/"x"` as
@@ -14,11 +15,20 @@ tree-sitter-bash reads after a redirect are more destinations, not arguments: ke
 are judged as if they were arguments (never less than the rules read). A redirect must start a
 word (a digit run or `&` glued to a word before it is read otherwise) and end at a blank or a
 separator; any other `>` is left, and the text is then not plain.
+
+`$NAME` and `${NAME}` at the start of a word are what `literal` resolves (`shell_words.resolve_vars`): to the value of
+the first literal assignment of NAME in the file (`assignments`), or left as written. Each value
+is one of those the file spells out after `NAME=` (a superset: every assignment starts so) when
+all of them are plain word bytes; left as written, no rule reads a word through it but for HOME
+(`home_path`), SHELL and BASH (`peel`), and no mark or name the gate looks for holds an
+identifier byte right after a `$`: `%` stands for it, keeping the bytes around it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from itertools import product
 
 PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~|;&-"
 WORD = PLAIN.translate(None, b" \t\n|;&")  # a plain word's bytes
@@ -31,13 +41,61 @@ _THROWN_AWAY = re.compile(
 )
 
 
+# An expansion `literal` resolves, of a name of at most 64 bytes (the longest `_VAR` reads whole).
+_EXPANSION = re.compile(
+    rb"\$(?:\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|([A-Za-z_][A-Za-z0-9_]{0,63})(?![A-Za-z0-9_]))"
+)
+_AS_WRITTEN = b"%"
+# Where an expansion may stand: at the start of a word (in quotes or not). tree-sitter-bash reads
+# `x$a$b/` as two arguments, `x$a$` and `b/`, without a syntax error.
+_LEADING = re.compile(rb'(?:^|(?<=[\s;&|]))"?\$')
+_READ_BY_NAME = frozenset({b"HOME", b"SHELL", b"BASH"})
+MAX_READINGS = 8
+# A value after `NAME=` that `literal` reads as written: plain word bytes (all of them) up to a
+# blank, a separator, a redirect or the end of a subshell, the only bytes `AFTER_VALUE` misses.
+VALUE = b"[%s]*" % re.escape(WORD)
+AFTER_VALUE = rb"[^\s;&|()<>]"
+
+
+def readings(text: bytes, values: Callable[[bytes], frozenset[bytes] | None] | None) -> list[bytes] | None:
+    """`text` once for each way its expansions may read, or None when one has another form or a
+    name's values are not known. `values`: those a name may have (`Gate.values`)."""
+    if b"$" not in text:
+        return [text]
+    found = _EXPANSION.findall(text)
+    dollars = text.count(b"$")
+    if values is None or len(found) != dollars or len(_LEADING.findall(text)) != dollars:
+        return None
+    # longest first: a name's `$name` is then no longer a part of a longer one's
+    names = sorted({a or b for a, b in set(found)}, key=len, reverse=True)
+    choices = []
+    for name in names:
+        known = None if name in _READ_BY_NAME else values(name)
+        if known is None:
+            return None
+        choices.append(sorted(known | {_AS_WRITTEN}))
+    count = 1
+    for c in choices:
+        count *= len(c)
+    if count > MAX_READINGS:
+        return None
+    out = []
+    for chosen in product(*choices):
+        t = text
+        for name, value in zip(names, chosen, strict=True):
+            t = t.replace(b"${%s}" % name, value).replace(b"$" + name, value)
+        out.append(t)
+    return out
+
+
 def _quoted(text: bytes) -> bool:
     return b'"' in text or b"'" in text
 
 
 def dressed(text: bytes) -> bool:
-    """Whether `text` holds a quote or a redirect: its words are read through `plain_words`."""
-    return b">" in text or _quoted(text)
+    """Whether `text` holds a quote, a redirect or an expansion: its words are read through
+    `readings` and `plain_words`."""
+    return b">" in text or b"$" in text or _quoted(text)
 
 
 def plain_words(text: bytes) -> bytes | None:

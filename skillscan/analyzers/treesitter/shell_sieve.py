@@ -164,7 +164,7 @@ class Sieve:
             exact = self.exact or (span.units is not None and not any(u.has_error for u in span.units))
             verdict = self.span_verdicts.get(text) if exact else None
             if verdict is None:
-                verdict = plain_verdict(text, exact)
+                verdict = plain_verdict(text, exact, self.gate.values)
                 if exact and len(self.span_verdicts) < 1024:  # a flood repeats its runs of statements
                     self.span_verdicts[text] = verdict
             if verdict is Verdict.FETCHES:
@@ -195,7 +195,7 @@ class Sieve:
                     if names is None:
                         names = self.gate.names_in(text)
                     verdict = None if self.gate.may_matter(key, names) else Verdict.INERT
-                verdict = verdict or plain_verdict(key, exact)
+                verdict = verdict or plain_verdict(key, exact, self.gate.values)
                 if exact and len(self.verdicts) < MAX_MEMO_ENTRIES:
                     self.verdicts[key] = verdict
             quiet = exact and quiet
