@@ -98,11 +98,11 @@ class Gate:
             if self._lookups <= 0:
                 return None
             self._lookups -= 1
-            found: list[tuple[bytes, bytes]] = []
+            found: set[tuple[bytes, bytes]] = set()
             if name + b"=" in self.data or name + b"+=" in self.data:
                 # each value, and the byte after it when that ends no plain value
                 pattern = rb"(?<![A-Za-z0-9_])%s\+?=(%s)(%s?)" % (name, VALUE, AFTER_VALUE)
-                found = re.findall(pattern, self.data)
+                found = set(re.findall(pattern, self.data))
             known = not any(after for _, after in found)
             self._values[name] = frozenset(value for value, _ in found) if known else None
         return self._values[name]
@@ -215,24 +215,22 @@ def plain_verdict(
         return Verdict.ANALYSE
     if len(texts) == 1 and texts[0] is text:
         return _verdict(text, exact)
-    for t in texts:  # with variables, only commands judged from their words alone (no download, decoder)
-        plain = plain_words(t)
-        if (
-            plain is None
-            or not _LIGHT.isdisjoint(plain.translate(_PARTS).split())
-            or _verdict(t, exact) is not Verdict.INERT
-        ):
-            return Verdict.ANALYSE
+    if any(_verdict(t, exact, variables=True) is not Verdict.INERT for t in texts):
+        return Verdict.ANALYSE
     return Verdict.INERT
 
 
-def _verdict(text: bytes, exact: bool) -> Verdict:
+def _verdict(text: bytes, exact: bool, variables: bool = False) -> Verdict:
+    """`plain_verdict` of one reading; `variables`: it was read through expansions (downloads and
+    decoders are then analysed)."""
     plain = plain_words(text)
     if plain is None or plain.translate(None, _PLAIN) or b"mkfs" in plain:
         return Verdict.ANALYSE
     text = plain  # the words the rules read: quotes removed, output thrown away blanked out
     parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
     named = _NAMES.intersection(parts)
+    if variables and not named.isdisjoint(_LIGHT):
+        return Verdict.ANALYSE
     if _RM in named:
         if not exact or rm_may_hit(text):
             return Verdict.ANALYSE

@@ -41,14 +41,15 @@ _THROWN_AWAY = re.compile(
 )
 
 
-# An expansion `literal` resolves, of a name of at most 64 bytes (the longest `_VAR` reads whole).
-_EXPANSION = re.compile(
-    rb"\$(?:\{([A-Za-z_][A-Za-z0-9_]{0,63})\}|([A-Za-z_][A-Za-z0-9_]{0,63})(?![A-Za-z0-9_]))"
-)
+# An expansion `literal` resolves, `$NAME` or `${NAME}`, of a name of at most 64 bytes (the longest
+# `_VAR` reads whole).
+_BARE = re.compile(rb"\$([A-Za-z_][A-Za-z0-9_]*)")
+_BRACED = re.compile(rb"\$\{([A-Za-z_][A-Za-z0-9_]{0,63})\}")
 _AS_WRITTEN = b"%"
-# Where an expansion may stand: at the start of a word (in quotes or not). tree-sitter-bash reads
-# `x$a$b/` as two arguments, `x$a$` and `b/`, without a syntax error.
-_LEADING = re.compile(rb'(?:^|(?<=[\s;&|]))"?\$')
+# Where an expansion may stand: at the start of a word (in quotes or not), after one of these
+# bytes or at the start of the text. tree-sitter-bash reads `x$a$b/` as two arguments, `x$a$` and
+# `b/`, without a syntax error.
+_LEADING = tuple(b + q + b"$" for b in (b" ", b"\t", b"\n", b";", b"&", b"|") for q in (b"", b'"'))
 _READ_BY_NAME = frozenset({b"HOME", b"SHELL", b"BASH"})
 MAX_READINGS = 8
 # A value after `NAME=` that `literal` reads as written: plain word bytes (all of them) up to a
@@ -62,12 +63,14 @@ def readings(text: bytes, values: Callable[[bytes], frozenset[bytes] | None] | N
     name's values are not known. `values`: those a name may have (`Gate.values`)."""
     if b"$" not in text:
         return [text]
-    found = _EXPANSION.findall(text)
+    found = _BARE.findall(text) + (_BRACED.findall(text) if b"${" in text else [])
     dollars = text.count(b"$")
-    if values is None or len(found) != dollars or len(_LEADING.findall(text)) != dollars:
+    if values is None or len(found) != dollars or _leading(text) != dollars:
         return None
     # longest first: a name's `$name` is then no longer a part of a longer one's
-    names = sorted({a or b for a, b in set(found)}, key=len, reverse=True)
+    names = sorted(set(found), key=len, reverse=True)
+    if len(names[0]) > 64:
+        return None
     choices = []
     for name in names:
         known = None if name in _READ_BY_NAME else values(name)
@@ -86,6 +89,11 @@ def readings(text: bytes, values: Callable[[bytes], frozenset[bytes] | None] | N
             t = t.replace(b"${%s}" % name, value).replace(b"$" + name, value)
         out.append(t)
     return out
+
+
+def _leading(text: bytes) -> int:
+    """How many `$` of `text` start a word (one byte stands before each: they are counted once)."""
+    return sum(text.count(p) for p in _LEADING) + text.startswith((b"$", b'"$'))
 
 
 def _quoted(text: bytes) -> bool:
