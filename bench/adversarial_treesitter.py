@@ -9,16 +9,17 @@ per-skill cache is emptied before each check runs.
 modules on its own cases, and `bench/prompt_rules_adversarial.py` the markdown rules and the shell
 scanners. This one is driven by the registry: every check the tree-sitter engine loads (node, file
 and skill checks, so new modules are covered without an edit), each timed alone on a tree parsed
-once beforehand, over every language it applies to. Inputs repeat the constructs the checks walk (string building, call chains,
-nesting, credential reads, pipelines) as one long line and as many short lines, per language; a
-seed with `{n}` differs in every repetition (no two statements alike). A flood of real hits of a
-critical rule stops at the report's listing (`FileContext.saturate`). Statements that differ only in the URLs they fetch replay the
-first one's analysis, each URL graded alone (`scan_shapes`); PowerShell's still match each
-statement's text against the patterns its analysis reads (a URL can hold their words). The known
-cases over the target are floods of distinct real hits of a *high* rule that cannot be replayed
-(dynamic shell commands, decoded code passed to exec, PowerShell cradles of distinct hosts): each
-statement can still turn critical, or must be counted in the report's note, so each is judged (a
-Python call costs some fifteen tree reads, ≈4 µs).
+once beforehand, over every language it applies to. Inputs repeat the constructs the checks walk
+(string building, call chains, nesting, credential reads, pipelines) as one long line and as many
+short lines, per language; a seed with `{n}` differs in every repetition (no two statements alike).
+A flood of real hits of a critical rule stops at the report's listing (`FileContext.saturate`).
+Statements that differ only in the URLs they fetch replay the first one's analysis, each URL graded
+alone (`scan_shapes`); PowerShell's still match each statement's text against the patterns its
+analysis reads (a URL can hold their words). The known cases over the target are floods of distinct
+real hits of a *high* rule that cannot be replayed (dynamic shell commands, decoded code passed to
+exec, PowerShell cradles of distinct hosts): each statement can still turn critical, or must be
+counted in the report's note, so each is judged (a Python call costs some fifteen tree reads, ≈4
+µs).
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
