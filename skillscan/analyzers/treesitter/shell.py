@@ -276,7 +276,9 @@ def _written_to_file(scan: DownloadScan, node: Node) -> None:
     if not (fetched or decoded):
         return
     for redirect in node.children_by_field_name("redirect"):
-        if redirect.type != "file_redirect" or "<" in text(redirect).split(None, 1)[0]:
+        # a redirect the parser made up to recover from an error is empty: it writes no file
+        operator = text(redirect).split(None, 1)
+        if redirect.type != "file_redirect" or not operator or "<" in operator[0]:
             continue
         dest = redirect.child_by_field_name("destination")
         target = literal(dest, scan.env) if dest is not None else None
