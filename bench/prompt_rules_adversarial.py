@@ -17,7 +17,9 @@ import random
 import sys
 import time
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.host_policy import HostPolicy
 from skillscan.analyzers.markdown_doc import parse_markdown
 from skillscan.analyzers.prompt import RULES_DIR
 from skillscan.analyzers.prompt_engine import DocContext, literal_index, match_rule

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skillscan.analyzers.delivery import DeliveryCatalog, find_urls
+from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.secrets import SecretPatterns, find_secrets, redact
+from skillscan.analyzers.urls import find_urls
 from skillscan.errors import RuleError
 from skillscan.models import (
     AnalysisResult,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from skillscan.analyzers.delivery import URL_RE
+from skillscan.analyzers.urls import URL_RE
 from skillscan.normalize import fold
 
 SCOPES = frozenset({"frontmatter", "heading", "prose", "code", "html-comment"})

@@ -40,7 +40,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.interface import Analyzer
 from skillscan.analyzers.markdown_doc import parse_markdown
 from skillscan.analyzers.prompt_engine import DocContext, PromptRule, literal_index, match_rule

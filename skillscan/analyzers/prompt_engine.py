@@ -15,10 +15,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, UrlRef, find_urls
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.literal_index import LiteralIndex
 from skillscan.analyzers.markdown_doc import MarkdownDoc, Segment
 from skillscan.analyzers.regex_prefilter import Prefilter
+from skillscan.analyzers.urls import UrlRef, find_urls
 from skillscan.models import RuleMeta
 from skillscan.normalize import fold_case
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.literal_index import LiteralIndex
 from skillscan.analyzers.markdown_doc import parse_markdown
 from skillscan.analyzers.prompt import RULES_DIR

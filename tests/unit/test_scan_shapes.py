@@ -11,18 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from skillscan.analyzers.delivery import (
-    DELIVERY_CLASSES,
-    DeclaredHosts,
-    DeliveryCatalog,
-    HostPolicy,
-    Trust,
-    parse_url,
-)
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DELIVERY_CLASSES, DeliveryCatalog
+from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.powershell import scan_powershell
 from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.analyzers.treesitter.shell import scan_bash
 from skillscan.analyzers.treesitter.shell_text import Detection
+from skillscan.analyzers.urls import parse_url
 
 DELIVERY = "download-exec-delivery-host"
 UNDECLARED = "download-exec-undeclared-host"

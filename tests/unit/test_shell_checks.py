@@ -7,7 +7,9 @@ import base64
 import pytest
 from tree_sitter import Parser
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.host_policy import HostPolicy
 from skillscan.analyzers.treesitter.powershell import (
     PowerShellDownloadExec,
     decode_encoded_command,

@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import UrlRef
 from skillscan.analyzers.treesitter.flow_model import Send, Source
 from skillscan.analyzers.treesitter.flow_screen import PLAIN_CALL
 from skillscan.analyzers.treesitter.flow_syntax import built_hostname, command_string, line_of
@@ -21,6 +20,7 @@ from skillscan.analyzers.treesitter.registry import Hit
 from skillscan.analyzers.treesitter.sensitive import Sink, ThreatContext, is_credential_env, var_matches_host
 from skillscan.analyzers.treesitter.shell import Detection
 from skillscan.analyzers.treesitter.shell_threats import scan_shell_threats
+from skillscan.analyzers.urls import UrlRef
 
 if TYPE_CHECKING:
     from skillscan.analyzers.treesitter.flow_engine import Engine

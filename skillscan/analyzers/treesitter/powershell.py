@@ -10,7 +10,7 @@
 
 The tree gives statements and pipeline stages; inside a statement the shapes are matched on its
 text with bounded patterns (PowerShell's expression grammar is too irregular to walk reliably).
-Grading by host is the same as for shell (delivery.HostPolicy).
+Grading by host is the same as for shell (host_policy.HostPolicy).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
-from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits, StatementMemo, repeats
@@ -40,6 +40,7 @@ from skillscan.analyzers.treesitter.shell_text import (
     rule_for,
 )
 from skillscan.analyzers.treesitter.shell_words import text
+from skillscan.analyzers.urls import UrlRef
 from skillscan.models import FileKind
 
 MAX_DEPTH = 3

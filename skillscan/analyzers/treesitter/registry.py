@@ -23,7 +23,9 @@ from typing import Any, Protocol
 import yaml
 from tree_sitter import Node, Tree
 
-from skillscan.analyzers.delivery import DeclaredHosts, DeliveryCatalog, HostPolicy
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.host_policy import HostPolicy
 from skillscan.analyzers.treesitter.parsing import parse
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.errors import RuleError

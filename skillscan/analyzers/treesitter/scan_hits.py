@@ -22,9 +22,10 @@ from typing import Any
 
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.registry import MAX_FINDINGS_PER_RULE_FILE, saturating_rules
 from skillscan.analyzers.treesitter.shell_text import Detection, evidence_of
+from skillscan.analyzers.urls import UrlRef
 
 MAX_MEMO_ENTRIES = 50_000  # distinct statements remembered per text; beyond, new ones are analysed
 

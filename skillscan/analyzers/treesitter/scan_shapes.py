@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import Trust
+from skillscan.analyzers.host_policy import Trust
 from skillscan.analyzers.treesitter.scan_hits import Hits, Recording
 from skillscan.analyzers.treesitter.shell_text import RULE_BY_TRUST
 

@@ -17,15 +17,10 @@ from functools import lru_cache
 from re import _parser as sre_parse  # type: ignore[attr-defined]  # the parser behind re.compile
 from typing import Any
 
-from skillscan.analyzers.delivery import (
-    DeclaredHosts,
-    DeliveryCatalog,
-    HostPolicy,
-    Trust,
-    UrlRef,
-    parse_url,
-    registrable,
-)
+from skillscan.analyzers.declared_hosts import DeclaredHosts
+from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.host_policy import HostPolicy, Trust
+from skillscan.analyzers.urls import UrlRef, parse_url, registrable
 from skillscan.models import Skill
 
 # (pattern over a normalised path, label). Paths are matched with "\\" folded to "/".

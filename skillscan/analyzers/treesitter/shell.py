@@ -8,7 +8,7 @@
 - strings that are code: `bash -c '…'` (parsed again), `python -c` / `node -e` / `perl -e` with a
   fetch and an exec, `powershell -Command …` / `-EncodedCommand …` (handed to the PowerShell checks).
 
-Each hit is graded by where the code comes from (delivery.HostPolicy): a delivery host (raw IP,
+Each hit is graded by where the code comes from (host_policy.HostPolicy): a delivery host (raw IP,
 paste site, tunnel, shortener, …) is critical, an undeclared host high, the skill's own or a
 well-known vendor installer low. `sudo`/`env`/`nohup` prefixes and line continuations are seen
 through. Everything is parsed, nothing is run.
@@ -23,7 +23,7 @@ from functools import partial
 import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
-from skillscan.analyzers.delivery import HostPolicy
+from skillscan.analyzers.host_policy import HostPolicy
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.scan_shapes import cut

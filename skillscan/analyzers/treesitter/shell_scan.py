@@ -10,7 +10,7 @@ from typing import Any
 
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits
 from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.analyzers.treesitter.shell_text import DECODERS, Detection, grade, rule_for
@@ -22,6 +22,7 @@ from skillscan.analyzers.treesitter.shell_words import (
     literal,
     peel,
 )
+from skillscan.analyzers.urls import UrlRef
 
 MAX_VISITED = 500_000  # nodes walked per text (statements replayed from the memo are not walked)
 SUBST = frozenset({"command_substitution", "process_substitution"})

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import HostPolicy, Trust, UrlRef
+from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.shell_words import text
+from skillscan.analyzers.urls import UrlRef
 
 RULE_BY_TRUST = {
     Trust.DELIVERY: "download-exec-delivery-host",
