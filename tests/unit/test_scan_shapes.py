@@ -312,12 +312,12 @@ def test_generated_floods_give_what_the_full_analysis_gives(
 
 
 def test_powershell_shapes_compare_every_pattern_the_analysis_matches_on_a_statement() -> None:
-    """A pattern `_statement` starts matching on a statement's text must join `_SHAPE_PATTERNS`:
+    """A pattern `_statement` starts matching on a statement's text must join `SHAPE_PATTERNS`:
     a URL could hold what it looks for."""
     import inspect
     import re
 
-    from skillscan.analyzers.treesitter import powershell
+    from skillscan.analyzers.treesitter import powershell, powershell_text
 
     used: set[str] = set()
     for fn in (
@@ -328,10 +328,10 @@ def test_powershell_shapes_compare_every_pattern_the_analysis_matches_on_a_state
     ):
         used |= set(
             re.findall(
-                r"\b(_[A-Z][A-Z_]+)\.(?:search|match|fullmatch|finditer|findall|sub)\(", inspect.getsource(fn)
+                r"\b([A-Z_][A-Z_]+)\.(?:search|match|fullmatch|finditer|findall|sub)\(", inspect.getsource(fn)
             )
         )
-    compared = {name for name, value in vars(powershell).items() if value in powershell._SHAPE_PATTERNS}
-    # _URL gives the URLs a hit is graded from (the slots); _STATEMENT_WORDS is the inert fact
-    assert used - compared <= {"_URL", "_STATEMENT_WORDS"}, used - compared
-    assert {"_FETCH_TEXT", "_EXEC_WORD", "_CERTUTIL"} <= used  # the source is read as expected
+    compared = {name for name, value in vars(powershell).items() if value in powershell_text.SHAPE_PATTERNS}
+    # URL gives the URLs a hit is graded from (the slots); STATEMENT_WORDS is the inert fact
+    assert used - compared <= {"URL", "STATEMENT_WORDS"}, used - compared
+    assert {"FETCH_TEXT", "EXEC_WORD", "CERTUTIL"} <= used  # the source is read as expected

@@ -10,12 +10,8 @@ from tree_sitter import Parser
 from skillscan.analyzers.declared_hosts import DeclaredHosts
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.host_policy import HostPolicy
-from skillscan.analyzers.treesitter.powershell import (
-    PowerShellDownloadExec,
-    decode_encoded_command,
-    encoded_command_arg,
-    scan_powershell,
-)
+from skillscan.analyzers.treesitter.powershell import PowerShellDownloadExec, scan_powershell
+from skillscan.analyzers.treesitter.powershell_text import decode_encoded_command, encoded_command_arg
 from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
 from skillscan.analyzers.treesitter.shell import BASH, ShellDownloadExec, logical_lines, scan_bash
 from skillscan.hashing import sha256_hex

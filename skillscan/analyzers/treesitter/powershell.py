@@ -15,9 +15,6 @@ Grading by host is the same as for shell (host_policy.HostPolicy).
 
 from __future__ import annotations
 
-import base64
-import binascii
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -27,7 +24,30 @@ import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.host_policy import HostPolicy, Trust
-from skillscan.analyzers.treesitter.parsing import walk
+from skillscan.analyzers.treesitter.powershell_text import (
+    AROUND_SLOTS,
+    CERTUTIL,
+    ENCODED_EXEC,
+    EXEC_CMDS,
+    EXEC_WORD,
+    FETCH_TEXT,
+    NESTS,
+    OUTFILE,
+    RUN_CMDS,
+    SCRIPTBLOCK,
+    STATEMENT_WORDS,
+    STR_ASSIGN,
+    TRIGGER_WORDS,
+    URL,
+    VAR_ASSIGN,
+    VAR_REF,
+    code_text,
+    command_name,
+    decode_encoded_command,
+    encoded_command_arg,
+    shape_facts,
+    statement_stages,
+)
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Downloads, Grades, Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo, cut
@@ -47,75 +67,6 @@ MAX_DEPTH = 3
 MAX_SOURCE = 2 * 1024 * 1024
 MAX_VISITED = 200_000  # nodes walked per text (statements replayed from the memo are not walked)
 POWERSHELL = Language(tree_sitter_powershell.language())
-
-_FETCH_CMDS = frozenset({"iwr", "irm", "invoke-webrequest", "invoke-restmethod", "wget", "curl", "curl.exe"})
-_EXEC_CMDS = frozenset({"iex", "invoke-expression"})
-_RUN_CMDS = frozenset(
-    {"start-process", "saps", "start", "invoke-item", "ii", "msiexec", "msiexec.exe", "cmd", "cmd.exe"}
-)
-_FETCH_TEXT = re.compile(
-    r"(?i)\b(?:iwr|irm|invoke-webrequest|invoke-restmethod|wget|curl(?:\.exe)?)\b|\.\s{0,3}download(?:string|data)\s{0,3}\(|"
-    r"net\.webclient|system\.net\.http|httpclient\b[^\n]{0,80}getstring|\bstart-bitstransfer\b"
-)
-# Text without any of these cannot fetch, evaluate or start a download: not worth a walk. Every
-# shape below needs one of them; substrings of the lower-cased text are found by fast search.
-_TRIGGER_WORDS = (
-    "iwr", "irm", "iex", "invoke-", "download", "webclient", "bitstransfer", "certutil", "frombase64string",
-    "scriptblock", "powershell", "pwsh", "curl", "wget", "start-process", "saps", "mshta", "msiexec",
-    "regsvr32", "rundll32",
-)  # fmt: skip
-# A statement naming none of these cannot fetch, evaluate or start anything: every pattern of
-# `_statement` needs one (the fetch words of _FETCH_TEXT included), and `$` is how it sets or reads
-# the variables later statements use. Without a download so far it cannot run one either. Text
-# that is not ASCII is always analysed: case-insensitive patterns fold more letters than `lower`.
-_STATEMENT_WORDS = re.compile(
-    rb"(?i)\$|iwr|irm|iex|invoke-|download|webclient|system\.net\.http|httpclient|bitstransfer|certutil|"
-    rb"scriptblock|powershell|pwsh|curl|wget|mshta|msiexec|regsvr32|rundll32"
-)
-_ENCODED_EXEC = re.compile(r"(?i)frombase64string|-e(?:nc(?:odedcommand)?)?\s{1,4}[A-Za-z0-9+/=]{16,}")
-_EXEC_WORD = re.compile(r"(?i)\b(?:iex|invoke-expression)\b")
-_SCRIPTBLOCK = re.compile(r"(?i)\[\s{0,3}scriptblock\s{0,3}\]\s{0,3}::\s{0,3}create")
-_URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"`)<>;|]{1,2000}")
-_STR_ASSIGN = re.compile(
-    r"""(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=\s{0,4}["']([^"'\n]{1,2000})["']\s{0,4}$"""
-)
-# Statement lists nest only in script blocks `{…}`, sub-expressions `$(…)` and `@(…)`.
-_NESTS = re.compile(rb"\{|[$@]\(")
-_VAR_ASSIGN = re.compile(r"(?i)^\s{0,8}\$([a-z_][\w:]{0,63})\s{0,4}=")
-_VAR_REF = re.compile(r"(?i)\$([a-z_][\w:]{0,63})")
-_OUTFILE = re.compile(
-    r"""(?i)(?:-outfile|-destination|-o)\s{1,4}(["']?)([^\s"';|]{1,400})\1|\.downloadfile\s{0,3}\([^,\n]{1,2000},\s{0,4}(["'])([^"'\n]{1,400})\3"""
-)
-_CERTUTIL = re.compile(
-    r"(?i)\bcertutil(?:\.exe)?\b[^\n]{0,200}-urlcache[^\n]{0,200}?(\S{1,2000}://\S{1,2000})\s{1,4}(\S{1,400})"
-)
-
-
-def encoded_command_arg(words: list[str]) -> str | None:
-    """The value of `-EncodedCommand` (any unambiguous prefix: -e, -en, -enc, -ec) or None."""
-    for i, w in enumerate(words[:-1]):
-        lw = w.lower()
-        if lw in {"-e", "-ec", "-en", "-enc", "-enco", "-encod", "-encode", "-encodedcommand"} or (
-            lw.startswith("-encodedc") and "-encodedcommand".startswith(lw)
-        ):
-            return words[i + 1].strip("\"'")
-    return None
-
-
-def decode_encoded_command(value: str) -> str | None:
-    """PowerShell's -EncodedCommand is base64 of UTF-16LE text."""
-    try:
-        raw = base64.b64decode(value + "=" * (-len(value) % 4), validate=False)
-    except (binascii.Error, ValueError):
-        return None
-    for enc in ("utf-16-le", "utf-8"):
-        try:
-            out = raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        if out and sum(c.isprintable() or c in "\r\n\t" for c in out) / len(out) > 0.9:
-            return out
-    return None
 
 
 @dataclass
@@ -138,11 +89,11 @@ class _PsScan:
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
-        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=_AROUND_SLOTS, facts=_shape_facts)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=AROUND_SLOTS, facts=shape_facts)
 
     def urls_in(self, s: str) -> list[str]:
-        resolved = _VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
-        return [m.group(0) for m in _URL.finditer(resolved)]
+        resolved = VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
+        return [m.group(0) for m in URL.finditer(resolved)]
 
     def hit(self, node: Node, rule: str, message: str) -> None:
         self.hits.add(rule, node.start_point[0] + 1, message, node)
@@ -181,7 +132,7 @@ def scan_powershell(
     `saturate` (the file's `FileContext.saturate` for the check) lets the scan stop once a critical
     rule is listed as often as a report keeps (scan_hits.Hits)."""
     low = source.lower()
-    if depth > MAX_DEPTH or not any(w in low for w in _TRIGGER_WORDS):
+    if depth > MAX_DEPTH or not any(w in low for w in TRIGGER_WORDS):
         return []
     if root is None:
         root = Parser(POWERSHELL).parse(source[:MAX_SOURCE].encode("utf-8", "replace")).root_node
@@ -238,7 +189,7 @@ def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
                 _analyse(scan, memo, c, key, text, shaped)
             if key[2] == scan.version and memo.repeatable(key):
                 end += memo.replay_repeats(key, repeats(children, end, code, base, text, "pipeline"))
-        if _NESTS.search(text):
+        if NESTS.search(text):
             nesting.append((i, end))
         i = end
     for start, end in nesting:
@@ -267,72 +218,17 @@ def _analyse(
     """An outermost statement not seen before, analysed; its shape remembered (scan_shapes) if it
     has one (`shaped`: its text `cut` around the URLs), nests no statement and is plain ASCII."""
     rec = memo.record(key, node.start_point[0] + 1, partial(_statement, scan, node))
-    if shaped is None or scan.downloads or scan.hits.saturated or not text.isascii() or _NESTS.search(text):
+    if shaped is None or scan.downloads or scan.hits.saturated or not text.isascii() or NESTS.search(text):
         return
     # `_statement` reads the fetch pattern on the stages before an `iex` that is not the first
-    deep = any(_command_name(s) in _EXEC_CMDS for s in _stages(node)[1:] if s.type == "command")
+    deep = any(command_name(s) in EXEC_CMDS for s in statement_stages(node)[1:] if s.type == "command")
     around, slots = shaped
     scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, deep)
 
 
-# No variable, no quotes around a statement's URLs (no string literal to blank: the text is the
-# code, `_code_text`), nor what `scan_shapes.AROUND` finds.
-_AROUND_SLOTS = re.compile(rb"[$`\\:'\"]")
-
-
-# What `_statement` (and `_download_and_run`) match on a statement's text: besides its tree and
-# the URLs it grades, all it reads of it. A pattern added there is added here.
-_SHAPE_PATTERNS = (
-    _STR_ASSIGN, _FETCH_TEXT, _VAR_ASSIGN, _EXEC_WORD, _SCRIPTBLOCK, _VAR_REF, _ENCODED_EXEC, _CERTUTIL, _OUTFILE,
-)  # fmt: skip
-_SHAPE_SEARCHES = tuple(p.search for p in _SHAPE_PATTERNS)
-
-
-def _shape_facts(node: Node, raw: bytes, deep: bool) -> tuple[bool, ...] | None:
-    """`ShapeMemo.facts`: whether the statement is inert, what each of `_SHAPE_PATTERNS` finds,
-    with `deep` whether each stage fetches; None for a statement too long for that (`_statement`
-    reads only its first 100,000 characters)."""
-    if len(raw) >= 100_000:
-        return None
-    stmt = raw.decode("ascii", "replace")
-    facts = (_STATEMENT_WORDS.search(raw) is None, *[search(stmt) is not None for search in _SHAPE_SEARCHES])
-    if deep:
-        facts += tuple(_FETCH_TEXT.search(_code_text(s)) is not None for s in _stages(node))
-    return facts
-
-
-def _command_name(cmd: Node) -> str:
-    name = cmd.child_by_field_name("command_name")
-    return text(name).strip("\"'&. ").rsplit("\\", 1)[-1].lower() if name is not None else ""
-
-
-def _stages(statement: Node) -> list[Node]:
-    chain = next((c for c in statement.named_children if c.type == "pipeline_chain"), None)
-    if chain is None:
-        assign = next((c for c in statement.named_children if c.type == "assignment_expression"), None)
-        inner = assign.child_by_field_name("value") if assign is not None else None
-        if inner is None and assign is not None:
-            inner = next((c for c in assign.named_children if c.type == "pipeline"), None)
-        chain = next((c for c in inner.named_children if c.type == "pipeline_chain"), None) if inner else None
-    return [c for c in chain.named_children if c.type != "comment"] if chain is not None else []
-
-
-def _code_text(node: Node) -> str:
-    """The statement with string literal contents blanked: words inside strings are data."""
-    raw = bytearray((node.text or b"")[:100_000])
-    if raw.isascii() and b"'" not in raw and b'"' not in raw:
-        return raw.decode()  # every string literal starts with a quote: nothing to blank
-    base = node.start_byte
-    for n in walk(node):
-        if n.type == "string_literal":
-            lo, hi = max(0, n.start_byte - base), min(len(raw), n.end_byte - base)
-            raw[lo:hi] = b" " * max(0, hi - lo)
-    return raw.decode("utf-8", "replace")
-
-
 def _inert(scan: _PsScan, raw: bytes) -> bool:
-    """Whether a statement can do nothing in the scan's state (`_STATEMENT_WORDS`)."""
-    return not scan.downloads and raw.isascii() and not _STATEMENT_WORDS.search(raw)
+    """Whether a statement can do nothing in the scan's state (`STATEMENT_WORDS`)."""
+    return not scan.downloads and raw.isascii() and not STATEMENT_WORDS.search(raw)
 
 
 def _statement(scan: _PsScan, node: Node) -> None:
@@ -340,33 +236,33 @@ def _statement(scan: _PsScan, node: Node) -> None:
     if _inert(scan, raw):
         return
     stmt = raw.decode("utf-8", "replace")[:100_000]
-    m = _STR_ASSIGN.match(stmt)
+    m = STR_ASSIGN.match(stmt)
     if m:
         scan.set(("string", m.group(1).lower(), m.group(2)))
         return
-    code = _code_text(node)
-    stages = _stages(node)
-    names = [_command_name(s) if s.type == "command" else "" for s in stages]
-    fetches = bool(_FETCH_TEXT.search(code))
-    assigned = _VAR_ASSIGN.match(code)
-    if assigned and fetches and not any(n in _EXEC_CMDS for n in names):
+    code = code_text(node)
+    stages = statement_stages(node)
+    names = [command_name(s) if s.type == "command" else "" for s in stages]
+    fetches = bool(FETCH_TEXT.search(code))
+    assigned = VAR_ASSIGN.match(code)
+    if assigned and fetches and not any(n in EXEC_CMDS for n in names):
         scan.set(("fetched", assigned.group(1).lower(), scan.urls_in(stmt)))
     # iwr … | iex
     for i, name in enumerate(names):
-        if name in _EXEC_CMDS and i > 0 and any(_FETCH_TEXT.search(_code_text(s)) for s in stages[:i]):
+        if name in EXEC_CMDS and i > 0 and any(FETCH_TEXT.search(code_text(s)) for s in stages[:i]):
             scan.graded(node, scan.urls_in(stmt), f"download piped into {name}")
             return
     # iex (…DownloadString…), iex $r.Content, [scriptblock]::Create((irm …))
-    execs = any(n in _EXEC_CMDS for n in names) or _EXEC_WORD.search(code) is not None
-    if (execs or _SCRIPTBLOCK.search(code)) and fetches:
+    execs = any(n in EXEC_CMDS for n in names) or EXEC_WORD.search(code) is not None
+    if (execs or SCRIPTBLOCK.search(code)) and fetches:
         scan.graded(node, scan.urls_in(stmt), "downloaded script evaluated")
         return
     if execs:
-        for var in (v.lower() for v in _VAR_REF.findall(code)):
+        for var in (v.lower() for v in VAR_REF.findall(code)):
             if var in scan.fetched_vars:
                 scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
                 return
-        if _ENCODED_EXEC.search(code):
+        if ENCODED_EXEC.search(code):
             scan.hit(node, RULE_ENCODED, "base64-encoded script evaluated")
             return
     for name, stage in zip(names, stages, strict=False):
@@ -405,12 +301,12 @@ def _base(path: str) -> str:
 
 
 def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fetches: bool) -> None:
-    m = _CERTUTIL.search(stmt)
+    m = CERTUTIL.search(stmt)
     if m:
         _downloaded(scan, _norm_path(m.group(2)), scan.grades.worst([m.group(1)]))
         return
     if fetches:
-        m2 = _OUTFILE.search(stmt)
+        m2 = OUTFILE.search(stmt)
         if m2:
             target = m2.group(2) or m2.group(4)
             _downloaded(scan, _norm_path(target), scan.grades.worst(scan.urls_in(stmt)))
@@ -419,7 +315,7 @@ def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fe
         return
     first = names[0] if names else ""
     words = [_norm_path(w) for w in stmt.replace("&", " ").split()[:12]]
-    runs = first in _RUN_CMDS or stmt.lstrip().startswith(("&", ".\\", "./")) or (words and "\\" in words[0])
+    runs = first in RUN_CMDS or stmt.lstrip().startswith(("&", ".\\", "./")) or (words and "\\" in words[0])
     if not runs:
         return
     found = scan.downloads.find(k for w in words for k in (("path", w), ("base", _base(w))))

@@ -24,6 +24,8 @@ import tree_sitter_bash
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.host_policy import HostPolicy
+from skillscan.analyzers.treesitter.powershell import scan_powershell
+from skillscan.analyzers.treesitter.powershell_text import decode_encoded_command, encoded_command_arg
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.scan_shapes import cut
@@ -387,8 +389,6 @@ def _powershell_cli(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
     """`powershell -EncodedCommand <b64>` / `pwsh -c "iwr … | iex"` from a shell."""
     if scan.powershell is None:
         return
-    from skillscan.analyzers.treesitter.powershell import decode_encoded_command, encoded_command_arg
-
     words = [literal(a, scan.env) or "" for a in cmd.args]
     encoded = encoded_command_arg(words)
     if encoded is not None:
@@ -411,8 +411,6 @@ class ShellDownloadExec:
     languages = frozenset({FileKind.SHELL})
 
     def check(self, ctx: FileContext) -> Iterator[Hit]:
-        from skillscan.analyzers.treesitter.powershell import scan_powershell
-
         tree = ctx.tree
         root = tree.root_node if tree is not None else None
         saturate = partial(ctx.saturate, type(self).__name__)
