@@ -3,7 +3,7 @@
 - pipelines: `curl … | sh`, `wget -qO- … | sudo -E bash -s --`, `curl … | python3 -`;
 - code from a substitution: `bash -c "$(curl …)"`, `sh <(curl …)`, `source <(curl …)`,
   `eval "$(wget -O- …)"`, `bash <<< "$(curl …)"`, `bash < <(curl …)`, `$(curl …)`;
-- download then run: `curl -o x … && chmod +x x && ./x`, `wget …/a.sh; bash a.sh`;
+- download then run: `curl -o x … && chmod +x x && ./x`, `wget …/a.sh; bash a.sh` (shell_downloads);
 - decoded payloads into a shell: `echo <b64> | base64 -d|-D|--decode | sh`, `eval "$(… | base64 -d)"`;
 - strings that are code: `bash -c '…'` (parsed again), `python -c` / `node -e` / `perl -e` with a
   fetch and an exec, `powershell -Command …` / `-EncodedCommand …` (handed to the PowerShell checks).
@@ -29,6 +29,7 @@ from skillscan.analyzers.treesitter.powershell_text import decode_encoded_comman
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.scan_hits import Hits, StatementMemo, repeats
 from skillscan.analyzers.treesitter.scan_shapes import cut
+from skillscan.analyzers.treesitter.shell_downloads import runs_download, written_to_file
 from skillscan.analyzers.treesitter.shell_scan import (
     MAX_VISITED,
     SUBST,
@@ -56,12 +57,9 @@ from skillscan.analyzers.treesitter.shell_words import (
     SHELLS,
     Cmd,
     LazyEnv,
-    base_name,
     is_interpreter,
     literal,
     reads_stdin_as_code,
-    run_keys,
-    text,
 )
 from skillscan.models import FileKind
 
@@ -251,7 +249,7 @@ def _pipeline(scan: DownloadScan, node: Node) -> None:
 def _redirected(scan: DownloadScan, node: Node) -> None:
     """`bash <<< "$(curl …)"`, `bash < <(curl …)`; and `curl … > x.sh` / `… | base64 -d > x`
     (remembered, so that running `x.sh` later counts as running the download)."""
-    _written_to_file(scan, node)
+    written_to_file(scan, node)
     body = body_command(node)
     if body is None:
         return
@@ -267,25 +265,6 @@ def _redirected(scan: DownloadScan, node: Node) -> None:
                 scan.graded(node, urls, f"download redirected into {cmd.name}")
             if scan.decodes(sub):
                 scan.hit(node, RULE_ENCODED, f"encoded payload decoded and redirected into {cmd.name}")
-
-
-def _written_to_file(scan: DownloadScan, node: Node) -> None:
-    body = node.child_by_field_name("body")
-    if body is None or body.type not in {"command", "pipeline"}:
-        return
-    fetched, urls = scan.fetched(body)
-    decoded = scan.decodes(body)
-    if not (fetched or decoded):
-        return
-    for redirect in node.children_by_field_name("redirect"):
-        # a redirect the parser made up to recover from an error is empty: it writes no file
-        operator = text(redirect).split(None, 1)
-        if redirect.type != "file_redirect" or not operator or "<" in operator[0]:
-            continue
-        dest = redirect.child_by_field_name("destination")
-        target = literal(dest, scan.env) if dest is not None else None
-        if target and not target.startswith("/dev/"):
-            scan.downloaded(target, scan.worst(urls), decoded and not fetched)
 
 
 def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
@@ -316,7 +295,7 @@ def _command(scan: DownloadScan, node: Node, ancestors: list[Node]) -> None:
     if code_runner:
         _substituted_code(scan, node, cmd)
         _inline_code(scan, node, cmd)
-    _runs_download(scan, node, cmd, ancestors)
+    runs_download(scan, node, cmd, ancestors)
 
 
 def _substituted_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
@@ -357,32 +336,6 @@ def _inline_code(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
         elif INLINE_DECODE.search(code) and INLINE_EXEC.search(code):
             scan.hit(node, RULE_ENCODED, f"{cmd.name} one-liner that decodes and executes a hidden payload")
         return
-
-
-def _runs_download(scan: DownloadScan, node: Node, cmd: Cmd, ancestors: list[Node]) -> None:
-    """A file written by an earlier downloader run as a program, a script or an installer."""
-    if not scan.downloads:
-        return
-    candidates: list[str] = [cmd.word] if cmd.word else []
-    if is_interpreter(cmd.name) or cmd.name in {"source", ".", "open", "installer", "msiexec", "start"}:
-        for a in cmd.args:
-            w = literal(a, scan.env) or ""
-            if w and not w.startswith("-"):
-                candidates.append(w)
-                break
-    found = scan.downloads.find(k for c in candidates for k in run_keys(c))
-    if found is None:
-        return
-    target, origin, encoded = found
-    chain = node  # report the whole `curl … && chmod … && ./x` chain
-    for ancestor in reversed(ancestors):
-        if ancestor.type not in {"list", "pipeline", "redirected_statement"}:
-            break
-        chain = ancestor
-    if encoded:
-        scan.hit(chain, RULE_ENCODED, f"decoded payload written to {base_name(target)} is executed")
-    else:
-        scan.graded_found(chain, origin, f"downloaded file {base_name(target)} is executed")
 
 
 def _powershell_cli(scan: DownloadScan, node: Node, cmd: Cmd) -> None:
