@@ -15,9 +15,12 @@ from dataclasses import dataclass
 
 # Bounded: a URL longer than 2000 characters is cut, never scanned past.
 URL_RE = re.compile(r"(?i)\b(?:https?|ftp)://[^\s<>\"'`|\\\]\[(){}]{1,2000}")
-# A URL whose host `parse_url` reads as group 1 (lower-cased, trailing dots dropped): no user,
-# port or brackets, nothing around it for `strip` to remove but quotes at the end of the path.
-PLAIN_URL = re.compile(r"(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp])://([A-Za-z0-9][A-Za-z0-9.-]{0,199})(?:/\S*)?")
+# A URL whose host `parse_url` reads as group 1 (lower-cased, trailing dots dropped): no user or
+# brackets, a port of digits at most, nothing around it for `strip` to remove but quotes at the
+# end of the path.
+PLAIN_URL = re.compile(
+    r"(?:[Hh][Tt][Tt][Pp][Ss]?|[Ff][Tt][Pp])://([A-Za-z0-9][A-Za-z0-9.-]{0,199})(?::[0-9]{1,5})?(?:/\S*)?"
+)
 NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){0,3}$")
 _HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:]{1,253}$")
 _BARE_HOST_ARG = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){1,8}[a-z]{2,24}(?::\d{1,5})?(?:/|$)", re.I)

@@ -73,6 +73,12 @@ PATHS = [
     "/acme/tool/releases/download/v1/x.tar.gz",
     "/developers/hastebin/x",
     "/a?b=@c",
+    ":8080/a",
+    ":443",
+    ":80?x=1",
+    ":123456/a",
+    ":/a",
+    ":80@pastebin.com/raw/a",
 ]
 
 
