@@ -398,26 +398,39 @@ def test_generated_floods_give_what_the_full_analysis_gives(
 
 
 def test_powershell_shapes_compare_every_pattern_the_analysis_matches_on_a_statement() -> None:
-    """A pattern `_statement` starts matching on a statement's text must join `SHAPE_PATTERNS`:
-    a URL could hold what it looks for."""
+    """A pattern `_statement` matches on a statement's text is matched through `scan.read`, which
+    records it for the shape: a URL could hold what it looks for."""
     import inspect
     import re
 
-    from skillscan.analyzers.treesitter import powershell, powershell_text
+    from skillscan.analyzers.treesitter import powershell
 
-    used: set[str] = set()
+    direct: set[str] = set()
+    recorded: set[str] = set()
     for fn in (
         powershell._statement,
+        powershell._inert,
         powershell._download_and_run,
         powershell._encoded_child,
-        powershell._PsScan,
     ):
-        used |= set(
-            re.findall(
-                r"\b([A-Z_][A-Z_]+)\.(?:search|match|fullmatch|finditer|findall|sub)\(", inspect.getsource(fn)
-            )
+        source = inspect.getsource(fn)
+        direct |= set(
+            re.findall(r"\b([A-Z_][A-Z_]+)\.(?:search|match|fullmatch|finditer|findall|sub)\(", source)
         )
-    compared = {name for name, value in vars(powershell).items() if value in powershell_text.SHAPE_PATTERNS}
-    # URL gives the URLs a hit is graded from (the slots); STATEMENT_WORDS is the inert fact
-    assert used - compared <= {"URL", "STATEMENT_WORDS"}, used - compared
-    assert {"FETCH_TEXT", "EXEC_WORD", "CERTUTIL"} <= used  # the source is read as expected
+        recorded |= set(re.findall(r"\bscan\.read\(\s*([A-Z_][A-Z_]+)\.(?:search|match|findall)\b", source))
+    assert direct == set(), direct
+    assert {
+        "STATEMENT_WORDS",
+        "STR_ASSIGN",
+        "FETCH_TEXT",
+        "EXEC_WORD",
+        "VAR_REF",
+        "CERTUTIL",
+        "OUTFILE",
+    } <= recorded
+    # `urls_in` reads the URLs a hit is graded from (the slots) and the variables (no shape has one)
+    urls_in = inspect.getsource(powershell._PsScan.urls_in)
+    assert set(re.findall(r"\b([A-Z_][A-Z_]+)\.(?:search|match|finditer|findall|sub)\(", urls_in)) == {
+        "URL",
+        "VAR_REF",
+    }

@@ -33,19 +33,23 @@ from skillscan.analyzers.treesitter.powershell_text import (
     FETCH_TEXT,
     NESTS,
     OUTFILE,
+    RAW,
     RUN_CMDS,
     SCRIPTBLOCK,
     STATEMENT_WORDS,
     STR_ASSIGN,
+    TEXT,
     TRIGGER_WORDS,
     URL,
     VAR_ASSIGN,
     VAR_REF,
+    Read,
     code_text,
     command_name,
     decode_encoded_command,
     encoded_command_arg,
-    shape_facts,
+    outcome,
+    read_again,
     statement_stages,
 )
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
@@ -86,10 +90,20 @@ class _PsScan:
     base: int = 0
     grades: Grades = field(init=False)  # the least trusted of fetched URLs, each graded once
     shapes: ShapeMemo = field(init=False)  # statements that differ only in their URLs
+    reads: list[Read] | None = None  # what the statement being analysed read of its text, in order
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
-        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=AROUND_SLOTS, facts=shape_facts)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=AROUND_SLOTS, facts=read_again)
+
+    def read(self, search: Callable[[Any], Any], arg: Any, part: int = TEXT) -> Any:
+        """`search(arg)` (`part` says what `arg` is: powershell_text.Read), recorded while the
+        statement analysed may get a shape: a statement replays it only if each read finds in
+        it what it found in the first (`read_again`)."""
+        found = search(arg)
+        if self.reads is not None:
+            self.reads.append((search, part, outcome(found)))
+        return found
 
     def urls_in(self, s: str) -> list[str]:
         resolved = VAR_REF.sub(lambda m: self.strings.get(m.group(1).lower(), m.group(0)), s)
@@ -217,18 +231,20 @@ def _analyse(
 ) -> None:
     """An outermost statement not seen before, analysed; its shape remembered (scan_shapes) if it
     has one (`shaped`: its text `cut` around the URLs), nests no statement and is plain ASCII."""
+    scan.reads = [] if shaped is not None else None
     rec = memo.record(key, node.start_point[0] + 1, partial(_statement, scan, node))
-    if shaped is None or scan.downloads or scan.hits.saturated or not text.isascii() or NESTS.search(text):
+    reads, scan.reads = scan.reads, None
+    if shaped is None or reads is None or scan.downloads or scan.hits.saturated:
         return
-    # `_statement` reads the fetch pattern on the stages before an `iex` that is not the first
-    deep = any(command_name(s) in EXEC_CMDS for s in statement_stages(node)[1:] if s.type == "command")
+    if not text.isascii() or NESTS.search(text):
+        return
     around, slots = shaped
-    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, deep)
+    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, tuple(reads))
 
 
 def _inert(scan: _PsScan, raw: bytes) -> bool:
     """Whether a statement can do nothing in the scan's state (`STATEMENT_WORDS`)."""
-    return not scan.downloads and raw.isascii() and not STATEMENT_WORDS.search(raw)
+    return not scan.downloads and raw.isascii() and not scan.read(STATEMENT_WORDS.search, raw, RAW)
 
 
 def _statement(scan: _PsScan, node: Node) -> None:
@@ -236,33 +252,39 @@ def _statement(scan: _PsScan, node: Node) -> None:
     if _inert(scan, raw):
         return
     stmt = raw.decode("utf-8", "replace")[:100_000]
-    m = STR_ASSIGN.match(stmt)
+    # every pattern matched on the statement is read through `scan.read`: a URL could hold what
+    # it looks for (the tree and the URLs a hit is graded from are compared by scan_shapes)
+    m = scan.read(STR_ASSIGN.match, stmt)
     if m:
         scan.set(("string", m.group(1).lower(), m.group(2)))
         return
     code = code_text(node)
     stages = statement_stages(node)
     names = [command_name(s) if s.type == "command" else "" for s in stages]
-    fetches = bool(FETCH_TEXT.search(code))
-    assigned = VAR_ASSIGN.match(code)
+    fetches = bool(scan.read(FETCH_TEXT.search, code))
+    assigned = scan.read(VAR_ASSIGN.match, code)
     if assigned and fetches and not any(n in EXEC_CMDS for n in names):
         scan.set(("fetched", assigned.group(1).lower(), scan.urls_in(stmt)))
     # iwr … | iex
     for i, name in enumerate(names):
-        if name in EXEC_CMDS and i > 0 and any(FETCH_TEXT.search(code_text(s)) for s in stages[:i]):
+        if (
+            name in EXEC_CMDS
+            and i > 0
+            and any(scan.read(FETCH_TEXT.search, code_text(s), j) for j, s in enumerate(stages[:i]))
+        ):
             scan.graded(node, scan.urls_in(stmt), f"download piped into {name}")
             return
     # iex (…DownloadString…), iex $r.Content, [scriptblock]::Create((irm …))
-    execs = any(n in EXEC_CMDS for n in names) or EXEC_WORD.search(code) is not None
-    if (execs or SCRIPTBLOCK.search(code)) and fetches:
+    execs = any(n in EXEC_CMDS for n in names) or scan.read(EXEC_WORD.search, code) is not None
+    if (execs or scan.read(SCRIPTBLOCK.search, code)) and fetches:
         scan.graded(node, scan.urls_in(stmt), "downloaded script evaluated")
         return
     if execs:
-        for var in (v.lower() for v in VAR_REF.findall(code)):
+        for var in (v.lower() for v in scan.read(VAR_REF.findall, code)):
             if var in scan.fetched_vars:
                 scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
                 return
-        if ENCODED_EXEC.search(code):
+        if scan.read(ENCODED_EXEC.search, code):
             scan.hit(node, RULE_ENCODED, "base64-encoded script evaluated")
             return
     for name, stage in zip(names, stages, strict=False):
@@ -301,12 +323,12 @@ def _base(path: str) -> str:
 
 
 def _download_and_run(scan: _PsScan, node: Node, stmt: str, names: list[str], fetches: bool) -> None:
-    m = CERTUTIL.search(stmt)
+    m = scan.read(CERTUTIL.search, stmt)
     if m:
         _downloaded(scan, _norm_path(m.group(2)), scan.grades.worst([m.group(1)]))
         return
     if fetches:
-        m2 = OUTFILE.search(stmt)
+        m2 = scan.read(OUTFILE.search, stmt)
         if m2:
             target = m2.group(2) or m2.group(4)
             _downloaded(scan, _norm_path(target), scan.grades.worst(scan.urls_in(stmt)))

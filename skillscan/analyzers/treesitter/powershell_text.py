@@ -8,6 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Callable, Hashable
+from typing import Any, cast
 
 from tree_sitter import Node
 
@@ -118,22 +120,36 @@ def code_text(node: Node) -> str:
 AROUND_SLOTS = re.compile(rb"[$`\\:'\"]")
 
 
-# What `powershell._statement` (and `_download_and_run`) match on a statement's text: besides its
-# tree and the URLs it grades, all it reads of it. A pattern added there is added here.
-SHAPE_PATTERNS = (
-    STR_ASSIGN, FETCH_TEXT, VAR_ASSIGN, EXEC_WORD, SCRIPTBLOCK, VAR_REF, ENCODED_EXEC, CERTUTIL, OUTFILE,
-)  # fmt: skip
-_SHAPE_SEARCHES = tuple(p.search for p in SHAPE_PATTERNS)
+# A read of the statement analysis (`powershell._PsScan.read`): the bound search, match or
+# findall of a pattern, what it read (RAW: the statement's bytes, TEXT: its text, n >= 0: the text
+# of its stage n) and what it found (found or not; findall: the words found).
+RAW, TEXT = -2, -1
+Read = tuple[Callable[[Any], Any], int, bool | tuple[str, ...]]
 
 
-def shape_facts(node: Node, raw: bytes, deep: bool) -> tuple[bool, ...] | None:
-    """`ShapeMemo.facts`: whether the statement is inert, what each of `SHAPE_PATTERNS` finds,
-    with `deep` whether each stage fetches; None for a statement too long for that
-    (`powershell._statement` reads only its first 100,000 characters)."""
+def outcome(found: Any) -> bool | tuple[str, ...]:
+    return tuple(found) if isinstance(found, list) else found is not None
+
+
+def read_again(node: Node, raw: bytes, reads: Hashable) -> bool | None:
+    """`ShapeMemo.facts`: True when each of `reads` finds in this statement what it found in the
+    one it was recorded on, else None. Only for statements of a shape (ASCII, no quote: the code
+    with strings blanked is the text); None for one too long (`powershell._statement` reads only
+    its first 100,000 characters)."""
     if len(raw) >= 100_000:
         return None
     stmt = raw.decode("ascii", "replace")
-    facts = (STATEMENT_WORDS.search(raw) is None, *[search(stmt) is not None for search in _SHAPE_SEARCHES])
-    if deep:
-        facts += tuple(FETCH_TEXT.search(code_text(s)) is not None for s in statement_stages(node))
-    return facts
+    stages: list[Node] | None = None
+    for read, part, found in cast(tuple[Read, ...], reads):
+        if part == TEXT:
+            arg: str | bytes = stmt
+        elif part == RAW:
+            arg = raw
+        else:
+            stages = statement_stages(node) if stages is None else stages
+            if part >= len(stages):
+                return None
+            arg = code_text(stages[part])
+        if outcome(read(arg)) != found:
+            return None
+    return True

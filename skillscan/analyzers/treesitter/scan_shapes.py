@@ -57,7 +57,7 @@ class Shape:
     cost: int
     pattern: re.Pattern[bytes]
     facts: Hashable = None  # what the analysis read of the text besides its tree (`ShapeMemo.facts`)
-    deep: bool = False
+    reads: Hashable = None  # how it read it
 
 
 def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
@@ -73,17 +73,17 @@ def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
 
 class ShapeMemo:
     """Shapes of one scanned text. `around`: what the text around the slots must not hold (at least
-    what `AROUND` finds). `facts(node, text, deep)`, for an analysis that
+    what `AROUND` finds). `facts(node, text, reads)`, for an analysis that
     matches patterns on the statement's text (where a URL could hold a word it looks for): what
-    those patterns find (and with `deep` what it reads of each part of the statement); a statement
-    replays a shape only with the same facts."""
+    those patterns find, `reads` being what the analysis of the first statement of the shape read
+    of it (`learn`); a statement replays a shape only with the same facts."""
 
     def __init__(
         self,
         hits: Hits,
         trusts: Callable[[list[str]], list[Trust | None]],
         around: re.Pattern[bytes] = AROUND,
-        facts: Callable[[Node, bytes, bool], Hashable] | None = None,
+        facts: Callable[[Node, bytes, Hashable], Hashable] | None = None,
     ) -> None:
         self._hits = hits
         self._trusts = trusts  # HostPolicy.trusts: the trust of each URL
@@ -100,16 +100,16 @@ class ShapeMemo:
         rec: Recording | None,
         node: Node,
         cost: int,
-        deep: bool = False,
+        reads: Hashable = None,
     ) -> None:
         """Remember `rec`, the analysis of `node` whose `text` is `cut` into `around` and `slots`,
         under `key` (the text around the slots plus any scan state the analysis read), if it is
-        sound; `deep`: the analysis read parts of the statement (`facts`)."""
+        sound; `reads`: what the analysis read of the statement's text (`facts`)."""
         if rec is None or rec.effects or node.has_error or len(self._shapes) >= MAX_SHAPES:
             return
         if any(self._around.search(piece) for piece in around):
             return
-        facts = self._facts(node, text, deep) if self._facts else None
+        facts = self._facts(node, text, reads) if self._facts else None
         if self._facts is not None and facts is None:
             return
         index = {slot.decode(): i for i, slot in enumerate(slots)}  # slots alike: some index is lost
@@ -130,7 +130,7 @@ class ShapeMemo:
             # text's first or last): a text of this shape is cut into the same slots
             pattern = re.compile((b"(" + _SLOT_BODY + b")").join(map(re.escape, around)))
             size = node.descendant_count
-            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts, deep)
+            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts, reads)
 
     def replay(
         self,
@@ -182,7 +182,7 @@ class ShapeMemo:
     ) -> int:
         """`replay` of `nodes[start:end]`: adds the rows of their hits to `counted` (by rule); how
         many it replayed."""
-        pattern, kind, size, facts, deep = shape.pattern, shape.kind, shape.size, self._facts, shape.deep
+        pattern, kind, size, facts, reads = shape.pattern, shape.kind, shape.size, self._facts, shape.reads
         found: list[tuple[bytes, ...]] = []
         rows: list[int] = []
         for i in range(start, end):
@@ -191,7 +191,7 @@ class ShapeMemo:
             m = pattern.fullmatch(code, at, to)
             if m is None or node.type != kind or node.descendant_count != size or node.has_error:
                 break
-            if facts is not None and facts(node, code[at:to], deep) != shape.facts:
+            if facts is not None and facts(node, code[at:to], reads) != shape.facts:
                 break
             found.append(m.groups())
             rows.append(node.start_point[0])
