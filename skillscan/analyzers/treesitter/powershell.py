@@ -27,6 +27,7 @@ from skillscan.analyzers.host_policy import HostPolicy, Trust
 from skillscan.analyzers.treesitter.powershell_text import (
     AROUND_SLOTS,
     CERTUTIL,
+    CODE,
     ENCODED_EXEC,
     EXEC_CMDS,
     EXEC_WORD,
@@ -261,8 +262,8 @@ def _statement(scan: _PsScan, node: Node) -> None:
     code = code_text(node)
     stages = statement_stages(node)
     names = [command_name(s) if s.type == "command" else "" for s in stages]
-    fetches = bool(scan.read(FETCH_TEXT.search, code))
-    assigned = scan.read(VAR_ASSIGN.match, code)
+    fetches = bool(scan.read(FETCH_TEXT.search, code, CODE))
+    assigned = scan.read(VAR_ASSIGN.match, code, CODE)
     if assigned and fetches and not any(n in EXEC_CMDS for n in names):
         scan.set(("fetched", assigned.group(1).lower(), scan.urls_in(stmt)))
     # iwr … | iex
@@ -275,16 +276,16 @@ def _statement(scan: _PsScan, node: Node) -> None:
             scan.graded(node, scan.urls_in(stmt), f"download piped into {name}")
             return
     # iex (…DownloadString…), iex $r.Content, [scriptblock]::Create((irm …))
-    execs = any(n in EXEC_CMDS for n in names) or scan.read(EXEC_WORD.search, code) is not None
-    if (execs or scan.read(SCRIPTBLOCK.search, code)) and fetches:
+    execs = any(n in EXEC_CMDS for n in names) or scan.read(EXEC_WORD.search, code, CODE) is not None
+    if (execs or scan.read(SCRIPTBLOCK.search, code, CODE)) and fetches:
         scan.graded(node, scan.urls_in(stmt), "downloaded script evaluated")
         return
     if execs:
-        for var in (v.lower() for v in scan.read(VAR_REF.findall, code)):
+        for var in (v.lower() for v in scan.read(VAR_REF.findall, code, CODE)):
             if var in scan.fetched_vars:
                 scan.graded(node, scan.fetched_vars[var], "downloaded script evaluated from a variable")
                 return
-        if scan.read(ENCODED_EXEC.search, code):
+        if scan.read(ENCODED_EXEC.search, code, CODE):
             scan.hit(node, RULE_ENCODED, "base64-encoded script evaluated")
             return
     for name, stage in zip(names, stages, strict=False):

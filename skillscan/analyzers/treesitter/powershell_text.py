@@ -115,15 +115,16 @@ def code_text(node: Node) -> str:
     return raw.decode("utf-8", "replace")
 
 
-# No variable, no quotes around a statement's URLs (no string literal to blank: the text is the
-# code, `code_text`), nor what `scan_shapes.AROUND` finds.
-AROUND_SLOTS = re.compile(rb"[$`\\:'\"]")
+# No variable around a statement's URLs (nor in a string: no expansion), nor what
+# `scan_shapes.AROUND` finds.
+AROUND_SLOTS = re.compile(rb"[$`\\:]")
 
 
 # A read of the statement analysis (`powershell._PsScan.read`): the bound search, match or
-# findall of a pattern, what it read (RAW: the statement's bytes, TEXT: its text, n >= 0: the text
-# of its stage n) and what it found (found or not; findall: the words found).
-RAW, TEXT = -2, -1
+# findall of a pattern, what it read (RAW: the statement's bytes, TEXT: its text, CODE: its code
+# with strings blanked, n >= 0: the code of its stage n) and what it found (found or not; findall:
+# the words found).
+CODE, RAW, TEXT = -3, -2, -1
 Read = tuple[Callable[[Any], Any], int, bool | tuple[str, ...]]
 
 
@@ -133,16 +134,20 @@ def outcome(found: Any) -> bool | tuple[str, ...]:
 
 def read_again(node: Node, raw: bytes, reads: Hashable) -> bool | None:
     """`ShapeMemo.facts`: True when each of `reads` finds in this statement what it found in the
-    one it was recorded on, else None. Only for statements of a shape (ASCII, no quote: the code
-    with strings blanked is the text); None for one too long (`powershell._statement` reads only
-    its first 100,000 characters)."""
+    one it was recorded on, else None. Only for statements of a shape (ASCII); None for one too
+    long (`powershell._statement` reads only its first 100,000 characters)."""
     if len(raw) >= 100_000:
         return None
     stmt = raw.decode("ascii", "replace")
     stages: list[Node] | None = None
+    # without a quote there is no string to blank: the code is the text (as `code_text` finds)
+    code: str | None = None if b"'" in raw or b'"' in raw else stmt
     for read, part, found in cast(tuple[Read, ...], reads):
         if part == TEXT:
             arg: str | bytes = stmt
+        elif part == CODE:
+            code = code_text(node) if code is None else code
+            arg = code
         elif part == RAW:
             arg = raw
         else:
