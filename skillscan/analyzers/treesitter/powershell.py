@@ -240,7 +240,9 @@ def _analyse(
     if not text.isascii() or NESTS.search(text):
         return
     around, slots = shaped
-    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, tuple(reads))
+    # the slots hold no quote: a statement of the shape has one where this one has
+    quoted = b"'" in text or b'"' in text
+    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, (quoted, tuple(reads)))
 
 
 def _inert(scan: _PsScan, raw: bytes) -> bool:

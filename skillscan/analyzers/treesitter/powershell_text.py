@@ -133,21 +133,25 @@ def outcome(found: Any) -> bool | tuple[str, ...]:
 
 
 def read_again(node: Node, raw: bytes, reads: Hashable) -> bool | None:
-    """`ShapeMemo.facts`: True when each of `reads` finds in this statement what it found in the
-    one it was recorded on, else None. Only for statements of a shape (ASCII); None for one too
-    long (`powershell._statement` reads only its first 100,000 characters)."""
+    """`ShapeMemo.facts`: True when each read of `reads` (whether the statements of the shape have
+    a quote, the reads recorded) finds in this statement what it found in the one it was recorded
+    on, else None. Only for statements of a shape (ASCII, quotes only where the first one has
+    them); None for one too long (`powershell._statement` reads only its first 100,000
+    characters)."""
     if len(raw) >= 100_000:
         return None
+    quoted, recorded = cast(tuple[bool, tuple[Read, ...]], reads)
     stmt = raw.decode("ascii", "replace")
     stages: list[Node] | None = None
     # without a quote there is no string to blank: the code is the text (as `code_text` finds)
-    code: str | None = None if b"'" in raw or b'"' in raw else stmt
-    for read, part, found in cast(tuple[Read, ...], reads):
-        if part == TEXT:
-            arg: str | bytes = stmt
-        elif part == CODE:
-            code = code_text(node) if code is None else code
-            arg = code
+    code: str | None = None if quoted else stmt
+    for read, part, found in recorded:
+        if part == CODE:  # the most read
+            if code is None:
+                code = code_text(node)
+            arg: str | bytes = code
+        elif part == TEXT:
+            arg = stmt
         elif part == RAW:
             arg = raw
         else:
