@@ -23,7 +23,12 @@ PLAIN_URL = re.compile(
 )
 NUMERIC_HOST = re.compile(r"^(?:0x[0-9a-f]{1,8}|\d{1,10})(?:\.(?:0x[0-9a-f]{1,8}|\d{1,10})){0,3}$")
 _HOST_CHARS = re.compile(r"^[a-z0-9.\-_\[\]:]{1,253}$")
-_BARE_HOST_ARG = re.compile(r"^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){1,8}[a-z]{2,24}(?::\d{1,5})?(?:/|$)", re.I)
+_BARE_HOST_ARG = re.compile(
+    r"^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){1,8}[a-z]{2,24}(?::\d{1,5})?(?:[/?#]|$)", re.I
+)
+# Where the authority ends (RFC 3986), as curl reads it: at a path, a query or a fragment. Before
+# `?` or `#` no `@` belongs to it: `https://evil.test?@github.com/` fetches from evil.test.
+_AUTHORITY_END = re.compile(r"[/?#]")
 # Hosting platforms whose sub-domains belong to different people.
 _SHARED_SUFFIXES = frozenset(
     {
@@ -57,19 +62,22 @@ def parse_url(raw: str, *, allow_bare: bool = False, start: int = 0) -> UrlRef |
     m = re.match(r"(?i)^(?:https?|ftp)://", text)
     if m:
         rest = text[m.end() :]
-    elif allow_bare and (
-        _BARE_HOST_ARG.match(text) or NUMERIC_HOST.match(text.split("/", 1)[0].split(":")[0])
-    ):
+    elif allow_bare and (_BARE_HOST_ARG.match(text) or NUMERIC_HOST.match(_authority(text).split(":")[0])):
         rest = text
     else:
         return None
-    authority, sep, path = rest.partition("/")
+    authority = _authority(rest)
+    path = rest[len(authority) :]
     authority = authority.rsplit("@", 1)[-1]
     host = authority[1:].split("]", 1)[0] if authority.startswith("[") else authority.split(":", 1)[0]
     host = host.lower().rstrip(".")
     if not host or not _HOST_CHARS.match(host):
         return None
-    return UrlRef(raw=raw, host=host, path=(sep + path) if sep else "", start=start, end=start + len(raw))
+    return UrlRef(raw=raw, host=host, path=path, start=start, end=start + len(raw))
+
+
+def _authority(rest: str) -> str:
+    return _AUTHORITY_END.split(rest, maxsplit=1)[0]
 
 
 def find_urls(text: str) -> Iterator[UrlRef]:

