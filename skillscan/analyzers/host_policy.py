@@ -31,7 +31,11 @@ class HostPolicy:
 
     def assess(self, url: UrlRef) -> Trust:
         if self.catalog.plain_host(url.host) and not self.declared.may_declare(url.host):
-            return Trust.UNDECLARED  # what the classes and the declared hosts below come to
+            return Trust.UNDECLARED  # what `assess_in_full` comes to for such a host
+        return self.assess_in_full(url)
+
+    def assess_in_full(self, url: UrlRef) -> Trust:
+        """The trust of a URL read from its classes and the skill's declarations, no screen."""
         classes = self.catalog.classify(url)
         if classes & DELIVERY_CLASSES or "brand-impersonation" in classes:
             return Trust.DELIVERY

@@ -83,16 +83,8 @@ PATHS = [
 
 
 def _assess_in_full(policy: HostPolicy, url: str) -> Trust | None:
-    """The trust of a URL by its classes and the skill's declarations, no screen."""
     ref = parse_url(url, allow_bare=True)
-    if ref is None:
-        return None
-    classes = policy.catalog.classify(ref)
-    if classes & DELIVERY_CLASSES or "brand-impersonation" in classes:
-        return Trust.DELIVERY
-    if classes & {"well-known-installers", "official-platform-domains", "local"}:
-        return Trust.DECLARED
-    return Trust.DECLARED if policy.declared.declares(ref) else Trust.UNDECLARED
+    return None if ref is None else policy.assess_in_full(ref)
 
 
 @pytest.mark.parametrize("policy", POLICIES)
