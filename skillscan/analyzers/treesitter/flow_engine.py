@@ -126,11 +126,14 @@ class Engine(Heating):
                 else:
                     looked.add(start, end)
                 continue
-            looked.add(start, end)
             if not heat.hot(start, end):
+                looked.add(start, end)
                 continue
             if not step[4] and not self._work_out(step, u):
                 continue
+            # what is read: its value (a destructuring's keys too), not the names it binds, whose
+            # taint changes nothing here (a first `k = os.environ[…]` asked for a second round)
+            looked.add(step[2], step[3])
             value: Node = step[5][0]
             scope: str = step[5][1]
             target: Any = step[5][2]
