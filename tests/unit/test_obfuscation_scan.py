@@ -46,6 +46,20 @@ def found(result: AnalysisResult) -> set[tuple[str, int | None]]:
         ("a.js", "eval?.(atob(p));\n", "obfuscated-exec", 1),
         ("a.ts", "eval<string>(atob(p));\n", "obfuscated-exec", 1),
         ("a.js", "new Function(Buffer.from(x, 'base64').toString())();\n", "obfuscated-exec", 1),
+        # optional chaining in a shell callee or a decoder reads as plain access
+        (
+            "a.js",
+            "const cp = require('child_process');\ncp?.exec(Buffer.from(p, 'base64').toString());\n",
+            "obfuscated-exec",
+            2,
+        ),
+        (
+            "a.js",
+            "const child_process = require('child_process');\nchild_process?.execSync(atob(p));\n",
+            "obfuscated-exec",
+            2,
+        ),
+        ("a.js", "eval(Buffer?.from(p, 'hex').toString());\n", "obfuscated-exec", 1),
         # a string first argument that is not alone, or not plain, still leads somewhere
         ("a.py", "import base64\nexec('x = 1\\n' + base64.b64decode(p))\n", "obfuscated-exec", 2),
         ("a.py", "exec(f'{zlib.decompress(p)}')\n", "obfuscated-exec", 1),
@@ -77,6 +91,12 @@ def test_prefilter_keeps_every_way_to_call(path: str, text: str, rule: str, line
         ("a.js", "fetch(u).then(r => r.text()).then(eval);\nconst s = atob(x);\n"),
         ("a.py", "exec('print(1)')\nimport base64\nd = base64.b64decode(p)\n"),
         ("a.js", "require('child_process').exec('ls');\n"),
+        # optional chaining: still a shell call of a plain command, a decoder of plain text
+        (
+            "a.js",
+            "const cp = require('child_process');\ncp?.exec('ls');\nconst d = Buffer?.from(p, 'utf8');\n",
+        ),
+        ("a.js", "const cp = require('child_process');\ncp?.exec(Buffer?.from(p, 'utf8').toString());\n"),
         ("a.py", "s = 'exec(b64decode(x))'\n# exec(b64decode(x))\nexec(\"d\")\nd = b64decode(y)\n"),
     ],
 )

@@ -40,7 +40,7 @@ from skillscan.analyzers.treesitter.call_sites import (
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.escaped_strings import escape_runs, escaped_code_strings
 from skillscan.analyzers.treesitter.flow_index import Heat
-from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, callee, positional
+from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, plain_callee, positional
 from skillscan.analyzers.treesitter.obfuscation_words import (
     DANGEROUS_NAMES,
     DECODING,
@@ -152,7 +152,7 @@ class _FileScan:
             call, k = found[self._read]
             self._read += 1
             if words.roles[k] & _FEEDING:
-                word, name = words.names[k], callee(call)
+                word, name = words.names[k], plain_callee(call)
                 if word in DECODING[lang.name] and is_decoder(call, name, lang):
                     decoders.append(call.start_byte)
                 if word in READS and reads_data_ext(call, name):
@@ -264,7 +264,7 @@ class _FileScan:
                 continue
             call, k = self.sinks[i]
             i += 1
-            found = self._finding(call, callee(call))
+            found = self._finding(call, plain_callee(call))  # `cp?.exec(…)` is `cp.exec(…)`
             if found is None or not admit(found[0], line := _line(call)):
                 continue
             yield Hit(found[0], line, node_text(call), found[1])
