@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
 from skillscan.models import (
     Category,
     Decision,
@@ -18,6 +20,8 @@ from skillscan.models import (
     ScanError,
     ScanReport,
     Severity,
+    Skill,
+    SkillFile,
     SkillIdentity,
     Verdict,
 )
@@ -25,6 +29,20 @@ from skillscan.models import (
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_CORPUS = REPO_ROOT.parent / "shared" / "corpus"
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+def skill_context(*scripts: tuple[str, FileKind, str]) -> SkillContext:
+    """A skill of these scripts (path, kind, text) as the tree-sitter engine hands it to its checks:
+    the delivery catalogue loaded and a `FileContext` per file (`.files`)."""
+    files = tuple(
+        SkillFile(path=path, kind=kind, data=text.encode(), sha256="0" * 64, text=text)
+        for path, kind, text in scripts
+    )
+    ctx = SkillContext(
+        skill=Skill(source="test", identity=SkillIdentity(), files=files), catalog=DeliveryCatalog.load()
+    )
+    ctx.files = [FileContext(file=f, skill=ctx) for f in files]
+    return ctx
 
 
 def free_port() -> int:

@@ -11,14 +11,13 @@ import re
 
 import pytest
 
-from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter.flow_env import aliases, canonical
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang, plain_callee
 from skillscan.analyzers.treesitter.flow_screen import assigned
 from skillscan.analyzers.treesitter.flows import CredentialFlows
 from skillscan.analyzers.treesitter.parsing import parse, walk
-from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
-from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+from skillscan.models import FileKind
+from tests.conftest import skill_context
 
 ENV = "exfil-credential-env"  # one undeclared credential variable sent to a host not its API
 WHOLE = "exfil-credential-flow"  # the whole environment sent
@@ -31,15 +30,9 @@ def _found(name: str, code: str) -> list[set[str]]:
     """The rules found in the script alone and in the same script after 300 kB of comment."""
     kind = KINDS[name.rsplit(".", 1)[1]]
     filler = ("#" if kind is FileKind.PYTHON else "//") + "x" * 300_000 + "\n"
-    files = tuple(
-        SkillFile(path=path, kind=kind, data=text.encode(), sha256="0" * 64, text=text)
-        for path, text in ((f"scripts/{name}", code), (f"scripts/big_{name}", filler + code))
-    )
-    skill = Skill(source="test", identity=SkillIdentity(), files=files)
-    ctx = SkillContext(skill=skill, catalog=DeliveryCatalog.load())
-    ctx.files = [FileContext(file=f, skill=ctx) for f in files]
+    ctx = skill_context((f"scripts/{name}", kind, code), (f"scripts/big_{name}", kind, filler + code))
     hits = list(CredentialFlows().check_skill(ctx))
-    return [{h.rule_id for h in hits if h.path == f.path} for f in files]
+    return [{h.rule_id for h in hits if h.path == f.path} for f in ctx.skill.files]
 
 
 PYTHON = [

@@ -5,25 +5,20 @@ from __future__ import annotations
 
 import pytest
 
-from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter.flow_engine import Engine
 from skillscan.analyzers.treesitter.flow_facts import constants_of
 from skillscan.analyzers.treesitter.flow_findings import Findings
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang
 from skillscan.analyzers.treesitter.flow_unit import Unit
-from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
-from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+from skillscan.models import FileKind
+from tests.conftest import skill_context
 
 
 def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
     """(taint rounds run, rules found) of one script."""
     path = "scripts/a.py" if lang is PY else "scripts/a.js"
-    f = SkillFile(path=path, kind=kind, data=text.encode(), sha256="0" * 64, text=text)
-    skill = Skill(source="test", identity=SkillIdentity(), files=(f,))
-    sctx = SkillContext(skill=skill, catalog=DeliveryCatalog.load())
-    fctx = FileContext(file=f, skill=sctx)
-    sctx.files = [fctx]
-    u = Unit.of(fctx, lang)
+    sctx = skill_context((path, kind, text))
+    u = Unit.of(sctx.files[0], lang)
     assert u is not None
     engine = Engine([u], constants_of([u]))
     rounds = 0

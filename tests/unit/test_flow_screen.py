@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from tree_sitter import Node
 
-from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter.constants import resolve
 from skillscan.analyzers.treesitter.flow_facts import Facts, constants_of
 from skillscan.analyzers.treesitter.flow_findings import _SHELL_CALLS
@@ -36,11 +35,11 @@ from skillscan.analyzers.treesitter.flow_syntax import assign_sides, command_str
 from skillscan.analyzers.treesitter.flow_unit import Unit
 from skillscan.analyzers.treesitter.flows import CredentialFlows
 from skillscan.analyzers.treesitter.parsing import node_text, parse, walk
-from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
 from skillscan.analyzers.treesitter.sensitive import PATH_WORDS
 from skillscan.bundle import load_folder
 from skillscan.config import Limits
-from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+from skillscan.models import FileKind
+from tests.conftest import skill_context
 
 
 def _calls(text: str, kind: FileKind, lang: Lang) -> list[Node]:
@@ -168,12 +167,7 @@ def test_shell_screen_drops_calls_without_a_constant_command() -> None:
 
 
 def _unit(text: str, kind: FileKind, lang: Lang, path: str = "scripts/a.py") -> Unit:
-    f = SkillFile(path=path, kind=kind, data=text.encode(), sha256="0" * 64, text=text)
-    skill = Skill(source="test", identity=SkillIdentity(), files=(f,))
-    sctx = SkillContext(skill=skill, catalog=DeliveryCatalog.load())
-    fctx = FileContext(file=f, skill=sctx)
-    sctx.files = [fctx]
-    u = Unit.of(fctx, lang)
+    u = Unit.of(skill_context((path, kind, text)).files[0], lang)
     assert u is not None
     return u
 
@@ -346,15 +340,9 @@ def test_aliases_late_definitions_and_odd_spellings_are_still_found(
     # the same script, also in a large file (read by its screens rather than exactly)
     filler = ("#" if name.endswith(".py") else "//") + "x" * 300_000 + "\n"
     kind = FileKind.PYTHON if name.endswith(".py") else FileKind.JAVASCRIPT
-    files = tuple(
-        SkillFile(path=path, kind=kind, data=text.encode(), sha256="0" * 64, text=text)
-        for path, text in ((f"scripts/{name}", code), (f"scripts/big_{name}", filler + code))
-    )
-    skill = Skill(source="test", identity=SkillIdentity(), files=files)
-    ctx = SkillContext(skill=skill, catalog=DeliveryCatalog.load())
-    ctx.files = [FileContext(file=f, skill=ctx) for f in files]
+    ctx = skill_context((f"scripts/{name}", kind, code), (f"scripts/big_{name}", kind, filler + code))
     hits = list(CredentialFlows().check_skill(ctx))
-    for f in files:
+    for f in ctx.skill.files:
         assert rules <= {h.rule_id for h in hits if h.path == f.path}, f.path
 
 
