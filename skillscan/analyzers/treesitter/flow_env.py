@@ -85,12 +85,16 @@ def canonical(node: Node | None, aliases: Mapping[str, str] = NO_ALIASES, depth:
 
 
 def key_of(member: Node) -> str | None:
-    """The constant name a member access or subscript reads (`.environ`, `["env"]`)."""
+    """The name a member access or subscript reads (`.environ`, `["env"]`, `["AWS_" + "KEY"]`); an
+    index that is no constant reads as written (`[k]`: "k")."""
     name = member.child_by_field_name("attribute") or member.child_by_field_name("property")
     if name is not None:
         return node_text(name)
     index = member.child_by_field_name("subscript") or member.child_by_field_name("index")
-    return resolve(index) if index is not None and index.type == "string" else None
+    if index is None:
+        return None
+    key = resolve(index)
+    return key if key is not None else node_text(index)
 
 
 def env_source(node: Node, lang: Lang, aliases: Mapping[str, str] = NO_ALIASES) -> Source | None:
