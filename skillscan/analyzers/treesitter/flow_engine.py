@@ -139,7 +139,9 @@ class Engine(Heating):
             target: Any = step[5][2]
             src = self._walk_source(value, u, scope, [MAX_EXPR_NODES], 0)
             if step[0] != "return" and target.type == "object_pattern":
-                for key, found in pattern_sources(target, src, canonical(value, u.aliases), u.lang, scope):
+                for key, found in pattern_sources(
+                    target, src, canonical(value, u.aliases_at(value)), u.lang, scope
+                ):
                     self.t.add("names", key, found)
             elif not src:
                 continue
@@ -294,7 +296,7 @@ class Engine(Heating):
         if t in _NAMES:
             name = node_text(n)
             found = self.t.names.get(f"{scope}:{name}") or self.t.names.get(f"{u.path}:{name}")
-            return found or (self.env(n, u) if name in u.aliases else None), False
+            return found or (self.env(n, u) if name in u.aliases_at(n) else None), False
         field = self._field_of_store(n, u, scope)
         if field is not None:
             return field, False

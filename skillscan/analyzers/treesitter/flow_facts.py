@@ -183,7 +183,7 @@ class Facts:
         if not u.env_words:
             return None
         if n.id not in self._envs:
-            self._envs[n.id] = env_source(n, u.lang, u.aliases)
+            self._envs[n.id] = env_source(n, u.lang, u.aliases_at(n))
         return self._envs[n.id]
 
     # --- path variables ----------------------------------------------------------------

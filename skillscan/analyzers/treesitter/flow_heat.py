@@ -113,7 +113,7 @@ class Heating(Facts):
                     elif t == u.lang.member:
                         reads = self.env(n, u)
                     elif t in u.lang.assign:
-                        reads = destructures_env(*assign_sides(n), u.lang, u.aliases)
+                        reads = destructures_env(*assign_sides(n), u.lang, u.aliases_at(n))
                     else:
                         value = n.child_by_field_name("value") or n.child_by_field_name("object") or n
                         reads = self.env(value, u) or self.env(n, u)  # `os.environ["K"]`, `process["env"]`

@@ -17,7 +17,8 @@ from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, Lang, mentions_keychain, source_features
 from skillscan.analyzers.treesitter.flow_receivers import sink_receivers
 from skillscan.analyzers.treesitter.flow_screen import Screen, assigned
-from skillscan.analyzers.treesitter.flow_syntax import function_name
+from skillscan.analyzers.treesitter.flow_syntax import function_name, param_names
+from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext
 
 MAX_WORDS = 200  # names searched for in a text; with more, every place may hold one
@@ -156,6 +157,29 @@ class Unit:
         sweep = self.ix.sweep("assign")
         found = sorted({i for p in sites if (i := sweep.innermost(p)) is not None})
         return aliases(imports, [self.ix.nodes[i] for i in found], self.lang)
+
+    def aliases_at(self, n: Node) -> dict[str, str]:
+        """`aliases` as they stand at `n`: less the names a function around it takes as parameters
+        (in `def f(g): g(…)`, g is f's argument, whatever the file imports as g)."""
+        hidden = [names for start, end, names in self._alias_parameters if start <= n.start_byte < end]
+        if not hidden:
+            return self.aliases
+        gone = frozenset().union(*hidden)
+        return {name: target for name, target in self.aliases.items() if name not in gone}
+
+    @cached_property
+    def _alias_parameters(self) -> list[tuple[int, int, frozenset[str]]]:
+        """(start, end, names) of each function that takes a name of `aliases` as a parameter."""
+        if not self.aliases:
+            return []
+        out: list[tuple[int, int, frozenset[str]]] = []
+        for fn in self.ix.bucket("function"):
+            single = fn.child_by_field_name("parameter")  # `p => …`
+            params = [node_text(single)] if single is not None else param_names(fn, self.lang)
+            shadowed = self.aliases.keys() & set(params)
+            if shadowed:
+                out.append((fn.start_byte, fn.end_byte, frozenset(shadowed)))
+        return out
 
     @property
     def destructures(self) -> bool:
