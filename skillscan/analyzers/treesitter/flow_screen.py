@@ -312,8 +312,8 @@ class Screen:
 
 
 def assigned(data: bytes, positions: list[int]) -> list[int]:
-    """The positions right after an `=` that assigns (not `==`, `!=`, `<=`, `>=`), blanks on the
-    line apart: where an assigned value starts."""
+    """The positions right after an `=` that assigns (not `==`, `!=`, `<=`, `>=`), blanks, line
+    breaks and opening parentheses apart: where an assigned value starts."""
     out: list[int] = []
     for p in positions:
         k = p - 1
@@ -324,7 +324,7 @@ def assigned(data: bytes, positions: list[int]) -> list[int]:
     return out
 
 
-_BLANKS = frozenset(b" \t")
+_BLANKS = frozenset(b" \t\r\n\\(")  # blanks, line breaks, a continuation, an opening parenthesis
 _EQUALS = ord("=")
 _COMPARISONS = frozenset(b"=!<>")
 

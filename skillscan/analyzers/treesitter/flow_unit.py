@@ -22,6 +22,7 @@ from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.registry import FileContext
 
 MAX_WORDS = 200  # names searched for in a text; with more, every place may hold one
+_ALIAS_ROUNDS = 4  # links of a chain of aliases followed (`p = require("process"); q = p; r = q`)
 # an object pattern's end, a type annotation maybe, then its value
 _DESTRUCTURES = re.compile(r"\}\s*(?::[^=;{}]{0,200})?=(?![=>])")
 
@@ -145,18 +146,24 @@ class Unit:
     def aliases(self) -> dict[str, str]:
         """Names the script gives the environment's module, its readers or the environment itself
         (`flow_env.aliases`): its imports, and the assignments whose value starts right after the
-        `=` with a name a module or a reader can be reached by."""
+        `=` with a name a module or a reader can be reached by, an alias found so far included."""
         if not self.env_words:
             return {}
         imports = self.ix.bucket("import")
-        imported = aliases(imports, [], self.lang)
-        heads = ALIAS_HEADS.union(imported) if len(imported) <= MAX_WORDS else ALIAS_HEADS
-        sites = assigned(self.screen.data, self.words(heads))
-        if not sites:
-            return imported
-        sweep = self.ix.sweep("assign")
-        found = sorted({i for p in sites if (i := sweep.innermost(p)) is not None})
-        return aliases(imports, [self.ix.nodes[i] for i in found], self.lang)
+        found = aliases(imports, [], self.lang)
+        heads: frozenset[str] = frozenset()
+        for _ in range(_ALIAS_ROUNDS):  # `q = p` after `p = require("process")`: a round per link
+            more = ALIAS_HEADS.union(found) if len(found) <= MAX_WORDS else ALIAS_HEADS
+            if more == heads:
+                break
+            heads = more
+            sites = assigned(self.screen.data, self.words(heads))
+            if not sites:
+                break
+            sweep = self.ix.sweep("assign")
+            nodes = sorted({i for p in sites if (i := sweep.innermost(p)) is not None})
+            found = aliases(imports, [self.ix.nodes[i] for i in nodes], self.lang)
+        return found
 
     def aliases_at(self, n: Node) -> dict[str, str]:
         """`aliases` as they stand at `n`: less the names a function around it takes as parameters
