@@ -30,7 +30,7 @@ class HostPolicy:
     declared: DeclaredHosts = field(default_factory=DeclaredHosts)
 
     def assess(self, url: UrlRef) -> Trust:
-        if self.catalog.plain_host(url.host) and not self.declared.may_declare(url.host):
+        if self._plain(url.host):
             return Trust.UNDECLARED  # what `assess_in_full` comes to for such a host
         return self.assess_in_full(url)
 
@@ -47,26 +47,18 @@ class HostPolicy:
         """The trust `worst((target,))` gives (None: not a URL), without building the URL when it
         is a plain `scheme://host/path` on a plain host."""
         m = PLAIN_URL.fullmatch(target)
-        if m is not None:
-            host = m.group(1).lower().rstrip(".")  # as `parse_url` reads it
-            if self.catalog.plain_host(host) and not self.declared.may_declare(host):
-                return Trust.UNDECLARED
+        if m is not None and self._plain(m.group(1).lower().rstrip(".")):  # the host as `parse_url` reads it
+            return Trust.UNDECLARED
         found = self.worst((target,))
         return found[0] if found is not None else None
 
     def trusts(self, targets: Iterable[str]) -> list[Trust | None]:
         """`trust` of each target, in one call (a flood of statements fetching URLs)."""
-        plain, may_declare = self.catalog.plain_host, self.declared.may_declare
-        out: list[Trust | None] = []
-        for target in targets:
-            m = PLAIN_URL.fullmatch(target)
-            if m is not None:
-                host = m.group(1).lower().rstrip(".")
-                if plain(host) and not may_declare(host):
-                    out.append(Trust.UNDECLARED)
-                    continue
-            out.append(self.trust(target))
-        return out
+        return [self.trust(t) for t in targets]
+
+    def _plain(self, host: str) -> bool:
+        """No catalogue class and no declaration of the skill can touch this host."""
+        return self.catalog.plain_host(host) and not self.declared.may_declare(host)
 
     def worst(self, targets: Iterable[str]) -> tuple[Trust, UrlRef] | None:
         """The least trusted of several fetch targets (URLs or curl-style bare hosts)."""

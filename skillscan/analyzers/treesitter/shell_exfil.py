@@ -24,6 +24,7 @@ from tree_sitter import Node
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.sensitive import Sink, is_credential_env, sensitive_path
 from skillscan.analyzers.treesitter.shell_words import FETCHERS, Cmd, literal, text
+from skillscan.analyzers.treesitter.shell_writes import home_path
 from skillscan.analyzers.treesitter.threat_scan import (
     CREDENTIAL_WORDS,
     DNS_TOOLS,
@@ -153,7 +154,7 @@ def _http_send(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> None:
     sink, host = _worst_sink(scan, urls)
     for opt, arg in data:
         path = _upload_path(opt, text(arg).strip("\"'"))
-        label = sensitive_path(_home(path)) if path and path != "-" else None
+        label = sensitive_path(home_path(path)) if path and path != "-" else None
         if label:
             scan.hit(node, "exfil-sensitive-file-upload", f"Uploads {label} ({path[:60]}) to {host}")
             return
@@ -214,7 +215,7 @@ def _remote_copy(scan: ShellScan, node: Node, cmd: Cmd, words: list[str]) -> Non
     if not remote:
         return
     for a in args[:-1]:
-        label = sensitive_path(_home(a))
+        label = sensitive_path(home_path(a))
         if label:
             scan.hit(node, "exfil-sensitive-file-upload", f"Copies {label} ({a[:60]}) to a remote host")
             return
@@ -295,7 +296,7 @@ def pipeline(scan: ShellScan, node: Node) -> None:
             )
             return
         if c.name in {"tar", "zip", "7z", "rsync"} and any(
-            _home(w) in {"~", "~/", "/Users", "/home"} for w in words
+            home_path(w) in {"~", "~/", "/Users", "/home"} for w in words
         ):
             scan.hit(node, "exfil-archive-upload", "Streams an archive of the home directory to the network")
             return
@@ -364,7 +365,3 @@ def finish(scan: ShellScan) -> None:
         if line in scan.fetch_lines:
             msg = "Downloads something and decodes a local payload in one step"
             scan.hits.add("download-then-decode", line, msg, evidence)
-
-
-def _home(p: str) -> str:
-    return p.strip("\"'").replace("${HOME}", "~").replace("$HOME", "~")

@@ -64,7 +64,7 @@ _FORK_BOMB = re.compile(
     r"(\w{1,20}|:)\s{0,3}\(\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"
 )
 _RM_CRITICAL = re.compile(rf"^(?:{RM_ROOTS})$")
-_RM_HIGH = re.compile(rf"^(?:{RM_USER_DATA})$")
+_RM_USER_DATA = re.compile(rf"^(?:{RM_USER_DATA})$")
 _SYSTEM_PATH = re.compile(
     r"^(?:/|/\*|/(?:etc|usr|var|bin|sbin|lib|opt|System|Library|Applications|boot)(?:/.{0,200})?)$"
 )
@@ -264,7 +264,7 @@ def _rm(scan: ShellScan, node: Node, words: list[str]) -> None:
             "destructive-rm-root",
             "Recursive delete of the filesystem root, the home directory or a system directory",
         )
-    elif any(_RM_HIGH.match(t) for t in targets):
+    elif any(_RM_USER_DATA.match(t) for t in targets):
         scan.hit(
             node,
             "destructive-rm-user-data",
