@@ -95,7 +95,7 @@ class CallPass:
     def _hit(self, rule: str, node: Node, start: int) -> Sequence[Hit]:
         listed = self._lines.get(rule)
         if listed is not None and len(listed) >= MAX_FINDINGS_PER_RULE_FILE:  # only counted now
-            if not self._on_listed_line(rule, node, start):
+            if self._ctx.file.real_line(node.start_point[0] + 1) not in listed:
                 self._more[rule] += 1
             return ()
         return self._list(rule, node, start)
@@ -116,11 +116,3 @@ class CallPass:
             newline = self._source.find("\n", start)
             self._line_end[rule] = newline if newline >= 0 else len(self._source)
         return ()
-
-    def _on_listed_line(self, rule: str, node: Node, start: int) -> bool:
-        """Hits come in document order: in a file of its own, only the last listed line can come
-        again (found by bytes, without reading the node's line)."""
-        line_end = self._line_end.get(rule)
-        if line_end is not None:
-            return start < line_end
-        return self._ctx.file.real_line(node.start_point[0] + 1) in self._lines[rule]
