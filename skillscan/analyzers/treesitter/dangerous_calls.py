@@ -31,7 +31,7 @@ from skillscan.analyzers.treesitter.call_sites import (
 from skillscan.analyzers.treesitter.constants import builds_constant, resolve
 from skillscan.analyzers.treesitter.node_pass import CallPass
 from skillscan.analyzers.treesitter.parsing import LastText, byte_spans, node_text
-from skillscan.analyzers.treesitter.python_calls import PythonCalls, python_aliases
+from skillscan.analyzers.treesitter.python_calls import PythonCalls, file_calls, python_aliases
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.syntax_walk import Innermost, shared_walk
 from skillscan.models import FileKind
@@ -122,7 +122,7 @@ class PythonShellCommand:
     needles = ("shell", "getoutput", "getstatusoutput", "system", "popen", "getattr")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
-        if self._judge(node, PythonCalls(ctx.source, _SHELL_LEAVES))[0]:
+        if self._judge(node, file_calls(ctx, _SHELL_LEAVES))[0]:
             yield Hit(
                 "python-shell-command-dynamic", node.start_point[0] + 1, call_evidence(node, ctx.source)
             )
@@ -139,7 +139,7 @@ class PythonShellCommand:
                 _SHELL_LEAVES | aliases.keys(),
                 {"subprocess", "os", "__import__", *aliases},
             )
-        calls = PythonCalls(ctx.source, _SHELL_LEAVES)
+        calls = file_calls(ctx, _SHELL_LEAVES)
         return CallPass(
             ctx, partial(self._judge, calls=calls), partial(call_evidence, source=ctx.source), starts
         )
@@ -244,7 +244,7 @@ class PythonDynamicExec:
     needles = ("exec", "eval", "compile", "getattr", "builtins")
 
     def visit(self, node: Node, ctx: FileContext) -> Iterator[Hit]:
-        rule, _ = self._judge(node, ctx, PythonCalls(ctx.source, _CODE_EXEC))
+        rule, _ = self._judge(node, ctx, file_calls(ctx, _CODE_EXEC))
         if rule is not None:
             yield Hit(rule, node.start_point[0] + 1, call_evidence(node, ctx.source))
 
@@ -254,7 +254,7 @@ class PythonDynamicExec:
         # os and subprocess never name these. A bare `exec(…)` starts where its name does, so only
         # the first names of the longer callees are searched for.
         starts = sink_starts(ctx, self.node_types, _CODE_EXEC, {"builtins", "__import__"})
-        judge = partial(self._judge, ctx=ctx, calls=PythonCalls(ctx.source, _CODE_EXEC))
+        judge = partial(self._judge, ctx=ctx, calls=file_calls(ctx, _CODE_EXEC))
         return CallPass(ctx, judge, partial(call_evidence, source=ctx.source), starts)
 
     def _judge(self, node: Node, ctx: FileContext, calls: PythonCalls) -> tuple[str | None, bool]:

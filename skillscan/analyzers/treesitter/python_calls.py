@@ -13,14 +13,11 @@ import re
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.flow_model import MAX_CALLEE_BYTES, call_args
 from skillscan.analyzers.treesitter.parsing import LastText, node_text
+from skillscan.analyzers.treesitter.registry import FileContext
 
 _NOT_POSITIONAL = frozenset({"keyword_argument", "dictionary_splat", "list_splat", "comment"})
-
-
-def _args(call: Node) -> list[Node]:
-    args = call.child_by_field_name("arguments")
-    return [a for a in args.named_children if a.type != "comment"] if args is not None else []
 
 
 @LastText
@@ -41,7 +38,7 @@ def python_callee(func: Node, source: str) -> str:
     """The qualified name a call resolves to, as far as the source shows."""
     if func.type == "call":  # getattr(os, 'sys' + 'tem')(...) / __import__('os').system
         inner = func.child_by_field_name("function")
-        args = _args(func)
+        args = call_args(func)
         if inner is not None and node_text(inner) == "getattr" and len(args) == 2:
             attr_name = resolve(args[1])
             if attr_name is not None:
@@ -56,7 +53,7 @@ def python_callee(func: Node, source: str) -> str:
             return ""
         if obj.type == "call":  # __import__('os').system
             inner = obj.child_by_field_name("function")
-            args = _args(obj)
+            args = call_args(obj)
             if inner is not None and node_text(inner) == "__import__" and args:
                 mod = resolve(args[0])
                 return f"{mod}.{node_text(attr)}" if mod else ""
@@ -85,7 +82,6 @@ class PythonCalls:
     the callee's text (a flood of distinct calls repeats a few callees, and the name depends on the
     text and the file's imports only); `text` slices an ASCII file in place."""
 
-    SHORT = 200  # longer callees are resolved each time (their text is not copied to be a key)
     MAX = 10_000  # callee texts remembered
 
     def __init__(self, source: str, leaves: frozenset[str]) -> None:
@@ -96,10 +92,11 @@ class PythonCalls:
         return self.source[node.start_byte : node.end_byte] if self._ascii else node_text(node)
 
     def callee(self, func: Node) -> str:
-        start, end = func.start_byte, func.end_byte
-        if end - start > self.SHORT or func.has_error:
+        if (
+            func.end_byte - func.start_byte > MAX_CALLEE_BYTES or func.has_error
+        ):  # resolved each time, not copied as a key
             return self._resolve(func)
-        key = self.source[start:end] if self._ascii else node_text(func)
+        key = self.text(func)
         name = self._names.get(key)
         if name is None:
             name = self._resolve(func)
@@ -134,3 +131,13 @@ class PythonCalls:
 
     def _resolve(self, func: Node) -> str:
         return python_callee(func, self.source) if may_be(func, self.source, self._leaves) else ""
+
+
+def file_calls(ctx: FileContext, leaves: frozenset[str]) -> PythonCalls:
+    """The file's `PythonCalls` for these leaves, made once per file: a check's `visit` of each
+    node and its `begin` share it (and the callee names it remembers)."""
+    made: dict[frozenset[str], PythonCalls] = ctx.shared.setdefault(__name__, {})
+    found = made.get(leaves)
+    if found is None:
+        found = made[leaves] = PythonCalls(ctx.source, leaves)
+    return found
