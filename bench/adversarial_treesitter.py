@@ -18,11 +18,10 @@ alone (`scan_shapes`); PowerShell's still match each statement's text against th
 analysis reads (a URL can hold their words). The known cases over the target are floods of distinct
 real hits of a *high* rule that cannot be replayed (dynamic shell commands, decoded code passed to
 exec, PowerShell cradles of distinct hosts): each statement can still turn critical, or must be
-counted in the report's note, so each is judged (a Python call costs some fifteen tree reads, ≈4
-µs). So are floods of distinct credential sends that never become a finding (`requests.post(u,
-data=os.environ['A{n}_TOKEN'])`, `const k{n} = process.env.A{n}; axios.post(U, k{n})`, through
-aliases, getattr or destructuring): every tainted assignment and every send is walked and judged on
-its own (CredentialFlows, 1–2.5 s).
+counted in the report's note, so each is judged. So are floods of distinct credential sends that
+never become a finding (`requests.post(u, data=os.environ['A{n}_TOKEN'])`, `const k{n} =
+process.env.A{n}; axios.post(U, k{n})`, through aliases, getattr or destructuring): every tainted
+assignment and every send is walked and judged on its own.
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
