@@ -35,14 +35,22 @@ from skillscan.analyzers.treesitter.syntax_walk import MAX_DEPTH
 NOT_CALLED = r"""(?![ \t]*[)\]},;.:=+\-*%&|^~!>'"@])"""
 _PLAIN = r"""(?:'[^'\\\r\n]*'|"[^"\\\r\n]*")"""
 _SEP = r"[ \t\r\n]*"
+_FIRST_ARGUMENT = rf"[\w.]+{_SEP},{_SEP}"
+
+
+def _not_only(value: str, before: str = "") -> str:
+    """Not a call whose argument (after `before`: `_FIRST_ARGUMENT` for the second) is `value` alone."""
+    return rf"(?![ \t]*\({_SEP}{before}{value}{_SEP}[,)])"
+
+
 # ... and the arguments, when the first or the second is a plain quoted string and nothing else
-CONSTANT_FIRST = rf"(?![ \t]*\({_SEP}{_PLAIN}{_SEP}[,)])"
-CONSTANT_SECOND = rf"(?![ \t]*\({_SEP}[\w.]+{_SEP},{_SEP}{_PLAIN}{_SEP}[,)])"
+CONSTANT_FIRST = _not_only(_PLAIN)
+CONSTANT_SECOND = _not_only(_PLAIN, _FIRST_ARGUMENT)
 # ... or a bare (dotted) name or number: no constant either, so a value that is neither decoded
 # nor a literal (for checks where only those count, in a file where nothing is decoded)
 _BARE = r"[\w$.]+"
-NAMED_FIRST = rf"(?![ \t]*\({_SEP}(?:{_PLAIN}|{_BARE}){_SEP}[,)])"
-NAMED_SECOND = rf"(?![ \t]*\({_SEP}[\w.]+{_SEP},{_SEP}(?:{_PLAIN}|{_BARE}){_SEP}[,)])"
+NAMED_FIRST = _not_only(rf"(?:{_PLAIN}|{_BARE})")
+NAMED_SECOND = _not_only(rf"(?:{_PLAIN}|{_BARE})", _FIRST_ARGUMENT)
 
 
 def present(text: str, names: Iterable[str]) -> list[str]:
