@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
-from functools import cache, cached_property
+from functools import cache, cached_property, lru_cache
 from typing import Any, TypeVar
 
 from skillscan.analyzers.treesitter.call_sites import cover
@@ -116,7 +116,7 @@ _PLAIN_ARGUMENTS = rb"\((?:" + _PLAIN + rb"|\((?:" + _PLAIN + rb"|\(" + _PLAIN +
 PLAIN_CALL = re.compile(rb"[" + _ID + rb"]+[ \t\f\v\r\n]*" + _PLAIN_ARGUMENTS)
 
 
-@cache
+@lru_cache(maxsize=1024)  # names come from the scanned files (tainted names, aliases): bounded
 def _word(name: bytes) -> re.Pattern[bytes]:
     w = re.escape(name)
     return re.compile(w + rb"(?<![\w$]" + w + rb")(?![\w$])")
@@ -138,7 +138,7 @@ def _present(data: bytes, words: Iterable[str]) -> list[str]:
     return out
 
 
-@cache
+@lru_cache(maxsize=256)
 def _cover(words: frozenset[str]) -> tuple[tuple[bytes, tuple[bytes, ...]], ...]:
     return cover([w.encode() for w in words])
 
@@ -194,9 +194,13 @@ class Screen:
         """`of(text)`, worked out once per text (the whole file's, for every prefix of it); with
         `lines`, of its distinct lines (for what no match spanning lines decides)."""
         if name not in self._facts:
-            self._facts[name] = of(self.lines.decode("utf-8", "replace") if lines else self.text)
+            self._facts[name] = of(self._lines_text if lines else self.text)
         found: T = self._facts[name]
         return found
+
+    @cached_property
+    def _lines_text(self) -> str:
+        return self.lines.decode("utf-8", "replace")
 
     def _stop(self, end: int | None) -> int:
         return len(self.data) if end is None else min(end, len(self.data))
@@ -289,8 +293,7 @@ class Screen:
                 if word.decode() in occurring
                 for m in re.compile(re.escape(word.decode()) + tail.decode("latin-1")).finditer(text)
             ]
-            stop = self._stop(end)
-            found = [p for p in byte_offsets(self.text, chars) if p < stop]
+            found = byte_offsets(self.text, chars)
         found.sort()
         self._found[("secret", end)] = found
         return found
