@@ -46,10 +46,7 @@ _REFERENCES = frozenset(
 )  # fmt: skip
 NO_ALIASES: Mapping[str, str] = {}
 # Names an assigned value standing for a module or reader starts with (besides the file's aliases).
-ALIAS_HEADS = frozenset(
-    {"os", "process", "getattr", "globalThis", "global", "window", "require", "__import__", "importlib",
-     "import_module"}
-)  # fmt: skip
+ALIAS_HEADS = frozenset({"os", "process", "getattr", *_GLOBALS, *(n.split(".")[0] for n in _LOADERS)})
 
 
 def canonical(node: Node | None, aliases: Mapping[str, str] = NO_ALIASES, depth: int = 0) -> str | None:

@@ -63,10 +63,10 @@ def constants_of(units: list[Unit]) -> dict[str, str]:
 
 def around(u: Unit, bucket: str, marks: list[int]) -> set[int]:
     """Indices of the bucket's nodes that contain one of the (sorted) `marks`."""
-    sweep = u.ix.sweep(bucket)
     found: set[int] = set()
     if not u.ix.indices(bucket):
         return found
+    sweep = u.ix.sweep(bucket)
     for p in u.within(marks):
         found.update(sweep.around(p))
     return found

@@ -61,7 +61,6 @@ class Findings:
         e, nodes = self.engine, u.ix.nodes
         self._data = u.screen.data
         read, src = self._first_read(u)
-        sweep = u.ix.sweep("call")
         sends: set[int] = set()
         shells: dict[int, list[Detection]] = {}
         # places in order, as ints (2 × offset, + 1 for a send): no tuple per place. A send sends
@@ -69,10 +68,11 @@ class Findings:
         events: list[int] = []
         if not u.ix.indices("call"):
             return
+        sweep = u.ix.sweep("call")
         if u.heat:
             heat, horizon, data, call = u.heat.merged(), u.heat.horizon, u.screen.data, PLAIN_CALL.match
             hot = len(heat)
-            for p in e.sink_marks(u):
+            for p in u.sink_leaves():
                 m = call(data, p)
                 if (
                     m is None

@@ -27,10 +27,6 @@ class Heating(Facts):
         self._by_leaf: dict[int, dict[str, list[int]]] = {}  # per unit (id): call starts by callee leaf
         self._searched: dict[int, int] = {}  # per large unit (id): tainted names searched for
 
-    def sink_marks(self, u: Unit) -> list[int]:
-        """Where the unit's network sends can be: callee leaves of calls `sink` may accept."""
-        return u.sink_leaves()
-
     def source_marks(self, u: Unit) -> list[int]:
         """Where a secret can enter the unit (every environment read and secret read lies around
         one of these places); all call starts when a read can be anywhere."""
@@ -68,7 +64,7 @@ class Heating(Facts):
         if not u.ix.indices("call"):
             return False
         sweep = u.ix.sweep("call")
-        for p in self.sink_marks(u):
+        for p in u.sink_leaves():
             i = sweep.innermost(p)
             if i is not None and self.sink(u.ix.nodes[i], u) is not None:
                 return True
