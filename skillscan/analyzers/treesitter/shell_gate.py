@@ -157,7 +157,6 @@ _PLAIN = bytes(sorted(set(PLAIN)))
 _LIGHT = frozenset(n.encode() for n in FETCHERS | {"base64", "base32", "basenc", "xxd", "uudecode"})
 _FETCHERS = frozenset(n.encode() for n in FETCHERS)
 _DECODERS = _LIGHT - _FETCHERS
-_RM = b"rm"
 _SPACED = bytes.maketrans(b"\t\n|;&", b" " * 5)  # words of plain text, separated by spaces
 _PARTS = bytes.maketrans(b"\t\n|;&=/", b" " * 7)  # ... and cut at `=` and `/` (a path's last part)
 # What `shell_exfil._curl_parts` / `_stdin_sink` read as a body or an upload (`@` is tested apart),
@@ -183,16 +182,22 @@ _MODE = re.compile(rb" (?:%s|%s)(?![^ ])" % (CHMOD_SETUID.encode(), CHMOD_WIDE.e
 _COPIES = frozenset({b"cp", b"mv", b"install", b"ln"})
 
 
-def rm_may_hit(text: bytes) -> bool:
-    """Whether an `rm` among plain statements (`plain_verdict`) may raise a hit: some word of them,
-    wherever it stands, is one `_rm` judges. Its other effects are none (no state, no pipeline or
-    upload rule reads `rm`)."""
-    return any(m in text for m in _RM_MARKS) or _RM_TARGET.search(b" " + text.translate(_SPACED)) is not None
+def spaced(text: bytes) -> bytes:
+    """The words of plain statements separated by single kinds of space, one space on each side."""
+    return b" " + text.translate(_SPACED) + b" "
 
 
-def mode_may_hit(text: bytes) -> bool:
-    """Whether a `chmod` among plain statements may raise a hit: some word is a mode it reports."""
-    return _MODE.search(b" " + text.translate(_SPACED)) is not None
+def rm_may_hit(words: bytes) -> bool:
+    """Whether an `rm` among plain statements (`plain_verdict`, their `spaced` words) may raise a
+    hit: some word of them, wherever it stands, is one `_rm` judges. Its other effects are none (no
+    state, no pipeline or upload rule reads `rm`)."""
+    return any(m in words for m in _RM_MARKS) or _RM_TARGET.search(words) is not None
+
+
+def mode_may_hit(words: bytes) -> bool:
+    """Whether a `chmod` among plain statements (their `spaced` words) may raise a hit: some word
+    is a mode it reports."""
+    return _MODE.search(words) is not None
 
 
 def dest_may_hit(text: bytes) -> bool:
@@ -227,16 +232,17 @@ def _verdict(text: bytes, exact: bool, variables: bool = False) -> Verdict:
     if plain is None or plain.translate(None, _PLAIN) or b"mkfs" in plain:
         return Verdict.ANALYSE
     text = plain  # the words the rules read: quotes removed, output thrown away blanked out
+    words = spaced(text)
     parts = text.translate(_PARTS).split()  # a command name is a word, or a path's last part
     named = _NAMES.intersection(parts)
     if variables and not named.isdisjoint(_LIGHT):
         return Verdict.ANALYSE
-    if _RM in named:
-        if not exact or rm_may_hit(text):
+    if b"rm" in named:
+        if not exact or rm_may_hit(words):
             return Verdict.ANALYSE
-        named = named - {_RM}
+        named = named - {b"rm"}
     if not named.isdisjoint(_PERMISSIONS):
-        if not exact or (b"chmod" in named and mode_may_hit(text)):
+        if not exact or (b"chmod" in named and mode_may_hit(words)):
             return Verdict.ANALYSE
         named = named - _PERMISSIONS
     if not named.isdisjoint(_COPIES):
@@ -248,12 +254,12 @@ def _verdict(text: bytes, exact: bool, variables: bool = False) -> Verdict:
     if not named <= _LIGHT:
         return Verdict.ANALYSE
     fetches = not named.isdisjoint(_FETCHERS)
-    if fetches and (b"@" in text or _SENDS.search(b" " + text.translate(_SPACED) + b" ")):
+    if fetches and (b"@" in text or _SENDS.search(words)):
         return Verdict.ANALYSE
     for name in named & _DECODERS:
         if not exact or _DECODER_FILE[name].search(text):
             return Verdict.ANALYSE
-        words = text.translate(_SPACED).split() if b"/" in text or b"=" in text else parts
-        if max(map(len, words)) >= 12 and any(len(w) >= 12 and _B64_WORD.fullmatch(w) for w in words):
+        split = words.split() if b"/" in text or b"=" in text else parts
+        if max(map(len, split)) >= 12 and any(len(w) >= 12 and _B64_WORD.fullmatch(w) for w in split):
             return Verdict.ANALYSE
     return Verdict.FETCHES if fetches else Verdict.INERT
