@@ -87,7 +87,8 @@ class Findings:
             if i < 0:
                 continue
             if ev & 1:
-                sends.add(i)
+                if u.heat.hot(start, end):  # else nothing it sends can carry a secret
+                    sends.add(i)
             elif detections := self._shell_call(nodes[i], start, end):
                 shells[i] = detections
         calls = sends | set(shells)

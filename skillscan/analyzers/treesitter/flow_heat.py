@@ -9,6 +9,9 @@ a superset, so no walk the rounds must make is spared, and no node is looked up 
 
 from __future__ import annotations
 
+from functools import cached_property
+
+from skillscan.analyzers.treesitter.flow_demand import blind_sends, host_constants
 from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
 from skillscan.analyzers.treesitter.flow_index import Sweep
@@ -33,7 +36,14 @@ class Heating(Facts):
         reads = self.read_marks(u)
         if reads is None:
             reads = [n.start_byte for n in u.ix.bucket("call")]
-        return sorted(reads + u.env_marks()) if u.env_words else reads
+        return sorted(reads + u.env_marks(single=not self.blind)) if u.env_words else reads
+
+    @cached_property
+    def blind(self) -> bool:
+        """Every send of the language is blind to single secrets (`flow_demand`): then only the
+        secrets reported wherever they go are followed."""
+        hosts = host_constants(self.constants)
+        return all(blind_sends(u.screen.data, u.sink_leaves(), hosts) for u in self.units)
 
     def needs_taint(self) -> bool:
         """Taint can only matter when some file sends and some value is a secret; then the places

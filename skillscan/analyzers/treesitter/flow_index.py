@@ -139,6 +139,19 @@ class FileIndex:
                 out.append(self._string_value(i))
         return out
 
+    def inside(self, bucket: str, positions: list[int]) -> list[int]:
+        """The (sorted) `positions` inside a node of the bucket, or past the horizon (unknown): by
+        bisection over the nodes' starts and the furthest end reached so far."""
+        indices, nodes = self.indices(bucket), self.nodes
+        starts = self._starts.get(bucket)
+        if starts is None:
+            starts = self._starts[bucket] = [nodes[i].start_byte for i in indices]
+        reach = list(accumulate((nodes[i].end_byte for i in indices), max))
+        horizon = float("inf") if self.horizon is None else self.horizon
+        return [
+            p for p in positions if p >= horizon or ((k := bisect_right(starts, p) - 1) >= 0 and reach[k] > p)
+        ]
+
     def _window(self, bucket: str, node: Node) -> Iterator[int]:
         """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
         positions = self.indices(bucket)

@@ -107,13 +107,25 @@ def _shell_forward(leaf: str) -> re.Pattern[bytes]:
     )  # fmt: skip
 
 
-_PLAIN = rb"[^()\"'`/\\#]"
-_PLAIN_ARGUMENTS = rb"\((?:" + _PLAIN + rb"|\((?:" + _PLAIN + rb"|\(" + _PLAIN + rb"*\))*\))*\)"
+PLAIN = rb"[^()\"'`/\\#]"  # code outside strings, comments, escapes, templates and parentheses
+# A string whose end a pattern finds where the parser does: no escape, template, line break, brace
+# (an f-string's expression may hold quotes) or quote of its own kind, and no quote right after it
+# (`'''` opens a long string).
+_STRING = rb"(?:'[^'`\\\n{]*'|\"[^\"`\\\n{]*\")(?![\'\"])"
 
 
-# A callee leaf and a plain argument list after it (parentheses around no string, comment, escape,
-# slash or template, nested at most three deep): matched at a leaf, its end is the call's end.
-PLAIN_CALL = re.compile(rb"[" + _ID + rb"]+[ \t\f\v\r\n]*" + _PLAIN_ARGUMENTS)
+def call_pattern(string: bytes) -> bytes:
+    """A callee leaf (group `leaf`) and an argument list after it of plain code and `string`
+    literals, parentheses nested at most three deep."""
+    atom = rb"(?:" + PLAIN + rb"++|" + string + rb")"
+    return (
+        rb"(?P<leaf>[" + _ID + rb"]+)[ \t\f\v\r\n]*\((?:" + atom + rb"|\((?:" + atom + rb"|\(" + atom
+        + rb"*\))*\))*\)"
+    )  # fmt: skip
+
+
+# A call with such an argument list: matched at a leaf, its end is the call's end.
+PLAIN_CALL = re.compile(call_pattern(_STRING))
 
 
 @lru_cache(maxsize=1024)  # names come from the scanned files (tainted names, aliases): bounded

@@ -12,6 +12,7 @@ from functools import cached_property
 
 from tree_sitter import Node
 
+from skillscan.analyzers.treesitter.flow_demand import single_reads
 from skillscan.analyzers.treesitter.flow_env import ALIAS_HEADS, GETENV, WHOLE, aliases
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, Lang, mentions_keychain, source_features
@@ -103,6 +104,7 @@ class Unit:
     screen: Screen
     cut: int | None = None
     heat: Heat = field(init=False)
+    _secret: list[int] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.heat = Heat(self.ix.horizon)
@@ -194,9 +196,22 @@ class Unit:
         return self.lang is JS and self.screen.fact("destructures", _DESTRUCTURES.search) is not None
 
     def env_names(self, whole: bool = False) -> list[str]:
-        """Names standing for the environment (with `whole`, only for all of it) or a reader of it."""
+        """Names standing for the environment (with `whole`, only for all of it) or a reader of it.
+        Only an import names the whole environment (`from os import environ as E`), and it names
+        it in a way no single read does: without such a mark, no name stands for all of it."""
+        if whole and not self._whole_env_marks:
+            return []
         wanted = WHOLE[self.lang.name] if whole else WHOLE[self.lang.name] | GETENV
         return [name for name, target in self.aliases.items() if target in wanted]
+
+    @cached_property
+    def _whole_env_marks(self) -> list[int]:
+        """The offsets of "env" (whole file) that are no read of one variable (`flow_demand`)."""
+        marks = self.screen.env()
+        single = self.screen.fact(
+            f"single-env:{self.lang.name}", lambda _: single_reads(self.screen.data, self.lang)
+        )
+        return [p for p in marks if p not in single]
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -216,11 +231,23 @@ class Unit:
         return self.screen.shell_leaves(self.cut)
 
     def secret(self) -> list[int]:
-        return self.screen.secret(self.cut)
+        """Where a secret path can be named: its words and escapes inside string literals (a read's
+        path is made of literal strings, constants and path variables: `path_label`; the names of
+        those are marked apart, `Facts.name_marks`)."""
+        if self._secret is None:
+            marks = self.screen.secret(self.cut)
+            self._secret = self.ix.inside("string", marks) if marks else marks
+        return self._secret
 
-    def env_marks(self) -> list[int]:
-        """Where the environment can be read: "env", `getattr`, and the names standing for it."""
+    def env_marks(self, single: bool = True) -> list[int]:
+        """Where the environment can be read: "env", `getattr`, and the names standing for it;
+        without `single`, not where it can only be read one variable at a time (`flow_demand`)."""
         found = self.screen.env(self.cut)
+        if not single:
+            whole = set(self._whole_env_marks)
+            found = [p for p in found if p in whole]
+            if not whole and not self.words(["getattr"]):
+                return []  # no name can stand for the environment: none was given it
         named = self.words(["getattr"]) + self.occurrences(self.env_names())
         return sorted(found + named) if named else found
 

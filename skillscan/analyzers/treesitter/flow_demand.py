@@ -1,0 +1,83 @@
+"""Which secrets the sends of one language can report, decided from their text before any taint.
+
+A send reports one environment variable, a config field, a `.env` value or the agent's memory only
+when it goes to a host (an exfil or ordinary one: `Findings._judge`) or is a DNS lookup; the whole
+environment, a secret file and the keychain are reported wherever they go. A send whose arguments
+cannot name a host is *blind* to the single secrets: a call whose argument list holds no URL, no
+string a host can be built from (a dot, a colon, a slash, or only hex digits: `"5"` is an IP), no
+character-code builder (`chr`, `fromCharCode`, `fromhex`) and no named constant holding a host,
+and which is no DNS lookup. When every send of a language is blind, the environment reads that can
+only yield one variable (`single_reads`: `os.environ.get(…)`, `os.environ["K"]`, `getenv(…)`,
+`process.env.K`, `process["env"]["K"]`) are left cold: the rounds follow only what counts wherever
+it goes.
+"""
+
+from __future__ import annotations
+
+import re
+
+from skillscan.analyzers.treesitter.flow_model import PY, Lang
+from skillscan.analyzers.treesitter.flow_screen import PLAIN, call_pattern
+from skillscan.analyzers.urls import parse_url
+
+_DNS_LEAVES = frozenset(
+    {b"gethostbyname", b"getaddrinfo", b"resolve", b"query", b"lookup", b"resolve4", b"resolveTxt"}
+)
+_SP = rb"[ \t]*"
+_ONE = rb"(?!(?:items|keys|values|copy|entries)(?![\w$]))"  # not a key handing out all of it
+_KEY = rb"\[" + _SP + rb"(?P<q>['\"])" + _ONE + rb"[^'\"`\\\n]*(?P=q)" + _SP + rb"\]"
+# At the "env" of a mark: a read of one variable. Python: `environ.get(` (or setdefault, pop),
+# `environ["K"]`, `getenv(`; JavaScript: `env.K`, `env?.K`, `env["K"]`, `["env"].K`, `["env"]["K"]`.
+_PY_SINGLE = re.compile(
+    rb"environ" + _SP + rb"(?:\." + _SP + rb"(?:get|setdefault|pop)(?![\w$])|" + _KEY + rb")"
+    rb"|(?<=get)env" + _SP + rb"\("
+)
+_JS_SINGLE = re.compile(
+    rb"env(?:['\"]" + _SP + rb"\])?" + _SP
+    + rb"(?:\??\." + _SP + _ONE + rb"[A-Za-z_$]|(?:\?\.)?" + _KEY + rb")"
+)  # fmt: skip
+
+# A string no host can be built from, alone or joined to others: no dot, colon, slash or brace in
+# it, and empty or holding a character no number is written with (`"5"` is an IP); and as
+# `flow_screen.PLAIN_CALL` reads strings, no quote right after it.
+_FREE_CHAR = rb"[^'\"`\\\n./:{]"
+_FREE_BODY = rb"(?:[0-9a-fA-FxX]*+[^'\"`\\\n./:{0-9a-fA-FxX]" + _FREE_CHAR + rb"*+)?"
+_FREE_STRING = rb"(?:'" + _FREE_BODY + rb"'|\"" + _FREE_BODY + rb"\")(?!['\"])"
+# A send whose argument list holds only plain code and such strings; or one the file ends in (cut
+# short: an unclosed list, maybe an unclosed string).
+_BLIND_CALL = re.compile(call_pattern(_FREE_STRING))
+_BLIND_END = re.compile(
+    rb"(?P<leaf>[\w$]+)[ \t\f\v\r\n]*\((?:" + PLAIN + rb"++|" + _FREE_STRING + rb"|[()])*+(?:['\"]"
+    + _FREE_CHAR + rb"*+)?\Z"
+)  # fmt: skip
+_BUILDERS = re.compile(rb"chr|fromCharCode|fromhex")
+MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
+
+
+def single_reads(data: bytes, lang: Lang) -> set[int]:
+    """The offsets of "env" at which the environment is read one variable at a time: the nodes
+    around such a place yield a single variable or nothing, never the whole environment (a name
+    standing for it is marked where it occurs: `Unit.env_marks`)."""
+    return {m.start() for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data)}
+
+
+def host_constants(constants: dict[str, str]) -> frozenset[str]:
+    """The named constants a send could take its destination from (`flow_model.dest_of`)."""
+    return frozenset(name for name, value in constants.items() if parse_url(value, allow_bare=True))
+
+
+def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
+    """Whether every send at `leaves` (callee leaves where a send can be) is blind to single secrets:
+    no DNS lookup, and an argument list that cannot name a host (`_BLIND_CALL`, no builder, no
+    constant of `hosts`)."""
+    if len(hosts) > MAX_NAMES:
+        return False
+    named = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(h.encode()) for h in hosts) + rb")(?![\w$])")
+    builders = _BUILDERS.search(data) is not None
+    for p in leaves:
+        m = _BLIND_CALL.match(data, p) or _BLIND_END.match(data, p)
+        if m is None or m.group("leaf") in _DNS_LEAVES:
+            return False
+        if (builders and _BUILDERS.search(data, p, m.end())) or (hosts and named.search(data, p, m.end())):
+            return False
+    return True
