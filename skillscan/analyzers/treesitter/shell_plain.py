@@ -5,7 +5,8 @@ variables read each way they may be (`readings`).
 A quote adds nothing a rule reads when what it holds is plain word bytes (no blank, separator,
 expansion, escape or other quote): `literal` reads `"/tmp/x"`, `'/tmp/x'` and `/tmp/"x"` as
 `/tmp/x`, the text without its quotes. Scanned from the left, a quote opens a string that the next
-quote of its kind closes (no `\\`, `$`, backtick or `#` can change that in plain text), so any
+quote of its kind closes (no `\\`, `$` or backtick can change that in plain text, nor can a `#`
+that starts a comment: it stands after a blank or a separator, which no such pair holds), so any
 quote left over is one that holds something else.
 
 A redirect of output to /dev/null or to another descriptor (`2>/dev/null`, `&>/dev/null`, `2>&1`)
@@ -15,6 +16,15 @@ tree-sitter-bash reads after a redirect are more destinations, not arguments: ke
 are judged as if they were arguments (never less than the rules read). A redirect must start a
 word (a digit run or `&` glued to a word before it is read otherwise) and end at a blank or a
 separator; any other `>` is left, and the text is then not plain.
+
+`?` and `*` (globs) and `#` are word bytes too: tree-sitter-bash reads `x?=1`, `/*`, `~/?*` and
+`x#y` as one `word` each, which `literal` takes as written, and no rule reads a glob other than
+as written (`RM_ROOTS` spells out `*`; every other pattern a plain statement meets needs a mark
+free of them). A `#` that starts a word starts a comment, which no rule reads: its bytes, read as
+words, can only make the gate analyse more (a name, a mark or a decoder operand more), and
+its quotes pair among themselves (a pair holds no newline). `$?`, `$*`, `$#` and
+`${x#y}` are expansions `readings` does not resolve; `[`, `{` and `(` stay out (tree-sitter-bash
+cuts `[a]` and `{a,b}` into parts, and `?(a)` is an extended glob).
 
 `$NAME` and `${NAME}` at the start of a word are what `literal` resolves (`shell_words.resolve_vars`): to the value of
 the first literal assignment of NAME in the file (`assignments`), or left as written. Each value
@@ -30,7 +40,7 @@ import re
 from collections.abc import Callable
 from itertools import product
 
-PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~|;&-"
+PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~?*#|;&-"
 WORD = PLAIN.translate(None, b" \t\n|;&")  # a plain word's bytes
 _QUOTED = re.compile(rb'"([%s]*)"|\'([%s]*)\'' % (re.escape(WORD), re.escape(WORD)))
 # The operator, and the target when it is /dev/null; a digit run in front and a descriptor after
