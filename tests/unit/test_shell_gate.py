@@ -385,13 +385,25 @@ def test_plain_verdict(text: str, verdict: Verdict) -> None:
         ("rm -rf $G", Verdict.ANALYSE),
         ("rm -rf ${D}?", Verdict.INERT),
         ("rm -rf $D/#$E", Verdict.ANALYSE),
+        ("rm -f $A $B $C $D", Verdict.INERT),  # a name with a value is not also read as written
+        ("echo x 2> $N", Verdict.ANALYSE),  # ... but where a redirect may read it: a write
+        ("echo x > $N; rm -f $D", Verdict.ANALYSE),
     ],
 )
 def test_expansions_are_read_each_way_they_may(text: str, verdict: Verdict) -> None:
-    gate = Gate(b'D=/tmp; E=/; F="/"; G=/*; H=/tmp/?*; R=rm; M=4755; W=/tmp\nW+=~\n' + text.encode())
+    prefix = b'D=/tmp; E=/; F="/"; G=/*; H=/tmp/?*; R=rm; M=4755; W=/tmp\nW+=~\nN=/dev/null A=/tmp B=a C=b\n'
+    gate = Gate(prefix + text.encode())
     assert plain_verdict(text.encode(), values=gate.values) is verdict
     assert plain_verdict(text.encode()) is Verdict.ANALYSE  # values unknown
     assert plain_verdict(text.encode(), exact=False, values=gate.values) is Verdict.ANALYSE
+
+
+def test_values_are_those_spelled_after_the_name_alone() -> None:
+    gate = Gate(b"xD=/ _D=/ 1D=/; D=/tmp; D=/tmp;D+=/x E=a'b' F=b\tG=")
+    assert gate.values(b"D") == frozenset({b"/tmp", b"/x"})
+    assert gate.values(b"E") is None  # a value that is not plain
+    assert gate.values(b"F") == frozenset({b"b"}) and gate.values(b"G") == frozenset({b""})
+    assert gate.values(b"H") == frozenset()
 
 
 def test_a_text_is_looked_through_for_a_few_names_only(monkeypatch: pytest.MonkeyPatch) -> None:

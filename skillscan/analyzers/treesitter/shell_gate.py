@@ -35,6 +35,7 @@ from skillscan.analyzers.treesitter.shell_plain import (
     AFTER_VALUE,
     PLAIN,
     VALUE,
+    WORD,
     dressed,
     plain_words,
     readings,
@@ -77,6 +78,7 @@ _DELETED = b"\\'\"$"  # quote and escape bytes `literal` drops between the lette
 _CUT = re.compile(rb"[^A-Za-z0-9._\-\\'\"$]")
 PIECE = 4096  # bytes per piece `Gate.regions` tests
 MAX_LOOKUP_BYTES = 2 << 20  # bytes `Gate.values` looks through, in all (a name costs the whole text)
+_WORD_BYTES = frozenset(WORD)
 
 
 class Gate:
@@ -98,13 +100,15 @@ class Gate:
             if self._lookups <= 0:
                 return None
             self._lookups -= 1
-            found: set[tuple[bytes, bytes]] = set()
+            found: set[bytes] = set()
             if name + b"=" in self.data or name + b"+=" in self.data:
-                # each value, and the byte after it when that ends no plain value
-                pattern = rb"(?<![A-Za-z0-9_])%s\+?=(%s)(%s?)" % (name, VALUE, AFTER_VALUE)
+                # each value, with the byte after it when that ends no plain value (a byte that is
+                # no word byte, as the value takes them all); the pattern starts with the name,
+                # so that the search skips to its bytes, and one group makes no tuple per match
+                pattern = rb"%s(?<![A-Za-z0-9_]%s)\+?=(%s%s?)" % (name, name, VALUE, AFTER_VALUE)
                 found = set(re.findall(pattern, self.data))
-            known = not any(after for _, after in found)
-            self._values[name] = frozenset(value for value, _ in found) if known else None
+            known = all(not v or v[-1] in _WORD_BYTES for v in found)
+            self._values[name] = frozenset(found) if known else None
         return self._values[name]
 
     def names_in(self, text: bytes) -> tuple[bytes, ...]:

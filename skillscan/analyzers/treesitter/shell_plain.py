@@ -32,6 +32,15 @@ is one of those the file spells out after `NAME=` (a superset: every assignment 
 all of them are plain word bytes; left as written, no rule reads a word through it but for HOME
 (`home_path`), SHELL and BASH (`peel`), and no mark or name the gate looks for holds an
 identifier byte right after a `$`: `%` stands for it, keeping the bytes around it.
+
+In a text without `>`, a name read as written adds nothing to the same name read as one of its
+values: what `shell_gate._verdict` finds in a reading (a name among its parts, a word or a mark a
+rule judges, bytes that are not plain, a quote left over) holds no `%` (no name, mark or pattern
+does) and is bounded by bytes the text spells out (blanks, separators, `/`, `=`), so it is found
+as well with a value in place of each `%` (plain word bytes, which pair no quote otherwise), and
+each finding only makes the verdict analyse more. A redirect goes the other way (`2>$D` is thrown
+away for `D=/dev/null` and a write as written): with a `>`, or with no value known, a name is
+read as written too.
 """
 
 from __future__ import annotations
@@ -82,11 +91,13 @@ def readings(text: bytes, values: Callable[[bytes], frozenset[bytes] | None] | N
     if len(names[0]) > 64:
         return None
     choices = []
+    redirects = b">" in text
     for name in names:
         known = None if name in _READ_BY_NAME else values(name)
         if known is None:
             return None
-        choices.append(sorted(known | {_AS_WRITTEN}))
+        # as written only when no value is known or a redirect may read it (see above)
+        choices.append(sorted(known if known and not redirects else known | {_AS_WRITTEN}))
     count = 1
     for c in choices:
         count *= len(c)
