@@ -51,12 +51,13 @@ from itertools import product
 
 PLAIN = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 \t\n_./:,+@%=~?*#|;&-"
 WORD = PLAIN.translate(None, b" \t\n|;&")  # a plain word's bytes
-_QUOTED = re.compile(rb'"([%s]*)"|\'([%s]*)\'' % (re.escape(WORD), re.escape(WORD)))
-# The operator, and the target when it is /dev/null; a digit run in front and a descriptor after
-# are kept as words (tree-sitter-bash reads `0>x` as an argument `0` and a redirect).
+_QUOTED = re.compile(rb'"[%s]*"|\'[%s]*\'' % (re.escape(WORD), re.escape(WORD)))
+# The operator, and the target when it is /dev/null; a digit run in front (the one group) and a
+# descriptor after are kept as words (tree-sitter-bash reads `0>x` as an argument `0` and a
+# redirect).
 _THROWN_AWAY = re.compile(
-    rb"(?:(?<=[\s;|])|^)(?:([0-9]*)(?:>>|>\||>&|>)[ \t]*/dev/null(?![^\s;&|])|&>>?[ \t]*/dev/null(?![^\s;&|])"
-    rb"|([0-9]*)>&(?=[ \t]*[0-9]+(?![^\s;&|])))"
+    rb"(?:(?<=[\s;|])|^)(?:([0-9]*)(?:(?:>>|>\||>&|>)[ \t]*/dev/null(?![^\s;&|])|>&(?=[ \t]*[0-9]+(?![^\s;&|])))"
+    rb"|&>>?[ \t]*/dev/null(?![^\s;&|]))"
 )
 
 
@@ -131,10 +132,15 @@ def plain_words(text: bytes) -> bytes | None:
     """`text` with output thrown away blanked out and the quotes around plain word bytes removed,
     or None when another redirect is left or a quote holds something else (not plain)."""
     if b">" in text:
-        text = _THROWN_AWAY.sub(rb"\1\2 ", text)  # before quotes go: `"2">x` is a word and a redirect
+        # before quotes go (`"2">x` is a word and a redirect), each redirect its digit run and a
+        # blank: cut and joined, as a template would be expanded in Python for each
+        parts = _THROWN_AWAY.split(text)
+        parts[1::2] = [(digits or b"") + b" " for digits in parts[1::2]]
+        text = b"".join(parts)
         if b">" in text:
             return None
     if not _quoted(text):
         return text
-    text = _QUOTED.sub(rb"\1\2", text)
-    return None if _quoted(text) else text
+    # the pairs deleted whole, by bytes (a template is expanded in Python for each): when no quote
+    # is left, each was one of a pair, and the words are the text without its quotes
+    return None if _quoted(_QUOTED.sub(b"", text)) else text.translate(None, b"\"'")
