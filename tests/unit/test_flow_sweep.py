@@ -46,3 +46,29 @@ def test_looked_up_and_swept_places_agree(
         flow_index.LOOKUP_COST, flow_index.LOOK_BACK = saved
     expected = [_expected(nodes, indices, p) for p in positions]
     assert list(zip(ends, starts, found, strict=True)) == expected
+
+
+@pytest.mark.parametrize(("jump", "look_back"), [(0, 1), (0, 16), (10**9, 16)])
+@settings(max_examples=60, deadline=None)
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), data=st.data())
+def test_jumped_and_swept_places_agree(
+    jump: int, look_back: int, pieces: list[str], data: st.DataObject
+) -> None:
+    # a sweep far behind a place jumps there (`Sweep._jump`): it must find every node around it
+    text = "".join(pieces)
+    tree = parse(FileKind.JAVASCRIPT, text)
+    assert tree is not None
+    nodes = [n for n in walk(tree.root_node, limit=10**6) if n.type in {"call_expression", "ERROR"}]
+    indices = [i for i, n in enumerate(nodes) if n.type == "call_expression"]
+    positions = sorted(data.draw(st.lists(st.integers(0, len(text.encode())), max_size=12)))
+    saved = flow_index.JUMP_BYTES, flow_index.LOOK_BACK
+    flow_index.JUMP_BYTES, flow_index.LOOK_BACK = jump, look_back  # 0: every place jumps
+    try:
+        sweep = Sweep(nodes, indices, tree.root_node)
+        found = [sweep.around(p) for p in positions]
+    finally:
+        flow_index.JUMP_BYTES, flow_index.LOOK_BACK = saved
+    expected = [
+        sorted((i for i in indices if nodes[i].start_byte <= p < nodes[i].end_byte)) for p in positions
+    ]
+    assert found == expected

@@ -100,11 +100,14 @@ def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
         return False
     named = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(h.encode()) for h in hosts) + rb")(?![\w$])")
     builders = _BUILDERS.search(data) is not None
+    call, end, not_called = _BLIND_CALL.match, _BLIND_END.match, _NOT_CALLED.match
     for p in leaves:
-        if _NOT_CALLED.match(data, p):
-            continue
-        m = _BLIND_CALL.match(data, p) or _BLIND_END.match(data, p)
-        if m is None or m.group("leaf") in _DNS_LEAVES:
+        m = call(data, p) or end(data, p)
+        if m is None:
+            if not_called(data, p):
+                continue
+            return False
+        if m.group("leaf") in _DNS_LEAVES:
             return False
         if (builders and _BUILDERS.search(data, p, m.end())) or (hosts and named.search(data, p, m.end())):
             return False

@@ -36,6 +36,7 @@ _SHELL_CALLS = frozenset({"os.system", "os.popen", "subprocess.run", "subprocess
 _MAX_CACHED_COMMANDS = 1000
 _MAX_CACHED_CALLS = 50_000
 _MAX_CALL_BYTES = 4096
+_SPARSE_HEAT = 16  # leaves per place of heat under which the sends are found from the heat
 
 
 class Findings:
@@ -72,7 +73,7 @@ class Findings:
         if u.heat:
             heat, horizon, data, call = u.heat.merged(), u.heat.horizon, u.screen.data, PLAIN_CALL.match
             hot = len(heat)
-            for p in u.sink_leaves():
+            for p in self._leaves_near(u, heat):
                 m = call(data, p)
                 if (
                     m is None
@@ -108,6 +109,21 @@ class Findings:
                 for d in shells[i]:
                     if admit(d.rule_id, u.path, line := line_of(n)):
                         yield Hit(d.rule_id, line, node_text(n), d.message, path=u.path)
+
+    @staticmethod
+    def _leaves_near(u: Unit, heat: list[int]) -> list[int]:
+        """The places a send can be that lie in a call around some heat: a send carries something
+        only then. With little heat, found from the heat (the calls around each place of it);
+        else all of them (a file past its horizon has calls no sweep sees)."""
+        leaves = u.sink_leaves()
+        if len(heat) * _SPARSE_HEAT > len(leaves) or u.ix.horizon is not None:
+            return leaves
+        sweep, nodes, near = u.ix.sweep("call"), u.ix.nodes, set()
+        for h in heat:
+            for i in sweep.around(h):
+                n = nodes[i]
+                near.update(leaves[bisect_left(leaves, n.start_byte) : bisect_left(leaves, n.end_byte)])
+        return sorted(near)
 
     def _first_read(self, u: Unit) -> tuple[int | None, Source | None]:
         """The first call of the unit that reads a secret file or the keychain, and what it reads.

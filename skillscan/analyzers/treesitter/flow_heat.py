@@ -94,9 +94,9 @@ class Heating(Facts):
         buckets = [ix.indices(b) for b in kinds]
         # every read wanted: one sweep over the buckets; any one: a sweep of each (no merge)
         sweeps = (
-            [Sweep(nodes, b) for b in buckets if b]
+            [Sweep(nodes, b, ix.root) for b in buckets if b]
             if first
-            else [Sweep(nodes, sorted(i for b in buckets for i in b))]
+            else [Sweep(nodes, sorted(i for b in buckets for i in b), ix.root)]
         )
         whole = u.env_names(whole=True)
         named = set(u.occurrences(whole)) if whole else set()

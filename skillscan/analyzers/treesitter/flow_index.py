@@ -125,7 +125,11 @@ class FileIndex:
         return found
 
     def sweep(self, name: str) -> Sweep:
-        return Sweep(self.nodes, self.indices(name))
+        return Sweep(self.nodes, self.indices(name), self.root)
+
+    @property
+    def root(self) -> Node:
+        return self._walk.root
 
     # --- strings and names under a node --------------------------------------------------
     def strings_under(self, node: Node) -> list[str]:
@@ -207,9 +211,10 @@ class Sweep:
     O(depth) in tree-sitter, and more with many siblings). A place before the last one asked
     starts the pass over. A node is around a place when it starts at or before it and ends after."""
 
-    def __init__(self, nodes: list[Node], indices: list[int]) -> None:
+    def __init__(self, nodes: list[Node], indices: list[int], root: Node | None = None) -> None:
         self._nodes = nodes
         self._indices = indices
+        self._root = root  # the tree's root: its children bound the nodes around a place
         self._reached: list[int] | None = None
         self._reset()
 
@@ -246,17 +251,19 @@ class Sweep:
         return stack
 
     def _jump(self, pos: int) -> bool:
-        """Set the sweep at `pos` by bisection, not node by node, when the nodes around it are found
-        within LOOK_BACK nodes back from it (those ending past it, while the furthest end reached
-        still does: `_reach`)."""
+        """Set the sweep at `pos` by bisection, not node by node: the nodes around it lie in the
+        root's child around it (a top-level statement), found within LOOK_BACK nodes back."""
+        if self._root is None:
+            return False
         nodes, indices = self._nodes, self._indices
         k = bisect_right(indices, pos, key=lambda i: nodes[i].start_byte)  # the nodes starting by pos
-        reach, found = self._reach(), []
+        top = self._root.first_child_for_byte(pos)
+        first = top.start_byte if top is not None and top.start_byte <= pos else pos + 1
+        found = []
         j = k - 1
-        while j >= 0 and reach[j] > pos:
+        while j >= 0 and (n := nodes[indices[j]]).start_byte >= first:
             if k - j > LOOK_BACK:
                 return False
-            n = nodes[indices[j]]
             if n.end_byte > pos:
                 found.append((n.end_byte, n.start_byte, indices[j]))
             j -= 1

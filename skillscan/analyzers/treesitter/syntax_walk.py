@@ -88,6 +88,7 @@ class Walk:
     def __init__(self, root: Node, kind: FileKind, budget: int, max_depth: int | None = None) -> None:
         max_depth = MAX_DEPTH if max_depth is None else max_depth
         self.max_depth = max_depth
+        self.root = root
         self.nodes: list[Node] = []
         self.by_type: dict[str, list[int]] = {t: [] for t in WALKED.get(kind, ())}
         self.total = root.descendant_count
