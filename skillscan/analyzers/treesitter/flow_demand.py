@@ -48,6 +48,7 @@ _DESTRUCTURED_REVERSED = re.compile(
     rb"vne(?<![\w$]vne)" + _SP + rb"\." + _SP + rb"ssecorp(?![\w$])[ \t\r\n]*=[ \t\r\n]*"
     rb"\}(?P<pattern>[\w$ \t\r\n:,{}]{0,2000}?)\{[ \t\r\n]+(?:tsnoc|tel|rav)(?![\w$])"
 )
+_ALL_OF = (b"items", b"keys", b"values", b"copy", b"entries")  # `flow_env._ALL_OF`
 _ALL_OF_REVERSED = re.compile(rb"(?<![\w$])(?:smeti|syek|seulav|ypoc|seirtne)(?![\w$])")
 
 # A string no host can be built from, alone or joined to others: no dot, colon, slash or brace in
@@ -78,12 +79,15 @@ def single_reads(data: bytes, lang: Lang) -> set[int]:
     if lang is PY and b"getattr" in data:
         found.update(p for m in _PY_READER.finditer(data) for p in (m.start(), m.start("env")))
     if lang is not PY and b"process" in data:
-        backward = data[::-1]
-        found.update(
-            len(data) - m.start() - 3
-            for m in _DESTRUCTURED_REVERSED.finditer(backward)
-            if not _ALL_OF_REVERSED.search(m.group("pattern"))
-        )
+        backward, size = data[::-1], len(data)
+        if any(key in data for key in _ALL_OF):  # a key that hands out all of it may be among them
+            found.update(
+                size - m.start() - 3
+                for m in _DESTRUCTURED_REVERSED.finditer(backward)
+                if not _ALL_OF_REVERSED.search(m.group("pattern"))
+            )
+        else:
+            found.update(size - m.start() - 3 for m in _DESTRUCTURED_REVERSED.finditer(backward))
     return found
 
 
