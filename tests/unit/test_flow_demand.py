@@ -145,3 +145,18 @@ def test_path_words_outside_strings_are_no_secret_marks() -> None:
     assert code in u.screen.secret()
     assert code not in u.secret()  # `data=` is code: no path is named there
     assert u.secret() and all(p > quoted for p in u.secret()) and u.secret() == u.screen.secret()[1:]
+
+
+@pytest.mark.parametrize(
+    ("text", "blind"),
+    [
+        ("post(u, f(g(h(k(x)))))\npost(v, y)\n", True),  # nested past the pattern's depth: read to the end
+        ("post(u, f(g(h(k(x)))))\ngethostbyname(y)\n", False),
+        ("post(u, f(g(h(k(x)))))\nz = 'evil.example'\n", False),
+        ("post(u, f(g(h(k(x)))))\npost(HOST, y)\n", False),
+    ],
+)
+def test_a_send_read_to_the_end_of_the_file_reads_every_send_after_it(text: str, blind: bool) -> None:
+    data = text.encode()
+    leaves = [m for m in range(len(data)) if data.startswith((b"post", b"gethostbyname"), m)]
+    assert blind_sends(data, leaves, host_constants({"HOST": "evil.example.com"})) is blind

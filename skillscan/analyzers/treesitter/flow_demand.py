@@ -67,7 +67,9 @@ _BLIND_END = re.compile(
 # A leaf that is no callee here (`axios?.post(…)` at `axios`, `f(post)`): what follows it cannot
 # start an argument list, a comment or a continuation. The call around it has a leaf of its own.
 _NOT_CALLED = re.compile(rb"[\w$]++[ \t\f\v\r\n]*+(?=[^ \t\f\v\r\n])(?![(`/#\\]|\?\.[ \t\f\v\r\n]*[(/])")
-_BUILDERS = re.compile(rb"chr|fromCharCode|fromhex")
+_BUILDER_WORDS = (b"chr", b"fromCharCode", b"fromhex")
+_BUILDERS = re.compile(b"|".join(_BUILDER_WORDS))
+_NAME = re.compile(rb"[\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
 
@@ -103,16 +105,24 @@ def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
     if len(hosts) > MAX_NAMES:
         return False
     named = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(h.encode()) for h in hosts) + rb")(?![\w$])")
-    builders = _BUILDERS.search(data) is not None
-    call, end, not_called = _BLIND_CALL.match, _BLIND_END.match, _NOT_CALLED.match
-    for p in leaves:
-        m = call(data, p) or end(data, p)
+    builders = any(word in data for word in _BUILDER_WORDS)
+
+    def names_host(start: int, end: int) -> bool:
+        return bool(builders and _BUILDERS.search(data, start, end)) or bool(
+            hosts and named.search(data, start, end)
+        )
+
+    call, not_called = _BLIND_CALL.match, _NOT_CALLED.match
+    for k, p in enumerate(leaves):
+        m = call(data, p)
         if m is None:
             if not_called(data, p):
                 continue
-            return False
-        if m.group("leaf") in _DNS_LEAVES:
-            return False
-        if (builders and _BUILDERS.search(data, p, m.end())) or (hosts and named.search(data, p, m.end())):
+            if _BLIND_END.match(data, p) is None:
+                return False
+            # the rest of the file is plain code and such strings: every send left is read at once
+            names = {w.group() for q in leaves[k:] if (w := _NAME.match(data, q)) is not None}
+            return not (names & _DNS_LEAVES or names_host(p, len(data)))
+        if m.group("leaf") in _DNS_LEAVES or names_host(p, m.end()):
             return False
     return True
