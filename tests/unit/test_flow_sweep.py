@@ -68,7 +68,5 @@ def test_jumped_and_swept_places_agree(
         found = [sweep.around(p) for p in positions]
     finally:
         flow_index.JUMP_BYTES, flow_index.LOOK_BACK = saved
-    expected = [
-        sorted((i for i in indices if nodes[i].start_byte <= p < nodes[i].end_byte)) for p in positions
-    ]
+    expected = [sorted(i for i in indices if nodes[i].start_byte <= p < nodes[i].end_byte) for p in positions]
     assert found == expected

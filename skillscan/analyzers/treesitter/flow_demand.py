@@ -10,36 +10,65 @@ and which is no DNS lookup. When every send of a language is blind, the environm
 only yield one variable (`single_reads`: `os.environ.get(…)`, `os.environ["K"]`, `getenv(…)`,
 `process.env.K`, `process["env"]["K"]`) are left cold: the rounds follow only what counts wherever
 it goes.
+
+Without a DNS lookup among the sends, one variable counts only when its name is a credential's
+(`sensitive.is_credential_env`): the reads of other names (`os.environ["HOME"]`, `process.env.PORT`)
+are left cold too (`Demand.CREDENTIALS`), which also keeps them from hiding a credential read beside
+them (a value is reported by the first of its worst secrets).
 """
 
 from __future__ import annotations
 
 import re
+from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import PLAIN, call_pattern
+from skillscan.analyzers.treesitter.sensitive import any_credential_env, is_credential_env
 from skillscan.analyzers.urls import parse_url
+
+
+class Demand(Enum):
+    """Which environment reads the sends of a language can report."""
+
+    ALL = "all"  # a DNS lookup reports any variable: every read is followed
+    CREDENTIALS = "credentials"  # one variable only under a credential's name
+    WHOLE = "whole"  # every send is blind: only all of the environment counts
+
 
 _DNS_LEAVES = frozenset(
     {b"gethostbyname", b"getaddrinfo", b"resolve", b"query", b"lookup", b"resolve4", b"resolveTxt"}
 )
 _SP = rb"[ \t]*"
-_ONE = rb"(?!(?:items|keys|values|copy|entries)(?![\w$]))"  # not a key handing out all of it
-_KEY = rb"\[" + _SP + rb"(?P<q>['\"])" + _ONE + rb"[^'\"`\\\n]*(?P=q)" + _SP + rb"\]"
+_ALL_OF_KEY = rb"(?:items|keys|values|copy|entries)(?![\w$])"  # a key handing out all of it
+_ONE = rb"(?!" + _ALL_OF_KEY + rb")"
+
+
+def _named(tag: bytes) -> bytes:
+    """A string literal naming the variable read, as written (group `name` + `tag`)."""
+    return rb"(?P<q%s>['\"])(?P<name%s>[^'\"`\\\n]*)(?P=q%s)" % (tag, tag, tag)
+
+
+def _argument(tag: bytes) -> bytes:
+    """`("NAME"` as a first argument, when the variable is so written."""
+    return rb"(?:" + _SP + rb"\(" + _SP + _named(tag) + rb"(?=" + _SP + rb"[,)]))?"
+
+
+_KEY = rb"\[" + _SP + rb"(?!['\"]" + _ALL_OF_KEY + rb")" + _named(b"k") + _SP + rb"\]"
 # At the "env" of a mark: a read of one variable. Python: `environ.get(` (or setdefault, pop),
 # `environ["K"]`, `getenv(`; JavaScript: `env.K`, `env?.K`, `env["K"]`, `["env"].K`, `["env"]["K"]`.
 _PY_SINGLE = re.compile(  # one literal start: the text is searched for "env", not tried at every byte
-    rb"env(?:iron" + _SP + rb"(?:\." + _SP + rb"(?:get|setdefault|pop)(?![\w$])|" + _KEY + rb")"
-    rb"|(?<=getenv)" + _SP + rb"\()"
-)
+    rb"env(?:iron" + _SP + rb"(?:\." + _SP + rb"(?:get|setdefault|pop)(?![\w$])" + _argument(b"a") + rb"|" + _KEY
+    + rb")|(?<=getenv)(?=" + _SP + rb"\()" + _argument(b"g") + rb")"
+)  # fmt: skip
 # `getattr(os, "getenv")`: a reader of one variable (its "env" and its `getattr`), never all of it.
 _PY_READER = re.compile(
-    rb"getattr" + _SP + rb"\(" + _SP + rb"[\w$.]+" + _SP + rb"," + _SP + rb"(?P<q>['\"])get(?P<env>env)(?P=q)"
+    rb"getattr" + _SP + rb"\(" + _SP + rb"[\w$.]+" + _SP + rb"," + _SP + rb"(?P<r>['\"])get(?P<env>env)(?P=r)"
     + _SP + rb"\)"
 )  # fmt: skip
 _JS_SINGLE = re.compile(
     rb"env(?:['\"]" + _SP + rb"\])?" + _SP
-    + rb"(?:\??\." + _SP + _ONE + rb"[A-Za-z_$]|(?:\?\.)?" + _KEY + rb")"
+    + rb"(?:\??\." + _SP + _ONE + rb"(?P<prop>[A-Za-z_$][\w$]*)|(?:\?\.)?" + _KEY + rb")"
 )  # fmt: skip
 # `const {KEY: k, OTHER} = process.env` (reversed, to search from "env"): each name is bound one
 # variable (`flow_env.pattern_sources`); not with a rest element, a quoted or computed key, a key
@@ -73,24 +102,41 @@ _NAME = re.compile(rb"[\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
 
-def single_reads(data: bytes, lang: Lang) -> set[int]:
+def single_reads(data: bytes, lang: Lang) -> dict[int, tuple[str, ...] | None]:
     """The offsets of "env" (and of `getattr`) at which the environment is read one variable at a
-    time: the nodes around such a place yield a single variable, a reader of one, or nothing, never
-    the whole environment (a name standing for it is marked where it occurs: `Unit.env_marks`)."""
-    found = {m.start() for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data)}
+    time, each with the names of the variables read there (None: not known from the text). The nodes
+    around such a place yield one variable, a reader of one, or nothing, never the whole environment
+    (a name standing for it is marked where it occurs: `Unit.env_marks`)."""
+    found: dict[int, tuple[str, ...] | None] = {}
+    for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data):
+        named = m.lastgroup  # the name group closes last (its quote is matched by reference)
+        found[m.start()] = (m.group(named).decode(),) if named is not None else None
     if lang is PY and b"getattr" in data:
-        found.update(p for m in _PY_READER.finditer(data) for p in (m.start(), m.start("env")))
+        found.update((p, None) for m in _PY_READER.finditer(data) for p in (m.start(), m.start("env")))
     if lang is not PY and b"process" in data:
-        backward, size = data[::-1], len(data)
-        if any(key in data for key in _ALL_OF):  # a key that hands out all of it may be among them
-            found.update(
-                size - m.start() - 3
-                for m in _DESTRUCTURED_REVERSED.finditer(backward)
-                if not _ALL_OF_REVERSED.search(m.group("pattern"))
-            )
-        else:
-            found.update(size - m.start() - 3 for m in _DESTRUCTURED_REVERSED.finditer(backward))
+        backward, size, whole = data[::-1], len(data), any(key in data for key in _ALL_OF)
+        for m in _DESTRUCTURED_REVERSED.finditer(backward):
+            pattern = m.group("pattern")
+            if not (whole and _ALL_OF_REVERSED.search(pattern)):  # a key that hands out all of it
+                found[size - m.start() - 3] = tuple(w.decode()[::-1] for w in _NAME.findall(pattern))
     return found
+
+
+def dns_sends(data: bytes, leaves: list[int]) -> bool:
+    """Whether a send at `leaves` may be a DNS lookup (which reports any variable)."""
+    return any((w := _NAME.match(data, p)) is not None and w.group() in _DNS_LEAVES for p in leaves)
+
+
+def cold_reads(reads: dict[int, tuple[str, ...] | None], demand: Demand) -> set[int]:
+    """The single reads (`single_reads`) that can be left cold under `demand`."""
+    if demand is Demand.WHOLE:
+        return set(reads)
+    if demand is Demand.ALL:
+        return set()
+    known = {p: names for p, names in reads.items() if names is not None}
+    if not any_credential_env(n for names in known.values() for n in names):
+        return set(known)  # no credential's name among them all (one search)
+    return {p for p, names in known.items() if not any(map(is_credential_env, names))}
 
 
 def host_constants(constants: dict[str, str]) -> frozenset[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from skillscan.analyzers.treesitter.flow_demand import blind_sends, host_constants
+from skillscan.analyzers.treesitter.flow_demand import Demand, blind_sends, dns_sends, host_constants
 from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
 from skillscan.analyzers.treesitter.flow_index import Sweep
@@ -36,14 +36,18 @@ class Heating(Facts):
         reads = self.read_marks(u)
         if reads is None:
             reads = [n.start_byte for n in u.ix.bucket("call")]
-        return sorted(reads + u.env_marks(single=not self.blind)) if u.env_words else reads
+        return sorted(reads + u.env_marks(self.demand)) if u.env_words else reads
 
     @cached_property
-    def blind(self) -> bool:
-        """Every send of the language is blind to single secrets (`flow_demand`): then only the
-        secrets reported wherever they go are followed."""
+    def demand(self) -> Demand:
+        """Which environment reads the sends of the language can report (`flow_demand`): those
+        they cannot are never followed."""
         hosts = host_constants(self.constants)
-        return all(blind_sends(u.screen.data, u.sink_leaves(), hosts) for u in self.units)
+        if all(blind_sends(u.screen.data, u.sink_leaves(), hosts) for u in self.units):
+            return Demand.WHOLE
+        if any(dns_sends(u.screen.data, u.sink_leaves()) for u in self.units):
+            return Demand.ALL
+        return Demand.CREDENTIALS
 
     def needs_taint(self) -> bool:
         """Taint can only matter when some file sends and some value is a secret; then the places

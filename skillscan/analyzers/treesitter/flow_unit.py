@@ -12,7 +12,7 @@ from functools import cached_property
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.flow_demand import single_reads
+from skillscan.analyzers.treesitter.flow_demand import Demand, cold_reads, single_reads
 from skillscan.analyzers.treesitter.flow_env import ALIAS_HEADS, GETENV, WHOLE, aliases
 from skillscan.analyzers.treesitter.flow_index import FileIndex, Heat
 from skillscan.analyzers.treesitter.flow_model import JS, Lang, mentions_keychain, source_features
@@ -198,15 +198,16 @@ class Unit:
 
     def env_names(self, whole: bool = False) -> list[str]:
         """Names standing for the environment (with `whole`, only for all of it) or a reader of it.
-        Only an import names the whole environment (`from os import environ as E`), and it names
-        it in a way no single read does: without such a mark, no name stands for all of it."""
-        if whole and not self._whole_env_marks:
+        A name is given either by a statement that names it in a way no read of one known variable
+        does (`from os import environ as E`, `g = os.getenv`, `getattr(os, "getenv")`): without
+        such a mark (for all of it, an import: a mark that reads no single variable), none is."""
+        if not (self._whole_env_marks if whole else self._open_env_marks):
             return []
         wanted = WHOLE[self.lang.name] if whole else WHOLE[self.lang.name] | GETENV
         return [name for name, target in self.aliases.items() if target in wanted]
 
     @cached_property
-    def _single_reads(self) -> set[int]:
+    def _single_reads(self) -> dict[int, tuple[str, ...] | None]:
         """Where the environment can only be read one variable at a time (`flow_demand`)."""
         lang = self.lang
         return self.screen.fact(f"single-env:{lang.name}", lambda _: single_reads(self.screen.data, lang))
@@ -216,6 +217,12 @@ class Unit:
         """The offsets of "env" (whole file) where all of the environment may be read."""
         single = self._single_reads
         return [p for p in self.screen.env() if p not in single]
+
+    @cached_property
+    def _open_env_marks(self) -> list[int]:
+        """The marks (whole file) that may read or name something other than a known variable."""
+        single = self._single_reads
+        return [p for p in self.screen.env() + self.screen.words(["getattr"]) if single.get(p) is None]
 
     @cached_property
     def scopes(self) -> Scopes:
@@ -243,16 +250,16 @@ class Unit:
             self._secret = self.ix.inside("string", marks) if marks else marks
         return self._secret
 
-    def env_marks(self, single: bool = True) -> list[int]:
+    def env_marks(self, demand: Demand = Demand.ALL) -> list[int]:
         """Where the environment can be read: "env", `getattr`, and the names standing for it or a
-        reader of it; without `single`, only where all of it can be (`flow_demand`)."""
+        reader of it; not where a read the sends cannot report is the only one (`flow_demand`)."""
         found, getattrs = self.screen.env(self.cut), self.words(["getattr"])
-        if single:
-            named = getattrs + self.occurrences(self.env_names())
-        else:
-            one = self._single_reads
-            found = [p for p in found if p not in one]
-            named = [p for p in getattrs if p not in one] + self.occurrences(self.env_names(whole=True))
+        if demand is not Demand.ALL:
+            left = cold_reads(self._single_reads, demand)
+            found = [p for p in found if p not in left]
+            getattrs = [p for p in getattrs if p not in left]
+        names = self.env_names(whole=demand is Demand.WHOLE)
+        named = getattrs + self.occurrences(names)
         return sorted(found + named) if named else found
 
     def occurrences(self, names: list[str]) -> list[int]:

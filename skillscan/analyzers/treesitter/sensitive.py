@@ -175,6 +175,14 @@ def is_credential_env(name: str) -> bool:
     return bool(_CREDENTIAL_ENV.search(name.upper()))
 
 
+_CREDENTIAL_ENV_LINES = re.compile(_CREDENTIAL_ENV.pattern, re.MULTILINE)
+
+
+def any_credential_env(names: Iterable[str]) -> bool:
+    """Whether any of `names` (no line breaks in them) is a credential's: one search, a line each."""
+    return bool(_CREDENTIAL_ENV_LINES.search("\n".join(names).upper()))
+
+
 # Products whose API lives under their vendor's domain.
 _VENDOR_DOMAINS = {
     "GEMINI": "GOOGLEAPIS", "GOOGLE": "GOOGLEAPIS", "GCP": "GOOGLEAPIS", "YOUTUBE": "GOOGLEAPIS",
