@@ -190,8 +190,8 @@ def test_another_variable_no_longer_hides_a_credential_beside_it() -> None:
 
 
 def test_cold_reads_keep_every_credential_and_every_unknown_name() -> None:
-    reads = {1: ("HOME",), 2: ("SENTRY_DSN",), 3: ("PORT",), 4: None, 5: ("k", "GH_TOKEN")}
+    reads = {1: b"HOME", 2: b"SENTRY_DSN", 3: b"PORT", 4: None, 5: b"k: v, GH_TOKEN", 6: b"A_DSN: k"}
     assert cold_reads(reads, Demand.CREDENTIALS) == {1, 3}
-    assert cold_reads(reads, Demand.WHOLE) == {1, 2, 3, 4, 5}
+    assert cold_reads(reads, Demand.WHOLE) == {1, 2, 3, 4, 5, 6}
     assert cold_reads(reads, Demand.ALL) == set()
-    assert cold_reads({1: ("HOME",), 3: ("PORT",)}, Demand.CREDENTIALS) == {1, 3}
+    assert cold_reads({1: b"HOME", 3: b"k: v, PORT"}, Demand.CREDENTIALS) == {1, 3}

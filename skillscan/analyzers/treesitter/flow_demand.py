@@ -24,7 +24,7 @@ from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import PLAIN, call_pattern
-from skillscan.analyzers.treesitter.sensitive import any_credential_env, is_credential_env
+from skillscan.analyzers.treesitter.sensitive import any_credential_env
 from skillscan.analyzers.urls import parse_url
 
 
@@ -99,18 +99,19 @@ _NOT_CALLED = re.compile(rb"[\w$]++[ \t\f\v\r\n]*+(?=[^ \t\f\v\r\n])(?![(`/#\\]|
 _BUILDER_WORDS = (b"chr", b"fromCharCode", b"fromhex")
 _BUILDERS = re.compile(b"|".join(_BUILDER_WORDS))
 _NAME = re.compile(rb"[\w$]+")
+_NOT_NAME = re.compile(rb"[^\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
 
-def single_reads(data: bytes, lang: Lang) -> dict[int, tuple[str, ...] | None]:
+def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
     """The offsets of "env" (and of `getattr`) at which the environment is read one variable at a
-    time, each with the names of the variables read there (None: not known from the text). The nodes
-    around such a place yield one variable, a reader of one, or nothing, never the whole environment
-    (a name standing for it is marked where it occurs: `Unit.env_marks`)."""
-    found: dict[int, tuple[str, ...] | None] = {}
+    time, each with the text naming the variables read there (None: not known from the text). The
+    nodes around such a place yield one variable, a reader of one, or nothing, never the whole
+    environment (a name standing for it is marked where it occurs: `Unit.env_marks`)."""
+    found: dict[int, bytes | None] = {}
     for m in (_PY_SINGLE if lang is PY else _JS_SINGLE).finditer(data):
         named = m.lastgroup  # the name group closes last (its quote is matched by reference)
-        found[m.start()] = (m.group(named).decode(),) if named is not None else None
+        found[m.start()] = m.group(named) if named is not None else None
     if lang is PY and b"getattr" in data:
         found.update((p, None) for m in _PY_READER.finditer(data) for p in (m.start(), m.start("env")))
     if lang is not PY and b"process" in data:
@@ -118,7 +119,7 @@ def single_reads(data: bytes, lang: Lang) -> dict[int, tuple[str, ...] | None]:
         for m in _DESTRUCTURED_REVERSED.finditer(backward):
             pattern = m.group("pattern")
             if not (whole and _ALL_OF_REVERSED.search(pattern)):  # a key that hands out all of it
-                found[size - m.start() - 3] = tuple(w.decode()[::-1] for w in _NAME.findall(pattern))
+                found[size - m.start() - 3] = pattern[::-1]
     return found
 
 
@@ -127,16 +128,21 @@ def dns_sends(data: bytes, leaves: list[int]) -> bool:
     return any((w := _NAME.match(data, p)) is not None and w.group() in _DNS_LEAVES for p in leaves)
 
 
-def cold_reads(reads: dict[int, tuple[str, ...] | None], demand: Demand) -> set[int]:
+def cold_reads(reads: dict[int, bytes | None], demand: Demand) -> set[int]:
     """The single reads (`single_reads`) that can be left cold under `demand`."""
     if demand is Demand.WHOLE:
         return set(reads)
     if demand is Demand.ALL:
         return set()
     known = {p: names for p, names in reads.items() if names is not None}
-    if not any_credential_env(n for names in known.values() for n in names):
+    if not _credential_named(b"\n".join(known.values())):
         return set(known)  # no credential's name among them all (one search)
-    return {p for p, names in known.items() if not any(map(is_credential_env, names))}
+    return {p for p, names in known.items() if not _credential_named(names)}
+
+
+def _credential_named(text: bytes) -> bool:
+    """Whether a name in `text` (names apart, as words) is a credential's."""
+    return any_credential_env(_NOT_NAME.sub(b"\n", text).decode("utf-8", "replace"))
 
 
 def host_constants(constants: dict[str, str]) -> frozenset[str]:

@@ -207,7 +207,7 @@ class Unit:
         return [name for name, target in self.aliases.items() if target in wanted]
 
     @cached_property
-    def _single_reads(self) -> dict[int, tuple[str, ...] | None]:
+    def _single_reads(self) -> dict[int, bytes | None]:
         """Where the environment can only be read one variable at a time (`flow_demand`)."""
         lang = self.lang
         return self.screen.fact(f"single-env:{lang.name}", lambda _: single_reads(self.screen.data, lang))

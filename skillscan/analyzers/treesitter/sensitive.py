@@ -178,9 +178,9 @@ def is_credential_env(name: str) -> bool:
 _CREDENTIAL_ENV_LINES = re.compile(_CREDENTIAL_ENV.pattern, re.MULTILINE)
 
 
-def any_credential_env(names: Iterable[str]) -> bool:
-    """Whether any of `names` (no line breaks in them) is a credential's: one search, a line each."""
-    return bool(_CREDENTIAL_ENV_LINES.search("\n".join(names).upper()))
+def any_credential_env(lines: str) -> bool:
+    """Whether a line of `lines` (a name each) is a credential's name: one search for them all."""
+    return bool(_CREDENTIAL_ENV_LINES.search(lines.upper()))
 
 
 # Products whose API lives under their vendor's domain.
