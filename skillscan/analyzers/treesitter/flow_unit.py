@@ -198,9 +198,10 @@ class Unit:
 
     def env_names(self, whole: bool = False) -> list[str]:
         """Names standing for the environment (with `whole`, only for all of it) or a reader of it.
-        A name is given either by a statement that names it in a way no read of one known variable
-        does (`from os import environ as E`, `g = os.getenv`, `getattr(os, "getenv")`): without
-        such a mark (for all of it, an import: a mark that reads no single variable), none is."""
+        Only a statement naming the environment other than by reading one known variable gives
+        such a name (`from os import environ as E`, `g = os.getenv`, `getattr(os, "getenv")`), and
+        for all of it only an import, which reads no single variable: a file with no such mark has
+        none."""
         if not (self._whole_env_marks if whole else self._open_env_marks):
             return []
         wanted = WHOLE[self.lang.name] if whole else WHOLE[self.lang.name] | GETENV

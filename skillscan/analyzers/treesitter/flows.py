@@ -15,8 +15,9 @@ optional-chained calls read as plain ones (findings in `flow_findings.py`, the e
 Kept linear and cheap: each file is walked once (`flow_index`), its text screened for where a
 send, a shell call, a secret read or a constant can be (`flow_screen`) so that only the nodes
 there are looked at, each call's name, send and secret read are computed once, path variables
-settle before taint, a language with no send or no source skips the taint rounds, and a value
-with no tainted leaf beneath it is dismissed by bisection.
+settle before taint, the environment reads no send of the language can report stay cold
+(`flow_demand`), a language with no send or no source skips the taint rounds, and a value with no
+tainted leaf beneath it is dismissed by bisection.
 
 A large file that may be a flood of sends (many places a send can be, and secrets to send) is
 first analysed from its first statements alone: once those hold as many findings of a critical
