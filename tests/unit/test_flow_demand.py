@@ -92,7 +92,9 @@ def test_single_reads(text: str, lang: Lang, single: bool) -> None:
         ("post(u, # https://webhook.site/x\n data=k)", False),
         ("post('''a''', data=k)", False),
         ('post(f"{h}", data=k)', False),
-        ("gethostbyname(k)", False),  # a DNS lookup reports a single variable wherever it goes
+        ("gethostbyname(k)", True),  # a DNS lookup reports only a host name built from data
+        ("gethostbyname(k + s)", False),  # … which reports a single variable wherever it goes
+        ("gethostbyname(f'{k}')", False),
         ("post(HOST, data=k)", False),  # a constant holding a host
         ("post(u, data='x.y", False),
     ],
@@ -159,7 +161,8 @@ def test_path_words_outside_strings_are_no_secret_marks() -> None:
     ("text", "blind"),
     [
         ("post(u, f(g(h(k(x)))))\npost(v, y)\n", True),  # nested past the pattern's depth: read to the end
-        ("post(u, f(g(h(k(x)))))\ngethostbyname(y)\n", False),
+        ("post(u, f(g(h(k(x)))))\ngethostbyname(y)\n", True),
+        ("post(u, f(g(h(k(x)))))\ngethostbyname(y + z)\n", False),
         ("post(u, f(g(h(k(x)))))\nz = 'evil.example'\n", False),
         ("post(u, f(g(h(k(x)))))\npost(HOST, y)\n", False),
     ],

@@ -1,17 +1,17 @@
 """Which secrets the sends of one language can report, decided from their text before any taint.
 
 A send reports one environment variable, a config field, a `.env` value or the agent's memory only
-when it goes to a host (an exfil or ordinary one: `Findings._judge`) or is a DNS lookup; the whole
-environment, a secret file and the keychain are reported wherever they go. A send whose arguments
-cannot name a host is *blind* to the single secrets: a call whose argument list holds no URL, no
-string a host can be built from (a dot, a colon, a slash, or only hex digits: `"5"` is an IP), no
-character-code builder (`chr`, `fromCharCode`, `fromhex`) and no named constant holding a host,
-and which is no DNS lookup. When every send of a language is blind, the environment reads that can
-only yield one variable (`single_reads`: `os.environ.get(…)`, `os.environ["K"]`, `getenv(…)`,
-`process.env.K`, `process["env"]["K"]`) are left cold: the rounds follow only what counts wherever
-it goes.
+when it goes to a host (an exfil or ordinary one: `Findings._judge`) or looks up a host name built
+from it; the whole environment, a secret file and the keychain are reported wherever they go. A
+send whose arguments cannot name a host is *blind* to the single secrets: a call whose argument list
+holds no URL, no string a host can be built from (a dot, a colon, a slash, or only hex digits: `"5"`
+is an IP), no character-code builder (`chr`, `fromCharCode`, `fromhex`) and no named constant
+holding a host, and which is no DNS lookup of a name built from data (a `+` or a `}` in its
+arguments). When every send of a language is blind, the environment reads that can only yield one
+variable (`single_reads`: `os.environ.get(…)`, `os.environ["K"]`, `getenv(…)`, `process.env.K`,
+`process["env"]["K"]`) are left cold: the rounds follow only what counts wherever it goes.
 
-Without a DNS lookup among the sends, one variable counts only when its name is a credential's
+Without such a DNS lookup among the sends, one variable counts only when its name is a credential's
 (`sensitive.is_credential_env`): the reads of other names (`os.environ["HOME"]`, `process.env.PORT`)
 are left cold too (`Demand.CREDENTIALS`), which also keeps them from hiding a credential read beside
 them (a value is reported by the first of its worst secrets).
@@ -23,7 +23,7 @@ import re
 from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
-from skillscan.analyzers.treesitter.flow_screen import PLAIN, call_pattern
+from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern
 from skillscan.analyzers.treesitter.sensitive import any_credential_env
 from skillscan.analyzers.urls import parse_url
 
@@ -99,6 +99,7 @@ _NOT_CALLED = re.compile(rb"[\w$]++[ \t\f\v\r\n]*+(?=[^ \t\f\v\r\n])(?![(`/#\\]|
 _BUILDER_WORDS = (b"chr", b"fromCharCode", b"fromhex")
 _BUILDERS = re.compile(b"|".join(_BUILDER_WORDS))
 _NAME = re.compile(rb"[\w$]+")
+_BUILT = re.compile(rb"[+}]")  # what a host name built from data needs (`flow_syntax.built_hostname`)
 _NOT_NAME = re.compile(rb"[^\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
@@ -124,8 +125,15 @@ def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
 
 
 def dns_sends(data: bytes, leaves: list[int]) -> bool:
-    """Whether a send at `leaves` may be a DNS lookup (which reports any variable)."""
-    return any((w := _NAME.match(data, p)) is not None and w.group() in _DNS_LEAVES for p in leaves)
+    """Whether a send at `leaves` may be a DNS lookup of a name built from a secret (which reports
+    any variable: `flow_syntax.built_hostname` needs a `+` or a `}` before the domain)."""
+    for p in leaves:
+        w = _NAME.match(data, p)
+        if w is not None and w.group() in _DNS_LEAVES:
+            m = PLAIN_CALL.match(data, p)
+            if m is None or _BUILT.search(data, p, m.end()):
+                return True
+    return False
 
 
 def cold_reads(reads: dict[int, bytes | None], demand: Demand) -> set[int]:
@@ -174,7 +182,8 @@ def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
                 return False
             # the rest of the file is plain code and such strings: every send left is read at once
             names = {w.group() for q in leaves[k:] if (w := _NAME.match(data, q)) is not None}
-            return not (names & _DNS_LEAVES or names_host(p, len(data)))
-        if m.group("leaf") in _DNS_LEAVES or names_host(p, m.end()):
+            built = bool(names & _DNS_LEAVES) and _BUILT.search(data, p) is not None
+            return not (built or names_host(p, len(data)))
+        if (m.group("leaf") in _DNS_LEAVES and _BUILT.search(data, p, m.end())) or names_host(p, m.end()):
             return False
     return True
