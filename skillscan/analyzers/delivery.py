@@ -117,6 +117,25 @@ class DeliveryCatalog:
         brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
         return brand_re is None or brand_re.search(host) is None
 
+    def unplain_lines(self) -> list[re.Pattern[str]]:
+        """Patterns that find, in hosts each put between newlines (`"\\n" + "\\n".join(hosts) +
+        "\\n"`), something on the line of each host `plain_host` may say False of (and of
+        others: a screen). Each starts with a literal: searched fast."""
+        found: list[re.Pattern[str]] | None = self.__dict__.get("_unplain_lines")
+        if found is None:
+            labels: frozenset[str] = self._listed_last_labels  # type: ignore[attr-defined]
+            found = [  # (a plain URL's host holds no `:`)
+                re.compile("\n[0-9]"),  # a numeric host starts with a digit
+                # the last label is the last of a listed suffix, or the only one
+                re.compile("\\.(?:" + "|".join(map(re.escape, sorted(labels))) + ")(?=\n)"),
+                re.compile("\n[^.\n]*(?=\n)"),
+            ]
+            brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
+            if brand_re is not None:  # letters and `_SEPARATED`: no match spans a newline
+                found.append(brand_re)
+            object.__setattr__(self, "_unplain_lines", found)
+        return found
+
     def classify(self, url: UrlRef) -> frozenset[str]:
         """Every class the URL belongs to (empty for an ordinary site)."""
         out = set(self._host_classes(url.host))

@@ -5,13 +5,22 @@ host in between. What every download-and-execute check grades its hits by.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from bisect import bisect_right
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
+from itertools import accumulate
 
 from skillscan.analyzers.declared_hosts import DeclaredHosts
 from skillscan.analyzers.delivery import DELIVERY_CLASSES, DeliveryCatalog
 from skillscan.analyzers.urls import PLAIN_URL, UrlRef, parse_url
+
+_BULK = 16  # targets graded one by one below this
+# PLAIN_URL on each line of targets joined by newlines (none of its classes holds a newline)
+_PLAIN_LINES = re.compile("\n" + PLAIN_URL.pattern + "(?=\n)")
+_TRAILING_DOTS = re.compile("\\.+\n")
+_NEWLINE = re.compile("\n")
 
 
 class Trust(IntEnum):
@@ -53,8 +62,44 @@ class HostPolicy:
         return found[0] if found is not None else None
 
     def trusts(self, targets: Iterable[str]) -> list[Trust | None]:
-        """`trust` of each target, in one call (a flood of statements fetching URLs)."""
-        return [self.trust(t) for t in targets]
+        """`trust` of each target, in one call (a flood of statements fetching URLs): when each is
+        a plain URL, their hosts are screened together (each put between newlines, searched by
+        patterns that find something on the line of every host `_plain` may reject) and only the
+        lines found are assessed one by one."""
+        targets = list(targets)
+        framed = "\n" + "\n".join(targets) + "\n"
+        if len(targets) < _BULK or framed.count("\n") != len(targets) + 1:
+            return [self.trust(t) for t in targets]
+        # a match spans one whole line: the host `trust` reads of each plain URL
+        hosts = _PLAIN_LINES.findall(framed)
+        plain: Sequence[int] = range(len(targets))
+        out: list[Trust | None] = [Trust.UNDECLARED] * len(targets)
+        if len(hosts) != len(targets):
+            found = {m.start(): m.group(1) for m in _PLAIN_LINES.finditer(framed)}
+            starts = accumulate((len(t) + 1 for t in targets), initial=0)  # each line's newline
+            plain = [n for n, at in enumerate(starts) if at in found]
+            hosts = [found[at] for at in found]  # in order, as `plain`
+            for n in set(range(len(targets))).difference(plain):
+                out[n] = self.trust(targets[n])
+        lines = "\n" + "\n".join(hosts).lower() + "\n"
+        if ".\n" in lines:
+            lines = _TRAILING_DOTS.sub("\n", lines)
+        flagged: list[int] = []
+        for pattern in self._screens():
+            flagged += [m.start() for m in pattern.finditer(lines)]
+        if flagged:
+            newlines = [m.start() for m in _NEWLINE.finditer(lines)]
+            for k in {bisect_right(newlines, at) - 1 for at in flagged}:
+                if k < len(plain):  # not the last newline
+                    out[plain[k]] = self.trust(targets[plain[k]])
+        return out
+
+    def _screens(self) -> list[re.Pattern[str]]:
+        found: list[re.Pattern[str]] | None = self.__dict__.get("_screen_patterns")
+        if found is None:
+            found = self.catalog.unplain_lines() + self.declared.declaring_lines()
+            object.__setattr__(self, "_screen_patterns", found)
+        return found
 
     def _plain(self, host: str) -> bool:
         """No catalogue class and no declaration of the skill can touch this host."""

@@ -124,6 +124,70 @@ def test_trust_of_any_host_is_the_trust_in_full(host: str, path: str, policy: Ho
     assert policy.trust(url) == _assess_in_full(policy, url)
 
 
+def _graded_one_by_one(policy: HostPolicy) -> Iterator[list[int]]:
+    """Calls of `HostPolicy.trust` while the block runs."""
+    calls = [0]
+    real = HostPolicy.trust
+
+    def spy(self: HostPolicy, target: str) -> Trust | None:
+        calls[0] += 1
+        return real(self, target)
+
+    with mock.patch.object(HostPolicy, "trust", spy):
+        yield calls
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        *POLICIES,
+        HostPolicy(
+            CATALOG, DeclaredHosts(frozenset({"tool.example"}), frozenset({"acme"}), frozenset({"dokku"}))
+        ),
+        HostPolicy(CATALOG, DeclaredHosts(frozenset({""}), frozenset(), frozenset({""}))),
+    ],
+)
+def test_urls_graded_together_are_graded_as_one_by_one(policy: HostPolicy) -> None:
+    odd = [f"https://{h}{p}" for h in _catalogue_hosts() for p in ("/a", ":8080/a", "")]
+    odd += [
+        "https://x.example./a",
+        "https://X.Example/a",
+        "x.example/a",
+        "https://x.example?a",
+        # declared on a host no listed suffix ends
+        "https://tool.example/a",
+        "https://get.tool.example/a",
+        "https://dokku.example/a",
+        "https://do-kku.example/a",
+        "https://x.dokku.example/a",
+    ]
+    # brands on hosts no listed suffix ends
+    odd += [
+        f"https://{brand}-{word}.example/a"
+        for brand in sorted(CATALOG.platform_brands)
+        for word in sorted(CATALOG.brand_tool_words)[:3]
+    ]
+    plain = [f"https://x{k}.example/a" for k in range(len(odd))]
+    mixed = [u for pair in zip(plain, odd, strict=True) for u in pair]
+    assert policy.trusts(mixed) == [policy.trust(u) for u in mixed]
+    split = [*plain[:20], "https://a.example\nhttps://pastebin.com/a"]  # a newline in a target
+    assert policy.trusts(split) == [policy.trust(u) for u in split]
+    for k in range(0, len(odd), 97):  # one odd URL in a flood of plain ones
+        urls = [*plain[:50], odd[k], *plain[50:100]]
+        assert policy.trusts(urls) == [policy.trust(u) for u in urls], odd[k]
+    with contextmanager(_graded_one_by_one)(policy) as calls:
+        assert policy.trusts(plain) == [Trust.UNDECLARED] * len(plain)
+    # graded together (an empty declaration could be any host's: each is graded alone)
+    assert calls[0] == (len(plain) if "" in policy.declared.domains else 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(hosts=st.lists(_host, min_size=16, max_size=40), policy=st.sampled_from(POLICIES))
+def test_any_hosts_graded_together_are_graded_as_one_by_one(hosts: list[str], policy: HostPolicy) -> None:
+    urls = [f"https://{h}/a" for h in hosts]
+    assert policy.trusts(urls) == [policy.trust(u) for u in urls]
+
+
 # ---------------------------------------------------------------- statements of one shape
 
 

@@ -24,6 +24,7 @@ import tree_sitter_powershell
 from tree_sitter import Language, Node, Parser
 
 from skillscan.analyzers.host_policy import HostPolicy, Trust
+from skillscan.analyzers.treesitter.powershell_reads import read_plan
 from skillscan.analyzers.treesitter.powershell_text import (
     AROUND_SLOTS,
     CERTUTIL,
@@ -50,7 +51,6 @@ from skillscan.analyzers.treesitter.powershell_text import (
     decode_encoded_command,
     encoded_command_arg,
     outcome,
-    read_again,
     statement_stages,
 )
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
@@ -95,12 +95,12 @@ class _PsScan:
 
     def __post_init__(self) -> None:
         self.grades = Grades(self.policy)
-        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=AROUND_SLOTS, facts=read_again)
+        self.shapes = ShapeMemo(self.hits, self.policy.trusts, around=AROUND_SLOTS, facts=read_plan)
 
     def read(self, search: Callable[[Any], Any], arg: Any, part: int = TEXT) -> Any:
         """`search(arg)` (`part` says what `arg` is: powershell_text.Read), recorded while the
         statement analysed may get a shape: a statement replays it only if each read finds in
-        it what it found in the first (`read_again`)."""
+        it what it found in the first (`powershell_reads`)."""
         found = search(arg)
         if self.reads is not None:
             self.reads.append((search, part, outcome(found)))
@@ -195,9 +195,7 @@ def _statements(scan: _PsScan, memo: StatementMemo, node: Node) -> None:
                 # the statements of that shape that follow it (none of them nests statements)
                 shaped = cut(text) if not scan.downloads else None
                 if shaped is not None:
-                    replayed, _ = scan.shapes.replay(
-                        (shaped[0], scan.version), children, i, code, base, 0, 1 << 62
-                    )
+                    replayed, _ = scan.shapes.replay((shaped[0], scan.version), children, i, code, base)
                     if replayed:
                         i += replayed
                         continue
@@ -242,7 +240,7 @@ def _analyse(
     around, slots = shaped
     # the slots hold no quote: a statement of the shape has one where this one has
     quoted = b"'" in text or b'"' in text
-    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, 0, (quoted, tuple(reads)))
+    scan.shapes.learn((around, key[2]), text, around, slots, rec, node, reads=(quoted, tuple(reads)))
 
 
 def _inert(scan: _PsScan, raw: bytes) -> bool:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Callable, Hashable
-from typing import Any, cast
+from collections.abc import Callable
+from typing import Any
 
 from tree_sitter import Node
 
@@ -130,35 +130,3 @@ Read = tuple[Callable[[Any], Any], int, bool | tuple[str, ...]]
 
 def outcome(found: Any) -> bool | tuple[str, ...]:
     return tuple(found) if isinstance(found, list) else found is not None
-
-
-def read_again(node: Node, raw: bytes, reads: Hashable) -> bool | None:
-    """`ShapeMemo.facts`: True when each read of `reads` (whether the statements of the shape have
-    a quote, the reads recorded) finds in this statement what it found in the one it was recorded
-    on, else None. Only for statements of a shape (ASCII, quotes only where the first one has
-    them); None for one too long (`powershell._statement` reads only its first 100,000
-    characters)."""
-    if len(raw) >= 100_000:
-        return None
-    quoted, recorded = cast(tuple[bool, tuple[Read, ...]], reads)
-    stmt = raw.decode("ascii", "replace")
-    stages: list[Node] | None = None
-    # without a quote there is no string to blank: the code is the text (as `code_text` finds)
-    code: str | None = None if quoted else stmt
-    for read, part, found in recorded:
-        if part == CODE:  # the most read
-            if code is None:
-                code = code_text(node)
-            arg: str | bytes = code
-        elif part == TEXT:
-            arg = stmt
-        elif part == RAW:
-            arg = raw
-        else:
-            stages = statement_stages(node) if stages is None else stages
-            if part >= len(stages):
-                return None
-            arg = code_text(stages[part])
-        if outcome(read(arg)) != found:
-            return None
-    return True

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
 
 from tree_sitter import Node
 
@@ -44,6 +45,21 @@ _SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][" + _SLOT_CHARS + rb"]{0,199}"
 SLOT = re.compile(rb"(?<![" + _SLOT_CHARS + rb"])(" + _SLOT_BODY + rb")(?![" + _SLOT_CHARS + rb"])")
 
 
+class Facts(Protocol):
+    """What the analysis of a shape's first statement read of its text besides its tree and URLs
+    (`ShapeMemo.facts`)."""
+
+    def hold(self, found: list[tuple[bytes, ...]]) -> int:
+        """How many of the statements whose slots are `found` (in order) read the same: the
+        first that reads otherwise, or their number."""
+        ...
+
+
+# `ShapeMemo.facts`: (the first statement, its text, what its analysis read, the text around its
+# slots, the slots) -> the facts of the shape, or None when it cannot have one
+FactsOf = Callable[[Node, bytes, Hashable, tuple[bytes, ...], list[bytes]], Facts | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
     """What analysing a statement did: per hit its rule, or None and the slots it was graded
@@ -56,8 +72,7 @@ class Shape:
     size: int
     cost: int
     pattern: re.Pattern[bytes]
-    facts: Hashable = None  # what the analysis read of the text besides its tree (`ShapeMemo.facts`)
-    reads: Hashable = None  # how it read it
+    facts: Facts | None = None  # what the analysis read of the text besides its tree (`ShapeMemo.facts`)
 
 
 def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
@@ -73,17 +88,17 @@ def cut(text: bytes) -> tuple[tuple[bytes, ...], list[bytes]] | None:
 
 class ShapeMemo:
     """Shapes of one scanned text. `around`: what the text around the slots must not hold (at least
-    what `AROUND` finds). `facts(node, text, reads)`, for an analysis that
-    matches patterns on the statement's text (where a URL could hold a word it looks for): what
-    those patterns find, `reads` being what the analysis of the first statement of the shape read
-    of it (`learn`); a statement replays a shape only with the same facts."""
+    what `AROUND` finds). `facts`, for an analysis that matches patterns on the statement's text
+    (where a URL could hold a word it looks for): given what the analysis of the first statement
+    of the shape read of it (`learn`), which later statements of the shape read the same
+    (`Facts.hold`, from their slots); only those replay the shape."""
 
     def __init__(
         self,
         hits: Hits,
         trusts: Callable[[list[str]], list[Trust | None]],
         around: re.Pattern[bytes] = AROUND,
-        facts: Callable[[Node, bytes, Hashable], Hashable] | None = None,
+        facts: FactsOf | None = None,
     ) -> None:
         self._hits = hits
         self._trusts = trusts  # HostPolicy.trusts: the trust of each URL
@@ -99,7 +114,7 @@ class ShapeMemo:
         slots: list[bytes],
         rec: Recording | None,
         node: Node,
-        cost: int,
+        cost: int = 0,
         reads: Hashable = None,
     ) -> None:
         """Remember `rec`, the analysis of `node` whose `text` is `cut` into `around` and `slots`,
@@ -109,7 +124,7 @@ class ShapeMemo:
             return
         if any(self._around.search(piece) for piece in around):
             return
-        facts = self._facts(node, text, reads) if self._facts else None
+        facts = self._facts(node, text, reads, around, slots) if self._facts else None
         if self._facts is not None and facts is None:
             return
         index = {slot.decode(): i for i, slot in enumerate(slots)}  # slots alike: some index is lost
@@ -130,7 +145,7 @@ class ShapeMemo:
             # text's first or last): a text of this shape is cut into the same slots
             pattern = re.compile((b"(" + _SLOT_BODY + b")").join(map(re.escape, around)))
             size = node.descendant_count
-            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts, reads)
+            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts)
 
     def replay(
         self,
@@ -139,14 +154,14 @@ class ShapeMemo:
         start: int,
         code: bytes,
         base: int,
-        line_offset: int,
-        budget: int,
+        line_offset: int = 0,
+        budget: int | None = None,
     ) -> tuple[int, int]:
         """Count the hits of the statements `nodes[start]`, `nodes[start + 1]`, … as the shape
         remembered under `key` says, while there is one, their texts (in `code`, which starts at
         byte `base`) and trees are of that shape, `budget` covers their cost and every hit's rule
         is listed in full: (statements replayed, nodes charged). Line numbers are the nodes' rows
-        plus 1 plus `line_offset`."""
+        plus 1 plus `line_offset`; no `budget`: no limit."""
         shape = self._shapes.get(key)
         if shape is None:
             return 0, 0
@@ -155,7 +170,7 @@ class ShapeMemo:
         full = {rule for rule in RULE_BY_TRUST.values() if hits.full(rule)}
         if any(rule is not None and rule not in full for rule, _rel, _slots in shape.hits):
             return 0, 0
-        end = min(len(nodes), start + budget // max(shape.cost, 1))
+        end = len(nodes) if budget is None else min(len(nodes), start + budget // max(shape.cost, 1))
         counted: dict[str, list[int]] = {}
         i, step = start, 8  # in growing steps: a run that stops at once costs little
         while i < end:
@@ -182,7 +197,7 @@ class ShapeMemo:
     ) -> int:
         """`replay` of `nodes[start:end]`: adds the rows of their hits to `counted` (by rule); how
         many it replayed."""
-        pattern, kind, size, facts, reads = shape.pattern, shape.kind, shape.size, self._facts, shape.reads
+        pattern, kind, size = shape.pattern, shape.kind, shape.size
         found: list[tuple[bytes, ...]] = []
         rows: list[int] = []
         for i in range(start, end):
@@ -191,10 +206,10 @@ class ShapeMemo:
             m = pattern.fullmatch(code, at, to)
             if m is None or node.type != kind or node.descendant_count != size or node.has_error:
                 break
-            if facts is not None and facts(node, code[at:to], reads) != shape.facts:
-                break
             found.append(m.groups())
             rows.append(node.start_point[0])
+        if shape.facts is not None and found:
+            del found[shape.facts.hold(found) :]
         replayed = len(found)
         rules: list[list[str] | str] = []
         for rule, _rel, from_slots in shape.hits:
@@ -202,19 +217,29 @@ class ShapeMemo:
                 rules.append(rule)
                 continue
             graded = [RULE_BY_TRUST[t] for t in self._worst(found, from_slots)]
-            replayed = next((n for n, r in enumerate(graded[:replayed]) if r not in full), replayed)
+            if not full.issuperset(graded):  # a rule still to be listed: the statement is analysed
+                replayed = min(replayed, next(n for n, r in enumerate(graded) if r not in full))
             rules.append(graded)
         for (_rule, rel, _slots), rule_or_rules in zip(shape.hits, rules, strict=True):
+            lines = rows[:replayed] if rel == 0 else [row + rel for row in rows[:replayed]]
             if isinstance(rule_or_rules, str):
-                counted.setdefault(rule_or_rules, []).extend(row + rel for row in rows[:replayed])
+                counted.setdefault(rule_or_rules, []).extend(lines)
                 continue
-            for n in range(replayed):
-                counted.setdefault(rule_or_rules[n], []).append(rows[n] + rel)
+            graded = rule_or_rules[:replayed]
+            for rule in set(graded):  # in bulk per rule: a flood grades most URLs alike
+                counted.setdefault(rule, []).extend(
+                    lines
+                    if len(graded) == graded.count(rule)
+                    else [n for n, r in zip(lines, graded, strict=True) if r == rule]
+                )
         return replayed
 
     def _worst(self, found: list[tuple[bytes, ...]], from_slots: tuple[int, ...]) -> list[Trust]:
         """Per statement, the trust its hit is graded by: the least trusted of its URLs in
         `from_slots` (`HostPolicy.worst`), UNDECLARED when none is a URL (`rule_for(None)`)."""
+        if len(from_slots) == 1:
+            trusts = self._trusts([slots[from_slots[0]].decode() for slots in found])
+            return [Trust.UNDECLARED if t is None else t for t in trusts]
         worst: list[Trust | None] = [None] * len(found)
         for j in from_slots:
             for n, trust in enumerate(self._trusts([slots[j].decode() for slots in found])):
