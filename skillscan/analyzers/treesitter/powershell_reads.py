@@ -10,7 +10,10 @@ the shape read the same, without their trees:
 - a read that found a match lying in the fixed text of its template, away from the slots (a
   `\\b` looks one character each side, a `$` needs the text's end there too), finds one in every
   statement of the shape: it is not read again;
-- a read that found nothing is read once for a whole run of statements, on their texts joined by
+- a read that found nothing, of a pattern each match of which holds a character no statement of
+  the shape holds (not in the fixed text, nor one a slot or a blank can hold: `$` of an
+  assignment), finds nothing in any: it is not read again;
+- another read that found nothing is read once for a whole run of statements, on their texts joined by
   newlines with `^` and `$` matching at each (`re.M`): a match in one text is a match in the
   joined texts, so none there means none in any (a match there may cross two texts: then each is
   read on its own);
