@@ -15,11 +15,10 @@ short lines, per language; a seed with `{n}` differs in every repetition (no two
 A flood of real hits of a critical rule stops at the report's listing (`FileContext.saturate`).
 Statements that differ only in the URLs they fetch replay the first one's analysis, their URLs
 graded together (`scan_shapes`, `HostPolicy.trusts`); what PowerShell's analysis read of the text
-is read again only where a URL could change it (`powershell_reads`). The known cases over the
-target are floods of distinct real hits of a *high* rule that cannot be replayed (dynamic shell
-commands, decoded code passed to exec): each statement can still turn critical, or must be counted
-in the report's note, so each is judged. So are floods of distinct credential sends that
-never become a finding (`requests.post(u, data=os.environ['A{n}_TOKEN'])`, `const k{n} =
+is read again only where a URL could change it (`powershell_reads`). Calls that differ only in a
+part their check cannot read (a plain name run by a shell, a plain string decoded for exec) share
+the first one's verdict (`python_call_shapes`). The known cases over the target are floods of
+distinct credential sends that never become a finding (`requests.post(u, data=os.environ['A{n}_TOKEN'])`, `const k{n} =
 process.env.A{n}; axios.post(U, k{n})`, through aliases, getattr or destructuring): every tainted
 assignment and every send is walked and judged on its own.
 

@@ -8,8 +8,9 @@ followed. JavaScript's child_process: `child_process_calls.py`.
 
 Each check reads the file's text first (`begin`): only the calls that can be flagged are handed
 to it (`call_sites.call_starts`), each distinct call text is judged once and hits past a
-report's worth are counted, not built (`node_pass.CallPass`). A flood of distinct calls is still
-judged call by call: each judgement reads the call once (`python_calls.PythonCalls`).
+report's worth are counted, not built (`node_pass.CallPass`). A flood of distinct calls is judged
+call by call (each judgement reads the call once: `python_calls.PythonCalls`), but for calls that
+differ only in a part the judgement cannot read (`python_call_shapes`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from skillscan.analyzers.treesitter.call_sites import (
 from skillscan.analyzers.treesitter.constants import builds_constant, resolve
 from skillscan.analyzers.treesitter.node_pass import CallPass
 from skillscan.analyzers.treesitter.parsing import LastText, byte_spans, node_text
+from skillscan.analyzers.treesitter.python_call_shapes import exec_shape, shell_shape
 from skillscan.analyzers.treesitter.python_calls import PythonCalls, file_calls, python_aliases
 from skillscan.analyzers.treesitter.registry import FileContext, Hit
 from skillscan.analyzers.treesitter.syntax_walk import Innermost, shared_walk
@@ -141,7 +143,11 @@ class PythonShellCommand:
             )
         calls = file_calls(ctx, _SHELL_LEAVES)
         return CallPass(
-            ctx, partial(self._judge, calls=calls), partial(call_evidence, source=ctx.source), starts
+            ctx,
+            partial(self._judge, calls=calls),
+            partial(call_evidence, source=ctx.source),
+            starts,
+            shell_shape,
         )
 
     def _judge(self, node: Node, calls: PythonCalls) -> tuple[str | None, bool]:
@@ -255,7 +261,8 @@ class PythonDynamicExec:
         # the first names of the longer callees are searched for.
         starts = sink_starts(ctx, self.node_types, _CODE_EXEC, {"builtins", "__import__"})
         judge = partial(self._judge, ctx=ctx, calls=file_calls(ctx, _CODE_EXEC))
-        return CallPass(ctx, judge, partial(call_evidence, source=ctx.source), starts)
+        shape = exec_shape(_CODE_SOURCE)  # what it remembers is the file's
+        return CallPass(ctx, judge, partial(call_evidence, source=ctx.source), starts, shape)
 
     def _judge(self, node: Node, ctx: FileContext, calls: PythonCalls) -> tuple[str | None, bool]:
         func = node.child_by_field_name("function")

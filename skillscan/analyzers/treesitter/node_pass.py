@@ -6,7 +6,8 @@ them and the rest only counted.
   `require` bindings), so a call of the same text is not judged again: a flood of one call
   repeated on 30,000 lines costs one judgement and 30,000 look-ups. A judge says when a verdict
   also depends on where the call is (a variable assigned in the enclosing function); such a
-  verdict is not reused, nor one of a call with a syntax error in it.
+  verdict is not reused, nor one of a call with a syntax error in it. A check may also say which
+  calls share a verdict though their texts differ (`python_call_shapes`).
 - The report keeps MAX_FINDINGS_PER_RULE_FILE hits per rule and file, one per line
   (`FindingCap`): only those are built (evidence read); the rest are counted and handed over with
   the last one listed (`Hit.more`), so the report's note counts them all the same.
@@ -36,9 +37,18 @@ class CallPass:
     start (None: anywhere); the other nodes are passed over after reading their start."""
 
     def __init__(
-        self, ctx: FileContext, judge: Judge, evidence: Evidence, starts: Sequence[int] | None = None
+        self,
+        ctx: FileContext,
+        judge: Judge,
+        evidence: Evidence,
+        starts: Sequence[int] | None = None,
+        shape: Callable[[str], str | None] | None = None,
     ) -> None:
         self.starts = starts
+        # a call's text -> the text of the calls it shares its verdict with, or None
+        # (python_call_shapes); only for an ASCII file, whose call texts are keys already
+        self._shape = shape if ctx.source.isascii() else None
+        self._shapes: dict[str, str | None] = {}
         self._ctx = ctx
         self._judge = judge
         self._evidence = evidence
@@ -57,7 +67,13 @@ class CallPass:
         if starts is not None and len(starts) * len(found).bit_length() < len(found):
             found, starts = walk.starting_at(found, starts), None  # a few places: by bisection
         wanted = None if starts is None else set(starts)
-        memo, source, plain, judge = self._memo, self._source, self._ascii, self._judge_new
+        memo, source, plain, judge, shape = (
+            self._memo,
+            self._source,
+            self._ascii,
+            self._judge_new,
+            self._shape,
+        )
         counting, more, hit = self._line_end, self._more, self._hit
         for i in found:
             node = nodes[i]
@@ -71,7 +87,7 @@ class CallPass:
                 key = source[start:end] if plain else (node.text or b"")
                 rule = memo.get(key, _UNSEEN)
                 if rule is _UNSEEN:
-                    rule = judge(node, key)
+                    rule = judge(node, key, shape)
             if rule is None:
                 continue
             line_end = counting.get(rule)
@@ -85,11 +101,19 @@ class CallPass:
             n = more.get(rule, 0)
             yield replace(listed, more=n) if n else listed
 
-    def _judge_new(self, node: Node, key: str | bytes) -> str | None:
-        """The verdict of a call text not seen before, remembered if the text alone decides it."""
+    def _judge_new(
+        self, node: Node, key: str | bytes, shape: Callable[[str], str | None] | None
+    ) -> str | None:
+        """The verdict of a call text not seen before, remembered if the text alone decides it;
+        that of a call of its shape if one was judged (`shape`)."""
+        shaped = shape(key) if shape is not None and isinstance(key, str) and not node.has_error else None
+        if shaped is not None and shaped in self._shapes:
+            return self._shapes[shaped]
         rule, fixed = self._judge(node)
         if fixed and len(self._memo) < MAX_MEMO and not node.has_error:
             self._memo[key] = rule
+            if shaped is not None:
+                self._shapes[shaped] = rule
         return rule
 
     def _hit(self, rule: str, node: Node, start: int) -> Sequence[Hit]:

@@ -1,0 +1,143 @@
+"""Calls that share a verdict because they differ only in a part their check cannot read
+(python_call_shapes): a flood of them reports what judging every call reports."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+from tree_sitter import Node
+
+from skillscan.analyzers.treesitter import (
+    Checks,
+    FileContext,
+    NodeDispatcher,
+    TreeSitterAnalyzer,
+    load_checks,
+)
+from skillscan.analyzers.treesitter.node_pass import CallPass
+from skillscan.analyzers.treesitter.python_call_shapes import exec_shape, shell_shape
+from skillscan.analyzers.treesitter.registry import Hit
+from skillscan.hashing import sha256_hex
+from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+
+_CODE_SOURCE = re.compile(r"\b(?:b64decode|urlopen)\b")
+
+
+@pytest.mark.parametrize(
+    ("text", "shaped"),
+    [
+        ("subprocess.run(c1, shell=True)", "subprocess.run(\0, shell=True)"),
+        ("os.system( cmd )", "os.system( \0 )"),
+        ("subprocess.run(c1, shell=x, **kw)", "subprocess.run(\0, shell=x, **kw)"),
+        ("subprocess.run(None, shell=True)", None),  # a keyword, not a name
+        ("subprocess.run(print, shell=True)", None),
+        ("subprocess.run('ls', shell=True)", None),
+        ("subprocess.run(c1, shell=f(x))", None),
+        ("subprocess.run(c1, shell=True)  # x", None),
+        ("subprocess.run(c1 + c2, shell=True)", None),
+        ("getattr(os, 'system')(c1)", None),
+    ],
+)
+def test_the_shape_of_a_shell_call(text: str, shaped: str | None) -> None:
+    assert shell_shape(text) == shaped
+
+
+@pytest.mark.parametrize(
+    ("text", "shaped"),
+    [
+        # a decoder word around the string: found whatever the string holds
+        ("exec(base64.b64decode('QUFB1'))", "exec(base64.b64decode('\0'))"),
+        # none around it: whether the string holds one is part of the shape
+        ("exec(x.y('QUFB1'))", "exec(x.y('\0'))0"),
+        ("exec(x.y('urlopen'))", "exec(x.y('\0'))1"),
+        ("exec(x.yb64decode('a'))", "exec(x.yb64decode('\0'))0"),  # no word boundary
+        ("exec(bytes.fromhex('41'))", None),  # can build a constant: the string is read
+        ("exec(''.join('a'))", None),
+        ("exec(x.y(f'a'))", None),
+        ("exec(x.y('a' 'b'))", None),
+        ("exec(x.y('a', 'b'))", None),
+        ("exec(x.y('a\\x41'))", None),
+        ("exec(x.y('" + "a" * 2000 + "'))", None),  # a long argument is searched otherwise
+    ],
+)
+def test_the_shape_of_an_exec_call(text: str, shaped: str | None) -> None:
+    assert exec_shape(_CODE_SOURCE)(text) == shaped
+
+
+class _NodeByNode:
+    """A check fed node by node (`visit`): every call judged."""
+
+    def __init__(self, check: Any) -> None:
+        self._check = check
+        self.languages, self.node_types, self.needles = check.languages, check.node_types, check.needles
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
+        return self._check.visit(node, ctx)  # type: ignore[no-any-return]
+
+
+def _analyzer(node_by_node: bool) -> TreeSitterAnalyzer:
+    analyzer = TreeSitterAnalyzer()
+    mine = [c for c in load_checks().node if type(c).__name__ in ("PythonShellCommand", "PythonDynamicExec")]
+    checks = [_NodeByNode(c) for c in mine] if node_by_node else mine
+    analyzer._checks = Checks(tuple(checks), (), ())
+    analyzer._dispatcher = NodeDispatcher(checks)
+    return analyzer
+
+
+_PASS, _REFERENCE = _analyzer(False), _analyzer(True)
+
+
+def _report(analyzer: TreeSitterAnalyzer, text: str) -> tuple[object, ...]:
+    data = text.encode()
+    f = SkillFile(path="a.py", kind=FileKind.PYTHON, data=data, sha256=sha256_hex(data), text=text)
+    result = analyzer.analyze(Skill(source="mem", identity=SkillIdentity(), files=(f,)))
+    return sorted((x.rule_id, x.line, x.message, x.evidence) for x in result.findings), sorted(result.notes)
+
+
+@pytest.mark.parametrize(
+    ("template", "odd"),
+    [
+        ("subprocess.run(c{k}, shell=True)", "subprocess.run('ls', shell=True)"),
+        ("subprocess.run(c{k}, shell=True)", "subprocess.run(None, shell=True)"),
+        ("os.system(c{k})", "os.system('ls')"),
+        ("sp.run(c{k}, shell=True)", "sp.run(c, shell=False)"),
+        ("exec(base64.b64decode('QUFB{k}'))", "exec(base64.b64decode(x))"),
+        # the string decides: a fetch word in one of them
+        ("exec(x.y('QUFB{k}'))", "exec(x.y('urlopen'))"),
+        ("exec(x.y('{k}'))", "exec(x.y('b64decode'))"),
+        ("exec(bytes.fromhex('4{k}'))", "exec(bytes.fromhex('41'))"),
+        ("exec(compile('{k}'))", "exec(x.y('QUFB'))"),
+    ],
+)
+@pytest.mark.parametrize("head", ["", "import subprocess as sp\n", "from os import system as exec\n"])
+def test_a_flood_of_one_shape_reports_what_judging_every_call_reports(
+    template: str, odd: str, head: str
+) -> None:
+    lines = [template.format(k=k) for k in range(300)]
+    lines[30] = lines[150] = lines[299] = odd
+    text = head + "\n".join(lines) + "\n"
+    judged = [0]
+    real = CallPass.__init__
+
+    def counting(self: CallPass, ctx: FileContext, judge: Any, *args: Any) -> None:
+        def each(node: Node) -> tuple[str | None, bool]:
+            judged[0] += 1
+            return judge(node)  # type: ignore[no-any-return]
+
+        real(self, ctx, each, *args)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CallPass, "__init__", counting)
+        assert _report(_PASS, text) == _report(_REFERENCE, text)
+    if not head:  # calls of one shape are judged once (a string a constant is built from is read)
+        assert (judged[0] < 20) is ("fromhex" not in template)
+
+
+def test_a_match_next_to_the_string_is_searched_with_it() -> None:
+    # a pattern whose match in the text around the string holds its quotes: the string decides
+    shape = exec_shape(re.compile(r"'[a-z]*'"))
+    assert shape("exec(x.y('abc'))") != shape("exec(x.y('ABC'))")
+    assert shape("exec(x.y('abc'))") == shape("exec(x.y('xyz'))")
