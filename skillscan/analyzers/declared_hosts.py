@@ -54,11 +54,11 @@ class DeclaredHosts:
         return bool(self.subjects) and _flat(registrable(host).split(".", 1)[0]) in self.subjects
 
     def declaring_lines(self) -> list[re.Pattern[str]]:
-        """Patterns that find, in hosts each put between newlines (lower case, the characters of a
-        plain URL's host), something on the line of each host `may_declare` may say True of (and
-        of others: a screen). Each starts with a literal: searched fast."""
+        """Patterns that find, in plain URLs each put between newlines, in lower case (as
+        `DeliveryCatalog.unplain_lines`), something on the line of each whose host `may_declare`
+        may say True of (and of others: a screen). Each starts with a literal: searched fast."""
         found = [re.compile("github")]
-        found += [re.compile(re.escape(domain) + "(?=\n)") for domain in sorted(self.domains)]
+        found += [re.compile(re.escape(domain) + "\\.*(?=[:/\n])") for domain in sorted(self.domains)]
         for subject in self.subjects:  # a label that is the subject once `-` is dropped (`_flat`)
             found.append(re.compile("-*".join(map(re.escape, subject)) if subject else "\n|[.-]"))
         return found

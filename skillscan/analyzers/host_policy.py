@@ -19,7 +19,6 @@ from skillscan.analyzers.urls import PLAIN_URL, UrlRef, parse_url
 _BULK = 16  # targets graded one by one below this
 # PLAIN_URL on each line of targets joined by newlines (none of its classes holds a newline)
 _PLAIN_LINES = re.compile("\n" + PLAIN_URL.pattern + "(?=\n)")
-_TRAILING_DOTS = re.compile("\\.+\n")
 _NEWLINE = re.compile("\n")
 
 
@@ -62,36 +61,31 @@ class HostPolicy:
         return found[0] if found is not None else None
 
     def trusts(self, targets: Iterable[str]) -> list[Trust | None]:
-        """`trust` of each target, in one call (a flood of statements fetching URLs): when each is
-        a plain URL, their hosts are screened together (each put between newlines, searched by
-        patterns that find something on the line of every host `_plain` may reject) and only the
-        lines found are assessed one by one."""
+        """`trust` of each target, in one call (a flood of statements fetching URLs): the plain
+        URLs are screened together (each put between newlines, searched by patterns that find
+        something on the line of every one whose host `_plain` may reject) and only the lines
+        found, and the other targets, are assessed one by one."""
         targets = list(targets)
         framed = "\n" + "\n".join(targets) + "\n"
         if len(targets) < _BULK or framed.count("\n") != len(targets) + 1:
             return [self.trust(t) for t in targets]
-        # a match spans one whole line: the host `trust` reads of each plain URL
-        hosts = _PLAIN_LINES.findall(framed)
-        plain: Sequence[int] = range(len(targets))
         out: list[Trust | None] = [Trust.UNDECLARED] * len(targets)
-        if len(hosts) != len(targets):
-            found = {m.start(): m.group(1) for m in _PLAIN_LINES.finditer(framed)}
+        plain: Sequence[int] = range(len(targets))
+        if _PLAIN_LINES.subn("", framed)[1] != len(targets):  # a match is one whole line
+            found = {m.start() for m in _PLAIN_LINES.finditer(framed)}
             starts = accumulate((len(t) + 1 for t in targets), initial=0)  # each line's newline
             plain = [n for n, at in enumerate(starts) if at in found]
-            hosts = [found[at] for at in found]  # in order, as `plain`
             for n in set(range(len(targets))).difference(plain):
                 out[n] = self.trust(targets[n])
-        lines = "\n" + "\n".join(hosts).lower() + "\n"
-        if ".\n" in lines:
-            lines = _TRAILING_DOTS.sub("\n", lines)
+        lines = framed.lower()  # hosts are read in lower case
         flagged: list[int] = []
         for pattern in self._screens():
             flagged += [m.start() for m in pattern.finditer(lines)]
         if flagged:
             newlines = [m.start() for m in _NEWLINE.finditer(lines)]
-            for k in {bisect_right(newlines, at) - 1 for at in flagged}:
-                if k < len(plain):  # not the last newline
-                    out[plain[k]] = self.trust(targets[plain[k]])
+            for n in {bisect_right(newlines, at) - 1 for at in flagged}:
+                if n < len(targets):  # not the last newline
+                    out[n] = self.trust(targets[n])
         return out
 
     def _screens(self) -> list[re.Pattern[str]]:

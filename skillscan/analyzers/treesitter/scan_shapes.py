@@ -202,8 +202,8 @@ class ShapeMemo:
         rows: list[int] = []
         for i in range(start, end):
             node = nodes[i]
-            at, to = node.start_byte - base, node.end_byte - base
-            m = pattern.fullmatch(code, at, to)
+            at, to = node.byte_range  # one read for both ends
+            m = pattern.fullmatch(code, at - base, to - base)
             if m is None or node.type != kind or node.descendant_count != size or node.has_error:
                 break
             found.append(m.groups())
@@ -237,8 +237,11 @@ class ShapeMemo:
     def _worst(self, found: list[tuple[bytes, ...]], from_slots: tuple[int, ...]) -> list[Trust]:
         """Per statement, the trust its hit is graded by: the least trusted of its URLs in
         `from_slots` (`HostPolicy.worst`), UNDECLARED when none is a URL (`rule_for(None)`)."""
-        if len(from_slots) == 1:
-            trusts = self._trusts([slots[from_slots[0]].decode() for slots in found])
+        if not found:
+            return []
+        if len(from_slots) == 1:  # decoded at once (a slot holds no newline)
+            j = from_slots[0]
+            trusts = self._trusts(b"\n".join([slots[j] for slots in found]).decode().split("\n"))
             return [Trust.UNDECLARED if t is None else t for t in trusts]
         worst: list[Trust | None] = [None] * len(found)
         for j in from_slots:
