@@ -31,6 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from enum import Enum
 
+from skillscan.analyzers.treesitter.rm_targets import GLOB_WORDS, RM_ROOTS, RM_USER_DATA
 from skillscan.analyzers.treesitter.shell_plain import (
     AFTER_VALUE,
     PLAIN,
@@ -50,8 +51,6 @@ from skillscan.analyzers.treesitter.threat_scan import (
     MAILERS,
     NETCATS,
     REMOTE_COPY,
-    RM_ROOTS,
-    RM_USER_DATA,
 )
 
 # Commands whose arguments a rule reads (`shell_threats._command`, `shell_exfil.command`); `mkfs*`
@@ -195,7 +194,10 @@ def rm_may_hit(words: bytes) -> bool:
     """Whether an `rm` among plain statements (`plain_verdict`, their `spaced` words) may raise a
     hit: some word of them, wherever it stands, is one `_rm` judges. Its other effects are none (no
     state, no pipeline or upload rule reads `rm`)."""
-    return any(m in words for m in _RM_MARKS) or _RM_TARGET.search(words) is not None
+    if any(m in words for m in _RM_MARKS) or _RM_TARGET.search(words) is not None:
+        return True
+    # a glob the shell expands to such a word (`rm_targets.expansions`)
+    return (b"*" in words or b"?" in words) and any(p.search(words) is not None for p in GLOB_WORDS)
 
 
 def mode_may_hit(words: bytes) -> bool:

@@ -26,6 +26,7 @@ from tree_sitter import Language, Node, Parser
 from skillscan.analyzers.treesitter import shell_exfil
 from skillscan.analyzers.treesitter.parsing import walk
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
+from skillscan.analyzers.treesitter.rm_targets import RULE_ROOT, RULE_USER_DATA, rm_rule
 from skillscan.analyzers.treesitter.scan_hits import Hits
 from skillscan.analyzers.treesitter.sensitive import ThreatContext
 from skillscan.analyzers.treesitter.shell import Detection
@@ -46,8 +47,6 @@ from skillscan.analyzers.treesitter.threat_scan import (
     MAX_VISITED,
     NETCATS,
     PAYLOAD,
-    RM_ROOTS,
-    RM_USER_DATA,
     ShellScan,
     enclosing,
     is_shell,
@@ -63,8 +62,6 @@ MAX_DEPTH = 3
 _FORK_BOMB = re.compile(
     r"(\w{1,20}|:)\s{0,3}\(\)\s{0,3}\{\s{0,3}\1\s{0,3}\|\s{0,3}\1\s{0,3}&\s{0,3}\}\s{0,3};\s{0,3}\1"
 )
-_RM_CRITICAL = re.compile(rf"^(?:{RM_ROOTS})$")
-_RM_USER_DATA = re.compile(rf"^(?:{RM_USER_DATA})$")
 _SYSTEM_PATH = re.compile(
     r"^(?:/|/\*|/(?:etc|usr|var|bin|sbin|lib|opt|System|Library|Applications|boot)(?:/.{0,200})?)$"
 )
@@ -258,16 +255,17 @@ def _rm(scan: ShellScan, node: Node, words: list[str]) -> None:
         scan.hit(node, "log-tampering", "Deletes system or shell logs (covering tracks)")
     if not recursive:
         return
-    if any(_RM_CRITICAL.match(t) for t in targets):
+    rules = {rm_rule(t) for t in targets}
+    if RULE_ROOT in rules:
         scan.hit(
             node,
-            "destructive-rm-root",
+            RULE_ROOT,
             "Recursive delete of the filesystem root, the home directory or a system directory",
         )
-    elif any(_RM_USER_DATA.match(t) for t in targets):
+    elif RULE_USER_DATA in rules:
         scan.hit(
             node,
-            "destructive-rm-user-data",
+            RULE_USER_DATA,
             "Recursive delete of OpenClaw state, credentials or the user's documents",
         )
 

@@ -38,18 +38,6 @@ PAYLOAD = re.compile(
     r"\bosascript\b|/tmp/\.|/var/tmp/\.|/dev/shm/|\b(?:ba|z)?sh\s{1,3}-i\b|\bmkfifo\b|"
     r"\balias\s{1,3}(?:sudo|su|ssh|scp|git|gpg|doas|security)=|\bexport\s{1,3}(?:LD_PRELOAD|DYLD_INSERT_LIBRARIES)="
 )
-# What `rm -r` must not delete, as alternatives matched against a whole target (`shell_threats`)
-# or a whole word of a text (`shell_gate`): the filesystem, home, system roots (critical) ...
-RM_ROOTS = (
-    r"/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|/home/?\*?|/Users/?\*?|/root/?|"
-    r"/(?:etc|usr|var|bin|sbin|lib|lib64|boot|opt|System|Library|Applications|private)/?\*?|[A-Za-z]:[\\/]?\*?"
-)
-# ... and OpenClaw state, credentials, the user's documents (medium).
-RM_USER_DATA = (
-    r"(?:~|\$HOME|\$\{HOME\})/(?:\.openclaw|\.clawdbot|\.moltbot|\.ssh|\.aws|\.gnupg|\.config|Documents|Desktop|"
-    r"Pictures|Downloads|Library|Music|Movies|Projects|code|src|workspace)/?\*?|"
-    r"(?:~|\$HOME|\$\{HOME\})/\.openclaw/(?:workspace|skills|agents)/?\*?"
-)
 # chmod modes reported (`shell_threats._permissions`), as alternatives matched against a whole
 # mode or a whole word of a text (`shell_gate`): world-writable (an octal mode whose "other" digit
 # has the write bit, or +w for o / a / everyone) ...

@@ -1,0 +1,87 @@
+"""What `rm -r` must not delete (`shell_threats._rm`, `shell_gate.rm_may_hit`): the filesystem, home
+and system roots (critical); OpenClaw state, credentials and the user's documents (medium). Each is
+spelled out (`RM_ROOTS`, `RM_USER_DATA`) or written as a glob the shell expands to one of them
+(`rm_rule`): `~/?*` is `~/*` (a `*` or `?` matches no leading dot: both are every visible entry),
+`/b*` holds `/bin`, `~/.?*` holds `~/.ssh`, `~/.ssh/?*` is `~/.ssh/*`.
+
+Only a glob in the last part of a path is expanded (`/home/*/.ssh` is not).
+"""
+
+from __future__ import annotations
+
+import re
+from fnmatch import fnmatchcase
+
+from skillscan.analyzers.url_screen import alternation
+
+SYSTEM_DIRS = ("etc", "usr", "var", "bin", "sbin", "lib", "lib64", "boot", "opt", "System", "Library",
+               "Applications", "private")  # fmt: skip
+USER_DIRS = (".openclaw", ".clawdbot", ".moltbot", ".ssh", ".aws", ".gnupg", ".config", "Documents", "Desktop",
+             "Pictures", "Downloads", "Library", "Music", "Movies", "Projects", "code", "src", "workspace")  # fmt: skip
+OPENCLAW_DIRS = ("workspace", "skills", "agents")
+_HOME = r"(?:~|\$HOME|\$\{HOME\})"
+# As alternatives matched against a whole target (`rm_rule`) or a whole word of a text
+# (`shell_gate`): the filesystem, home, system roots (critical) ...
+RM_ROOTS = (
+    r"/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|/home/?\*?|/Users/?\*?|/root/?|"
+    rf"/(?:{'|'.join(SYSTEM_DIRS)})/?\*?|[A-Za-z]:[\\/]?\*?"
+)
+# ... and OpenClaw state, credentials, the user's documents (medium).
+RM_USER_DATA = (
+    rf"{_HOME}/(?:{'|'.join(re.escape(d) for d in USER_DIRS)})/?\*?|"
+    rf"{_HOME}/\.openclaw/(?:{'|'.join(OPENCLAW_DIRS)})/?\*?"
+)
+RULE_ROOT = "destructive-rm-root"
+RULE_USER_DATA = "destructive-rm-user-data"
+_CRITICAL = re.compile(rf"^(?:{RM_ROOTS})$")
+_USER_DATA = re.compile(rf"^(?:{RM_USER_DATA})$")
+# Every entry name the lists spell out: a glob that matches one is that entry
+NAMES = tuple(sorted({"home", "Users", "root", *SYSTEM_DIRS, *USER_DIRS, *OPENCLAW_DIRS}))
+_GLOB = frozenset("*?[")
+# Every visible name: `*`s with at most one `?` (no name is empty), or with one first character that
+# is not a dot (no visible name starts with one)
+_VISIBLE = re.compile(r"(?:\?|\[[!^]\.\])?\*+|\*+\?\**")
+# Every piece of a name the lists spell out, as one pattern
+_PIECES = sorted({n[i:j] for n in NAMES for i in range(len(n)) for j in range(i + 1, len(n) + 1)})
+# (a run starting with a byte no name holds fails at the first test)
+_PIECE = f"(?=[{''.join(sorted({re.escape(p[0]) for p in _PIECES}))}]){alternation(_PIECES)}"
+# Glob words whose expansion `rm_rule` may judge, in words spaced out with a space in front (for
+# `shell_gate`): the last part is under `~/`, `/` or a drive (or an entry the lists name under
+# one), and each run of plain bytes in it is a piece of a name (a glob that matches a name holds
+# only such runs; one that matches every visible name holds none). One pattern per start, each
+# starting with what it is found by (`~/`, `/`, `:/`): a text is searched for that, not tried at
+# every word.
+_FIRSTS = "".join(sorted({re.escape(n[0]) for n in NAMES}))
+_GLOB_PART = (
+    rf"(?:(?=[{_FIRSTS}])(?:\.openclaw/)?{alternation(NAMES)}/)?"
+    rf"(?=[^ /]*[*?])[*?]*+(?:{_PIECE}(?:[*?]++{_PIECE})*+)?[*?]*+/?(?![^ ])"
+).encode()
+GLOB_WORDS = tuple(re.compile(start + _GLOB_PART) for start in (rb" ~/", rb" /", rb":/(?<= [A-Za-z]:/)"))
+
+
+def rm_rule(target: str) -> str | None:
+    """The rule an `rm -r` of `target` (`~` for `$HOME`, quotes removed) raises, if any."""
+    paths = [target, *expansions(target)]
+    if any(_CRITICAL.match(p) for p in paths):
+        return RULE_ROOT
+    if any(_USER_DATA.match(p) for p in paths):
+        return RULE_USER_DATA
+    return None
+
+
+def expansions(target: str) -> list[str]:
+    """The paths the lists spell out that a glob in the last part of `target` stands for: its
+    directory's `*` when it matches every visible name, its directory's entries the lists name
+    that it matches (a name with a leading dot only by a glob with one)."""
+    if _GLOB.isdisjoint(target):
+        return []
+    path = target[:-1] if target.endswith("/") else target
+    head, slash, last = path.rpartition("/")
+    if not slash or _GLOB.isdisjoint(last) or not _GLOB.isdisjoint(head):
+        return []
+    folder = head + "/"
+    out = [folder + "*"] if _VISIBLE.fullmatch(last) else []
+    pattern = "[!" + last[2:] if last.startswith("[^") else last  # the shell's `[^…]` is `[!…]`
+    dotted = last.startswith(".")
+    out += [folder + n for n in NAMES if n.startswith(".") == dotted and fnmatchcase(n, pattern)]
+    return out
