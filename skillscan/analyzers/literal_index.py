@@ -35,7 +35,7 @@ class LiteralIndex:
             hit: tuple(sorted({s for lit, slots in by_literal.items() if _related(hit, lit) for s in slots}))
             for hit in by_literal
         }
-        trie = _trie(set(by_literal))
+        trie = trie_pattern(set(by_literal))
         self._pattern = re.compile(trie) if by_literal else None
         self._every = re.compile(f"(?=({trie}))")  # the literal starting at each offset
         self._slots_of: dict[frozenset[str], tuple[int, ...]] = {}
@@ -82,14 +82,14 @@ def _related(a: str, b: str) -> bool:
     return a.startswith(b) or b.startswith(a)
 
 
-def _trie(words: set[str]) -> str:
+def trie_pattern(words: set[str]) -> str:
     """An alternation that branches one character at a time, so the engine tests each character
     of the text against a handful of first characters, not every literal in turn."""
     groups: dict[str, set[str]] = {}
     for w in words:
         groups.setdefault(w[:1], set()).add(w[1:])
     optional = groups.pop("", None) is not None
-    alternatives = [re.escape(ch) + _trie(rest) for ch, rest in sorted(groups.items())]
+    alternatives = [re.escape(ch) + trie_pattern(rest) for ch, rest in sorted(groups.items())]
     if not alternatives:
         return ""
     body = alternatives[0] if len(alternatives) == 1 and not optional else f"(?:{'|'.join(alternatives)})"

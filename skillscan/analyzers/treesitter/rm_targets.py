@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from fnmatch import fnmatchcase
 
-from skillscan.analyzers.url_screen import alternation
+from skillscan.analyzers.literal_index import trie_pattern
 
 SYSTEM_DIRS = ("etc", "usr", "var", "bin", "sbin", "lib", "lib64", "boot", "opt", "System", "Library",
                "Applications", "private")  # fmt: skip
@@ -44,7 +44,7 @@ _VISIBLE = re.compile(r"(?:\?|\[[!^]\.\])?\*+|\*+\?\**")
 # Every piece of a name the lists spell out, as one pattern
 _PIECES = sorted({n[i:j] for n in NAMES for i in range(len(n)) for j in range(i + 1, len(n) + 1)})
 # (a run starting with a byte no name holds fails at the first test)
-_PIECE = f"(?=[{''.join(sorted({re.escape(p[0]) for p in _PIECES}))}]){alternation(_PIECES)}"
+_PIECE = f"(?=[{''.join(sorted({re.escape(p[0]) for p in _PIECES}))}]){trie_pattern(set(_PIECES))}"
 # Glob words whose expansion `rm_rule` may judge, in words spaced out with a space in front (for
 # `shell_gate`): the last part is under `~/`, `/` or a drive (or an entry the lists name under
 # one), and each run of plain bytes in it is a piece of a name (a glob that matches a name holds
@@ -53,7 +53,7 @@ _PIECE = f"(?=[{''.join(sorted({re.escape(p[0]) for p in _PIECES}))}]){alternati
 # every word.
 _FIRSTS = "".join(sorted({re.escape(n[0]) for n in NAMES}))
 _GLOB_PART = (
-    rf"(?:(?=[{_FIRSTS}])(?:\.openclaw/)?{alternation(NAMES)}/)?"
+    rf"(?:(?=[{_FIRSTS}])(?:\.openclaw/)?{trie_pattern(set(NAMES))}/)?"
     rf"(?=[^ /]*[*?])[*?]*+(?:{_PIECE}(?:[*?]++{_PIECE})*+)?[*?]*+/?(?![^ ])"
 ).encode()
 GLOB_WORDS = tuple(re.compile(start + _GLOB_PART) for start in (rb" ~/", rb" /", rb":/(?<= [A-Za-z]:/)"))
