@@ -54,7 +54,7 @@ class Hits:
         self.recording: Recording | None = None
         self.base = 0
         self._out: list[Detection] = []
-        self._seen: set[tuple[str, int]] = set()
+        self._seen: dict[str, set[int]] = {}  # lines of each rule's detections (ints hash cheaply)
         self._listed: dict[str, int] = {}
         self._more: dict[str, int] = {}
 
@@ -76,10 +76,12 @@ class Hits:
         self.emit(rule, line, ev, message)
 
     def emit(self, rule: str, line: int, evidence: str | None, message: str) -> None:
-        key = (rule, line)
-        if key in self._seen or (self.keep is not None and not self.keep(line)):
+        seen = self._seen.get(rule)
+        if seen is None:
+            seen = self._seen[rule] = set()
+        if line in seen or (self.keep is not None and not self.keep(line)):
             return
-        self._seen.add(key)
+        seen.add(line)
         listed = self._listed.get(rule, 0)
         if evidence is None or listed >= self.limit:  # no evidence: the rule was full when recorded
             self._more[rule] = self._more.get(rule, 0) + 1
@@ -97,9 +99,10 @@ class Hits:
         assert self.full(rule)
         if self.keep is not None:
             lines = [line for line in lines if self.keep(line)]
-        before = len(self._seen)
-        self._seen.update([(rule, line) for line in lines])
-        if added := len(self._seen) - before:
+        seen = self._seen.setdefault(rule, set())
+        before = len(seen)
+        seen.update(lines)
+        if added := len(seen) - before:
             self._more[rule] = self._more.get(rule, 0) + added
 
     def result(self) -> list[Detection]:
