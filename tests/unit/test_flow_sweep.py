@@ -25,11 +25,12 @@ def _expected(nodes: list, indices: list[int], pos: int) -> tuple[int, int, int]
     return nodes[i].end_byte, nodes[i].start_byte, i
 
 
+@pytest.mark.parametrize("rooted", [False, True])  # with the root, its children rule nodes out
 @pytest.mark.parametrize(("cost", "look_back"), [(0, 1), (0, 3), (0, 16), (10**9, 16)])
 @settings(max_examples=60, deadline=None)
 @given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), data=st.data())
 def test_looked_up_and_swept_places_agree(
-    cost: int, look_back: int, pieces: list[str], data: st.DataObject
+    rooted: bool, cost: int, look_back: int, pieces: list[str], data: st.DataObject
 ) -> None:
     text = "".join(pieces)
     tree = parse(FileKind.JAVASCRIPT, text)
@@ -41,7 +42,9 @@ def test_looked_up_and_swept_places_agree(
     saved = flow_index.LOOKUP_COST, flow_index.LOOK_BACK
     flow_index.LOOKUP_COST, flow_index.LOOK_BACK = cost, look_back  # 0: every place looked up
     try:
-        found, starts, ends = Sweep(nodes, indices).innermost_of(positions)
+        found, starts, ends = Sweep(nodes, indices, tree.root_node if rooted else None).innermost_of(
+            positions
+        )
     finally:
         flow_index.LOOKUP_COST, flow_index.LOOK_BACK = saved
     expected = [_expected(nodes, indices, p) for p in positions]

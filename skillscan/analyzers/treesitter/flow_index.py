@@ -257,8 +257,7 @@ class Sweep:
             return False
         nodes, indices = self._nodes, self._indices
         k = bisect_right(indices, pos, key=lambda i: nodes[i].start_byte)  # the nodes starting by pos
-        top = self._root.first_child_for_byte(pos)
-        first = top.start_byte if top is not None and top.start_byte <= pos else pos + 1
+        first = self._top_start(pos)
         found = []
         j = k - 1
         while j >= 0 and (n := nodes[indices[j]]).start_byte >= first:
@@ -270,6 +269,12 @@ class Sweep:
         found.reverse()
         self._open, self._next, self._pending = found, k, -1
         return True
+
+    def _top_start(self, pos: int) -> int:
+        """Where the root's child around `pos` starts (past `pos` when none is): no node that
+        starts before it reaches `pos`. Asked of the tree (the root holds its children's ends)."""
+        top = self._root.first_child_for_byte(pos) if self._root is not None else None
+        return top.start_byte if top is not None and top.start_byte <= pos else pos + 1
 
     def around(self, pos: int) -> list[int]:
         """Indices of the nodes around `pos`, outermost first."""
@@ -301,15 +306,19 @@ class Sweep:
     def _looked_up(self, pos: int) -> tuple[int, int, int]:
         """(end, start, index) of the innermost node around `pos`: the last node starting at or
         before it that ends after it (nodes nest), found by bisection and a look back over at most
-        LOOK_BACK nodes, the rest ruled out by the furthest end before them (`_reach`);
-        (-1, -1, -1): none; (-2, -2, -2): not settled so."""
+        LOOK_BACK nodes, the rest ruled out by starting before the root's child around it, or by
+        the furthest end before them (`_reach`); (-1, -1, -1): none; (-2, -2, -2): not settled so."""
         nodes, indices = self._nodes, self._indices
         k = bisect_right(indices, pos, key=lambda i: nodes[i].start_byte) - 1
         for j in range(k, max(k - LOOK_BACK, -1), -1):
             n = nodes[indices[j]]
             if n.end_byte > pos:
                 return n.end_byte, n.start_byte, indices[j]
-        if k < LOOK_BACK or self._reach()[k - LOOK_BACK] <= pos:
+        if k < LOOK_BACK or (
+            self._root is not None and nodes[indices[k - LOOK_BACK]].start_byte < self._top_start(pos)
+        ):
+            return -1, -1, -1
+        if self._reach()[k - LOOK_BACK] <= pos:
             return -1, -1, -1
         return -2, -2, -2
 
