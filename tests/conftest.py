@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
+from tree_sitter import Node
 
 from skillscan.analyzers.delivery import DeliveryCatalog
-from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
+from skillscan.analyzers.treesitter import Checks, NodeDispatcher, TreeSitterAnalyzer, load_checks
+from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
+from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.models import (
     Category,
     Decision,
@@ -43,6 +49,43 @@ def skill_context(*scripts: tuple[str, FileKind, str]) -> SkillContext:
     )
     ctx.files = [FileContext(file=f, skill=ctx) for f in files]
     return ctx
+
+
+class _NodeByNode:
+    """A check fed node by node (`visit`): no text screen, nothing remembered, nothing counted."""
+
+    def __init__(self, check: Any) -> None:
+        self._check = check
+        self.languages, self.node_types, self.needles = check.languages, check.node_types, check.needles
+
+    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
+        return self._check.visit(node, ctx)  # type: ignore[no-any-return]
+
+
+def python_call_analyzer(node_by_node: bool) -> TreeSitterAnalyzer:
+    """The engine with only the Python call checks (shell commands, dynamic exec): through the
+    call pass, or fed node by node (every call judged on its own, the reference)."""
+    analyzer = TreeSitterAnalyzer()
+    mine = [c for c in load_checks().node if type(c).__name__ in ("PythonShellCommand", "PythonDynamicExec")]
+    checks = [_NodeByNode(c) for c in mine] if node_by_node else mine
+    analyzer._checks = Checks(tuple(checks), (), ())
+    analyzer._dispatcher = NodeDispatcher(checks)
+    return analyzer
+
+
+@contextmanager
+def counting_replays() -> Iterator[list[int]]:
+    """Statements replayed from shapes (`ShapeMemo.replay`) while the block runs."""
+    replayed = [0]
+    real = ShapeMemo.replay
+
+    def spy(self: ShapeMemo, *args: object, **kwargs: object) -> tuple[int, int]:
+        n, cost = real(self, *args, **kwargs)  # type: ignore[arg-type]
+        replayed[0] += n
+        return n, cost
+
+    with mock.patch.object(ShapeMemo, "replay", spy):
+        yield replayed
 
 
 def free_port() -> int:

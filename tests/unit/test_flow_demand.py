@@ -31,6 +31,14 @@ def _unit(text: str, lang: Lang) -> Unit:
     return u
 
 
+def _demand(text: str, lang: Lang) -> tuple[Demand, bool]:
+    """What the script's sends can report, and whether taint rounds are run for it."""
+    u = _unit(text, lang)
+    engine = Engine([u], constants_of([u]))
+    engine.settle_paths()
+    return engine.demand, engine.needs_taint()
+
+
 def _rules(text: str, lang: Lang) -> list[tuple[str, int]]:
     kind, path = _KIND[lang]
     return sorted(
@@ -108,11 +116,7 @@ def test_a_flood_of_blind_sends_of_single_variables_walks_nothing() -> None:
     text = "import os, requests\n" + "".join(
         f"k{n} = os.environ.get('A{n}_TOKEN')\nrequests.post(u, data=k{n})\n" for n in range(300)
     )
-    u = _unit(text, PY)
-    engine = Engine([u], constants_of([u]))
-    engine.settle_paths()
-    assert engine.demand is Demand.WHOLE
-    assert not engine.needs_taint()
+    assert _demand(text, PY) == (Demand.WHOLE, False)
     assert _rules(text, PY) == []
 
 
@@ -178,11 +182,7 @@ def test_a_flood_of_other_variables_to_a_host_walks_nothing() -> None:
     text = "const U = 'https://api.example.com/v1';\n" + "".join(
         f"const k{n} = process.env.A{n}; axios.post(U, k{n});\n" for n in range(300)
     )
-    u = _unit(text, JS)
-    engine = Engine([u], constants_of([u]))
-    engine.settle_paths()
-    assert engine.demand is Demand.CREDENTIALS
-    assert not engine.needs_taint()
+    assert _demand(text, JS) == (Demand.CREDENTIALS, False)
     assert _rules(text, JS) == []
 
 

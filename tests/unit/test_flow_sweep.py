@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tree_sitter import Node
 
 from skillscan.analyzers.treesitter import flow_index
 from skillscan.analyzers.treesitter.flow_index import Sweep
@@ -15,6 +16,17 @@ from skillscan.models import FileKind
 # statements with calls nested in callees and arguments, blocks, and a statement cut short
 PIECES = ["f(", "g(1)", ")", "a.b(", "x = ", "(", "h(k(2), ", "cp.exec(c);\n", "[", "]", "{", "}",
           "function q() { return r(s(t())); }\n", ";\n", "u(v)(w)", ".then(", "\n"]  # fmt: skip
+
+
+def _calls(text: str, data: st.DataObject) -> tuple[Node, list[Node], list[int], list[int]]:
+    """The script's root, its calls and errors (`nodes`), the calls among them (`indices`), and
+    some places drawn in it, in increasing order."""
+    tree = parse(FileKind.JAVASCRIPT, text)
+    assert tree is not None
+    nodes = [n for n in walk(tree.root_node, limit=10**6) if n.type in {"call_expression", "ERROR"}]
+    indices = [i for i, n in enumerate(nodes) if n.type == "call_expression"]
+    positions = sorted(data.draw(st.lists(st.integers(0, len(text.encode())), max_size=12)))
+    return tree.root_node, nodes, indices, positions
 
 
 def _expected(nodes: list, indices: list[int], pos: int) -> tuple[int, int, int]:  # type: ignore[type-arg]
@@ -32,19 +44,11 @@ def _expected(nodes: list, indices: list[int], pos: int) -> tuple[int, int, int]
 def test_looked_up_and_swept_places_agree(
     rooted: bool, cost: int, look_back: int, pieces: list[str], data: st.DataObject
 ) -> None:
-    text = "".join(pieces)
-    tree = parse(FileKind.JAVASCRIPT, text)
-    assert tree is not None
-    nodes = [n for n in walk(tree.root_node, limit=10**6) if n.type in {"call_expression", "ERROR"}]
-    indices = [i for i, n in enumerate(nodes) if n.type == "call_expression"]
-    size = len(text.encode())
-    positions = sorted(data.draw(st.lists(st.integers(0, size), max_size=12)))
+    root, nodes, indices, positions = _calls("".join(pieces), data)
     saved = flow_index.LOOKUP_COST, flow_index.LOOK_BACK
     flow_index.LOOKUP_COST, flow_index.LOOK_BACK = cost, look_back  # 0: every place looked up
     try:
-        found, starts, ends = Sweep(nodes, indices, tree.root_node if rooted else None).innermost_of(
-            positions
-        )
+        found, starts, ends = Sweep(nodes, indices, root if rooted else None).innermost_of(positions)
     finally:
         flow_index.LOOKUP_COST, flow_index.LOOK_BACK = saved
     expected = [_expected(nodes, indices, p) for p in positions]
@@ -58,16 +62,11 @@ def test_jumped_and_swept_places_agree(
     jump: int, look_back: int, pieces: list[str], data: st.DataObject
 ) -> None:
     # a sweep far behind a place jumps there (`Sweep._jump`): it must find every node around it
-    text = "".join(pieces)
-    tree = parse(FileKind.JAVASCRIPT, text)
-    assert tree is not None
-    nodes = [n for n in walk(tree.root_node, limit=10**6) if n.type in {"call_expression", "ERROR"}]
-    indices = [i for i, n in enumerate(nodes) if n.type == "call_expression"]
-    positions = sorted(data.draw(st.lists(st.integers(0, len(text.encode())), max_size=12)))
+    root, nodes, indices, positions = _calls("".join(pieces), data)
     saved = flow_index.JUMP_BYTES, flow_index.LOOK_BACK
     flow_index.JUMP_BYTES, flow_index.LOOK_BACK = jump, look_back  # 0: every place jumps
     try:
-        sweep = Sweep(nodes, indices, tree.root_node)
+        sweep = Sweep(nodes, indices, root)
         found = [sweep.around(p) for p in positions]
     finally:
         flow_index.JUMP_BYTES, flow_index.LOOK_BACK = saved

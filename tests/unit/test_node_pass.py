@@ -4,7 +4,6 @@ what they judge once for many calls, and what they count instead of listing."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -12,17 +11,16 @@ from hypothesis import strategies as st
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter import (
-    Checks,
     FileContext,
     NodeDispatcher,
     SkillContext,
     TreeSitterAnalyzer,
-    load_checks,
 )
 from skillscan.analyzers.treesitter.registry import Hit
 from skillscan.analyzers.treesitter.syntax_walk import Walk
 from skillscan.hashing import sha256_hex
 from skillscan.models import AnalysisResult, FileKind, Skill, SkillFile, SkillIdentity, VirtualOrigin
+from tests.conftest import python_call_analyzer
 
 _NODE_RULES = {
     "python-shell-command-dynamic",
@@ -182,27 +180,7 @@ def test_a_pass_is_handed_its_nodes_at_once_after_the_node_by_node_checks(skip: 
     assert check.one is None or check.one.seen == [0, 0, 5, 11]
 
 
-class _NodeByNode:
-    """A check fed node by node (`visit`): no text screen, nothing remembered, nothing counted."""
-
-    def __init__(self, check: Any) -> None:
-        self._check = check
-        self.languages, self.node_types, self.needles = check.languages, check.node_types, check.needles
-
-    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
-        return self._check.visit(node, ctx)  # type: ignore[no-any-return]
-
-
-def _analyzer(node_by_node: bool) -> TreeSitterAnalyzer:
-    analyzer = TreeSitterAnalyzer()
-    mine = [c for c in load_checks().node if type(c).__name__ in ("PythonShellCommand", "PythonDynamicExec")]
-    checks = [_NodeByNode(c) for c in mine] if node_by_node else mine
-    analyzer._checks = Checks(tuple(checks), (), ())
-    analyzer._dispatcher = NodeDispatcher(checks)
-    return analyzer
-
-
-_PASS, _REFERENCE = _analyzer(False), _analyzer(True)
+_PASS, _REFERENCE = python_call_analyzer(False), python_call_analyzer(True)
 _CALLEES = [
     "exec", "eval", "compile", "builtins.exec", "__import__('builtins').eval", "getattr(builtins, 'ex' + 'ec')",
     "foo.exec", "os.system", "os.popen", "subprocess.run", "subprocess.getoutput", "sp.Popen", "s", "x.run",

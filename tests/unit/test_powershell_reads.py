@@ -18,6 +18,7 @@ from skillscan.analyzers.treesitter.powershell_reads import ReadPlan, _always_fo
 from skillscan.analyzers.treesitter.powershell_text import STR_ASSIGN, VAR_ASSIGN, VAR_REF
 from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.analyzers.treesitter.shell_text import Detection
+from tests.conftest import counting_replays
 
 POLICY = HostPolicy(DeliveryCatalog.load())
 
@@ -35,20 +36,6 @@ def _plans() -> Iterator[list[ReadPlan]]:
 
     with mock.patch.object(powershell, "read_plan", spy):
         yield made
-
-
-@contextmanager
-def _counting_replays() -> Iterator[list[int]]:
-    replayed = [0]
-    real = ShapeMemo.replay
-
-    def spy(self: ShapeMemo, *args: object, **kwargs: object) -> tuple[int, int]:
-        n, cost = real(self, *args, **kwargs)  # type: ignore[arg-type]
-        replayed[0] += n
-        return n, cost
-
-    with mock.patch.object(ShapeMemo, "replay", spy):
-        yield replayed
 
 
 def _in_full(src: str) -> list[Detection]:
@@ -95,7 +82,7 @@ def test_a_word_in_one_url_of_a_long_run_is_read(template: str, url: str, at: in
 
 def test_texts_read_once_for_a_run_are_read_one_by_one_when_the_joined_text_has_a_match() -> None:
     src = _flood("mshta {u}", 300, {200: "https://x.example/iex/frombase64string"})
-    with _plans() as plans, _counting_replays() as replayed:
+    with _plans() as plans, counting_replays() as replayed:
         found = scan_powershell(src, POLICY)
     assert replayed[0] > 200
     assert any(plan._joined for plan in plans)  # the words are read on the run at once

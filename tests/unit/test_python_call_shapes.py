@@ -4,24 +4,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from tree_sitter import Node
 
 from skillscan.analyzers.treesitter import (
-    Checks,
     FileContext,
-    NodeDispatcher,
     TreeSitterAnalyzer,
-    load_checks,
 )
 from skillscan.analyzers.treesitter.node_pass import CallPass
 from skillscan.analyzers.treesitter.python_call_shapes import exec_shape, shell_shape
-from skillscan.analyzers.treesitter.registry import Hit
 from skillscan.hashing import sha256_hex
 from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
+from tests.conftest import python_call_analyzer
 
 _CODE_SOURCE = re.compile(r"\b(?:b64decode|urlopen)\b")
 
@@ -67,27 +63,7 @@ def test_the_shape_of_an_exec_call(text: str, shaped: str | None) -> None:
     assert exec_shape(_CODE_SOURCE)(text) == shaped
 
 
-class _NodeByNode:
-    """A check fed node by node (`visit`): every call judged."""
-
-    def __init__(self, check: Any) -> None:
-        self._check = check
-        self.languages, self.node_types, self.needles = check.languages, check.node_types, check.needles
-
-    def visit(self, node: Node, ctx: FileContext) -> Iterable[Hit]:
-        return self._check.visit(node, ctx)  # type: ignore[no-any-return]
-
-
-def _analyzer(node_by_node: bool) -> TreeSitterAnalyzer:
-    analyzer = TreeSitterAnalyzer()
-    mine = [c for c in load_checks().node if type(c).__name__ in ("PythonShellCommand", "PythonDynamicExec")]
-    checks = [_NodeByNode(c) for c in mine] if node_by_node else mine
-    analyzer._checks = Checks(tuple(checks), (), ())
-    analyzer._dispatcher = NodeDispatcher(checks)
-    return analyzer
-
-
-_PASS, _REFERENCE = _analyzer(False), _analyzer(True)
+_PASS, _REFERENCE = python_call_analyzer(False), python_call_analyzer(True)
 
 
 def _report(analyzer: TreeSitterAnalyzer, text: str) -> tuple[object, ...]:

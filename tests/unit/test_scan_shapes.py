@@ -19,6 +19,7 @@ from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.analyzers.treesitter.shell import scan_bash
 from skillscan.analyzers.treesitter.shell_text import Detection
 from skillscan.analyzers.urls import parse_url
+from tests.conftest import counting_replays
 
 DELIVERY = "download-exec-delivery-host"
 UNDECLARED = "download-exec-undeclared-host"
@@ -191,21 +192,6 @@ def test_any_hosts_graded_together_are_graded_as_one_by_one(hosts: list[str], po
 # ---------------------------------------------------------------- statements of one shape
 
 
-@contextmanager
-def _counting_replays() -> Iterator[list[int]]:
-    """Statements replayed from shapes while the block runs."""
-    replayed = [0]
-    real = ShapeMemo.replay
-
-    def spy(self: ShapeMemo, *args: object, **kwargs: object) -> tuple[int, int]:
-        n, cost = real(self, *args, **kwargs)  # type: ignore[arg-type]
-        replayed[0] += n
-        return n, cost
-
-    with mock.patch.object(ShapeMemo, "replay", spy):
-        yield replayed
-
-
 def _in_full(scan: Callable[[], list[Detection]]) -> list[Detection]:
     """`scan` with no statement replayed from a shape: every statement analysed."""
     with mock.patch.object(ShapeMemo, "replay", lambda *args, **kwargs: (0, 0)):
@@ -260,7 +246,7 @@ def test_a_flood_of_one_shape_is_replayed_and_every_url_still_graded(
 ) -> None:
     policy = POLICIES[1]
     src = _flood(template, 200, ODD_HOSTS)
-    with _counting_replays() as replayed:
+    with counting_replays() as replayed:
         found = scan(src, policy)
     assert replayed[0] > 150
     assert found == _in_full(lambda: scan(src, policy))
@@ -314,7 +300,7 @@ def test_floods_of_urls_with_queries_and_ports_are_replayed_and_every_url_still_
     policy = POLICIES[1]
     urls = {k: QUERY_ODD_HOSTS.get(k, _query_url(k)) for k in range(200)}
     src = "".join(template.format(u=urls[k]) + "\n" for k in range(200))
-    with _counting_replays() as replayed:
+    with counting_replays() as replayed:
         found = scan(src, policy)
     assert replayed[0] > 100
     assert found == _in_full(lambda: scan(src, policy))
