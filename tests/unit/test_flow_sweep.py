@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter import flow_index
-from skillscan.analyzers.treesitter.flow_index import Sweep
+from skillscan.analyzers.treesitter import flow_sweep
+from skillscan.analyzers.treesitter.flow_sweep import Sweep
 from skillscan.analyzers.treesitter.parsing import parse, walk
 from skillscan.models import FileKind
 
@@ -45,12 +45,12 @@ def test_looked_up_and_swept_places_agree(
     rooted: bool, cost: int, look_back: int, pieces: list[str], data: st.DataObject
 ) -> None:
     root, nodes, indices, positions = _calls("".join(pieces), data)
-    saved = flow_index.LOOKUP_COST, flow_index.LOOK_BACK
-    flow_index.LOOKUP_COST, flow_index.LOOK_BACK = cost, look_back  # 0: every place looked up
+    saved = flow_sweep.LOOKUP_COST, flow_sweep.LOOK_BACK
+    flow_sweep.LOOKUP_COST, flow_sweep.LOOK_BACK = cost, look_back  # 0: every place looked up
     try:
         found, starts, ends = Sweep(nodes, indices, root if rooted else None).innermost_of(positions)
     finally:
-        flow_index.LOOKUP_COST, flow_index.LOOK_BACK = saved
+        flow_sweep.LOOKUP_COST, flow_sweep.LOOK_BACK = saved
     expected = [_expected(nodes, indices, p) for p in positions]
     assert list(zip(ends, starts, found, strict=True)) == expected
 
@@ -63,12 +63,12 @@ def test_jumped_and_swept_places_agree(
 ) -> None:
     # a sweep far behind a place jumps there (`Sweep._jump`): it must find every node around it
     root, nodes, indices, positions = _calls("".join(pieces), data)
-    saved = flow_index.JUMP_BYTES, flow_index.LOOK_BACK
-    flow_index.JUMP_BYTES, flow_index.LOOK_BACK = jump, look_back  # 0: every place jumps
+    saved = flow_sweep.JUMP_BYTES, flow_sweep.LOOK_BACK
+    flow_sweep.JUMP_BYTES, flow_sweep.LOOK_BACK = jump, look_back  # 0: every place jumps
     try:
         sweep = Sweep(nodes, indices, root)
         found = [sweep.around(p) for p in positions]
     finally:
-        flow_index.JUMP_BYTES, flow_index.LOOK_BACK = saved
+        flow_sweep.JUMP_BYTES, flow_sweep.LOOK_BACK = saved
     expected = [sorted(i for i in indices if nodes[i].start_byte <= p < nodes[i].end_byte) for p in positions]
     assert found == expected

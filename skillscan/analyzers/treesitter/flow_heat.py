@@ -14,7 +14,7 @@ from functools import cached_property
 from skillscan.analyzers.treesitter.flow_demand import Demand, blind_sends, dns_sends, host_constants
 from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
-from skillscan.analyzers.treesitter.flow_index import Sweep
+from skillscan.analyzers.treesitter.flow_sweep import Sweep
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides
 from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
 
