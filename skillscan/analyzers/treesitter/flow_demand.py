@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from enum import Enum
 
+from skillscan.analyzers.treesitter.flow_env import ALL_OF
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern
 from skillscan.analyzers.treesitter.sensitive import any_credential_env
@@ -40,7 +41,8 @@ _DNS_LEAVES = frozenset(
     {b"gethostbyname", b"getaddrinfo", b"resolve", b"query", b"lookup", b"resolve4", b"resolveTxt"}
 )
 _SP = rb"[ \t]*"
-_ALL_OF_KEY = rb"(?:items|keys|values|copy|entries)(?![\w$])"  # a key handing out all of it
+_ALL_OF = tuple(sorted(key.encode() for key in ALL_OF))  # keys that hand out all of the environment
+_ALL_OF_KEY = rb"(?:" + b"|".join(_ALL_OF) + rb")(?![\w$])"
 _ONE = rb"(?!" + _ALL_OF_KEY + rb")"
 
 
@@ -77,8 +79,7 @@ _DESTRUCTURED_REVERSED = re.compile(
     rb"vne(?<![\w$]vne)" + _SP + rb"\." + _SP + rb"ssecorp(?![\w$])[ \t\r\n]*=[ \t\r\n]*"
     rb"\}(?P<pattern>[\w$ \t\r\n:,{}]{0,2000}?)\{[ \t\r\n]+(?:tsnoc|tel|rav)(?![\w$])"
 )
-_ALL_OF = (b"items", b"keys", b"values", b"copy", b"entries")  # `flow_env._ALL_OF`
-_ALL_OF_REVERSED = re.compile(rb"(?<![\w$])(?:smeti|syek|seulav|ypoc|seirtne)(?![\w$])")
+_ALL_OF_REVERSED = re.compile(rb"(?<![\w$])(?:" + b"|".join(key[::-1] for key in _ALL_OF) + rb")(?![\w$])")
 
 # A string no host can be built from, alone or joined to others: no dot, colon, slash or brace in
 # it, and empty or holding a character no number is written with (`"5"` is an IP); and as

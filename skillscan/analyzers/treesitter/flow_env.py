@@ -26,9 +26,9 @@ WHOLE_ENV = Source("env", "the whole environment")
 WHOLE = {"python": frozenset({"os.environ", "environ"}), "javascript": frozenset({"process.env"})}
 GETENV = frozenset({"os.getenv", "getenv", "os.environ.get"})  # calls that read one variable
 # Methods of the environment that hand out all of it, and those that read one variable.
-_ALL_OF = frozenset({"items", "keys", "values", "copy", "entries"})
+ALL_OF = frozenset({"items", "keys", "values", "copy", "entries"})
 _ONE_OF = frozenset({"get", "setdefault", "pop"})
-ENV_METHODS = _ALL_OF | _ONE_OF
+ENV_METHODS = ALL_OF | _ONE_OF
 # What a plain name may be assigned to stand for file-wide: a module, or a function that reads
 # one variable (a name assigned the environment itself is tainted by scope instead).
 _MODULE_OR_READER = frozenset({"os", "process", *GETENV})
@@ -112,7 +112,7 @@ def env_source(node: Node, lang: Lang, aliases: Mapping[str, str] = NO_ALIASES) 
             key = key_of(parent)
             if key is None:
                 return None
-            if key in _ALL_OF:
+            if key in ALL_OF:
                 return WHOLE_ENV
             if key in _ONE_OF:
                 call = parent.parent
@@ -134,7 +134,7 @@ def member_source(src: Source | None, key: str | None) -> Source | None:
     if src is None or key is None:
         return src
     if src.kind == "env":
-        return WHOLE_ENV if key in _ALL_OF else Source("envvar", f"${key}", key)
+        return WHOLE_ENV if key in ALL_OF else Source("envvar", f"${key}", key)
     if src.label in FIELD_STORES:
         return Source("field", f"a value from {src.label}")
     return src
