@@ -12,7 +12,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -117,24 +117,22 @@ class DeliveryCatalog:
         brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
         return brand_re is None or brand_re.search(host) is None
 
+    @cached_property
     def unplain_lines(self) -> list[re.Pattern[str]]:
         """Patterns that find, in plain URLs (`urls.PLAIN_URL`) each put between newlines, in lower
         case, something on the line of each whose host `plain_host` may say False of (and of
         others: a screen). A host there follows `://` and ends, but for dots `parse_url` drops,
         before a port, a path or the newline. Each pattern starts with a literal: searched fast."""
-        found: list[re.Pattern[str]] | None = self.__dict__.get("_unplain_lines")
-        if found is None:
-            labels: frozenset[str] = self._listed_last_labels  # type: ignore[attr-defined]
-            found = [  # (a plain URL's host holds no `:`)
-                re.compile("://[0-9]"),  # a numeric host starts with a digit
-                # the last label is the last of a listed suffix, or the only one
-                re.compile("\\.(?:" + "|".join(map(re.escape, sorted(labels))) + ")\\.*(?=[:/\n])"),
-                re.compile("://[^.:/\n]*\\.*(?=[:/\n])"),
-            ]
-            brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
-            if brand_re is not None:  # letters and `_SEPARATED`: no match spans a newline
-                found.append(brand_re)
-            object.__setattr__(self, "_unplain_lines", found)
+        labels: frozenset[str] = self._listed_last_labels  # type: ignore[attr-defined]
+        found = [  # (a plain URL's host holds no `:`)
+            re.compile("://[0-9]"),  # a numeric host starts with a digit
+            # the last label is the last of a listed suffix, or the only one
+            re.compile("\\.(?:" + "|".join(map(re.escape, sorted(labels))) + ")\\.*(?=[:/\n])"),
+            re.compile("://[^.:/\n]*\\.*(?=[:/\n])"),
+        ]
+        brand_re: re.Pattern[str] | None = self._brand_re  # type: ignore[attr-defined]
+        if brand_re is not None:  # letters and `_SEPARATED`: no match spans a newline
+            found.append(brand_re)
         return found
 
     def classify(self, url: UrlRef) -> frozenset[str]:

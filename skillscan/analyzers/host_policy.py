@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from itertools import accumulate
+from functools import cached_property
 
 from skillscan.analyzers.declared_hosts import DeclaredHosts
 from skillscan.analyzers.delivery import DELIVERY_CLASSES, DeliveryCatalog
@@ -70,17 +70,15 @@ class HostPolicy:
         if len(targets) < _BULK or framed.count("\n") != len(targets) + 1:
             return [self.trust(t) for t in targets]
         out: list[Trust | None] = [Trust.UNDECLARED] * len(targets)
-        plain: Sequence[int] = range(len(targets))
         if _PLAIN_LINES.subn("", framed)[1] != len(targets):  # a match is one whole line
             found = {m.start() for m in _PLAIN_LINES.finditer(framed)}
-            starts = accumulate((len(t) + 1 for t in targets), initial=0)  # each line's newline
-            plain = [n for n, at in enumerate(starts) if at in found]
-            for n in set(range(len(targets))).difference(plain):
-                out[n] = self.trust(targets[n])
+            at = 0  # the newline before each line
+            for n, target in enumerate(targets):
+                if at not in found:  # not a plain URL: assessed alone
+                    out[n] = self.trust(target)
+                at += len(target) + 1
         lines = framed.lower()  # hosts are read in lower case
-        flagged: list[int] = []
-        for pattern in self._screens():
-            flagged += [m.start() for m in pattern.finditer(lines)]
+        flagged = [m.start() for pattern in self._screens for m in pattern.finditer(lines)]
         if flagged:
             newlines = [m.start() for m in _NEWLINE.finditer(lines)]
             for n in {bisect_right(newlines, at) - 1 for at in flagged}:
@@ -88,12 +86,9 @@ class HostPolicy:
                     out[n] = self.trust(targets[n])
         return out
 
+    @cached_property
     def _screens(self) -> list[re.Pattern[str]]:
-        found: list[re.Pattern[str]] | None = self.__dict__.get("_screen_patterns")
-        if found is None:
-            found = self.catalog.unplain_lines() + self.declared.declaring_lines()
-            object.__setattr__(self, "_screen_patterns", found)
-        return found
+        return self.catalog.unplain_lines + self.declared.declaring_lines()
 
     def _plain(self, host: str) -> bool:
         """No catalogue class and no declaration of the skill can touch this host."""
