@@ -45,15 +45,15 @@ class CallPass:
         shape: Callable[[str], str | None] | None = None,
     ) -> None:
         self.starts = starts
-        # a call's text -> the text of the calls it shares its verdict with, or None
-        # (python_call_shapes); only for an ASCII file, whose call texts are keys already
-        self._shape = shape if ctx.source.isascii() else None
-        self._shapes: dict[str, str | None] = {}
         self._ctx = ctx
         self._judge = judge
         self._evidence = evidence
         self._source = ctx.source
         self._ascii = self._source.isascii()
+        # a call's text -> the text of the calls it shares its verdict with, or None
+        # (python_call_shapes); only for an ASCII file, whose call texts are keys already
+        self._shape = shape if self._ascii else None
+        self._shapes: dict[str, str | None] = {}
         self._memo: dict[str | bytes, str | None] = {}
         self._lines: dict[str, set[int | None]] = {}  # real lines listed, per rule
         self._held: dict[str, Hit] = {}  # the last hit listed of a full rule, handed over at the end

@@ -92,9 +92,8 @@ class PythonCalls:
         return self.source[node.start_byte : node.end_byte] if self._ascii else node_text(node)
 
     def callee(self, func: Node) -> str:
-        if (
-            func.end_byte - func.start_byte > MAX_CALLEE_BYTES or func.has_error
-        ):  # resolved each time, not copied as a key
+        # a long or broken callee is resolved each time, not copied to be a key
+        if func.end_byte - func.start_byte > MAX_CALLEE_BYTES or func.has_error:
             return self._resolve(func)
         key = self.text(func)
         name = self._names.get(key)

@@ -22,10 +22,10 @@ separator; any other `>` is left, and the text is then not plain.
 as written (`RM_ROOTS` spells out `*`; every other pattern a plain statement meets needs a mark
 free of them) but `rm`, which expands one in a path's last part (`rm_targets.expansions`: the
 gate finds such words by `GLOB_WORDS`). A `#` that starts a word starts a comment, which no rule
-reads: its bytes, read as words, can only make the gate analyse more (a name, a mark or a decoder operand more), and
-its quotes pair among themselves (a pair holds no newline). `$?`, `$*`, `$#` and
-`${x#y}` are expansions `readings` does not resolve; `[`, `{` and `(` stay out (tree-sitter-bash
-cuts `[a]` and `{a,b}` into parts, and `?(a)` is an extended glob).
+reads: its bytes, read as words, can only make the gate analyse more (a name, a mark or a decoder
+operand more), and its quotes pair among themselves (a pair holds no newline). `$?`, `$*`, `$#`
+and `${x#y}` are expansions `readings` does not resolve; `[`, `{` and `(` stay out
+(tree-sitter-bash cuts `[a]` and `{a,b}` into parts, and `?(a)` is an extended glob).
 
 `$NAME` and `${NAME}` at the start of a word are what `literal` resolves (`shell_words.resolve_vars`): to the value of
 the first literal assignment of NAME in the file (`assignments`), or left as written. Each value
