@@ -165,12 +165,13 @@ def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
     constant of `hosts`)."""
     if len(hosts) > MAX_NAMES:
         return False
-    named = re.compile(rb"(?<![\w$])(?:" + b"|".join(re.escape(h.encode()) for h in hosts) + rb")(?![\w$])")
+    words = b"|".join(re.escape(h.encode()) for h in hosts)
+    named = re.compile(rb"(?<![\w$])(?:" + words + rb")(?![\w$])") if hosts else None
     builders = any(word in data for word in _BUILDER_WORDS)
 
     def names_host(start: int, end: int) -> bool:
         return bool(builders and _BUILDERS.search(data, start, end)) or bool(
-            hosts and named.search(data, start, end)
+            named is not None and named.search(data, start, end)
         )
 
     call, not_called = _BLIND_CALL.match, _NOT_CALLED.match
