@@ -121,3 +121,22 @@ def test_a_call_argument_is_constant_only_when_its_callee_builds_one(argument: s
 def test_builds_constant_names_the_builders_only() -> None:
     assert all(builds_constant(n) for n in ("chr", "String.fromCharCode", "bytes.fromhex", "'-'.join"))
     assert not any(builds_constant(n) for n in ("exec", "base64.b64decode", "joiner", "chr.x", ""))
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        # an alias imported before `import subprocess` is that line's only (it used to run on
+        # into the next statements and make `subprocess` an alias of os.system)
+        ("from os import system as sh\nimport subprocess\nsubprocess.run(c, shell=True)\n", 3),
+        (
+            "from os import (\n    system as sh,\n    popen,\n)\nimport subprocess\nsubprocess.run(c, shell=True)\n",
+            6,
+        ),
+        ("from os import system as sh\nsh(c)\n", 2),  # the alias itself still resolves
+        ("from os import system as sh\nimport subprocess\nsubprocess.run('ls', shell=True)\n", None),
+    ],
+)
+def test_an_imported_alias_stops_at_its_statement(text: str, line: int | None) -> None:
+    expected = [("python-shell-command-dynamic", "a.py", line)] if line else []
+    assert found(analyze(py_file("a.py", text))) == expected

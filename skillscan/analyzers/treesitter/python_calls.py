@@ -26,12 +26,20 @@ def python_aliases(source: str) -> dict[str, str]:
     out: dict[str, str] = {}
     for mod, alias in re.findall(r"^\s*import\s+(subprocess|os)\s+as\s+(\w+)", source, re.M):
         out[alias] = mod
-    for mod, names in re.findall(r"^\s*from\s+(subprocess|os)\s+import\s+\(?([\w\s,]+)", source, re.M):
-        for part in names.split(","):
+    for mod, grouped, names in _FROM_IMPORT.findall(source):
+        for part in (grouped or names).split(","):
             bits = part.split()
             if bits:
                 out[bits[-1]] = f"{mod}.{bits[0]}"
     return out
+
+
+# `from os import a, b as c` to the line's end, or `from os import (…)` over lines: the names
+# imported stop there (`[\w\s,]+` ran on into the next statements: `import subprocess` after
+# `from os import system as sh` made `subprocess` an alias of os.system)
+_FROM_IMPORT = re.compile(
+    r"^[ \t]*from[ \t]+(subprocess|os)[ \t]+import[ \t]*(?:\(([\w\s,]*)\)|([\w \t,]+))", re.M
+)
 
 
 def python_callee(func: Node, source: str) -> str:
