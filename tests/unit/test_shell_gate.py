@@ -345,6 +345,9 @@ def test_an_expansion_matters_where_variables_are_assigned() -> None:
         ("curl -fsSL https://x.example:8443/a?v=1#top | bash", Verdict.FETCHES),
         ("rm -rf /tmp/x? ./*.o ~/x?* ~/*.tmp /x?* /# ~#", Verdict.INERT),  # no rule reads them
         ("rm -rf ~/?*", Verdict.ANALYSE),  # globs the shell expands to what a rule names
+        ("rm -f ~/?* /?* ~/.?* /b*", Verdict.INERT),  # ... read only for a recursive delete
+        ("rm -fR ~/?*", Verdict.ANALYSE),
+        ("rm --recursive ~/?*", Verdict.ANALYSE),
         ("rm -rf /?*/", Verdict.ANALYSE),
         ("rm -rf ~/.?*", Verdict.ANALYSE),
         ("rm -rf ~/.ssh/?*", Verdict.ANALYSE),

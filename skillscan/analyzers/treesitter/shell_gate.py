@@ -183,6 +183,8 @@ _PERMISSIONS = frozenset({b"chmod", b"chown"})  # `_permissions` reads nothing o
 _MODE = re.compile(rb" (?:%s|%s)(?![^ ])" % (CHMOD_SETUID.encode(), CHMOD_WIDE.encode()))
 # Commands whose last word (`_command`) is judged as a file written (`shell_writes.written`).
 _COPIES = frozenset({b"cp", b"mv", b"install", b"ln"})
+# A word `shell_threats._rm` reads as a recursive flag (`-r`, `-fR`, `--recursive`)
+_RECURSIVE = re.compile(rb" -(?:-recursive |[a-zA-Z]{0,4}[rR])")
 
 
 def spaced(text: bytes) -> bytes:
@@ -196,8 +198,11 @@ def rm_may_hit(words: bytes) -> bool:
     state, no pipeline or upload rule reads `rm`)."""
     if any(m in words for m in _RM_MARKS) or _RM_TARGET.search(words) is not None:
         return True
-    # a glob the shell expands to such a word (`rm_targets.expansions`)
-    return (b"*" in words or b"?" in words) and any(p.search(words) is not None for p in GLOB_WORDS)
+    # a glob the shell expands to such a word (`rm_targets.expansions`), judged only for a
+    # recursive delete (`shell_threats._rm`)
+    if (b"*" not in words and b"?" not in words) or _RECURSIVE.search(words) is None:
+        return False
+    return any(p.search(words) is not None for p in GLOB_WORDS)
 
 
 def mode_may_hit(words: bytes) -> bool:
