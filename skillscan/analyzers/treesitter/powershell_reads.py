@@ -23,7 +23,6 @@ the shape read the same, without their trees:
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import dataclass
 from re import _constants, _parser  # type: ignore[attr-defined]
@@ -40,6 +39,7 @@ from skillscan.analyzers.treesitter.powershell_text import (
     outcome,
     statement_stages,
 )
+from skillscan.analyzers.treesitter.scan_shapes import SLOT_CHARS
 
 # What a template holds: fixed text, or a slot (its index, whether it is blanked)
 Item = str | tuple[int, bool]
@@ -50,7 +50,7 @@ _ESCAPED = re.compile(r"\\.")
 _MULTILINE: dict[Any, Any] = {}
 _REQUIRED: dict[Any, frozenset[str]] = {}
 # what a slot (scan_shapes.SLOT: a scheme, `://` and `_SLOT_CHARS`) or a blanked one (spaces) holds
-_SLOT_CHARS = frozenset(string.ascii_letters + string.digits + "._/?=%+:- ")
+_SLOT_CHARS = frozenset(SLOT_CHARS + " ")
 
 
 @dataclass(frozen=True, slots=True)

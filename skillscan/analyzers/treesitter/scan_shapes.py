@@ -22,6 +22,7 @@ during it).
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Protocol
@@ -40,7 +41,8 @@ AROUND = re.compile(rb"\$(?!\()|[`\\:]")
 # A slot's characters after the scheme: host, port, path and query. None is special to a shell or
 # PowerShell word, nor ends one (bash and PowerShell parse every slot of a shape into the same
 # nodes), nor appears in `AROUND`; `&`, `,`, `#`, `@`, `~`, `!`, quotes and brackets are left out.
-_SLOT_CHARS = rb"A-Za-z0-9._/?=%+:-"
+SLOT_CHARS = string.ascii_letters + string.digits + "._/?=%+:-"  # what a URL slot holds after `://`
+_SLOT_CHARS = re.escape(SLOT_CHARS).encode()
 _SLOT_BODY = rb"(?:https?|ftp)://[A-Za-z0-9][" + _SLOT_CHARS + rb"]{0,199}"
 SLOT = re.compile(rb"(?<![" + _SLOT_CHARS + rb"])(" + _SLOT_BODY + rb")(?![" + _SLOT_CHARS + rb"])")
 
