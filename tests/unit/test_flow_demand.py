@@ -202,3 +202,12 @@ def test_cold_reads_keep_every_credential_and_every_unknown_name() -> None:
     assert cold_reads(reads, Demand.WHOLE) == {1, 2, 3, 4, 5, 6}
     assert cold_reads(reads, Demand.ALL) == set()
     assert cold_reads({1: b"HOME", 3: b"k: v, PORT"}, Demand.CREDENTIALS) == {1, 3}
+
+
+def test_cold_reads_keep_every_credential_that_does_not_name_each_host() -> None:
+    reads = {1: b"EXAMPLE_TOKEN_5", 2: b"OTHER_TOKEN", 3: b"k: v, EXAMPLE_API_KEY", 4: b"PORT"}
+    assert cold_reads(reads, Demand.CREDENTIALS, frozenset({"api.example.com"})) == {1, 3, 4}
+    assert cold_reads(reads, Demand.CREDENTIALS, frozenset({"api.example.com", "x.test"})) == {4}
+    assert cold_reads(reads, Demand.CREDENTIALS, frozenset()) == {1, 2, 3, 4}  # no host: nothing counts
+    # digits count when a host has some: `A0B` names `a0b.test`, `A5B` does not
+    assert cold_reads({1: b"A5B_TOKEN", 2: b"A0B_TOKEN"}, Demand.CREDENTIALS, frozenset({"a0b.test"})) == {2}

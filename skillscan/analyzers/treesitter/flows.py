@@ -16,8 +16,9 @@ Kept linear and cheap: each file is walked once (`flow_index`), its text screene
 send, a shell call, a secret read or a constant can be (`flow_screen`) so that only the nodes
 there are looked at, each call's name, send and secret read are computed once, path variables
 settle before taint, the environment reads no send of the language can report stay cold
-(`flow_demand`), a language with no send or no source skips the taint rounds, and a value with no
-tainted leaf beneath it is dismissed by bisection.
+(`flow_demand`, given the hosts the text says the sends go to: `flow_hosts`), a language with no
+send or no source skips the taint rounds, and a value with no tainted leaf beneath it is dismissed
+by bisection.
 
 A large file that may be a flood of sends (many places a send can be, and secrets to send) is
 first analysed from its first statements alone: once those hold as many findings of a critical

@@ -39,7 +39,8 @@ MAX_DEPTH = 1_000
 _PY = frozenset(
     {"call", "assignment", "augmented_assignment", "named_expression", "for_statement", "for_in_clause",
      "as_pattern", "return_statement", "function_definition", "attribute", "subscript", "identifier",
-     "string", "pair", "while_statement", "binary_operator", "import_statement", "import_from_statement"}
+     "string", "pair", "while_statement", "binary_operator", "import_statement", "import_from_statement",
+     "concatenated_string"}
 )  # fmt: skip
 _JS = frozenset(
     {"call_expression", "new_expression", "variable_declarator", "assignment_expression",
