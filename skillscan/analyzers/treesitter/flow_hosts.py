@@ -58,10 +58,10 @@ def built_anywhere(data: bytes) -> bool:
 
 
 def written_hosts(data: bytes) -> frozenset[str] | None:
-    """Every host the sends of the script `data` can be given (a superset), or None when one may
-    be built out of pieces (but strings side by side), a URL is too long to read whole or more
-    than MAX_HOSTS are written. Lines that differ only in their digits are read once, as long as
-    no host holds a digit."""
+    """Every host the sends of the script `data` can be given (a superset, where a host with a
+    bracket stands for any: `plain_hosts`), or None when one may be built out of pieces (but
+    strings side by side), a URL is too long to read whole or more than MAX_HOSTS are written.
+    Lines that differ only in their digits are read once, as long as no host holds a digit."""
     if built_anywhere(data):
         return None
     found = _hosts_in(b"\n".join(numbered_alike(data)))

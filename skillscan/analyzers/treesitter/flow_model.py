@@ -93,6 +93,7 @@ HTTP_RECEIVERS = (
 )  # fmt: skip
 _HTTP_RECEIVERS = re.compile(r"(?i)(?:^|\.)(?:" + "|".join(HTTP_RECEIVERS) + r")$")
 _URL_IN_TEXT = re.compile(r"(?i)\b(?:https?|wss?)://[^\s'\"`{}$<>\\]{1,300}")
+_URL_IN_TEXT_LONGEST = len("https://") + 300
 _KEYCHAIN = re.compile(
     r"\bsecurity\b[\"',\s]{1,6}(?:find-generic-password|find-internet-password|dump-keychain)"
 )
@@ -362,6 +363,8 @@ def dest_of(node: Node | None, constants: dict[str, str]) -> str | None:
     if value is None and node.type in {"identifier", "attribute", "member_expression"}:
         value = constants.get(node_text(node).rsplit(".", 1)[-1])
     if value is None:
-        m = _URL_IN_TEXT.search(node_text(node)[:2000])
-        value = m.group(0) if m else None
+        # the first URL that starts in the first 2000 characters, read whole (never cut short
+        # there: `flow_hosts` reads hosts as written)
+        m = _URL_IN_TEXT.search(node_text(node)[: 2000 + _URL_IN_TEXT_LONGEST])
+        value = m.group(0) if m and m.start() < 2000 else None
     return value
