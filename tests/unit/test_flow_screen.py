@@ -370,3 +370,27 @@ def test_many_tainted_names_in_a_large_file_are_all_followed(tmp_path: Path, nam
     assert [(f.rule_id, f.line) for f in result.findings if f.rule_id == "exfil-credential-env"] == [
         ("exfil-credential-env", names + 3)
     ]
+
+
+def test_lines_that_differ_only_in_their_numbers_are_searched_once() -> None:
+    text = "".join(f"r{n} = dns.resolve4(k{n}, '/home/u{n}/.ssh/id_rsa')\n" for n in range(500))
+    screen = Screen(text)
+    assert screen.lines.count(b"\n") < 5  # one line per count of digits
+    data = text.encode()
+    # what holds digits is still found where it is written
+    assert screen.leaves(sink_receivers("javascript", frozenset()), "test") == [
+        m for m in range(len(data)) if data.startswith(b"resolve4(", m)
+    ]
+    half = len(data) // 2  # and in a prefix
+    assert screen.leaves(sink_receivers("javascript", frozenset()), "test", half) == [
+        m for m in range(half) if data.startswith(b"resolve4(", m)
+    ]
+    assert screen.words(["k17", "k2000"]) == [data.index(b"k17,")]
+    assert screen.secret() == [m for m in range(len(data)) if data.startswith(b".ssh", m)]
+    # (a superset: a word that differs from one written only in its digits may be there)
+    assert set(screen.present(["resolve4", "resolve5", "k499", "k500", "q7"])) == {
+        "resolve4",
+        "resolve5",
+        "k499",
+        "k500",
+    }

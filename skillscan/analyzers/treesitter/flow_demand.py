@@ -27,7 +27,7 @@ from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_env import ALL_OF
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
-from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern
+from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern, numbered_alike
 from skillscan.analyzers.treesitter.sensitive import reportable_credentials
 from skillscan.analyzers.urls import parse_url
 
@@ -107,8 +107,6 @@ _BUILT = re.compile(rb"[+}]")  # what a host name built from data needs (`flow_s
 _NOT_NAME = re.compile(rb"[^\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
 
-_ZEROS = bytes.maketrans(b"123456789", b"000000000")
-
 
 def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
     """The offsets of "env" (and of `getattr`) at which the environment is read one variable at a
@@ -133,6 +131,8 @@ def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
 def dns_sends(data: bytes, leaves: list[int]) -> bool:
     """Whether a send at `leaves` may be a DNS lookup of a name built from a secret (which reports
     any variable: `flow_syntax.built_hostname` needs a `+` or a `}` before the domain)."""
+    if not any(leaf in data for leaf in _DNS_LEAVES):
+        return False  # (a flood of sends: no leaf is read one by one)
     for p in leaves:
         w = _NAME.match(data, p)
         if w is not None and w.group() in _DNS_LEAVES:
@@ -167,11 +167,6 @@ def reported_names(pattern: re.Pattern[str], text: bytes, numbered: bool = False
     if numbered:
         lines = b"\n".join(numbered_alike(lines))
     return pattern.search(lines.decode("utf-8", "replace").upper()) is not None
-
-
-def numbered_alike(text: bytes) -> set[bytes]:
-    """The distinct lines of `text`, digits as zeros: lines that differ only in their numbers once."""
-    return set(text.translate(_ZEROS).split(b"\n"))
 
 
 def host_constants(constants: dict[str, str]) -> dict[str, str]:

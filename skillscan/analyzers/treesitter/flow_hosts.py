@@ -23,8 +23,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from skillscan.analyzers.treesitter.flow_demand import numbered_alike, single_reads
+from skillscan.analyzers.treesitter.flow_demand import single_reads
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
+from skillscan.analyzers.treesitter.flow_screen import numbered_alike
 
 # What a destination can be built from (`constants.resolve`): escapes, templates, joins and
 # character codes; a string added to something (`+`: only strings added together are resolved,

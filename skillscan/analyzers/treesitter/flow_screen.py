@@ -139,14 +139,23 @@ def _literal(word: bytes, tail: bytes = b"") -> re.Pattern[bytes]:
     return re.compile(re.escape(word) + tail)
 
 
+# Digits as zeros: lines that differ only in their numbers (a flood's counter) are read once.
+_ZEROS = bytes.maketrans(b"123456789", b"000000000")
+
+
+def numbered_alike(text: bytes) -> set[bytes]:
+    """The distinct lines of `text`, digits as zeros."""
+    return set(text.translate(_ZEROS).split(b"\n"))
+
+
 def _present(data: bytes, words: Iterable[str]) -> list[str]:
-    """The words that occur in `data` (a longer word only looked for when a shorter one it
-    contains occurs)."""
+    """The words that may occur in `data` (digits as zeros: `Screen.lines`), a longer word only
+    looked for when a shorter one it contains may."""
     out: list[str] = []
     for key, longer in _cover(frozenset(words)):
-        if key in data:
+        if key.translate(_ZEROS) in data:
             out.append(key.decode())
-            out.extend(w.decode() for w in longer if w in data)
+            out.extend(w.decode() for w in longer if w.translate(_ZEROS) in data)
     return out
 
 
@@ -220,14 +229,17 @@ class Screen:
 
     @cached_property
     def lines(self) -> bytes:
-        """The distinct lines of the source (also cut at `;`), once each, joined by line breaks: a
-        word without `;` or a line break occurs in the source if and only if it occurs here, with
-        only a `;` next to it turned into a break (a file of one statement repeated is one line)."""
-        return b"\n".join(set(self.data.replace(b";", b"\n").split(b"\n")))
+        """The distinct lines of the source (also cut at `;`), digits as zeros, once each, joined by
+        line breaks: a word without `;` or a line break occurs in the source only if it occurs
+        here with its digits as zeros (and a word without digits, if and only if), with only a `;`
+        next to it turned into a break (a file of one statement repeated, or repeated with a
+        counter, is one line)."""
+        return b"\n".join(numbered_alike(self.data.replace(b";", b"\n")))
 
     def _searched(self, end: int | None) -> bytes:
-        """What to look for words in: the distinct lines of the whole source, or a prefix of it."""
-        return self.lines if end is None or end >= len(self.data) else self.data[:end]
+        """What to look for words in, digits as zeros: the distinct lines of the whole source, or a
+        prefix of it."""
+        return self.lines if end is None or end >= len(self.data) else self.data[:end].translate(_ZEROS)
 
     def present(self, words: Iterable[str], end: int | None = None) -> list[str]:
         """The words that occur (before `end`)."""
@@ -289,7 +301,8 @@ class Screen:
             present = [
                 (word, tail)
                 for word, tail in _secret_words()
-                if word in lines and (not tail or _literal(word, tail).search(lines))
+                if (zeroed := word.translate(_ZEROS)) in lines
+                and (not tail or _literal(zeroed, tail).search(lines))
             ]
             folded = self.data[: self._stop(end)].lower() if present else b""
             found = [m.start() for word, tail in present for m in _literal(word, tail).finditer(folded)]
@@ -298,7 +311,9 @@ class Screen:
             found = whole[: bisect_left(whole, self._stop(end))]
         else:  # case-fold as the path patterns compare, then count bytes
             distinct = fold_case(self._searched(end).decode("utf-8", "replace"))
-            occurring = {w for word, _ in _secret_words() if (w := word.decode()) in distinct}
+            occurring = {
+                word.decode() for word, _ in _secret_words() if word.translate(_ZEROS).decode() in distinct
+            }
             text = fold_case(self.text) if occurring else ""
             chars = [
                 m.start()
