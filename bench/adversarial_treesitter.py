@@ -20,10 +20,12 @@ part their check cannot read (a plain name run by a shell, a plain string decode
 the first one's verdict (`python_call_shapes`). Credential flows leave cold the environment reads
 no send of the file can report (`flow_demand`: sends that cannot name a host report only all of the
 environment or a secret file; without a DNS lookup of a built name, only a credential's name
-counts). The known case over the target is a flood of distinct credential sends that must each be
-judged and never become a finding: each credential sent to its own API
-(`requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))`): every
-tainted read and every send is walked and judged on its own.
+counts, and only when it does not name every host the text says its sends can go to:
+`flow_hosts`), and search lines that differ only in their digits once (`Screen.lines`). A flood of
+credentials each sent to its own API (`requests.post('https://api.example.com/v1',
+data=os.getenv('EXAMPLE_TOKEN_{n}'))`) is analysed in full, every read and send walked and judged
+on its own, when the text cannot tell the hosts: a host built out of pieces, or values handed on
+(assignments, functions) in a script that also names another host.
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """

@@ -214,7 +214,8 @@ class Screen:
 
     def fact(self, name: str, of: Callable[[str], T], lines: bool = False) -> T:
         """`of(text)`, worked out once per text (the whole file's, for every prefix of it); with
-        `lines`, of its distinct lines (for what no match spanning lines decides)."""
+        `lines`, of its distinct lines, digits as zeros (for what no match spanning lines and no
+        digit decides)."""
         if name not in self._facts:
             self._facts[name] = of(self._lines_text if lines else self.text)
         found: T = self._facts[name]
@@ -242,7 +243,8 @@ class Screen:
         return self.lines if end is None or end >= len(self.data) else self.data[:end].translate(_ZEROS)
 
     def present(self, words: Iterable[str], end: int | None = None) -> list[str]:
-        """The words that occur (before `end`)."""
+        """The words that may occur (before `end`): all that do, and those that differ from one
+        that does only in their digits."""
         key = (frozenset(words), end)
         found = self._present.get(key)
         if found is None:
