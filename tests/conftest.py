@@ -15,6 +15,11 @@ from tree_sitter import Node
 
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter import Checks, NodeDispatcher, TreeSitterAnalyzer, load_checks
+from skillscan.analyzers.treesitter.flow_engine import Engine
+from skillscan.analyzers.treesitter.flow_facts import constants_of
+from skillscan.analyzers.treesitter.flow_model import PY, Lang
+from skillscan.analyzers.treesitter.flow_unit import Unit
+from skillscan.analyzers.treesitter.flows import CredentialFlows
 from skillscan.analyzers.treesitter.registry import FileContext, Hit, SkillContext
 from skillscan.analyzers.treesitter.scan_shapes import ShapeMemo
 from skillscan.models import (
@@ -49,6 +54,26 @@ def skill_context(*scripts: tuple[str, FileKind, str]) -> SkillContext:
     )
     ctx.files = [FileContext(file=f, skill=ctx) for f in files]
     return ctx
+
+
+def flow_script(text: str, lang: Lang) -> SkillContext:
+    """A skill of one script of `lang` (Python or JavaScript), as the flow checks read it."""
+    kind, path = (FileKind.PYTHON, "scripts/a.py") if lang is PY else (FileKind.JAVASCRIPT, "scripts/a.js")
+    return skill_context((path, kind, text))
+
+
+def flow_engine(text: str, lang: Lang) -> Engine:
+    """The taint engine of one script, its path variables settled (as `flows` runs it)."""
+    u = Unit.of(flow_script(text, lang).files[0], lang)
+    assert u is not None
+    engine = Engine([u], constants_of([u]))
+    engine.settle_paths()
+    return engine
+
+
+def flow_rules(text: str, lang: Lang) -> list[tuple[str, int | None]]:
+    """(rule, line) of each credential-flow finding of one script, in order."""
+    return sorted((h.rule_id, h.line) for h in CredentialFlows().check_skill(flow_script(text, lang)))
 
 
 class _NodeByNode:
