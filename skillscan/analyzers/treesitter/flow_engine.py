@@ -41,6 +41,9 @@ _TRANSFORMS = frozenset(
      "urlencode", "btoa", "escape", "hex", "compress", "dict", "list", "tuple", "Object.assign", "assign",
      "update", "copy", "slice", "substring", "substr", "split"}
 )  # fmt: skip
+# Reads of a file object (`open(p).read()`, `Path(p).read_text()`): what was staged in the file
+# (`WRITES`) comes back out of them.
+_READS_BACK = frozenset({"read", "read_text", "read_bytes", "readline", "readlines"})
 _NAMES = frozenset({"identifier", "shorthand_property_identifier"})  # a name read (`{key}` reads key)
 MAX_ROUNDS = 6
 MAX_HITS_PER_RULE_FILE = 20  # a file with thousands of identical sends is reported, not listed
@@ -285,7 +288,7 @@ class Engine(Heating):
 
     def _carries(self, call: Node) -> bool:
         leaf = self.leaf(call)
-        return leaf in _TRANSFORMS or leaf in self.functions
+        return leaf in _TRANSFORMS or leaf in _READS_BACK or leaf in self.functions
 
     def _source_here(self, n: Node, u: Unit, scope: str) -> tuple[Source | None, bool]:
         """(secret carried by this node, whether its children still need a look)."""
