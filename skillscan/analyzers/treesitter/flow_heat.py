@@ -103,9 +103,9 @@ class Heating(Facts):
         """Whether each credential `u` reads (`line_reads`) names every host written on its line
         and every host a named constant holds."""
         lines = u.screen.fact(f"line-reads:{u.lang.name}", lambda _: line_reads(u.screen.data, u.lang))
-        if lines is None:
-            return False
         constant = frozenset(self._host_constants.values())
+        if lines is None or any(c.isdigit() for h in constant for c in h):
+            return False  # (the names of `lines` are read with their digits as zeros)
         return all(
             plain_hosts(hosts | constant, self._plain)
             and not reported_names(reportable_credentials(hosts | constant), names)
