@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter.flow_hosts import line_reads, send_hosts, written_hosts
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang
+from skillscan.analyzers.treesitter.flow_screen import Screen
 from skillscan.analyzers.treesitter.flows import CredentialFlows
 from skillscan.analyzers.treesitter.sensitive import (
     is_credential_env,
@@ -19,6 +20,10 @@ from skillscan.analyzers.treesitter.sensitive import (
 from skillscan.analyzers.urls import parse_url
 from skillscan.models import FileKind
 from tests.conftest import flow_engine, flow_rules, flow_script, skill_context
+
+
+def _written(text: str) -> frozenset[str] | None:
+    return written_hosts(text.encode(), Screen(text).lines)
 
 
 @pytest.mark.parametrize(
@@ -43,16 +48,17 @@ from tests.conftest import flow_engine, flow_rules, flow_script, skill_context
         ("post('https://" + "a" * 300 + "', data=k)", None),  # a URL past `_URL_IN_TEXT`'s bound
         ("post(u + '/x', data=k) + 1", None),
         ("post(u, data=k + suffix, n=a[:-1])", set()),  # nothing added to a string, no reversal
+        ("post('https://a.example;x'); post('b.example/x;y')", {"a.example", "b.example"}),
     ],
 )
 def test_written_hosts(text: str, hosts: set[str] | None) -> None:
-    found = written_hosts(text.encode())
+    found = _written(text)
     assert (set(found) if found is not None else None) == hosts
 
 
 def test_hosts_with_digits_are_read_as_written() -> None:
-    text = "".join(f"post('https://x{n}.example/a', data=k)\n" for n in range(20)).encode()
-    assert written_hosts(text) == {f"x{n}.example" for n in range(20)}
+    text = "".join(f"post('https://x{n}.example/a', data=k)\n" for n in range(20))
+    assert _written(text) == {f"x{n}.example" for n in range(20)}
 
 
 _URL_CHARS = st.sampled_from([*"aZ0.-_:@/?#[] \t'\"x", "https://", "//", "\u00a0", "é"])
@@ -67,7 +73,7 @@ def test_every_host_a_string_can_give_is_written(value: str, quote: str) -> None
     if quote in value:
         return
     text = f"requests.post({quote}{value}{quote}, data=k)\n"
-    found = written_hosts(text.encode())
+    found = _written(text)
     ref = parse_url(value, allow_bare=True)
     if ref is not None and found is not None and all("[" not in h and "]" not in h for h in found):
         assert ref.host in found

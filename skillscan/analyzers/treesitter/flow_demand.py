@@ -40,9 +40,8 @@ class Demand(Enum):
     WHOLE = "whole"  # every send is blind: only all of the environment counts
 
 
-_DNS_LEAVES = frozenset(
-    {b"gethostbyname", b"getaddrinfo", b"resolve", b"query", b"lookup", b"resolve4", b"resolveTxt"}
-)
+DNS_LEAVES = ("gethostbyname", "getaddrinfo", "resolve", "query", "lookup", "resolve4", "resolveTxt")
+_DNS_LEAVES = frozenset(leaf.encode() for leaf in DNS_LEAVES)
 _SP = rb"[ \t]*"
 _ALL_OF = tuple(sorted(key.encode() for key in ALL_OF))  # keys that hand out all of the environment
 _ALL_OF_KEY = rb"(?:" + b"|".join(_ALL_OF) + rb")(?![\w$])"
@@ -131,8 +130,6 @@ def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
 def dns_sends(data: bytes, leaves: list[int]) -> bool:
     """Whether a send at `leaves` may be a DNS lookup of a name built from a secret (which reports
     any variable: `flow_syntax.built_hostname` needs a `+` or a `}` before the domain)."""
-    if not any(leaf in data for leaf in _DNS_LEAVES):
-        return False  # (a flood of sends: no leaf is read one by one)
     for p in leaves:
         w = _NAME.match(data, p)
         if w is not None and w.group() in _DNS_LEAVES:

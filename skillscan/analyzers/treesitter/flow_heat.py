@@ -13,6 +13,7 @@ from collections.abc import Callable
 from functools import cached_property
 
 from skillscan.analyzers.treesitter.flow_demand import (
+    DNS_LEAVES,
     Demand,
     blind_sends,
     dns_sends,
@@ -65,7 +66,9 @@ class Heating(Facts):
         named = self._host_constants
         if all(blind_sends(u.screen.data, u.sink_leaves(), named) for u in self.units):
             return Demand.WHOLE
-        if any(dns_sends(u.screen.data, u.sink_leaves()) for u in self.units):
+        if any(
+            u.screen.present(DNS_LEAVES) and dns_sends(u.screen.data, u.sink_leaves()) for u in self.units
+        ):
             return Demand.ALL
         return Demand.CREDENTIALS
 
@@ -88,7 +91,7 @@ class Heating(Facts):
 
     @staticmethod
     def _written_hosts(u: Unit) -> frozenset[str] | None:
-        return u.screen.fact("written-hosts", lambda _: written_hosts(u.screen.data))
+        return u.screen.fact("written-hosts", lambda _: written_hosts(u.screen.data, u.screen.lines))
 
     @cached_property
     def stays_put(self) -> bool:

@@ -58,14 +58,16 @@ def built_anywhere(data: bytes) -> bool:
     )
 
 
-def written_hosts(data: bytes) -> frozenset[str] | None:
+def written_hosts(data: bytes, lines: bytes) -> frozenset[str] | None:
     """Every host the sends of the script `data` can be given (a superset, where a host with a
     bracket stands for any: `plain_hosts`), or None when one may be built out of pieces (but
     strings side by side), a URL is too long to read whole or more than MAX_HOSTS are written.
-    Lines that differ only in their digits are read once, as long as no host holds a digit."""
-    if built_anywhere(data):
+    They are read in `lines`, the distinct lines of `data` with digits as zeros (`Screen.lines`,
+    also cut at `;`, which neither a host nor what `parse_url` strips before one holds), and again
+    in `data` when one holds a digit."""
+    if built_anywhere(data) or _LONG_URL.search(data):
         return None
-    found = _hosts_in(b"\n".join(numbered_alike(data)))
+    found = _hosts_in(lines)
     if found is not None and any("0" in h for h in found):
         found = _hosts_in(data)
     return found
