@@ -8,15 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from skillscan.analyzers.delivery import DeliveryCatalog
+from skillscan.analyzers.treesitter.flow_demand import MAX_PAIRS, credential_names, reported
 from skillscan.analyzers.treesitter.flow_hosts import line_reads, send_hosts, written_hosts
 from skillscan.analyzers.treesitter.flow_model import JS, PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import Screen
 from skillscan.analyzers.treesitter.flows import CredentialFlows
-from skillscan.analyzers.treesitter.sensitive import (
-    is_credential_env,
-    reportable_credentials,
-    var_matches_host,
-)
 from skillscan.analyzers.urls import parse_url
 from skillscan.models import FileKind
 from tests.conftest import flow_engine, flow_rules, flow_script, skill_context
@@ -79,16 +75,16 @@ def test_every_host_a_string_can_give_is_written(value: str, quote: str) -> None
         assert ref.host in found
 
 
-@settings(max_examples=300, deadline=None)
-@given(
-    st.lists(st.sampled_from(["EXAMPLE", "TOKEN", "API", "KEY", "OPENAI", "GPT", "9", "X2", "_", "-", "."]),
-             max_size=5).map("".join),
-    st.sets(st.sampled_from(["api.example.com", "api.openai.com", "x.com", "a-b.example.co.uk", "10.0.0.1",
-                             "generativelanguage.googleapis.com", "api2.example.io"]), max_size=3),
-)  # fmt: skip
-def test_reportable_credentials_is_var_matches_host(name: str, hosts: set[str]) -> None:
-    reported = is_credential_env(name) and not all(var_matches_host(name, h) for h in hosts)
-    assert bool(reportable_credentials(frozenset(hosts)).search(name.upper())) is reported
+def test_credentials_are_matched_against_hosts_up_to_a_bound() -> None:
+    names = credential_names(b"EXAMPLE_TOKEN, HOME\nk: OTHER_TOKEN")
+    assert names == {"EXAMPLE_TOKEN", "OTHER_TOKEN"}
+    assert reported(names, frozenset({"api.example.com"})) == {"OTHER_TOKEN"}
+    assert reported(names, frozenset()) == set()
+    assert reported(names, None) == names  # any host
+    # past the bound no name is matched: every credential counts
+    hosts = frozenset(f"h{n}.example.com" for n in range(MAX_PAIRS // 2 + 1))
+    assert reported(names, hosts) == names
+    assert credential_names(b"A5B_TOKEN\nA7B_TOKEN", numbered=True) == {"A0B_TOKEN"}
 
 
 @pytest.mark.parametrize(

@@ -27,8 +27,14 @@ from enum import Enum
 
 from skillscan.analyzers.treesitter.flow_env import ALL_OF
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
-from skillscan.analyzers.treesitter.flow_screen import PLAIN, PLAIN_CALL, call_pattern, numbered_alike
-from skillscan.analyzers.treesitter.sensitive import reportable_credentials
+from skillscan.analyzers.treesitter.flow_screen import (
+    PLAIN,
+    PLAIN_CALL,
+    call_pattern,
+    digits_as_zeros,
+    numbered_alike,
+)
+from skillscan.analyzers.treesitter.sensitive import any_credential_env, is_credential_env, var_matches_host
 from skillscan.analyzers.urls import parse_url
 
 
@@ -105,6 +111,7 @@ _NAME = re.compile(rb"[\w$]+")
 _BUILT = re.compile(rb"[+}]")  # what a host name built from data needs (`flow_syntax.built_hostname`)
 _NOT_NAME = re.compile(rb"[^\w$]+")
 MAX_NAMES = 200  # host constants searched for in the sends; with more, any send may name one
+MAX_PAIRS = 2000  # credentials' names matched against hosts (`var_matches_host`) at once
 
 
 def single_reads(data: bytes, lang: Lang) -> dict[int, bytes | None]:
@@ -149,21 +156,36 @@ def cold_reads(
     if demand is Demand.ALL:
         return set()
     known = {p: names for p, names in reads.items() if names is not None}
-    reportable = reportable_credentials(hosts)
     # digits decide no credential's name, nor whether it names a host without digits
     numbered = hosts is None or not any(c.isdigit() for h in hosts for c in h)
-    if not reported_names(reportable, b"\n".join(known.values()), numbered):
-        return set(known)  # no name among them all a send can report (one search)
-    return {p for p, names in known.items() if not reported_names(reportable, names)}
+    found = reported(credential_names(b"\n".join(known.values()), numbered), hosts)
+    if not found:
+        return set(known)  # no name among them all a send can report
+    return {p for p, names in known.items() if not any(n in found for n in _names(names, numbered))}
 
 
-def reported_names(pattern: re.Pattern[str], text: bytes, numbered: bool = False) -> bool:
-    """Whether `pattern` finds a name of `text` (names apart, one per line, upper-cased); with
-    `numbered`, of its names that differ in more than their digits."""
+def _names(text: bytes, numbered: bool) -> list[str]:
+    """The names in `text` (ASCII: other bytes part them), with `numbered` digits as zeros."""
+    return [n.decode() for n in _NOT_NAME.split(digits_as_zeros(text) if numbered else text)]
+
+
+def credential_names(text: bytes, numbered: bool = False) -> set[str]:
+    """The distinct names in `text` (names apart) that are credentials' (`is_credential_env`); with
+    `numbered`, digits as zeros."""
     lines = _NOT_NAME.sub(b"\n", text)
-    if numbered:
-        lines = b"\n".join(numbered_alike(lines))
-    return pattern.search(lines.decode("utf-8", "replace").upper()) is not None
+    distinct = b"\n".join(numbered_alike(lines) if numbered else set(lines.split(b"\n")))
+    names = distinct.decode("utf-8", "replace")
+    if not any_credential_env(names):
+        return set()  # (one search for them all)
+    return {name for name in names.split("\n") if is_credential_env(name)}
+
+
+def reported(credentials: set[str], hosts: frozenset[str] | None) -> set[str]:
+    """The `credentials` a send to `hosts` may report: those whose names do not name each of them
+    (`var_matches_host`); all of them for any host (None) or past MAX_PAIRS names and hosts."""
+    if hosts is None or len(credentials) * len(hosts) > MAX_PAIRS:
+        return credentials
+    return {name for name in credentials if not all(var_matches_host(name, h) for h in hosts)}
 
 
 def host_constants(constants: dict[str, str]) -> dict[str, str]:

@@ -14,11 +14,13 @@ from functools import cached_property
 
 from skillscan.analyzers.treesitter.flow_demand import (
     DNS_LEAVES,
+    MAX_PAIRS,
     Demand,
     blind_sends,
+    credential_names,
     dns_sends,
     host_constants,
-    reported_names,
+    reported,
 )
 from skillscan.analyzers.treesitter.flow_env import destructures_env
 from skillscan.analyzers.treesitter.flow_facts import Facts
@@ -27,7 +29,6 @@ from skillscan.analyzers.treesitter.flow_index import BINDINGS
 from skillscan.analyzers.treesitter.flow_sweep import Sweep
 from skillscan.analyzers.treesitter.flow_syntax import assign_sides
 from skillscan.analyzers.treesitter.flow_unit import MAX_WORDS, Unit
-from skillscan.analyzers.treesitter.sensitive import reportable_credentials
 
 EXACT_BYTES = 256 * 1024  # scripts up to this size are heated exactly (`Heating._exact`)
 # File writes: what they write, a script of the skill may read (the engine stages it).
@@ -109,11 +110,13 @@ class Heating(Facts):
         constant = frozenset(self._host_constants.values())
         if lines is None or any(c.isdigit() for h in constant for c in h):
             return False  # (the names of `lines` are read with their digits as zeros)
-        return all(
-            plain_hosts(hosts | constant, self._plain)
-            and not reported_names(reportable_credentials(hosts | constant), names)
-            for hosts, names in lines
-        )
+        budget = MAX_PAIRS  # names matched against hosts, for the whole script
+        for hosts, names in lines:
+            every, credentials = hosts | constant, credential_names(names)
+            budget -= len(credentials) * len(every)
+            if budget < 0 or not plain_hosts(every, self._plain) or reported(credentials, every):
+                return False
+        return True
 
     @cached_property
     def _plain(self) -> Callable[[str], bool]:

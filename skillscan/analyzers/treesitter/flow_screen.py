@@ -143,9 +143,13 @@ def _literal(word: bytes, tail: bytes = b"") -> re.Pattern[bytes]:
 _ZEROS = bytes.maketrans(b"123456789", b"000000000")
 
 
+def digits_as_zeros(text: bytes) -> bytes:
+    return text.translate(_ZEROS)
+
+
 def numbered_alike(text: bytes) -> set[bytes]:
     """The distinct lines of `text`, digits as zeros."""
-    return set(text.translate(_ZEROS).split(b"\n"))
+    return set(digits_as_zeros(text).split(b"\n"))
 
 
 def _present(data: bytes, words: Iterable[str]) -> list[str]:

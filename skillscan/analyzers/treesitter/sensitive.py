@@ -20,7 +20,6 @@ from typing import Any
 from skillscan.analyzers.declared_hosts import DeclaredHosts
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.host_policy import HostPolicy, Trust
-from skillscan.analyzers.literal_index import trie_pattern
 from skillscan.analyzers.urls import UrlRef, parse_url, registrable
 from skillscan.models import Skill
 
@@ -176,6 +175,14 @@ def is_credential_env(name: str) -> bool:
     return bool(_CREDENTIAL_ENV.search(name.upper()))
 
 
+_CREDENTIAL_ENV_LINES = re.compile(_CREDENTIAL_ENV.pattern, re.MULTILINE)
+
+
+def any_credential_env(lines: str) -> bool:
+    """Whether a line of `lines` (a name each) is a credential's name: one search for them all."""
+    return bool(_CREDENTIAL_ENV_LINES.search(lines.upper()))
+
+
 # Products whose API lives under their vendor's domain.
 _VENDOR_DOMAINS = {
     "GEMINI": "GOOGLEAPIS", "GOOGLE": "GOOGLEAPIS", "GCP": "GOOGLEAPIS", "YOUTUBE": "GOOGLEAPIS",
@@ -195,43 +202,6 @@ def var_matches_host(var: str, host: str) -> bool:
         if len(w) >= 4 and w in host_up:  # a product sub-domain: generativelanguage, api.search.brave
             return True
     return False
-
-
-_MAX_SPELLED = 40  # a part of a host longer than this is not spelled out as the words it holds
-_NO_MATCH = "(?!)"
-
-
-def _naming_words(host: str) -> str | None:
-    """`var_matches_host(·, host)` as a pattern searched in the upper-cased name: a word of it (a
-    run of letters and digits) that names the host. None: a part of the host is too long to spell
-    out the words it holds."""
-    labels = registrable(host).split(".")[0].upper().replace("-", "")
-    host_up = host.upper().replace("-", "")
-    words = {w for w, domain in _VENDOR_DOMAINS.items() if domain == labels}
-    for text, shortest in ((labels, 3), (host_up, 4)):  # the words a part of it holds
-        for part in re.findall(r"[A-Z0-9]+", text):
-            if len(part) > _MAX_SPELLED:
-                return None
-            words.update(part[i:j] for i in range(len(part)) for j in range(i + shortest, len(part) + 1))
-    found = [trie_pattern(words - _GENERIC_WORDS)] if words - _GENERIC_WORDS else []
-    if len(labels) >= 4 and re.fullmatch(r"[A-Z0-9]+", labels):  # a word holding the whole name
-        generic = "|".join(sorted(_GENERIC_WORDS))
-        found.append(rf"(?!(?:{generic})(?![A-Z0-9]))[A-Z0-9]*{labels}[A-Z0-9]*")
-    return rf"(?<![A-Z0-9])(?:{'|'.join(found)})(?![A-Z0-9])" if found else _NO_MATCH
-
-
-@lru_cache(maxsize=256)
-def reportable_credentials(hosts: frozenset[str] | None = None) -> re.Pattern[str]:
-    """A pattern finding, in upper-cased variable names one per line, a credential's name
-    (`is_credential_env`) that does not name every host of `hosts` (`var_matches_host`): one that
-    a send to them may report. None: any host."""
-    named = [_naming_words(h) for h in sorted(hosts)] if hosts is not None else [None]
-    if not named:
-        return re.compile(_NO_MATCH)
-    if None in named:
-        return re.compile(_CREDENTIAL_ENV.pattern, re.MULTILINE)
-    missing = "|".join(rf"(?![^\n]*{n})" for n in named)
-    return re.compile(rf"^(?=[^\n]*(?:{_CREDENTIAL_ENV.pattern}))(?:{missing})", re.MULTILINE)
 
 
 class Sink(IntEnum):
