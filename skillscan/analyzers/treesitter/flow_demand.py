@@ -32,7 +32,6 @@ from skillscan.analyzers.treesitter.flow_screen import (
     PLAIN_CALL,
     call_pattern,
     digits_as_zeros,
-    numbered_alike,
 )
 from skillscan.analyzers.treesitter.sensitive import any_credential_env, is_credential_env, var_matches_host
 from skillscan.analyzers.urls import parse_url
@@ -172,12 +171,10 @@ def _names(text: bytes, numbered: bool) -> list[str]:
 def credential_names(text: bytes, numbered: bool = False) -> set[str]:
     """The distinct names in `text` (names apart) that are credentials' (`is_credential_env`); with
     `numbered`, digits as zeros."""
-    lines = _NOT_NAME.sub(b"\n", text)
-    distinct = b"\n".join(numbered_alike(lines) if numbered else set(lines.split(b"\n")))
-    names = distinct.decode("utf-8", "replace")
-    if not any_credential_env(names):
+    names = set(_names(text, numbered))
+    if not any_credential_env("\n".join(names)):
         return set()  # (one search for them all)
-    return {name for name in names.split("\n") if is_credential_env(name)}
+    return {name for name in names if is_credential_env(name)}
 
 
 def reported(credentials: set[str], hosts: frozenset[str] | None) -> set[str]:

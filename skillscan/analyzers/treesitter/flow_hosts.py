@@ -110,15 +110,15 @@ def line_reads(data: bytes, lang: Lang) -> list[tuple[frozenset[str], bytes]] | 
         if not names:
             continue
         hosts = _hosts_in(line)
-        if hosts is None or any("0" in h for h in hosts):
+        if hosts is None or any("0" in h for h in hosts) or _LONG_URL.search(line):
             return None
         found.append((hosts, b"\n".join(names)))
     return found
 
 
 def _hosts_in(text: bytes) -> frozenset[str] | None:
-    if _LONG_URL.search(text):
-        return None
+    """The hosts written in `text` (None: more than MAX_HOSTS); its long URLs are the caller's to
+    rule out (`_LONG_URL`)."""
     found = set(_AFTER_SCHEME.findall(text))
     for pattern in _FIRST_IN_STRING:
         found.update(pattern.findall(text))
