@@ -38,7 +38,7 @@ _CODE_SOURCE = re.compile(r"\b(?:b64decode|urlopen)\b")
     ],
 )
 def test_the_shape_of_a_shell_call(text: str, shaped: str | None) -> None:
-    assert shell_shape(text) == shaped
+    assert shell_shape()(text) == shaped
 
 
 @pytest.mark.parametrize(
@@ -121,3 +121,31 @@ def test_a_match_next_to_the_string_is_searched_with_it() -> None:
     shape = exec_shape(re.compile(r"'[a-z]*'"))
     assert shape("exec(x.y('abc'))") != shape("exec(x.y('ABC'))")
     assert shape("exec(x.y('abc'))") == shape("exec(x.y('xyz'))")
+
+
+_IN_TURN = [
+    "subprocess.run(c1, shell=True)",
+    "subprocess.run(c22, shell=True)",
+    "subprocess.run(None, shell=True)",  # the same text around a keyword
+    "subprocess.run(c1.x, shell=True)",
+    "subprocess.run('ls', shell=True)",
+    "subprocess.run(é, shell=True)",
+    "subprocess.run(, shell=True)",
+    "exec(base64.b64decode('QUFB1'))",
+    "exec(base64.b64decode('QUFB22'))",
+    "exec(base64.b64decode(''))",
+    "exec(base64.b64decode('QU FB'))",
+    "exec(base64.b64decode('QU'+'FB'))",
+    "exec(base64.b64decode('" + "A" * 1990 + "'))",
+    "exec(base64.b64decode('" + "A" * 2000 + "'))",  # an argument past MAX_ARGUMENT
+    "exec(base64.b64decode('))",  # the text before and after the string overlap
+    "exec(x.y('QUFB1'))",
+    "exec(x.y('urlopen'))",
+]
+
+
+@pytest.mark.parametrize("make", [shell_shape, lambda: exec_shape(_CODE_SOURCE)])
+def test_a_call_shaped_after_another_has_the_shape_it_has_alone(make: Any) -> None:
+    shape = make()
+    assert [shape(text) for text in _IN_TURN] == [make()(text) for text in _IN_TURN]
+    assert sum(shape(text) is not None for text in _IN_TURN) >= 2  # some come from the one before

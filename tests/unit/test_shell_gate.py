@@ -267,6 +267,14 @@ def test_gate(text: str, matters: bool) -> None:
     assert Gate(text.encode()).may_matter(text.encode()) is matters
 
 
+def test_a_gate_asked_in_turn_answers_as_it_does_alone() -> None:
+    # it tries the name it found last first: a text without that name is still searched for the others
+    texts = [b"rm -f a", b"rm -f b", b"echo hello", b"curl x", b"echo rm", b"echo ok", b"w''get x"]
+    gate = Gate(b"".join(texts))
+    assert [gate.may_matter(t) for t in texts] == [Gate(t).may_matter(t) for t in texts]
+    assert [gate.may_matter(t) for t in texts] == [True, True, False, True, True, False, True]
+
+
 def test_an_expansion_matters_where_variables_are_assigned() -> None:
     assert Gate(b"x=rm\n$x -rf /").may_matter(b"$x -rf /")
     assert not Gate(b"$x -rf /").may_matter(b"$x -rf /")  # nothing to resolve it to

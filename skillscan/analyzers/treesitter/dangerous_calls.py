@@ -147,7 +147,7 @@ class PythonShellCommand:
             partial(self._judge, calls=calls),
             partial(call_evidence, source=ctx.source),
             starts,
-            shell_shape,
+            shell_shape(),  # what it remembers is the file's
         )
 
     def _judge(self, node: Node, calls: PythonCalls) -> tuple[str | None, bool]:

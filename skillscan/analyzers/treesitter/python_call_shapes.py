@@ -15,12 +15,17 @@ reads only as a kind of node, never as text:
   argument (`dangerous_calls._CODE_SOURCE`), whose outcome is part of the shape, and does not
   resolve a call that cannot build a constant (`constants.builds_constant`; one that can has
   no shape).
+
+A shape is found by matching its pattern, but for a call of the same text around its part as the
+last call shaped: that is compared as text (`_Last`).
 """
 
 from __future__ import annotations
 
 import keyword
 import re
+import string
+import sys
 from collections.abc import Callable
 
 from skillscan.analyzers.treesitter.constants import builds_constant
@@ -39,13 +44,20 @@ MAX_SHAPES = 10_000  # shapes an `exec_shape` remembers (one per file)
 MAX_ARGUMENT = 2000  # dangerous_calls._SHORT_ARGUMENT: a longer argument is searched otherwise
 
 
-def shell_shape(text: str) -> str | None:
+def shell_shape() -> Shape:
     """The shape of a call whose first positional argument is a plain name: its text without the
     name; None for any other call."""
-    m = _SHELL.fullmatch(text)
-    if m is None or m.group(3) in _NOT_NAMES:
-        return None
-    return text[: m.start(3)] + "\0" + text[m.end(3) :]
+    last = _Last(_plain_name)
+
+    def shape(text: str) -> str | None:
+        if (known := last.shape_of(text)) is not None:
+            return known
+        m = _SHELL.fullmatch(text)
+        if m is None or m.group(3) in _NOT_NAMES:
+            return None
+        return last.keep(text, m.start(3), m.end(3))
+
+    return shape
 
 
 def exec_shape(code_source: re.Pattern[str]) -> Shape:
@@ -53,8 +65,11 @@ def exec_shape(code_source: re.Pattern[str]) -> Shape:
     match in its text around the string, a character away from the string's contents, is found
     whatever they are: the string is not searched then)."""
     fixed: dict[str, str] = {}  # shape -> "none" (no shape), "found", or "search"
+    last = _Last(_plain_string)  # of the shapes "found" only: the others read the string
 
     def shape(text: str) -> str | None:
+        if (known := last.shape_of(text)) is not None:
+            return known
         m = _EXEC.fullmatch(text)
         if m is None or m.end(1) - m.start(1) > MAX_ARGUMENT:
             return None
@@ -65,10 +80,52 @@ def exec_shape(code_source: re.Pattern[str]) -> Shape:
         if how == "none":
             return None
         if how == "found":
-            return key
+            return last.keep(text, m.start(4), m.end(4), MAX_ARGUMENT + len(text) - (m.end(1) - m.start(1)))
         return key + ("1" if code_source.search(m.group(1)) else "0")
 
     return shape
+
+
+class _Last:
+    """The last call given a shape, as its text before and after the part left out: a flood
+    repeats one shape, and a call of the same text around a part of the same kind (`part_fits`)
+    has it, found without a match of the whole pattern (the pattern reads the part as one run of
+    its own characters between fixed text: the same text around it makes the same match)."""
+
+    def __init__(self, part_fits: Callable[[str], bool]) -> None:
+        self._fits = part_fits
+        self._before = self._after = self._key = ""
+        self._longest = -1  # no call shaped yet
+
+    def shape_of(self, text: str) -> str | None:
+        before, after = self._before, self._after
+        end = len(text) - len(after)
+        if (
+            len(text) > self._longest
+            or end < len(before)
+            or not text.startswith(before)
+            or not text.endswith(after)
+        ):
+            return None
+        return self._key if self._fits(text[len(before) : end]) else None
+
+    def keep(self, text: str, start: int, end: int, longest: int = sys.maxsize) -> str:
+        """The shape of `text` without its part [start, end); `longest`: the longest text of the
+        shape (a call whose argument is past MAX_ARGUMENT has none)."""
+        self._before, self._after, self._longest = text[:start], text[end:], longest
+        self._key = self._before + "\0" + self._after
+        return self._key
+
+
+def _plain_name(part: str) -> bool:
+    return part.isascii() and part.isidentifier() and part not in _NOT_NAMES
+
+
+_STRING_BYTES = string.ascii_letters + string.digits + "+/="  # what `_EXEC` reads as a plain string
+
+
+def _plain_string(part: str) -> bool:
+    return not part.strip(_STRING_BYTES)
 
 
 def _how(m: re.Match[str], code_source: re.Pattern[str]) -> str:

@@ -1,6 +1,6 @@
 """What `rm -r` must not delete (`shell_threats._rm`, `shell_gate.rm_may_hit`): the filesystem, home
 and system roots (critical); OpenClaw state, credentials and the user's documents (medium). Each is
-spelled out (`RM_ROOTS`, `RM_USER_DATA`) or written as a glob the shell expands to one of them
+spelled out (`ROOT_WORDS`, `USER_DATA_WORDS`) or written as a glob the shell expands to one of them
 (`rm_rule`): `~/?*` is `~/*` (a `*` or `?` matches no leading dot: both are every visible entry),
 `/b*` holds `/bin`, `~/.?*` holds `~/.ssh`, `~/.ssh/?*` is `~/.ssh/*`.
 
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
+from string import ascii_letters
 
 from skillscan.analyzers.literal_index import trie_pattern
 
@@ -19,22 +20,25 @@ SYSTEM_DIRS = ("etc", "usr", "var", "bin", "sbin", "lib", "lib64", "boot", "opt"
 USER_DIRS = (".openclaw", ".clawdbot", ".moltbot", ".ssh", ".aws", ".gnupg", ".config", "Documents", "Desktop",
              "Pictures", "Downloads", "Library", "Music", "Movies", "Projects", "code", "src", "workspace")  # fmt: skip
 OPENCLAW_DIRS = ("workspace", "skills", "agents")
-_HOME = r"(?:~|\$HOME|\$\{HOME\})"
-# As alternatives matched against a whole target (`rm_rule`) or a whole word of a text
-# (`shell_gate`): the filesystem, home, system roots (critical) ...
-RM_ROOTS = (
-    r"/|/\*|~|~/|~/\*|\$HOME/?\*?|\$\{HOME\}/?\*?|/home/?\*?|/Users/?\*?|/root/?|"
-    rf"/(?:{'|'.join(SYSTEM_DIRS)})/?\*?|[A-Za-z]:[\\/]?\*?"
+_HOMES = ("~", "$HOME", "${HOME}")
+_HELD = ("", "/", "*", "/*")  # an entry, as a folder, with a `*` after it
+# Every spelling of a whole target (`rm_rule`) or a whole word of a text (`shell_gate`) that the
+# rules judge: the filesystem, home, system roots (critical) ...
+ROOT_WORDS = frozenset(
+    {"/", "/*", "~", "~/", "~/*", "/root", "/root/"}
+    | {h + s for h in _HOMES[1:] for s in _HELD}
+    | {f"/{d}{s}" for d in ("home", "Users", *SYSTEM_DIRS) for s in _HELD}
+    | {f"{c}:{sep}{s}" for c in ascii_letters for sep in ("", "\\", "/") for s in ("", "*")}
 )
 # ... and OpenClaw state, credentials, the user's documents (medium).
-RM_USER_DATA = (
-    rf"{_HOME}/(?:{'|'.join(re.escape(d) for d in USER_DIRS)})/?\*?|"
-    rf"{_HOME}/\.openclaw/(?:{'|'.join(OPENCLAW_DIRS)})/?\*?"
+USER_DATA_WORDS = frozenset(
+    f"{h}/{d}{s}"
+    for h in _HOMES
+    for d in (*USER_DIRS, *(f".openclaw/{o}" for o in OPENCLAW_DIRS))
+    for s in _HELD
 )
 RULE_ROOT = "destructive-rm-root"
 RULE_USER_DATA = "destructive-rm-user-data"
-_CRITICAL = re.compile(rf"^(?:{RM_ROOTS})$")
-_USER_DATA = re.compile(rf"^(?:{RM_USER_DATA})$")
 # Every entry name the lists spell out: a glob that matches one is that entry
 NAMES = tuple(sorted({"home", "Users", "root", *SYSTEM_DIRS, *USER_DIRS, *OPENCLAW_DIRS}))
 _GLOB = frozenset("*?[")
@@ -52,9 +56,10 @@ _PIECE = f"(?=[{''.join(sorted({re.escape(p[0]) for p in _PIECES}))}]){trie_patt
 # starting with what it is found by (`~/`, `/`, `:/`): a text is searched for that, not tried at
 # every word.
 _FIRSTS = "".join(sorted({re.escape(n[0]) for n in NAMES}))
+# A run is a piece whole or not at all, so no shorter piece of it is tried again (atomic, possessive).
 _GLOB_PART = (
-    rf"(?:(?=[{_FIRSTS}])(?:\.openclaw/)?{trie_pattern(set(NAMES))}/)?"
-    rf"(?=[^ /]*[*?])[*?]*+(?:{_PIECE}(?:[*?]++{_PIECE})*+)?[*?]*+/?(?![^ ])"
+    rf"(?:(?=[{_FIRSTS}])(?:\.openclaw/)?{trie_pattern(set(NAMES))}/)?+"
+    rf"(?=[^ /]*[*?])[*?]*+(?:(?>{_PIECE})(?:[*?]++(?>{_PIECE}))*+)?+[*?]*+/?(?![^ ])"
 ).encode()
 GLOB_WORDS = tuple(re.compile(start + _GLOB_PART) for start in (rb" ~/", rb" /", rb":/(?<= [A-Za-z]:/)"))
 
@@ -62,9 +67,9 @@ GLOB_WORDS = tuple(re.compile(start + _GLOB_PART) for start in (rb" ~/", rb" /",
 def rm_rule(target: str) -> str | None:
     """The rule an `rm -r` of `target` (`~` for `$HOME`, quotes removed) raises, if any."""
     paths = [target, *expansions(target)]
-    if any(_CRITICAL.match(p) for p in paths):
+    if not ROOT_WORDS.isdisjoint(paths):
         return RULE_ROOT
-    if any(_USER_DATA.match(p) for p in paths):
+    if not USER_DATA_WORDS.isdisjoint(paths):
         return RULE_USER_DATA
     return None
 

@@ -67,10 +67,11 @@ class Shape:
     """What analysing a statement did: per hit its rule, or None and the slots it was graded
     from, and its line relative to the statement's; the statement's tree type and size; the
     nodes the analysis walked (a replay charges them to the scan's budget as a walk would); the
-    texts of its shape, their slots as groups."""
+    texts of its shape, their slots as groups. The tree type is its grammar symbol (`kind_id`: an
+    int, where `type` makes a string at each read)."""
 
     hits: tuple[tuple[str | None, int, tuple[int, ...]], ...]
-    kind: str
+    kind: int
     size: int
     cost: int
     pattern: re.Pattern[bytes]
@@ -147,7 +148,7 @@ class ShapeMemo:
             # text's first or last): a text of this shape is cut into the same slots
             pattern = re.compile((b"(" + _SLOT_BODY + b")").join(map(re.escape, around)))
             size = node.descendant_count
-            self._shapes[key] = Shape(tuple(hits), node.type, size, cost, pattern, facts)
+            self._shapes[key] = Shape(tuple(hits), node.kind_id, size, cost, pattern, facts)
 
     def replay(
         self,
@@ -204,9 +205,8 @@ class ShapeMemo:
         rows: list[int] = []
         for i in range(start, end):
             node = nodes[i]
-            at, to = node.byte_range  # one read for both ends
-            m = pattern.fullmatch(code, at - base, to - base)
-            if m is None or node.type != kind or node.descendant_count != size or node.has_error:
+            m = pattern.fullmatch(code, node.start_byte - base, node.end_byte - base)
+            if m is None or node.kind_id != kind or node.descendant_count != size or node.has_error:
                 break
             found.append(m.groups())
             rows.append(node.start_point[0])

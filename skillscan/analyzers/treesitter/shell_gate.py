@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from enum import Enum
 
-from skillscan.analyzers.treesitter.rm_targets import GLOB_WORDS, RM_ROOTS, RM_USER_DATA
+from skillscan.analyzers.treesitter.rm_targets import GLOB_WORDS, ROOT_WORDS, USER_DATA_WORDS
 from skillscan.analyzers.treesitter.shell_plain import (
     AFTER_VALUE,
     PLAIN,
@@ -88,6 +88,7 @@ class Gate:
         self.dollar = b"$" in data and b"=" in data  # names may be built from variables
         self._values: dict[bytes, frozenset[bytes] | None] = {}
         self._lookups = MAX_LOOKUP_BYTES // max(len(data), 1)  # each looks through the whole text
+        self._found = _NEEDLES[0]  # the needle `may_matter` found last
 
     def values(self, name: bytes) -> frozenset[bytes] | None:
         """What `literal` may read `$name` as besides itself: the values of `name=` (or `name+=`)
@@ -124,7 +125,12 @@ class Gate:
         if self.forced(text):
             return True
         flat = text.translate(None, _DELETED)
-        return any(n in flat for n in names)
+        if self._found in flat:  # a flood repeats its names: the last one found is tried first
+            return True
+        found = next((n for n in names if n in flat), None)
+        if found is not None:
+            self._found = found
+        return found is not None
 
     def regions(self, piece: int = PIECE) -> Iterator[tuple[int, int]]:
         """Byte ranges (start, end), in order and disjoint, outside which no statement may matter.
@@ -171,10 +177,9 @@ _B64_WORD = re.compile(rb"[A-Za-z0-9+/=]{12,}")
 # without syntax errors `|`, `;` and `&` end a command; a newline may not (tree-sitter-bash joins
 # some lines into one command, with or without a syntax error).
 _DECODER_FILE = {n: re.compile(re.escape(n) + rb"(?:\s+-[^\s|;&]*)*\s+[^\s|;&-]") for n in _DECODERS}
-# A word `shell_threats._rm` deletes with a rule (`RM_ROOTS`, `RM_USER_DATA`), searched in the words
-# spaced out with a space in front. In a tree without syntax errors each argument of plain text is
-# one such word (error recovery can cut one: `~C:` read as `C:`).
-_RM_TARGET = re.compile(rb" (?:%s|%s)(?![^ ])" % (RM_ROOTS.encode(), RM_USER_DATA.encode()))
+# A word `shell_threats._rm` deletes with a rule: in a tree without syntax errors each argument of
+# plain text is one of the `spaced` words (error recovery can cut one: `~C:` read as `C:`).
+_RM_WORDS = frozenset(w.encode() for w in ROOT_WORDS | USER_DATA_WORDS)
 # ... and what the rest of `_rm` reads (`LOGS` matches only paths holding one of the first two).
 _RM_MARKS = (b"/var/log", b"_history", b"--no-preserve-root")
 _PERMISSIONS = frozenset({b"chmod", b"chown"})  # `_permissions` reads nothing of `chown`
@@ -196,7 +201,7 @@ def rm_may_hit(words: bytes) -> bool:
     """Whether an `rm` among plain statements (`plain_verdict`, their `spaced` words) may raise a
     hit: some word of them, wherever it stands, is one `_rm` judges. Its other effects are none (no
     state, no pipeline or upload rule reads `rm`)."""
-    if any(m in words for m in _RM_MARKS) or _RM_TARGET.search(words) is not None:
+    if any(m in words for m in _RM_MARKS) or not _RM_WORDS.isdisjoint(words.split(b" ")):
         return True
     # a glob the shell expands to such a word (`rm_targets.expansions`), judged only for a
     # recursive delete (`shell_threats._rm`)
