@@ -64,6 +64,7 @@ def test_walk_keeps_the_walked_types_in_document_order(kind: FileKind, text: str
     walk = Walk(root, kind, budget=10_000)
     want = [n for n, _ in preorder(root) if n.is_named and n.type in WALKED[kind]]
     assert [n.id for n in walk.nodes] == [n.id for n in want]
+    assert list(walk.starts) == [n.start_byte for n in want]
     assert walk.horizon is None and not walk.deep and walk.shortfalls() == []
     for node_type, indices in walk.by_type.items():
         assert all(walk.nodes[i].type == node_type for i in indices)
@@ -96,6 +97,7 @@ def test_nodes_below_the_depth_bound_are_left_out_and_reported() -> None:
     depth_of = {n.id: d for n, d in preorder(root)}
     assert walk.deep and walk.nodes
     assert max(depth_of[n.id] for n in walk.nodes) == 30
+    assert list(walk.starts) == [n.start_byte for n in walk.nodes]
     assert "system" not in {n.text.decode() for n in walk.nodes if n.text}
     [(cause, detail)] = walk.shortfalls()
     assert cause == "depth" and "deeper than 30 levels" in detail

@@ -76,8 +76,7 @@ class FileIndex:
         self.horizon = walk.horizon
         self.limit = limit
         self.text = text  # the source, for finding names by text
-        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, once looked up often
-        self._lookups: dict[str, int] = {}
+        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, on first use
         self._nodes_of: dict[str, list[Node]] = {}  # bucket -> its nodes, on first use
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
@@ -112,8 +111,7 @@ class FileIndex:
         if found is None:
             found = self._walk.select(self._types.get(name, frozenset()))
             if self.limit is not None:
-                nodes, limit = self.nodes, self.limit
-                found = found[: bisect_left(found, limit, key=lambda i: nodes[i].start_byte)]
+                found = found[: bisect_left(found, self.limit, key=self._walk.starts.__getitem__)]
             self._indices[name] = found
         return found
 
@@ -139,7 +137,7 @@ class FileIndex:
         for i in self._window("string", node):
             if len(out) >= WINDOW_PARTS:
                 break
-            if self.nodes[i].start_byte >= covered:
+            if self._walk.starts[i] >= covered:
                 covered = self.nodes[i].end_byte
                 out.append(self._string_value(i))
         return out
@@ -147,10 +145,7 @@ class FileIndex:
     def inside(self, bucket: str, positions: list[int]) -> list[int]:
         """The (sorted) `positions` inside a node of the bucket, or past the horizon (unknown): by
         bisection over the nodes' starts and the furthest end reached so far."""
-        indices, nodes = self.indices(bucket), self.nodes
-        starts = self._starts.get(bucket)
-        if starts is None:
-            starts = self._starts[bucket] = [nodes[i].start_byte for i in indices]
+        indices, nodes, starts = self.indices(bucket), self.nodes, self._starts_of(bucket)
         reach = list(accumulate((nodes[i].end_byte for i in indices), max))
         horizon = float("inf") if self.horizon is None else self.horizon
         return [
@@ -159,24 +154,20 @@ class FileIndex:
 
     def _window(self, bucket: str, node: Node) -> Iterator[int]:
         """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
-        positions = self.indices(bucket)
-        nodes = self.nodes
+        positions, starts = self.indices(bucket), self._starts_of(bucket)
         end = min(node.end_byte, node.start_byte + WINDOW_BYTES)
-        starts = self._starts.get(bucket)
-        if starts is None:  # a few lookups bisect the nodes; many pay for one list of starts
-            self._lookups[bucket] = looked = self._lookups.get(bucket, 0) + 1
-            if looked > 64:
-                starts = self._starts[bucket] = [nodes[i].start_byte for i in positions]
-        if starts is None:
-            k = bisect_left(positions, node.start_byte, key=lambda i: nodes[i].start_byte)
-            while k < len(positions) and nodes[positions[k]].start_byte < end:
-                yield positions[k]
-                k += 1
-            return
         k = bisect_left(starts, node.start_byte)
         while k < len(positions) and starts[k] < end:
             yield positions[k]
             k += 1
+
+    def _starts_of(self, bucket: str) -> list[int]:
+        """The start bytes of the bucket's nodes, in order (a list: bisected without a key)."""
+        found = self._starts.get(bucket)
+        if found is None:
+            at = self._walk.starts
+            found = self._starts[bucket] = [at[i] for i in self.indices(bucket)]
+        return found
 
     def _string_value(self, i: int) -> str:
         value = self._string_values.get(i)

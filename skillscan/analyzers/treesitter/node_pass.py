@@ -63,7 +63,7 @@ class CallPass:
     def run(self, walk: Walk, found: Sequence[int]) -> Iterator[Hit]:
         """Hits among the check's nodes (`found`: their indices in the walk, in document order),
         then what was counted and not listed."""
-        nodes, starts = walk.nodes, self.starts
+        nodes, at, starts = walk.nodes, walk.starts, self.starts
         if starts is not None and len(starts) * len(found).bit_length() < len(found):
             found, starts = walk.starting_at(found, starts), None  # a few places: by bisection
         wanted = None if starts is None else set(starts)
@@ -76,10 +76,10 @@ class CallPass:
         )
         counting, more, hit = self._line_end, self._more, self._hit
         for i in found:
-            node = nodes[i]
-            start = node.start_byte
+            start = at[i]
             if wanted is not None and start not in wanted:
                 continue
+            node = nodes[i]
             end = node.end_byte
             if end - start > MEMO_BYTES:  # judged each time
                 rule = self._judge(node)[0]

@@ -19,6 +19,7 @@ taken for a clean file:
 from __future__ import annotations
 
 import gc
+from array import array
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -83,14 +84,19 @@ def no_cycle_collection() -> Iterator[None]:
 
 
 class Walk:
-    """The walked nodes of one tree in document order (`nodes`), and per type the indices of its
-    nodes there (`by_type`). `horizon`: the byte where the node budget ran out (None: all seen)."""
+    """The walked nodes of one tree in document order (`nodes`), their start bytes (`starts`), and
+    per type the indices of its nodes there (`by_type`). `horizon`: the byte where the node budget
+    ran out (None: all seen).
+
+    A start is read as the walk keeps its node: a node read again later costs a cache miss in a
+    large tree (≈0.3 µs), a look-up in `starts` does not."""
 
     def __init__(self, root: Node, kind: FileKind, budget: int, max_depth: int | None = None) -> None:
         max_depth = MAX_DEPTH if max_depth is None else max_depth
         self.max_depth = max_depth
         self.root = root
         self.nodes: list[Node] = []
+        self.starts = array("q")
         self.by_type: dict[str, list[int]] = {t: [] for t in WALKED.get(kind, ())}
         self.total = root.descendant_count
         self.budget = budget
@@ -123,18 +129,18 @@ class Walk:
         """The nodes among `found` (indices in document order) that start at one of `starts`
         (bytes), in document order: each start looked up by bisection (log n node reads); for
         many starts, one pass over the nodes costs less."""
-        nodes = self.nodes
+        at = self.starts
         out: list[int] = []
         for start in sorted(set(starts)):
-            k = bisect_left(found, start, key=lambda i: nodes[i].start_byte)
-            while k < len(found) and nodes[found[k]].start_byte == start:
+            k = bisect_left(found, start, key=at.__getitem__)
+            while k < len(found) and at[found[k]] == start:
                 out.append(found[k])
                 k += 1
         return out
 
     def _walk(self, root: Node, targets: dict[int, list[int]]) -> None:
         nodes, horizon = self.nodes, self.horizon
-        keep, stack = nodes.append, [root]
+        keep, start_at, stack = nodes.append, self.starts.append, [root]
         pop, push = stack.pop, stack.extend
         while stack:
             n = pop()
@@ -144,6 +150,7 @@ class Walk:
             if found is not None:
                 found.append(len(nodes))
                 keep(n)
+                start_at(n.start_byte)
             children = n.named_children
             if children:
                 children.reverse()
@@ -152,7 +159,7 @@ class Walk:
     def _bounded_walk(self, root: Node, targets: dict[int, list[int]], max_depth: int) -> None:
         """The same walk, leaving out what lies deeper than `max_depth` (and past the horizon)."""
         nodes, horizon = self.nodes, self.horizon
-        keep, stack = nodes.append, [(root, 0)]
+        keep, start_at, stack = nodes.append, self.starts.append, [(root, 0)]
         pop, push = stack.pop, stack.extend
         while stack:
             n, depth = pop()
@@ -162,6 +169,7 @@ class Walk:
             if found is not None:
                 found.append(len(nodes))
                 keep(n)
+                start_at(n.start_byte)
             if depth < max_depth:
                 children = n.named_children
                 push((c, depth + 1) for c in reversed(children))
