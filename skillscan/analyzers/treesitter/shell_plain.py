@@ -19,7 +19,7 @@ separator; any other `>` is left, and the text is then not plain.
 
 `?` and `*` (globs) and `#` are word bytes too: tree-sitter-bash reads `x?=1`, `/*`, `~/?*` and
 `x#y` as one `word` each, which `literal` takes as written, and no rule reads a glob other than
-as written (`RM_ROOTS` spells out `*`; every other pattern a plain statement meets needs a mark
+as written (`ROOT_WORDS` spells out `*`; every other pattern a plain statement meets needs a mark
 free of them) but `rm`, which expands one in a path's last part (`rm_targets.expansions`: the
 gate finds such words by `GLOB_WORDS`). A `#` that starts a word starts a comment, which no rule
 reads: its bytes, read as words, can only make the gate analyse more (a name, a mark or a decoder
