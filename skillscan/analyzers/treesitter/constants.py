@@ -4,11 +4,15 @@ Covers the string building that hides a literal from plain matching: concatenati
 (`'o' + 's'`), `chr(111)`, `''.join([...])`, reversed slices (`'so'[::-1]`), `bytes.fromhex`,
 JS `String.fromCharCode(...)` and template literals without substitutions. Returns None when any
 part is not constant. Bounded in depth so hostile nesting cannot recurse without end.
+
+`strings_added` reads the plainest of these, strings added together, in a text.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from typing import AnyStr
 
 from tree_sitter import Node
 
@@ -18,6 +22,12 @@ MAX_DEPTH = 40
 MAX_LEN = 100_000
 _QUOTES = frozenset({"'''", '"""', "'", '"'})
 _BUILDERS = frozenset({"chr", "String.fromCharCode", "bytes.fromhex"})  # and `sep.join`
+# A plain string: no prefix, escape or line break (its value is the text inside its quotes) ...
+_PLAIN = r"""(?:'[^'\\\n]*'|"[^"\\\n]*")"""
+# ... and plain strings added together on one line, with no word or quote right around them
+_ADDED = rf"(?<![\w'\"]){_PLAIN}(?:[ \t]*\+[ \t]*{_PLAIN})+(?![\w'\"])"
+_ADDED_TEXT, _PLAIN_TEXT = re.compile(_ADDED, re.ASCII), re.compile(_PLAIN)
+_ADDED_BYTES, _PLAIN_BYTES = re.compile(_ADDED.encode()), re.compile(_PLAIN.encode())
 
 
 def resolve(node: Node | None, depth: int = 0) -> str | None:
@@ -52,6 +62,35 @@ def resolve(node: Node | None, depth: int = 0) -> str | None:
     if t in ("call", "call_expression"):
         return _resolve_call(node, depth)
     return None
+
+
+def strings_added(text: AnyStr) -> AnyStr:
+    """`text` with plain strings added together (`'https://api.' + 'example.com'`) written as the
+    one string they make, in a quote its contents leave free. Where a URL is read from an
+    expression's text (`flow_model.dest_of`), and where the hosts of a whole script are
+    (`flow_hosts.written_hosts`), the text is read so: both see the same URLs. A sum is left as
+    written when no quote is free, or when a string after the first holds a scheme (`://`): a URL
+    that starts there as written may not start in the one string (`'x' + 'https://…'`)."""
+    if isinstance(text, str):
+        if "+" not in text:
+            return text
+        return _ADDED_TEXT.sub(lambda m: _one_string(m.group(), _PLAIN_TEXT, ("'", '"'), "://"), text)
+    if b"+" not in text:
+        return text
+    return _ADDED_BYTES.sub(lambda m: _one_string(m.group(), _PLAIN_BYTES, (b"'", b'"'), b"://"), text)
+
+
+def _one_string(
+    added: AnyStr, plain: re.Pattern[AnyStr], quotes: tuple[AnyStr, AnyStr], scheme: AnyStr
+) -> AnyStr:
+    strings = plain.findall(added)
+    if any(scheme in s for s in strings[1:]):
+        return added
+    value = added[:0].join(s[1:-1] for s in strings)
+    for quote in quotes:
+        if quote not in value:
+            return quote + value + quote
+    return added
 
 
 def builds_constant(callee: str) -> bool:

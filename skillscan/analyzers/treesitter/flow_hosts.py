@@ -4,12 +4,13 @@ never reported, and its reads stay cold (`flow_demand.cold_reads`, `Heating.repo
 
 A destination is a string, a named constant or the first URL in the text of an expression
 (`flow_model.dest_of`). Unless a script can build one out of pieces (`built_anywhere`; Python's
-strings side by side are read from the tree, `FileIndex`'s "joined" bucket), each host a
-destination names is written out in one string or URL of the text, and `parse_url` finds it
-after `//` (a scheme) or `@` (a user), or first in a string, after the whitespace and quotes it
-strips, holding a dot or starting with a digit (a host without a scheme: `_BARE_HOST_ARG`,
-`NUMERIC_HOST`). So the hosts found there (`written_hosts`) are a superset of those the sends are
-judged by. A string goes on to the next lines only with three quotes (an escaped line break is a
+strings side by side are read from the tree, `FileIndex`'s "joined" bucket; plain strings added
+together are read as the one string they make, here as in `dest_of`: `constants.strings_added`),
+each host a destination names is written out in one string or URL of the text, and `parse_url`
+finds it after `//` (a scheme) or `@` (a user), or first in a string, after the whitespace and
+quotes it strips, holding a dot or starting with a digit (a host without a scheme:
+`_BARE_HOST_ARG`, `NUMERIC_HOST`). So the hosts found there (`written_hosts`) are a superset of
+those the sends are judged by. A string goes on to the next lines only with three quotes (an escaped line break is a
 piece): then a bare host a line starts with is one too.
 
 When no value is bound or passed on (`Heating.stays_put`), a send reports only what is read
@@ -23,6 +24,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+from skillscan.analyzers.treesitter.constants import strings_added
 from skillscan.analyzers.treesitter.flow_demand import single_reads
 from skillscan.analyzers.treesitter.flow_model import PY, Lang
 from skillscan.analyzers.treesitter.flow_screen import numbered_alike
@@ -48,12 +50,13 @@ _BRACKETS = re.compile(rb"[()\[\]{}]")
 _OPENER = {b")": b"(", b"]": b"[", b"}": b"{"}
 
 
-def built_anywhere(data: bytes) -> bool:
+def built_anywhere(data: bytes, summed: bytes | None = None) -> bool:
     """Whether the script may build a destination out of pieces (`_PIECES`, `_ADDED_STRING`,
-    `_REVERSAL`)."""
+    `_REVERSAL`). `summed`: its text with plain strings added together read as one
+    (`strings_added`), where a string added to something else is looked for."""
     return (
         any(piece in data for piece in _PIECES)
-        or _ADDED_STRING.search(data) is not None
+        or _ADDED_STRING.search(data if summed is None else summed) is not None
         or _REVERSAL.search(data) is not None
     )
 
@@ -64,12 +67,19 @@ def written_hosts(data: bytes, lines: bytes) -> frozenset[str] | None:
     strings side by side), a URL is too long to read whole or more than MAX_HOSTS are written.
     They are read in `lines`, the distinct lines of `data` with digits as zeros (`Screen.lines`,
     also cut at `;`, which neither a host nor what `parse_url` strips before one holds), and again
-    in `data` when one holds a digit."""
-    if built_anywhere(data) or _LONG_URL.search(data):
+    in `data` when one holds a digit. Plain strings added together are read as the one string they
+    make, in the distinct lines of `data` (a sum of them holds no line break; a string added on a
+    later line is a piece: the distinct lines are in no order)."""
+    summed = None
+    if _ADDED_STRING.search(data) is not None:
+        if any(b"\n" in m.group() for m in _ADDED_STRING.finditer(data)):
+            return None
+        summed = lines = strings_added(b"\n".join(numbered_alike(data)))
+    if built_anywhere(data, summed) or _LONG_URL.search(data if summed is None else summed):
         return None
     found = _hosts_in(lines)
     if found is not None and any("0" in h for h in found):
-        found = _hosts_in(data)
+        found = _hosts_in(data if summed is None else strings_added(data))
     return found
 
 

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from tree_sitter import Node
 
-from skillscan.analyzers.treesitter.constants import resolve
+from skillscan.analyzers.treesitter.constants import resolve, strings_added
 from skillscan.analyzers.treesitter.parsing import node_text
 from skillscan.analyzers.treesitter.sensitive import sensitive_path
 from skillscan.models import FileKind
@@ -364,7 +364,7 @@ def dest_of(node: Node | None, constants: dict[str, str]) -> str | None:
         value = constants.get(node_text(node).rsplit(".", 1)[-1])
     if value is None:
         # the first URL that starts in the first 2000 characters, read whole (never cut short
-        # there: `flow_hosts` reads hosts as written)
-        m = _URL_IN_TEXT.search(node_text(node)[: 2000 + _URL_IN_TEXT_LONGEST])
+        # there: `flow_hosts` reads hosts as written), strings added together as one
+        m = _URL_IN_TEXT.search(strings_added(node_text(node))[: 2000 + _URL_IN_TEXT_LONGEST])
         value = m.group(0) if m and m.start() < 2000 else None
     return value
