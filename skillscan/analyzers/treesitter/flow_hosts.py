@@ -10,8 +10,8 @@ each host a destination names is written out in one string or URL of the text, a
 finds it after `//` (a scheme) or `@` (a user), or first in a string, after the whitespace and
 quotes it strips, holding a dot or starting with a digit (a host without a scheme:
 `_BARE_HOST_ARG`, `NUMERIC_HOST`). So the hosts found there (`written_hosts`) are a superset of
-those the sends are judged by. A string goes on to the next lines only with three quotes (an escaped line break is a
-piece): then a bare host a line starts with is one too.
+those the sends are judged by. A string goes on to the next lines only with three quotes (an
+escaped line break is a piece): then a bare host a line starts with is one too.
 
 When no value is bound or passed on (`Heating.stays_put`), a send reports only what is read
 inside it. If every line but the last also closes the brackets and strings it opens, a send and
@@ -70,9 +70,9 @@ def written_hosts(data: bytes, lines: bytes) -> frozenset[str] | None:
     in `data` when one holds a digit. Plain strings added together are read as the one string they
     make, in the distinct lines of `data` (a sum of them holds no line break; a string added on a
     later line is a piece: the distinct lines are in no order)."""
-    summed = None
-    if _ADDED_STRING.search(data) is not None:
-        if any(b"\n" in m.group() for m in _ADDED_STRING.finditer(data)):
+    summed, added = None, _ADDED_STRING.findall(data)
+    if added:
+        if any(b"\n" in a for a in added):
             return None
         summed = lines = strings_added(b"\n".join(numbered_alike(data)))
     if built_anywhere(data, summed) or _LONG_URL.search(data if summed is None else summed):

@@ -76,7 +76,6 @@ class FileIndex:
         self.horizon = walk.horizon
         self.limit = limit
         self.text = text  # the source, for finding names by text
-        self._starts: dict[str, list[int]] = {}  # bucket -> start bytes of its nodes, on first use
         self._nodes_of: dict[str, list[Node]] = {}  # bucket -> its nodes, on first use
         self._string_values: dict[int, str] = {}
         self._name_texts: dict[int, str] = {}
@@ -145,7 +144,8 @@ class FileIndex:
     def inside(self, bucket: str, positions: list[int]) -> list[int]:
         """The (sorted) `positions` inside a node of the bucket, or past the horizon (unknown): by
         bisection over the nodes' starts and the furthest end reached so far."""
-        indices, nodes, starts = self.indices(bucket), self.nodes, self._starts_of(bucket)
+        indices, nodes, at = self.indices(bucket), self.nodes, self._walk.starts
+        starts = [at[i] for i in indices]
         reach = list(accumulate((nodes[i].end_byte for i in indices), max))
         horizon = float("inf") if self.horizon is None else self.horizon
         return [
@@ -154,20 +154,12 @@ class FileIndex:
 
     def _window(self, bucket: str, node: Node) -> Iterator[int]:
         """Indexes of the bucket's nodes that start within `node` (its first WINDOW_BYTES), in order."""
-        positions, starts = self.indices(bucket), self._starts_of(bucket)
+        positions, at = self.indices(bucket), self._walk.starts
         end = min(node.end_byte, node.start_byte + WINDOW_BYTES)
-        k = bisect_left(starts, node.start_byte)
-        while k < len(positions) and starts[k] < end:
+        k = bisect_left(positions, node.start_byte, key=at.__getitem__)
+        while k < len(positions) and at[positions[k]] < end:
             yield positions[k]
             k += 1
-
-    def _starts_of(self, bucket: str) -> list[int]:
-        """The start bytes of the bucket's nodes, in order (a list: bisected without a key)."""
-        found = self._starts.get(bucket)
-        if found is None:
-            at = self._walk.starts
-            found = self._starts[bucket] = [at[i] for i in self.indices(bucket)]
-        return found
 
     def _string_value(self, i: int) -> str:
         value = self._string_values.get(i)

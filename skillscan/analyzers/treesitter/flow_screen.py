@@ -157,9 +157,9 @@ def _present(data: bytes, words: Iterable[str]) -> list[str]:
     looked for when a shorter one it contains may."""
     out: list[str] = []
     for key, longer in _cover(frozenset(words)):
-        if key.translate(_ZEROS) in data:
+        if digits_as_zeros(key) in data:
             out.append(key.decode())
-            out.extend(w.decode() for w in longer if w.translate(_ZEROS) in data)
+            out.extend(w.decode() for w in longer if digits_as_zeros(w) in data)
     return out
 
 
@@ -244,7 +244,7 @@ class Screen:
     def _searched(self, end: int | None) -> bytes:
         """What to look for words in, digits as zeros: the distinct lines of the whole source, or a
         prefix of it."""
-        return self.lines if end is None or end >= len(self.data) else self.data[:end].translate(_ZEROS)
+        return self.lines if end is None or end >= len(self.data) else digits_as_zeros(self.data[:end])
 
     def present(self, words: Iterable[str], end: int | None = None) -> list[str]:
         """The words that may occur (before `end`): all that do, and those that differ from one
@@ -307,7 +307,7 @@ class Screen:
             present = [
                 (word, tail)
                 for word, tail in _secret_words()
-                if (zeroed := word.translate(_ZEROS)) in lines
+                if (zeroed := digits_as_zeros(word)) in lines
                 and (not tail or _literal(zeroed, tail).search(lines))
             ]
             folded = self.data[: self._stop(end)].lower() if present else b""
@@ -318,7 +318,7 @@ class Screen:
         else:  # case-fold as the path patterns compare, then count bytes
             distinct = fold_case(self._searched(end).decode("utf-8", "replace"))
             occurring = {
-                word.decode() for word, _ in _secret_words() if word.translate(_ZEROS).decode() in distinct
+                word.decode() for word, _ in _secret_words() if digits_as_zeros(word).decode() in distinct
             }
             text = fold_case(self.text) if occurring else ""
             chars = [

@@ -35,8 +35,15 @@ Shape = Callable[[str], str | None]
 _NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _DOTTED = _NAME + r"(?:\." + _NAME + r")*"
 _SHELL = re.compile(r"(" + _DOTTED + r")\(([ \t]*)(" + _NAME + r")([ \t]*(?:,[^()\n#'\"\\]*)?)\)")
+_STRING_BYTES = string.ascii_letters + string.digits + "+/="  # a plain string's (`exec_shape`)
 _EXEC = re.compile(
-    r"(?:" + _DOTTED + r")\([ \t]*((" + _DOTTED + r")\([ \t]*(['\"])([A-Za-z0-9+/=]*)\3[ \t]*\))[ \t]*\)"
+    r"(?:"
+    + _DOTTED
+    + r")\([ \t]*(("
+    + _DOTTED
+    + r")\([ \t]*(['\"])(["
+    + re.escape(_STRING_BYTES)
+    + r"]*)\3[ \t]*\))[ \t]*\)"
 )
 # names that are not plain names to the grammar (Python 2 statements the grammar still knows)
 _NOT_NAMES = frozenset({*keyword.kwlist, *keyword.softkwlist, "print", "exec"})
@@ -119,9 +126,6 @@ class _Last:
 
 def _plain_name(part: str) -> bool:
     return part.isascii() and part.isidentifier() and part not in _NOT_NAMES
-
-
-_STRING_BYTES = string.ascii_letters + string.digits + "+/="  # what `_EXEC` reads as a plain string
 
 
 def _plain_string(part: str) -> bool:

@@ -25,7 +25,7 @@ _HELD = ("", "/", "*", "/*")  # an entry, as a folder, with a `*` after it
 # Every spelling of a whole target (`rm_rule`) or a whole word of a text (`shell_gate`) that the
 # rules judge: the filesystem, home, system roots (critical) ...
 ROOT_WORDS = frozenset(
-    {"/", "/*", "~", "~/", "~/*", "/root", "/root/"}
+    {"/", "/*", "~", "~/", "~/*", "/root", "/root/"}  # (`~*` and `/root*` are no roots)
     | {h + s for h in _HOMES[1:] for s in _HELD}
     | {f"/{d}{s}" for d in ("home", "Users", *SYSTEM_DIRS) for s in _HELD}
     | {f"{c}:{sep}{s}" for c in ascii_letters for sep in ("", "\\", "/") for s in ("", "*")}
