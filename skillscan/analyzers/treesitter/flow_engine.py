@@ -2,7 +2,9 @@
 until nothing new is tainted, each value judged by walking only what may carry a secret (`Heat`).
 
 Statements are looked at only where heat lies (a secret read, an environment read, a tainted
-name, a tainted function's call may be there), and worked out on first use.
+name, a tainted function's call may be there), and worked out on first use. A round after the
+first works out again only the values that read an entry changed since they were last worked out
+(a name where its scope can read it: its function's, or its file's top level).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from skillscan.analyzers.treesitter.flow_env import (
     pattern_sources,
 )
 from skillscan.analyzers.treesitter.flow_heat import WRITES, Heating
-from skillscan.analyzers.treesitter.flow_index import BINDINGS, Spans
+from skillscan.analyzers.treesitter.flow_index import BINDINGS, Heat, Spans
 from skillscan.analyzers.treesitter.flow_model import FIELD_STORES, Source
 from skillscan.analyzers.treesitter.flow_syntax import (
     assign_sides,
@@ -73,17 +75,29 @@ class Engine(Heating):
         self._looked: dict[int, Spans] = {}
         self._again = False
         self._work = 0
+        # per unit (id), where the entries that changed are read (`_reading`): this round, this
+        # round behind a value already looked at, and the round before behind one (None in the
+        # first round: there, every value is new). A later round works out again only the values
+        # that read one (`_stale`): the others would hand on what they handed on before.
+        self._moved: dict[int, Heat] = {}
+        self._behind: dict[int, Heat] = {}
+        self._behind_before: dict[int, Heat] | None = None
+        self._moved_keys: set[tuple[str, str]] = set()
 
     # --- taint propagation -------------------------------------------------------------
     def run(self) -> None:
         """Rounds until nothing changes. A round ends the fixed point early when every change it
-        made was to names no value already looked at in that round mentions: the rest of the round
+        made was to entries no value already looked at in that round reads: the rest of the round
         saw them, so another round would only confirm."""
         self.t.on_add = self._changed
-        for _ in range(MAX_ROUNDS):
+        for first in [True] + [False] * (MAX_ROUNDS - 1):
             self.t.changed = self._again = False
             self._looked = {}
             self._work = 0
+            self._behind_before = None if first else self._behind
+            self._moved = {id(u): Heat(u.ix.horizon) for u in self.units}
+            self._behind = {id(u): Heat(u.ix.horizon) for u in self.units}
+            self._moved_keys = set()
             for u in self.units:
                 self._memo.clear()
                 self._looked[id(u)] = Spans()
@@ -92,24 +106,48 @@ class Engine(Heating):
                 break
         self._looked = {}
         self._memo.clear()
+        self._moved, self._behind, self._behind_before = {}, {}, None
 
     def _changed(self, table: str, key: str) -> None:
         """A new or worse tainted name, function or staging file: heat the nodes that mention it,
-        and note whether a value this round already looked at mentions it."""
+        and note where a value this round already looked at reads it (only then can another
+        round change anything)."""
         bare = key.rsplit(":", 1)[-1] if table == "names" else key
         mentions = self._mentions.get((table, bare))
         if mentions is None:
             mentions = self._mentions[(table, bare)] = self._find_mentions(table, bare)
             for u in self.units:
                 u.heat.add(mentions.get(id(u), []))
-        if self._again:
-            return
-        for uid, looked in self._looked.items():
-            positions = mentions.get(uid, [])
+        fresh = (table, key) not in self._moved_keys
+        self._moved_keys.add((table, key))
+        for uid, positions in self._reading(table, key, mentions).items():
+            looked = self._looked.get(uid)
+            if fresh:
+                self._moved[uid].add(positions)
+            if looked is None or not positions:
+                continue
             self._work += len(positions)
-            if self._work > MAX_BACKWARD_CHECKS or looked.hits(positions):
-                self._again = True  # (past the budget: assume it did)
-                return
+            # (past the budget: every place counts as behind)
+            behind = positions if self._work > MAX_BACKWARD_CHECKS else looked.within(positions)
+            if behind:
+                self._behind[uid].add(behind)
+                self._again = True
+
+    def _reading(self, table: str, key: str, mentions: dict[int, list[int]]) -> dict[int, list[int]]:
+        """Where, per unit (id), a value can read a changed entry: a name's mentions in the
+        functions of its scope (a file's top-level name: in that file); a function, attribute or
+        staging file: all its mentions."""
+        scope = key.rsplit(":", 1)[0]
+        if table != "names" or scope == "attr":
+            return mentions
+        found: dict[int, list[int]] = {}
+        for u in self.units:
+            if u.path == scope:
+                found[id(u)] = mentions.get(id(u), [])
+        for fu, fn in self.functions.get(scope, []):
+            start, end = fn.start_byte, fn.end_byte
+            found.setdefault(id(fu), []).extend(p for p in mentions.get(id(fu), []) if start <= p < end)
+        return found or mentions
 
     def _round(self, u: Unit) -> None:
         steps = self._steps.get(id(u))
@@ -120,14 +158,11 @@ class Engine(Heating):
             kind, i, start, end = step[0], step[1], step[2], step[3]
             if start < 0:  # worked out: nothing can come of it
                 continue
-            if kind == "call":
-                if heat.hot(start, end):
-                    self._call(u.ix.nodes[i], u, u.scopes.of(i))
-                else:
-                    looked.add(start, end)
-                continue
-            if not heat.hot(start, end):
+            if not heat.hot(start, end) or self._stale(u, start, end):
                 looked.add(start, end)
+                continue
+            if kind == "call":
+                self._call(u.ix.nodes[i], u, u.scopes.of(i))
                 continue
             if not step[4] and not self._work_out(step, u):
                 continue
@@ -150,6 +185,17 @@ class Engine(Heating):
             else:
                 for key in bound_keys(target, u.lang, scope):
                     self.t.add("names", key, src)
+
+    def _stale(self, u: Unit, start: int, end: int) -> bool:
+        """Whether the value in [start, end), looked at in the round before, reads no entry that
+        changed after it was (then) or before it is (this round): it would hand on what it
+        handed on then."""
+        before = self._behind_before
+        return (
+            before is not None
+            and not before[id(u)].hot(start, end)
+            and not self._moved[id(u)].hot(start, end)
+        )
 
     def _steps_of(self, u: Unit) -> list[_Step]:
         """A unit's statements in document order: its assignments, loops, `with … as`, returns

@@ -269,10 +269,7 @@ class Spans:
         starts[k:j] = [start]
         ends[k:j] = [end]
 
-    def hits(self, positions: list[int]) -> bool:
+    def within(self, positions: list[int]) -> list[int]:
+        """The positions that lie in one of the ranges."""
         starts, ends = self._starts, self._ends
-        for p in positions:
-            k = bisect_right(starts, p) - 1
-            if k >= 0 and p < ends[k]:
-                return True
-        return False
+        return [p for p in positions if (k := bisect_right(starts, p) - 1) >= 0 and p < ends[k]]
