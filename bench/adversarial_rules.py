@@ -24,6 +24,7 @@ from functools import partial
 from pathlib import Path
 
 import yara
+from machine import reference_line  # bench/machine.py, beside this script
 
 from skillscan.analyzers.hosts import HostsAnalyzer
 from skillscan.models import FileKind, Skill, SkillFile, SkillIdentity
@@ -193,10 +194,12 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1 << 20)
     args = ap.parse_args()
     print(f"load average {os.getloadavg()[0]:.1f}; CPU milliseconds per rule and 1 MB input")
+    print(reference_line(), flush=True)
     rows = yara_rows(args.size) + hosts_rows(args.size) + treesitter_rows(args.size)
     for name, ms, seed in rows:
         flag = "" if ms < 100 else "  <-- over 100 ms"
         print(f"{ms:8.1f} ms  {name:55s} worst input: {seed!r}{flag}")
+    print(reference_line())
 
 
 if __name__ == "__main__":

@@ -39,6 +39,8 @@ import argparse
 import time
 from collections.abc import Callable, Iterable
 
+from machine import reference_line  # bench/machine.py, beside this script
+
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.treesitter import Checks, NodeDispatcher, load_checks
 from skillscan.analyzers.treesitter.registry import FileContext, SkillContext
@@ -202,6 +204,7 @@ def main() -> None:
     ap.add_argument("--verbose", action="store_true", help="print every (check, input) time")
     ap.add_argument("--repeat", type=int, default=1, help="runs per (check, input); the best counts")
     args = ap.parse_args()
+    print(reference_line(), flush=True)
     checks = load_checks()
     catalog = DeliveryCatalog.load()
     best: dict[tuple[str, str], tuple[float, str]] = {}  # (check, input) -> (best time, outcome)
@@ -246,6 +249,7 @@ def main() -> None:
     for name, (elapsed, seed, outcome) in sorted(worst.items(), key=lambda kv: -kv[1][0]):
         flag = "" if elapsed < 0.1 else "  <-- over 100 ms"
         print(f"{name:<32} {elapsed * 1000:>9.1f}  {seed} ({outcome}){flag}")
+    print(reference_line())
 
 
 if __name__ == "__main__":

@@ -17,6 +17,8 @@ import random
 import sys
 import time
 
+from machine import reference_line  # bench/machine.py, beside this script
+
 from skillscan.analyzers.declared_hosts import DeclaredHosts
 from skillscan.analyzers.delivery import DeliveryCatalog
 from skillscan.analyzers.host_policy import HostPolicy
@@ -159,6 +161,8 @@ def time_shell_checks() -> None:
 
 if __name__ == "__main__":
     print(f"load average {os.getloadavg()[0]:.1f}; CPU milliseconds")
+    print(reference_line(), flush=True)
     time_prompt_rules()
     if "--prompt-only" not in sys.argv:
         time_shell_checks()
+    print(reference_line())

@@ -45,6 +45,7 @@ class Findings:
         self.threat = threat
         self._dests: dict[str, tuple[Sink, UrlRef] | None] = {}  # destination URL -> its class
         self._implied: dict[str, tuple[Sink, UrlRef] | None] = {}  # file path -> socket endpoint class
+        self._locals: dict[str, bool] = {}  # URL -> whether it is on this machine
         self._env_names: dict[str, set[str]] = {}  # file path -> credential variable names it mentions
         self._shell: dict[str, list[Detection]] = {}  # command -> its shell findings
         self._calls: dict[bytes | None, list[Detection]] = {}  # shell call text -> its shell findings
@@ -166,7 +167,7 @@ class Findings:
             return None
         node, src = max(body, key=lambda ps: RANK[ps[1].kind])
         where = self._sink(send.dest) if send.dest else self._implied_dest(u, send)
-        if where is not None and "local" in self.threat.policy.catalog.classify(where[1]):
+        if where is not None and self._local(where[1]):
             return None  # the data stays on this machine (a local gateway, a dev server)
         kind, host = (where[0], where[1].host) if where else (None, None)
         to = host or f"a {send.kind} destination"
@@ -196,6 +197,13 @@ class Findings:
         if dest not in self._dests:
             self._dests[dest] = self.threat.sink(dest)
         return self._dests[dest]
+
+    def _local(self, url: UrlRef) -> bool:
+        """Whether the URL is on this machine (a local gateway, a dev server): once per URL."""
+        found = self._locals.get(url.raw)
+        if found is None:
+            found = self._locals[url.raw] = "local" in self.threat.policy.catalog.classify(url)
+        return found
 
     def _implied_dest(self, u: Unit, send: Send) -> tuple[Sink, UrlRef] | None:
         """Sockets and WebSockets: when every endpoint the file opens is local, so is the send."""
