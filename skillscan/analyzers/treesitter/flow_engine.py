@@ -9,6 +9,7 @@ first works out again only the values that read an entry changed since they were
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from tree_sitter import Node
@@ -145,8 +146,9 @@ class Engine(Heating):
             if u.path == scope:
                 found[id(u)] = mentions.get(id(u), [])
         for fu, fn in self.functions.get(scope, []):
-            start, end = fn.start_byte, fn.end_byte
-            found.setdefault(id(fu), []).extend(p for p in mentions.get(id(fu), []) if start <= p < end)
+            positions = mentions.get(id(fu), [])  # in document order
+            inside = positions[bisect_left(positions, fn.start_byte) : bisect_left(positions, fn.end_byte)]
+            found.setdefault(id(fu), []).extend(inside)
         return found or mentions
 
     def _round(self, u: Unit) -> None:
