@@ -29,8 +29,8 @@ data=os.getenv('EXAMPLE_TOKEN_{n}'))`) is analysed in full, every read and send 
 on its own, when the text cannot tell the hosts: a host built out of pieces (`''.join([…])`; plain
 strings added together are read as the one string they make, `constants.strings_added`), or
 values handed on (assignments, functions) in a script that also names another host. A seed of each
-kind is here: they are over the bound (the taint analysis costs 100-300 µs per statement that may
-carry a secret, 1-3 s per MB of them).
+kind is here: they are over the bound (the taint analysis costs 75-300 µs per statement that may
+carry a secret, by machine: about a second or more per MB of them).
 
     .venv/bin/python bench/adversarial_treesitter.py [--size BYTES] [--only LANGS] [--verbose]
 """
