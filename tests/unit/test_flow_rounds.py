@@ -19,26 +19,41 @@ from skillscan.models import FileKind
 from tests.conftest import skill_context
 
 
-def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
-    """(taint rounds run, rules found) of one script."""
+def _walks(text: str, kind: FileKind = FileKind.PYTHON, lang: Lang = PY) -> tuple[list[int], set[str]]:
+    """(values walked in each taint round, rules found) of one script."""
     path = "scripts/a.py" if lang is PY else "scripts/a.js"
     sctx = skill_context((path, kind, text))
     u = Unit.of(sctx.files[0], lang)
     assert u is not None
     engine = Engine([u], constants_of([u]))
-    rounds = 0
-    plain = engine._round
+    walks: list[int] = []
+    in_round = False
+    plain_round, plain_walk = engine._round, engine._walk_source
 
-    def counted(unit: Unit) -> None:
-        nonlocal rounds
-        rounds += 1
-        plain(unit)
+    def round_counted(unit: Unit) -> None:
+        nonlocal in_round
+        walks.append(0)
+        in_round = True
+        plain_round(unit)
+        in_round = False
 
-    engine._round = counted  # type: ignore[method-assign]
+    def walk_counted(*args: Any) -> Any:
+        if in_round and args[-1] == 0:  # a value, not a part of one
+            walks[-1] += 1
+        return plain_walk(*args)
+
+    engine._round = round_counted  # type: ignore[method-assign]
+    engine._walk_source = walk_counted  # type: ignore[method-assign]
     engine.settle_paths()
     assert engine.needs_taint()
     engine.run()
-    return rounds, {h.rule_id for h in Findings(engine, sctx.threat).hits(lambda *_: True)}
+    return walks, {h.rule_id for h in Findings(engine, sctx.threat).hits(lambda *_: True)}
+
+
+def _run(text: str, kind: FileKind, lang: Lang) -> tuple[int, set[str]]:
+    """(taint rounds run, rules found) of one script."""
+    walks, rules = _walks(text, kind, lang)
+    return len(walks), rules
 
 
 @pytest.mark.parametrize(
@@ -92,36 +107,6 @@ def test_a_name_read_and_bound_by_one_statement_is_read_again() -> None:
     rounds, rules = _run(text, FileKind.PYTHON, PY)
     assert rounds >= 2
     assert rules == {"exfil-credential-flow"}
-
-
-def _walks(text: str) -> tuple[list[int], set[str]]:
-    """(values walked in each taint round, rules found) of one Python script."""
-    sctx = skill_context(("scripts/a.py", FileKind.PYTHON, text))
-    u = Unit.of(sctx.files[0], PY)
-    assert u is not None
-    engine = Engine([u], constants_of([u]))
-    walks: list[int] = []
-    in_round = False
-    plain_round, plain_walk = engine._round, engine._walk_source
-
-    def round_counted(unit: Unit) -> None:
-        nonlocal in_round
-        walks.append(0)
-        in_round = True
-        plain_round(unit)
-        in_round = False
-
-    def walk_counted(*args: Any) -> Any:
-        if in_round and args[-1] == 0:  # a value, not a part of one
-            walks[-1] += 1
-        return plain_walk(*args)
-
-    engine._round = round_counted  # type: ignore[method-assign]
-    engine._walk_source = walk_counted  # type: ignore[method-assign]
-    engine.settle_paths()
-    assert engine.needs_taint()
-    engine.run()
-    return walks, {h.rule_id for h in Findings(engine, sctx.threat).hits(lambda *_: True)}
 
 
 _READS = "".join(f"k{n} = os.environ.get('K{n}_TOKEN')\n" for n in range(20))

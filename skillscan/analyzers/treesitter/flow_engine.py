@@ -84,6 +84,7 @@ class Engine(Heating):
         self._behind: dict[int, Heat] = {}
         self._behind_before: dict[int, Heat] | None = None
         self._moved_keys: set[tuple[str, str]] = set()
+        self._unit_at = {u.path: id(u) for u in units}  # path -> unit (id): a top-level name's scope
 
     # --- taint propagation -------------------------------------------------------------
     def run(self) -> None:
@@ -141,10 +142,8 @@ class Engine(Heating):
         scope = key.rsplit(":", 1)[0]
         if table != "names" or scope == "attr":
             return mentions
-        found: dict[int, list[int]] = {}
-        for u in self.units:
-            if u.path == scope:
-                found[id(u)] = mentions.get(id(u), [])
+        own = self._unit_at.get(scope)
+        found: dict[int, list[int]] = {} if own is None else {own: mentions.get(own, [])}
         for fu, fn in self.functions.get(scope, []):
             positions = mentions.get(id(fu), [])  # in document order
             inside = positions[bisect_left(positions, fn.start_byte) : bisect_left(positions, fn.end_byte)]
